@@ -1,0 +1,1 @@
+"""District hub: ingest kiosk event streams, merge them, report."""

@@ -33,3 +33,7 @@ class PayloadRejected(KioskError, ValueError):
 
 class StoreError(KioskError, RuntimeError):
     """The kiosk database refused a write (full disk, locked, corrupt)."""
+
+
+class ImageError(KioskError, OSError):
+    """An image file could not be read or is not an image."""

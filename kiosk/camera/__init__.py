@@ -1,0 +1,79 @@
+"""Frame sources behind one small interface: picamera2, a USB camera, or a replay of files."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import CameraError
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One grey frame (the camera's Y plane) with its sequence number and monotonic capture time."""
+
+    gray: np.ndarray
+    seq: int
+    t: float
+
+
+class FrameSource(Protocol):
+    """Anything that hands out grey frames.
+
+    ``read`` blocks until the next frame is due and returns it, returns None when a
+    replay has run out, and raises CameraError when the camera fails.
+    """
+
+    name: str
+
+    def read(self) -> Frame | None: ...
+
+    def close(self) -> None: ...
+
+
+def open_source(spec: str, *, width: int, height: int, fps: float, repeat: int = 1, loop: bool = True) -> FrameSource:
+    """Open the frame source named by ``spec`` (`auto`, `picamera2`, `usb:N`, `replay:PATH`).
+
+    Raises CameraError saying what is missing when the source cannot be opened.
+    """
+    kind, _, arg = spec.partition(":")
+    if kind == "replay":
+        from .replay import ReplaySource
+
+        return ReplaySource(arg, fps=fps, repeat=repeat, loop=loop, size=(width, height))
+    if kind == "picamera2":
+        from .picam import PicameraSource
+
+        return PicameraSource(width=width, height=height, fps=fps)
+    if kind == "usb":
+        from .usb import UsbSource
+
+        return UsbSource(int(arg or 0), width=width, height=height, fps=fps)
+    if kind == "auto":
+        return open_auto(width=width, height=height, fps=fps)
+    raise CameraError(f"unknown camera source {spec!r}: use auto, picamera2, usb:N or replay:PATH")
+
+
+def open_auto(*, width: int, height: int, fps: float) -> FrameSource:
+    """Pick picamera2 on a Pi, else the first USB camera; say what was tried when neither works."""
+    tried = []
+    for spec in ("picamera2", "usb:0"):
+        try:
+            return open_source(spec, width=width, height=height, fps=fps)
+        except CameraError as exc:
+            tried.append(f"{spec}: {exc}")
+    raise CameraError("no camera found (" + "; ".join(tried) + "). For a demo use --camera replay:DIR")
+
+
+def check_spec(spec: str) -> None:
+    """Raise CameraError for a spec that cannot name a source, without opening anything."""
+    kind, _, arg = spec.partition(":")
+    if kind not in {"auto", "picamera2", "usb", "replay"}:
+        raise CameraError(f"unknown camera source {spec!r}: use auto, picamera2, usb:N or replay:PATH")
+    if kind == "usb" and arg and not arg.isdigit():
+        raise CameraError(f"usb camera index must be a number, got {arg!r}")
+    if kind == "replay" and not os.path.exists(arg):
+        raise CameraError(f"replay path {arg!r} does not exist")

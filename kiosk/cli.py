@@ -1,0 +1,134 @@
+"""The `kiosk` command: run, decode, doctor, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+
+from . import __version__, config as configuration
+from .errors import KioskError
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line, one subcommand per job."""
+    top = argparse.ArgumentParser(prog="kiosk", description="Vaccination-site kiosk: scan, check in, queue.")
+    top.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    top.add_argument("--config", metavar="PATH", help="TOML settings file (default: $KIOSK_CONFIG, else /etc/kiosk/kiosk.toml if present)")
+    top.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="how much to log")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the scanner and the screen")
+    run.add_argument("--camera", metavar="SPEC", help="auto, picamera2, usb:N or replay:PATH (camera.source)")
+    run.add_argument("--db", metavar="PATH", help="database file (kiosk.db)")
+    run.add_argument("--host", metavar="ADDR", help="address the screen listens on (web.host)")
+    run.add_argument("--port", type=int, metavar="N", help="port of the screen; 0 picks a free one (web.port)")
+
+    decode = sub.add_parser("decode", help="decode QR codes in image files")
+    decode.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG or WebP files")
+    decode.add_argument("--json", action="store_true", help="one JSON line per file")
+    decode.add_argument("--decoder", metavar="NAME", help="decoder backend (scanner.decoder)")
+
+    doctor = sub.add_parser("doctor", help="check camera, decoder, database, disk and clock")
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+
+    sub.add_parser("check-config", help="validate the settings and print them (secrets hidden)")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `kiosk` console script; returns the exit status."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = configuration.load(args.config)
+        return COMMANDS[args.command](config, args)
+    except KioskError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_run(config: configuration.Config, args: argparse.Namespace) -> int:
+    from .runtime import Kiosk
+
+    overrides = {"camera": {"source": args.camera}, "kiosk": {"db": args.db}, "web": {"host": args.host, "port": args.port}}
+    for section, values in overrides.items():
+        given = {key: value for key, value in values.items() if value is not None}
+        if given:
+            config = config.replace(section, **given)
+    Kiosk(config).serve(on_ready=lambda line: print(line, flush=True))
+    return 0
+
+
+def cmd_decode(config: configuration.Config, args: argparse.Namespace) -> int:
+    from .decode import load_gray, make_decoder
+
+    decoder = make_decoder(args.decoder or config.scanner.decoder, budget_ms=config.scanner.budget_ms)
+    failed = False
+    for path in args.images:
+        try:
+            gray = load_gray(path)
+        except KioskError as exc:
+            failed = True
+            report_failure(path, exc, args.json)
+            continue
+        started = time.perf_counter()
+        codes = decoder.decode(gray)
+        ms = (time.perf_counter() - started) * 1000
+        report_codes(path, codes, ms, args.json)
+    return 1 if failed else 0
+
+
+def describe(code) -> dict:
+    """A decoded code as `kiosk decode --json` prints it: text, kind and, when rejected, the reason."""
+    from .errors import PayloadRejected
+    from .payloads import parse_payload
+
+    try:
+        card = parse_payload(code.raw)
+    except PayloadRejected as exc:
+        return {"text": code.text, "kind": "unknown", "reason": exc.reason}
+    return {"text": code.text, "kind": card.kind, "warnings": [w.code for w in card.warnings]}
+
+
+def report_codes(path: str, codes, ms: float, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"file": path, "codes": [describe(c) for c in codes], "ms": round(ms, 2)}, ensure_ascii=False))
+        return
+    if not codes:
+        print(f"{path}: no QR code found ({ms:.1f} ms)")
+    for code in codes:
+        print(f"{path}: [{describe(code)['kind']}] {code.text}")
+
+
+def report_failure(path: str, exc: Exception, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"file": path, "codes": [], "error": str(exc)}, ensure_ascii=False))
+    else:
+        print(f"{path}: {exc}", file=sys.stderr)
+
+
+def cmd_doctor(config: configuration.Config, args: argparse.Namespace) -> int:
+    from .doctor import run_checks
+
+    checks = run_checks(config)
+    if args.json:
+        print(json.dumps([c.__dict__ for c in checks], ensure_ascii=False))
+    else:
+        for check in checks:
+            print(f"{'ok  ' if check.ok else 'FAIL'} {check.name:9} {check.detail}")
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_check_config(config: configuration.Config, args: argparse.Namespace) -> int:
+    for dotted in configuration.documented_keys():
+        section, key = dotted.split(".")
+        value = getattr(getattr(config, section), key)
+        shown = "(set)" if (section, key) in configuration.SECRETS and value else json.dumps(value)
+        print(f"{dotted} = {shown}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "decode": cmd_decode, "doctor": cmd_doctor, "check-config": cmd_check_config}

@@ -1,0 +1,95 @@
+"""The check-in desk: turns one decoded code into a ticket or a clear refusal, with feedback."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Callable
+
+from .decode import Code
+from .errors import PayloadRejected, StoreError
+from .feedback import Feedback
+from .payloads import parse_payload
+from .queue.checkin import Ticket, check_in
+from .queue.store import Store
+
+logger = logging.getLogger(__name__)
+
+NOT_SAVED = (
+    "not_saved",
+    "The kiosk could not save your check-in. Please ask the staff.",
+    "Máy không lưu được lượt đăng ký của bạn. Vui lòng gặp nhân viên.",
+)
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """What the citizen is told after a scan. Holds no personal data beyond the given name."""
+
+    accepted: bool
+    reason: str | None
+    message_en: str
+    message_vi: str
+    ticket: int | None = None
+    given_name: str | None = None
+    returning: bool = False
+    warnings: tuple[str, ...] = ()
+
+    def public(self) -> dict:
+        """The outcome as the public screen may show it."""
+        return asdict(self)
+
+
+class Desk:
+    """Parses, checks in and gives feedback; tells ``announce`` about every outcome."""
+
+    def __init__(
+        self,
+        store: Store,
+        feedback: Feedback,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+        announce: Callable[[ScanOutcome], None] = lambda outcome: None,
+    ):
+        self.store = store
+        self.feedback = feedback
+        self.now = now
+        self.announce = announce
+
+    def handle(self, code: Code, source: str = "camera") -> ScanOutcome:
+        """Check in the holder of a scanned code; never raises for bad payloads or a failed write."""
+        try:
+            card = parse_payload(code.raw, today=self.now().date())
+            ticket = check_in(self.store, card, source=source, now=self.now())
+        except PayloadRejected as exc:
+            logger.info("scan rejected: %s", exc.reason)
+            return self.finish(refused(exc.reason, exc.message_en, exc.message_vi))
+        except StoreError as exc:
+            logger.error("check-in not saved: %s", exc)
+            return self.finish(refused(*NOT_SAVED))
+        logger.info("checked in: ticket %d (%s)", ticket.number, "returning" if not ticket.new else "new")
+        return self.finish(welcomed(ticket))
+
+    def finish(self, outcome: ScanOutcome) -> ScanOutcome:
+        if outcome.accepted:
+            self.feedback.accepted()
+        else:
+            self.feedback.rejected()
+        self.announce(outcome)
+        return outcome
+
+
+def welcomed(ticket: Ticket) -> ScanOutcome:
+    if ticket.new:
+        en, vi = "Checked in. Please wait to be called.", "Đã đăng ký. Vui lòng chờ gọi tên."
+    else:
+        en, vi = "You are already checked in today.", "Bạn đã đăng ký hôm nay rồi."
+    return ScanOutcome(
+        True, None, en, vi, ticket=ticket.number, given_name=ticket.given_name,
+        returning=not ticket.new, warnings=ticket.warnings,
+    )
+
+
+def refused(reason: str, message_en: str, message_vi: str) -> ScanOutcome:
+    return ScanOutcome(False, reason, message_en, message_vi)

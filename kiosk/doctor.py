@@ -1,0 +1,118 @@
+"""`kiosk doctor`: checks camera, decoder, database, disk and clock, and says what is wrong in plain words."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+from .errors import KioskError
+
+SELF_TEST_TEXT = "079123456789||Nguyễn Thị Thử|01011990|Nữ|Xã Thử, Huyện Thử|01012021"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the doctor's report."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def run_checks(config: Config) -> list[Check]:
+    """Run every check; none raises."""
+    return [check(config) for check in (check_camera, check_decoder, check_database, check_disk, check_clock)]
+
+
+def check_camera(config: Config) -> Check:
+    from .camera import open_source
+
+    camera = config.camera
+    try:
+        source = open_source(camera.source, width=camera.width, height=camera.height, fps=camera.fps, loop=False)
+        try:
+            frame = source.read()
+        finally:
+            source.close()
+    except KioskError as exc:
+        return Check("camera", False, str(exc))
+    if frame is None:
+        return Check("camera", False, f"{camera.source} gave no frame")
+    height, width = frame.gray.shape
+    return Check("camera", True, f"{source.name} gives {width}x{height} frames")
+
+
+def check_decoder(config: Config) -> Check:
+    import zxingcpp
+
+    from .decode import make_decoder
+
+    try:
+        decoder = make_decoder(config.scanner.decoder, budget_ms=config.scanner.budget_ms)
+    except (KioskError, ValueError) as exc:
+        return Check("decoder", False, str(exc))
+    image = np.asarray(zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(SELF_TEST_TEXT, zxingcpp.BarcodeFormat.QRCode), scale=4))
+    started = time.perf_counter()
+    codes = decoder.decode(image)
+    ms = (time.perf_counter() - started) * 1000
+    if [c.text for c in codes] != [SELF_TEST_TEXT]:
+        return Check("decoder", False, f"{config.scanner.decoder} misread a Vietnamese test code")
+    return Check("decoder", True, f"{config.scanner.decoder} read a Vietnamese test code exactly in {ms:.1f} ms")
+
+
+def check_database(config: Config) -> Check:
+    from .queue.store import Store
+
+    try:
+        store = Store(config.kiosk.db)
+        result = store.db.execute("PRAGMA quick_check").fetchone()[0]
+        with store.write() as db:
+            count = db["tickets"].count
+        store.close()
+    except KioskError as exc:
+        return Check("database", False, str(exc))
+    if result != "ok":
+        return Check("database", False, f"{config.kiosk.db} is damaged: {result}")
+    return Check("database", True, f"{config.kiosk.db} is writable, {count} tickets")
+
+
+def check_disk(config: Config) -> Check:
+    folder = Path(config.kiosk.db).resolve().parent
+    while not folder.exists():
+        folder = folder.parent
+    free_mb = shutil.disk_usage(folder).free // 2**20
+    ok = free_mb >= config.kiosk.min_free_mb
+    advice = "" if ok else f" (below {config.kiosk.min_free_mb} MiB: delete old logs or images)"
+    return Check("disk", ok, f"{free_mb} MiB free for {folder}{advice}")
+
+
+def check_clock(config: Config) -> Check:
+    now = datetime.now().astimezone()
+    if now.year < 2024:
+        return Check("clock", False, f"the clock says {now:%Y-%m-%d}: it is wrong; connect to the internet or set it by hand")
+    synced = ntp_synchronized()
+    if synced is False:
+        return Check("clock", False, f"the clock ({now:%Y-%m-%d %H:%M}) is not synchronised; times will be marked unsynced")
+    note = "synchronised" if synced else "synchronisation unknown (no timedatectl)"
+    return Check("clock", True, f"{now:%Y-%m-%d %H:%M %Z}, {note}")
+
+
+def ntp_synchronized() -> bool | None:
+    """True/False from systemd-timesyncd or chrony via timedatectl; None when it cannot be told."""
+    if Path("/run/systemd/timesync/synchronized").exists():
+        return True
+    try:
+        out = subprocess.run(
+            ["timedatectl", "show", "--property=NTPSynchronized", "--value"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"yes": True, "no": False}.get(out)

@@ -1,0 +1,76 @@
+"""What the citizen sees and hears at the kiosk: green LED and a beep, or red LED and two beeps."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+from gpiozero import LED, Buzzer, Device
+from gpiozero.exc import BadPinFactory, GPIOZeroWarning
+
+from .config import FeedbackSettings
+
+logger = logging.getLogger(__name__)
+
+
+class Feedback:
+    """The kiosk's LEDs and buzzer, on any gpiozero pin factory (MockFactory in tests and demos)."""
+
+    def __init__(self, settings: FeedbackSettings, pin_factory=None):
+        self.settings = settings
+        self.factory = pin_factory or choose_factory(settings)
+        self.green = LED(settings.green_pin, pin_factory=self.factory)
+        self.red = LED(settings.red_pin, pin_factory=self.factory)
+        self.buzzer = Buzzer(settings.buzzer_pin, pin_factory=self.factory)
+
+    def accepted(self) -> None:
+        """Green LED for a moment and one short beep."""
+        self.red.off()
+        self.green.blink(on_time=self.settings.light_seconds, off_time=0, n=1)
+        self.beep(1)
+
+    def rejected(self) -> None:
+        """Red LED for a moment and two short beeps."""
+        self.green.off()
+        self.red.blink(on_time=self.settings.light_seconds, off_time=0, n=1)
+        self.beep(2)
+
+    def idle(self) -> None:
+        """Everything off: ready for the next person."""
+        for device in (self.green, self.red, self.buzzer):
+            device.off()
+
+    def beep(self, count: int) -> None:
+        seconds = self.settings.beep_seconds
+        self.buzzer.beep(on_time=seconds, off_time=seconds, n=count)
+
+    def close(self) -> None:
+        for device in (self.green, self.red, self.buzzer):
+            device.close()
+
+
+def choose_factory(settings: FeedbackSettings):
+    """The pin factory the settings ask for; simulated pins when disabled or when this is not a Pi."""
+    from gpiozero.pins.mock import MockFactory
+
+    if not settings.enabled or settings.pin_factory == "mock":
+        return MockFactory()
+    if settings.pin_factory != "auto":
+        return load_factory(settings.pin_factory)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", GPIOZeroWarning)  # the fallback chain warns per factory it tries
+            return Device._default_pin_factory()
+    except BadPinFactory:
+        logger.warning("no GPIO on this machine: LEDs and buzzer are simulated")
+        return MockFactory()
+
+
+def load_factory(name: str):
+    """Instantiate the gpiozero pin factory registered under ``name``."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="gpiozero_pin_factories"):
+        if entry.name == name:
+            return entry.load()()
+    raise ValueError(f"unknown gpiozero pin factory {name!r}")

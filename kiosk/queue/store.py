@@ -1,0 +1,94 @@
+"""The kiosk's SQLite file: WAL, synchronous=FULL, numbered migrations, writes under BEGIN IMMEDIATE."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import sqlite_utils
+
+from ..errors import StoreError
+from .migrations import MIGRATIONS
+
+logger = logging.getLogger(__name__)
+
+
+class Store:
+    """Opens one connection per thread on the same file; every write is one IMMEDIATE transaction."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.local = threading.local()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder for the database {self.path}: {exc.strerror}") from None
+        with self.write() as db:
+            migrate(db)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection."""
+        db = getattr(self.local, "db", None)
+        if db is None:
+            db = self.local.db = connect(self.path)
+        return db
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """One write transaction; raises StoreError saying why when SQLite refuses it (full disk, locked)."""
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.conn.rollback()
+                raise
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            raise StoreError(explain(exc)) from exc
+
+    def close(self) -> None:
+        db = getattr(self.local, "db", None)
+        if db is not None:
+            db.close()
+            self.local.db = None
+
+
+def connect(path: Path) -> sqlite_utils.Database:
+    try:
+        conn = sqlite3.connect(str(path), timeout=10.0, check_same_thread=True)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")  # a lost write here is a lost check-in or dose
+        conn.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the database {path}: {exc}") from None
+    return sqlite_utils.Database(conn)
+
+
+def explain(exc: sqlite3.OperationalError) -> str:
+    text = str(exc)
+    if "full" in text:
+        return "the disk is full: the record was not saved; free some space"
+    if "locked" in text or "busy" in text:
+        return "the database is busy: the record was not saved; try again"
+    if "readonly" in text:
+        return "the database is read-only: the record was not saved"
+    return f"the database refused the write: {text}"
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply the migrations this file has not seen yet; return the schema version."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        step(db)
+        db.execute(f"PRAGMA user_version = {number}")
+        logger.info("database migrated to version %d", number)
+    return len(MIGRATIONS)

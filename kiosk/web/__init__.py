@@ -1,0 +1,40 @@
+"""The kiosk's Flask app: the citizen screen, live updates and health."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Callable
+
+from flask import Flask
+
+from ..config import Config
+from ..queue.store import Store
+from .live import Live
+
+
+@dataclass
+class Services:
+    """The app's collaborators, kept in ``app.extensions["kiosk"]``."""
+
+    config: Config
+    store: Store
+    live: Live = field(default_factory=Live)
+    scanner_health: Callable[[], object] | None = None
+
+
+def create_app(services: Services) -> Flask:
+    """Build the Flask app around ``services``."""
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=services.config.web.secret_key or secrets.token_hex(32),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        JSON_AS_ASCII=False,
+    )
+    app.extensions["kiosk"] = services
+    from . import health, screen
+
+    app.register_blueprint(screen.bp)
+    app.register_blueprint(health.bp)
+    return app

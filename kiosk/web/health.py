@@ -1,0 +1,34 @@
+"""GET /healthz: scanner, database and disk, for systemd and monitoring."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+from flask import Blueprint, current_app, jsonify
+
+from ..errors import StoreError
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the kiosk can take check-ins, 503 when the database or disk cannot."""
+    services = current_app.extensions["kiosk"]
+    problems = []
+    free_mb = shutil.disk_usage(services.store.path.parent).free // 2**20
+    if free_mb < services.config.kiosk.min_free_mb:
+        problems.append(f"only {free_mb} MiB free on the data disk")
+    try:
+        services.store.db.execute("select 1").fetchone()
+    except (StoreError, OSError) as exc:
+        problems.append(f"database: {exc}")
+    scanner = services.scanner_health() if services.scanner_health else None
+    body = {
+        "status": "fail" if problems else ("ok" if scanner is None or scanner.state == "running" else "degraded"),
+        "problems": problems,
+        "disk_free_mb": free_mb,
+        "scanner": dataclasses.asdict(scanner) if scanner else None,
+    }
+    return jsonify(body), 503 if problems else 200

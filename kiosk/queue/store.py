@@ -50,7 +50,7 @@ class Store:
                 db.conn.rollback()
                 raise
             db.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
             if db.conn.in_transaction:
                 db.conn.rollback()
             raise StoreError(explain(exc)) from exc
@@ -73,7 +73,7 @@ def connect(path: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
-def explain(exc: sqlite3.OperationalError) -> str:
+def explain(exc: sqlite3.DatabaseError) -> str:
     text = str(exc)
     if "full" in text:
         return "the disk is full: the record was not saved; free some space"

@@ -1,0 +1,49 @@
+# Two commands for an operator: `make demo` and `make test`. Both set everything up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_RUNTIME := libzbar0 mosquitto
+APT_TEST := chromium
+DEMO_PORT ?= 8080
+DEMO_DB ?= var/demo.db
+
+.PHONY: demo test bench bench-decode system-deps test-system-deps frames clean help
+
+help:
+	@echo "make demo    set up and run a kiosk on the bundled replay frames"
+	@echo "make test    set up and run the test suite"
+	@echo "make bench   run the benchmarks (JSON on stdout)"
+
+system-deps:
+	@provision/apt-deps.sh $(APT_RUNTIME)
+
+test-system-deps:
+	@provision/apt-deps.sh $(APT_RUNTIME) $(APT_TEST)
+
+$(BIN)/python:
+	$(PYTHON) -m venv --system-site-packages $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: system-deps $(VENV)/.installed
+	@mkdir -p var
+	KIOSK_CAMERA_FPS=4 KIOSK_CAMERA_REPLAY_REPEAT=8 \
+	  $(BIN)/kiosk run --camera replay:kiosk/demo/frames --db $(DEMO_DB) --port $(DEMO_PORT)
+
+test: test-system-deps $(VENV)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: bench-decode
+
+bench-decode: system-deps $(VENV)/.installed
+	$(BIN)/python bench/decode.py
+
+frames: $(VENV)/.installed
+	$(BIN)/python -m kiosk.demo.generate
+
+clean:
+	rm -rf $(VENV) var .pytest_cache test-artifacts bench/.cache

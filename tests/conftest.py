@@ -1,0 +1,63 @@
+"""Shared fixtures: real config objects, a real SQLite file, gpiozero's mock pins, rendered QR frames."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from kiosk.config import Config, build
+from kiosk.queue.store import Store
+
+LAN = "001190012345|123456789|Nguyễn Thị Lan|15031990|Nữ|Số 12, Đường Lê Lợi, Phường Bến Nghé, Quận 1, Thành phố Hồ Chí Minh|20042021"
+HUNG = "036058001234||Trần Văn Hùng|02111958|Nam|Thôn Đông, Xã Tân Lập, Huyện Đan Phượng, Thành phố Hà Nội|11062021"
+MAI_SEX_MISMATCH = "048085005678|201234567|Lê Thị Mai|09071985|Nữ|Tổ 5, Phường Thạc Gián, Quận Thanh Khê, Thành phố Đà Nẵng|03032022"
+
+
+def qr_frame(text: str | None, size: tuple[int, int] = (640, 480), module: int = 4) -> np.ndarray:
+    """A clean grey frame with the QR code of ``text`` in the middle (None: an idle frame)."""
+    import segno
+
+    width, height = size
+    frame = np.full((height, width), 128, np.uint8)
+    if text is None:
+        return frame
+    qr = segno.make_qr(unicodedata.normalize("NFC", text), error="m", encoding="utf-8")
+    matrix = np.array([list(row) for row in qr.matrix], np.uint8)
+    symbol = np.kron(1 - matrix, np.ones((module, module), np.uint8)) * 230 + 15
+    symbol = np.pad(symbol, 4 * module, constant_values=245)
+    top, left = (height - symbol.shape[0]) // 2, (width - symbol.shape[1]) // 2
+    frame[top : top + symbol.shape[0], left : left + symbol.shape[1]] = symbol
+    return frame
+
+
+def write_frames(folder, texts, suffix=".png"):
+    """Write one image per text (None: idle) into ``folder``, named in order."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(texts):
+        Image.fromarray(qr_frame(text)).save(folder / f"{i:03d}{suffix}")
+    return folder
+
+
+@pytest.fixture
+def config(tmp_path) -> Config:
+    """Embedded defaults with the database in a temporary folder and simulated pins."""
+    return build({"kiosk": {"db": str(tmp_path / "kiosk.db")}, "feedback": {"pin_factory": "mock"}})
+
+
+@pytest.fixture
+def store(config):
+    store = Store(config.kiosk.db)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def pins():
+    factory = MockFactory()
+    yield factory
+    factory.close()

@@ -1,0 +1,45 @@
+"""Docs are part of the change: every command, option and setting must be documented."""
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from hub import cli as hub_cli
+from kiosk import cli as kiosk_cli
+from kiosk.config import documented_keys, env_name
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI_DOC = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+CONFIG_DOC = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def commands(parser: argparse.ArgumentParser, prefix: str):
+    """Yield (command path, option strings) for a parser and its subcommands."""
+    options = [s for a in parser._actions for s in a.option_strings if s.startswith("--") and s != "--help"]
+    yield prefix, options
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from commands(sub, f"{prefix} {name}")
+
+
+ALL = list(commands(kiosk_cli.parser(), "kiosk")) + list(commands(hub_cli.parser(), "hub"))
+
+
+@pytest.mark.parametrize("command, options", ALL, ids=[c for c, _ in ALL])
+def test_ok__every_command_and_option_is_documented(command, options):
+    assert f"{command}" in CLI_DOC, f"`{command}` is missing from docs/cli.md"
+    for option in options:
+        assert f"`{option}" in CLI_DOC, f"{command} {option} is missing from docs/cli.md"
+
+
+@pytest.mark.parametrize("key", sorted(documented_keys()))
+def test_ok__every_setting_is_documented(key):
+    assert f"`{key}`" in CONFIG_DOC, f"{key} is missing from docs/config.md"
+    assert f"`{env_name(key)}`" in CONFIG_DOC
+
+
+def test_ok__readme_names_the_two_commands():
+    assert "make demo" in README and "make test" in README

@@ -66,6 +66,7 @@ OK_CASES = [
     pytest.param(unicodedata.normalize("NFD", payload()), {}, id="nfd_text_becomes_nfc"),
     pytest.param(unicodedata.normalize("NFD", payload()).encode(), {}, id="nfd_bytes_become_nfc"),
     pytest.param(payload(old_id=""), {"old_id": ""}, id="empty_old_id"),
+    pytest.param(payload(old_id="001190004217"), {"old_id": "001190004217"}, id="old_id_12_digit_cmnd"),
     pytest.param(
         payload(id_number="079305001234", full_name="Lê Ngọc Hân", birth="12082005"),
         {"id_number": "079305001234", "full_name": "Lê Ngọc Hân", "birth_date": datetime.date(2005, 8, 12)},
@@ -154,7 +155,7 @@ FAIL_CASES = [
     pytest.param(payload(id_number=" 001190004217"), "bad_id_number", id="bad_id_number_space"),
     pytest.param(payload(id_number=""), "bad_id_number", id="bad_id_number_empty"),
     pytest.param(payload(old_id="01234567"), "bad_old_id", id="bad_old_id_8_digits"),
-    pytest.param(payload(old_id="001190004217"), "bad_old_id", id="bad_old_id_12_digits"),
+    pytest.param(payload(old_id="0011900042"), "bad_old_id", id="bad_old_id_10_digits"),
     pytest.param(payload(old_id="01234567X"), "bad_old_id", id="bad_old_id_letter"),
     pytest.param(payload(full_name=""), "empty_name", id="empty_name"),
     pytest.param(payload(full_name="   "), "empty_name", id="empty_name_spaces"),

@@ -17,7 +17,7 @@ FIELD_COUNTS = (7, 11)
 SEXES = ("Nam", "Nữ")
 
 _ID_NUMBER = re.compile(r"[0-9]{12}")
-_OLD_ID = re.compile(r"(?:[0-9]{9})?")
+_OLD_ID = re.compile(r"(?:[0-9]{9}|[0-9]{12})?")  # CMND: 9 digits, or 12 on those issued 2012-2016
 _DATE = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{4})|([0-9]{2})/([0-9]{2})/([0-9]{4})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # URIs and URLs, vCard/MECARD/WIFI codes, JSON and XML: other kinds of QR code.

@@ -42,8 +42,8 @@ REASONS: dict[str, tuple[str, str]] = {
         f"Số định danh cá nhân trong mã này không phải là dãy 12 chữ số. {_ASK_STAFF_VI}",
     ),
     "bad_old_id": (
-        f"The old ID card number in this code is not 9 digits. {_ASK_STAFF_EN}",
-        f"Số chứng minh nhân dân cũ trong mã này không phải là dãy 9 chữ số. {_ASK_STAFF_VI}",
+        f"The old ID card number in this code is not 9 or 12 digits. {_ASK_STAFF_EN}",
+        f"Số chứng minh nhân dân cũ trong mã này không phải là dãy 9 hoặc 12 chữ số. {_ASK_STAFF_VI}",
     ),
     "empty_name": (
         f"This code does not contain a name. {_ASK_STAFF_EN}",

@@ -1,0 +1,89 @@
+"""Run the real `kiosk run` in a subprocess and find the port it serves on."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class KioskProcess:
+    """A `python -m kiosk run` child with the given settings; its stderr is kept for inspection."""
+
+    def __init__(self, tmp_path: Path, camera: str, env: dict[str, str] | None = None):
+        self.db = tmp_path / "kiosk.db"
+        environ = {**os.environ, "KIOSK_FEEDBACK_PIN_FACTORY": "mock", "PYTHONUNBUFFERED": "1", **(env or {})}
+        environ.pop("KIOSK_CONFIG", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kiosk", "run", "--camera", camera, "--db", str(self.db), "--port", "0"],
+            cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.stderr: list[str] = []
+        threading.Thread(target=self.drain_stderr, daemon=True).start()
+        self.url = self.wait_for_url()
+
+    def drain_stderr(self) -> None:
+        for line in self.proc.stderr:
+            self.stderr.append(line)
+
+    def wait_for_url(self, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            match = re.search(r"(http://[\d.]+:\d+)/", line)
+            if match:
+                return match.group(1)
+            if self.proc.poll() is not None:
+                break
+        raise AssertionError("kiosk did not start: " + "".join(self.stderr))
+
+    def get_json(self, path: str) -> dict:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=5) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            return json.load(error)
+
+    def wait_until(self, predicate, timeout: float = 20.0, what: str = "condition") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def terminate(self, timeout: float = 10.0) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+def follow_events(url: str, into: list, stop: threading.Event) -> threading.Thread:
+    """Collect the scan outcomes from /events in a background thread."""
+
+    def run():
+        with urllib.request.urlopen(url + "/events", timeout=60) as response:
+            for raw in response:
+                line = raw.decode("utf-8").strip()
+                if line.startswith("data: "):
+                    message = json.loads(line[len("data: "):])
+                    into.append(message["outcome"])
+                if stop.is_set():
+                    return
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,63 @@
+"""The screen server through Flask's test client: the citizen page, live events and /healthz."""
+
+import json
+import threading
+
+import pytest
+
+from kiosk.web import Services, create_app
+from kiosk.web.live import Live
+
+
+@pytest.fixture
+def services(config, store):
+    return Services(config, store)
+
+
+@pytest.fixture
+def client(services):
+    return create_app(services).test_client()
+
+
+def test_ok__citizen_page_is_served_with_local_assets(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "CCCD" in html and "http" not in html.replace("http-equiv", "")  # no CDN: sites are offline
+    assert client.get("/static/citizen.js").status_code == 200
+
+
+def test_ok__healthz_reports_disk_and_scanner(client):
+    response = client.get("/healthz")
+    body = response.get_json()
+    assert response.status_code == 200 and body["status"] == "ok" and body["disk_free_mb"] > 0
+
+
+def test_fail__healthz_is_503_when_the_disk_is_nearly_full(services):
+    services.config = services.config.replace("kiosk", min_free_mb=10**9)
+    response = create_app(services).test_client().get("/healthz")
+    assert response.status_code == 503 and "free" in response.get_json()["problems"][0]
+
+
+def test_ok__live_stream_replays_the_last_message_then_follows():
+    live = Live()
+    live.publish({"type": "scan", "n": 1})
+    stop = threading.Event()
+    stream = live.stream(stop)
+    assert next(stream).startswith("retry:")
+    assert json.loads(next(stream)[len("data: "):]) == {"type": "scan", "n": 1}
+    live.publish({"type": "scan", "n": 2})
+    assert json.loads(next(stream)[len("data: "):])["n"] == 2
+    stop.set()
+    stream.close()
+    assert not live.queues
+
+
+def test_ok__a_slow_screen_drops_old_messages_instead_of_blocking():
+    live = Live()
+    stream = live.stream()
+    next(stream)
+    for n in range(500):
+        live.publish({"n": n})
+    assert json.loads(next(stream)[len("data: "):])["n"] > 0
+    stream.close()

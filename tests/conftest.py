@@ -61,3 +61,14 @@ def pins():
     factory = MockFactory()
     yield factory
     factory.close()
+
+
+@pytest.fixture
+def feedback(pins):
+    """LEDs and buzzer on mock pins, with short timings; closed before the pins."""
+    from kiosk.config import FeedbackSettings
+    from kiosk.feedback import Feedback
+
+    device = Feedback(FeedbackSettings(light_seconds=0.05, beep_seconds=0.01), pins)
+    yield device
+    device.close()

@@ -28,7 +28,8 @@ class KioskProcess:
             cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         self.stderr: list[str] = []
-        threading.Thread(target=self.drain_stderr, daemon=True).start()
+        self.drain = threading.Thread(target=self.drain_stderr, daemon=True)
+        self.drain.start()
         self.url = self.wait_for_url()
 
     def drain_stderr(self) -> None:
@@ -63,12 +64,21 @@ class KioskProcess:
 
     def terminate(self, timeout: float = 10.0) -> int:
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout)
+        code = self.proc.wait(timeout)
+        self.close_pipes()
+        return code
 
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(5)
+        self.close_pipes()
+
+    def close_pipes(self) -> None:
+        self.drain.join(5)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if not pipe.closed:
+                pipe.close()
 
 
 def follow_events(url: str, into: list, stop: threading.Event) -> threading.Thread:

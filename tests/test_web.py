@@ -24,7 +24,9 @@ def test_ok__citizen_page_is_served_with_local_assets(client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "CCCD" in html and "http" not in html.replace("http-equiv", "")  # no CDN: sites are offline
-    assert client.get("/static/citizen.js").status_code == 200
+    script = client.get("/static/citizen.js")
+    assert script.status_code == 200
+    script.close()
 
 
 def test_ok__healthz_reports_disk_and_scanner(client):

@@ -20,6 +20,7 @@ NOISE_FLOOR = 6.0  # ... and above this (grey levels of mean high-pass energy)
 WEAK_FACTOR = 1.5  # a cell may belong to a blob above this times the background cell energy
 WEAK_FLOOR = 4.2  # ... and above this
 MIN_STRONG = 0.2  # share of a blob's cells that must be strongly textured
+TEXTURED_FRAME = 12.0  # background energy above this means the whole frame is texture (idle frames: <= 5)
 MARGIN = 0.15  # grow each box by this share of its size on every side
 
 
@@ -27,25 +28,31 @@ def find_regions(gray: np.ndarray, cv2, limit: int = 2) -> list[tuple[int, int, 
     """Return up to ``limit`` boxes (x0, y0, x1, y1) in ``gray`` that look like QR codes, largest first."""
     factor = max(1, round(gray.shape[1] / WORK_WIDTH))
     work = gray if factor == 1 else cv2.resize(gray, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
-    blobs = textured_blobs(work, cv2)[:limit]
     height, width = gray.shape
+    energy = energy_map(work, cv2)
+    if energy.size == 0:
+        return []
+    background = float(np.partition(energy, energy.size // 4, axis=None)[energy.size // 4])
+    if background > TEXTURED_FRAME:
+        return [(0, 0, width, height)]  # a close-up code fills the frame: the frame is the region
+    blobs = textured_blobs(energy, background, cv2)[:limit]
     return [grow(box, factor * CELL, MARGIN, width, height) for box in blobs]
 
 
 def energy_map(work: np.ndarray, cv2) -> np.ndarray:
-    """Return the mean high-pass energy of each CELL x CELL cell of ``work``."""
+    """Return the mean high-pass energy of each CELL x CELL cell of ``work`` (empty if it is too small)."""
+    if min(work.shape) < CELL:
+        return np.zeros((0, 0), np.uint8)
     highpass = cv2.absdiff(work, cv2.blur(work, (5, 5)))
     size = (work.shape[1] // CELL, work.shape[0] // CELL)
     return cv2.resize(highpass, size, interpolation=cv2.INTER_AREA)
 
 
-def textured_blobs(work: np.ndarray, cv2) -> list[tuple[int, int, int, int]]:
-    """Return cell boxes (x0, y0, x1, y1) of compact textured blobs in ``work``, largest first."""
-    energy = energy_map(work, cv2)
-    if energy.size == 0:
-        return []
-    # The 25th percentile is background even when a close-up code fills half the frame.
-    background = float(np.partition(energy, energy.size // 4, axis=None)[energy.size // 4])
+def textured_blobs(energy: np.ndarray, background: float, cv2) -> list[tuple[int, int, int, int]]:
+    """Return cell boxes (x0, y0, x1, y1) of compact textured blobs in an energy map, largest first.
+
+    ``background`` is the map's 25th percentile: still background when a code fills half the frame.
+    """
     strong = energy > max(NOISE_FLOOR, STRONG_FACTOR * background)
     # Hysteresis: blobs grow over weakly textured cells (glare, shadow) but must hold strong ones.
     weak = (energy > max(WEAK_FLOOR, WEAK_FACTOR * background)).astype(np.uint8)

@@ -27,6 +27,10 @@ FAILED_MARGIN = 0.2  # grow a detected-but-failed symbol's box by this share per
 COST_SMOOTHING = 0.2  # weight of the newest measurement in a retry's running cost
 
 
+FIXES = ("none", "wiener", "sharpen", "equalize", "stretch")
+READERS = ("zxing", "zxing-global", "zbar")
+
+
 @dataclass(frozen=True)
 class Retry:
     """One retry on a cropped region: rescale it, apply one fix, read it with one reader."""
@@ -34,22 +38,40 @@ class Retry:
     size: int
     """Long side, in pixels, the crop is rescaled to (0 keeps the crop's size)."""
     fix: str = "none"
-    """``none``, ``deblur`` (Richardson-Lucy), ``sharpen`` (unsharp mask), ``equalize`` or ``stretch``."""
+    """``none``, ``wiener`` (deblur), ``sharpen`` (unsharp mask), ``equalize`` (CLAHE) or ``stretch``."""
     sigma: float = 0.0
-    """Blur radius (Gaussian sigma, in rescaled pixels) that ``deblur``/``sharpen`` undo."""
+    """Blur radius (Gaussian sigma, in rescaled pixels) that ``wiener``/``sharpen`` undo."""
     strength: float = 0.0
-    """Iterations for ``deblur``, amount for ``sharpen``."""
+    """Noise-to-signal power for ``wiener``, amount for ``sharpen``."""
     reader: str = "zxing"
     """``zxing`` (local-average binarizer), ``zxing-global`` (global histogram) or ``zbar``."""
 
+    def __post_init__(self):
+        if self.fix not in FIXES or self.reader not in READERS:
+            raise ValueError(f"unknown fix {self.fix!r} or reader {self.reader!r} in {self!r}")
+
     @property
     def name(self) -> str:
-        """Return a short label such as ``440/deblur1.5x10/zxing``."""
+        """Return a short label such as ``320/wiener2x0.03/zxing``."""
         fix = self.fix if self.fix in ("none", "equalize", "stretch") else f"{self.fix}{self.sigma:g}x{self.strength:g}"
         return f"{self.size}/{fix}/{self.reader}"
 
 
-RETRIES: tuple[Retry, ...] = ()  # filled in below from bench measurements
+# Chosen from ~150 candidates and ordered greedily by first-pass misses rescued per millisecond, on
+# generated frames (seeds 1234 and 4321, 640x480 and 1280x720) and qr-photos;
+# `python bench/decode.py --retries` re-measures each step (bench/README.md).
+RETRIES: tuple[Retry, ...] = (
+    Retry(0, reader="zxing-global"),
+    Retry(320),
+    Retry(0, "stretch", reader="zxing-global"),
+    Retry(320, "sharpen", 1.5, 2),
+    Retry(320, "wiener", 2, 0.03),
+    Retry(320, "sharpen", 1.5, 2, reader="zxing-global"),
+    Retry(440, "equalize", reader="zxing-global"),
+    Retry(440, "wiener", 2, 0.03, reader="zbar"),
+    Retry(440, reader="zbar"),
+    Retry(320, "sharpen", 3, 1, reader="zbar"),
+)
 
 
 def import_cv2():
@@ -72,30 +94,35 @@ class RobustDecoder:
         if not budget_ms > 0:
             raise ValueError(f"budget_ms must be positive, got {budget_ms!r}")
         self._cv2 = import_cv2()
-        self._zxing = ZxingDecoder(try_invert=False)  # no codes are inverted; halves the idle cost
+        self._zxing = ZxingDecoder(try_invert=False)  # ID cards are dark-on-light; saves a third of a pass
         self._zbar = None
         self._budget = budget_ms / 1000
         self._retries = tuple(RETRIES if retries is None else retries)
-        self._cost = {retry: 0.0 for retry in self._retries}
+        self._cost: dict[Retry, float] = {}  # running cost per retry, learnt on this machine
         self._clock = clock
 
     def decode(self, gray) -> list[Code]:
         """Return the QR codes in ``gray``; raise ValueError for a wrong shape/dtype."""
         check_gray(gray)
         start = self._clock()
-        first = self._zxing.read(gray, return_errors=True)
-        codes = codes_of(first)
+        codes, first = self.first_pass(gray)
         if codes:
             return codes
         regions = self.regions(gray, first)
         for retry in self._retries:
             for region in regions:
-                if self._clock() - start + self._cost[retry] > self._budget:
+                # A retry never run on this machine has cost 0 here, so it runs once to learn its cost.
+                if self._clock() - start + self._cost.get(retry, 0.0) > self._budget:
                     break
-                codes = self._attempt(gray, region, retry)
+                codes = self.attempt(gray, region, retry)
                 if codes:
                     return codes
         return []
+
+    def first_pass(self, gray) -> tuple[list[Code], list]:
+        """Return the codes of one plain zxing-cpp pass and its raw results (failed symbols included)."""
+        first = self._zxing.read(gray, return_errors=True)
+        return codes_of(first), first
 
     def regions(self, gray, first) -> list[tuple[int, int, int, int]]:
         """Return boxes worth retrying: symbols zxing saw but could not decode, then textured blobs."""
@@ -107,14 +134,14 @@ class RobustDecoder:
                 boxes.append(box)
         return boxes[:MAX_REGIONS]
 
-    def _attempt(self, gray, region, retry: Retry) -> list[Code]:
-        """Run one retry on one region, update its running cost and return what it read."""
+    def attempt(self, gray, region, retry: Retry) -> list[Code]:
+        """Run one retry on one region of ``gray``, update the retry's running cost, return what it read."""
         began = self._clock()
         x0, y0, x1, y1 = region
-        image = prepare(gray[y0:y1, x0:x1], self._cv2, retry)
-        codes = self._read(image, retry.reader)
+        codes = self._read(prepare(gray[y0:y1, x0:x1], self._cv2, retry), retry.reader)
         spent = self._clock() - began
-        self._cost[retry] += COST_SMOOTHING * (spent - self._cost[retry]) if self._cost[retry] else spent
+        known = self._cost.get(retry)
+        self._cost[retry] = spent if known is None else known + COST_SMOOTHING * (spent - known)
         return codes
 
     def _read(self, image, reader: str) -> list[Code]:
@@ -122,9 +149,9 @@ class RobustDecoder:
         if reader == "zbar":
             zbar = self._zbar_or_none()
             return zbar.decode(image) if zbar else []
-        binarizer = "GlobalHistogram" if reader == "zxing-global" else "LocalAverage"
-        zx = self._zxing
-        return codes_of(zx.read(image, try_downscale=False, binarizer=getattr(zx.module.Binarizer, binarizer)))
+        binarizers = self._zxing.module.Binarizer
+        binarizer = binarizers.GlobalHistogram if reader == "zxing-global" else binarizers.LocalAverage
+        return codes_of(self._zxing.read(image, try_downscale=False, binarizer=binarizer))
 
     def _zbar_or_none(self):
         """Return a zbar decoder, or None (logged once) when libzbar is missing."""
@@ -142,8 +169,8 @@ class RobustDecoder:
 def prepare(crop, cv2, retry: Retry):
     """Return ``crop`` rescaled and fixed as ``retry`` says."""
     image = enhance.rescale(crop, cv2, retry.size) if retry.size else crop
-    if retry.fix == "deblur":
-        return enhance.deconvolve(image, cv2, retry.sigma, int(retry.strength))
+    if retry.fix == "wiener":
+        return enhance.wiener(image, cv2, retry.sigma, retry.strength)
     if retry.fix == "sharpen":
         return enhance.unsharp(image, cv2, retry.sigma, retry.strength)
     if retry.fix == "equalize":

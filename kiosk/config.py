@@ -50,7 +50,7 @@ class ScannerSettings:
     """How frames become check-ins."""
 
     decoder: str = setting("robust", "Decoder backend: `robust` (zxing-cpp with retries), `zxing` or `zbar`.")
-    budget_ms: float = setting(25.0, "Per-frame time budget for the decoder's retries, in milliseconds.")
+    budget_ms: float = setting(40.0, "Per-frame time budget for the decoder's retries, in milliseconds.")
     max_fps: float = setting(12.0, "Upper bound on frames decoded per second, so the scanner never spins.")
     hold_seconds: float = setting(3.0, "A code seen again within this many seconds of its last sighting is the same scan.")
     reopen_seconds: float = setting(2.0, "Wait before reopening a camera that failed; doubles up to 30 s.")

@@ -80,3 +80,9 @@ def test_ok__replace_validates_like_the_file():
 def test_ok__every_key_has_a_doc_line():
     docs = configuration.documented_keys()
     assert "camera.source" in docs and all(docs.values())
+
+
+def test_ok__decoder_budget_default_is_the_benchmarked_one():
+    from kiosk.decode import DEFAULT_BUDGET_MS
+
+    assert configuration.load(None, {}).scanner.budget_ms == DEFAULT_BUDGET_MS

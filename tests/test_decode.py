@@ -78,10 +78,15 @@ def test_ok__strided_y_plane_view_is_read(decoders, name):
     assert [c.text for c in decoders[name].decode(buffer[:480, :640])] == [CCCD]
 
 
-@pytest.mark.parametrize("name", DECODER_NAMES)
-def test_ok__non_utf8_payload_falls_back_to_the_backend_text(decoders, name):
-    codes = decoders[name].decode(render("café", encoding="latin-1"))
-    assert [(c.text, c.raw) for c in codes] == [("café", b"caf\xe9")]
+NON_UTF8 = {"latin-1": "café", "shift_jis": "日本語テキスト", "half-width-kana": "ﾃﾞｻﾞｲﾝQR"}
+
+
+@pytest.mark.parametrize("name, kind", list(itertools.product(DECODER_NAMES, NON_UTF8)))
+def test_ok__non_utf8_payload_falls_back_to_the_backend_text(decoders, name, kind):
+    text = NON_UTF8[kind]
+    encoding = "latin-1" if kind == "latin-1" else "shift_jis"
+    codes = decoders[name].decode(render(text, encoding=encoding))
+    assert [(c.text, c.raw) for c in codes] == [(text, text.encode(encoding))]
 
 
 @pytest.mark.parametrize("name, kind", list(itertools.product(DECODER_NAMES, idle_frames())))

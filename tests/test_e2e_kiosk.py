@@ -27,8 +27,9 @@ def kiosk(tmp_path):
         tmp_path,
         f"replay:{camera}",
         {
-            "KIOSK_CAMERA_FPS": "20", "KIOSK_CAMERA_REPLAY_REPEAT": "3", "KIOSK_CAMERA_REPLAY_LOOP": "false",
-            "KIOSK_SCANNER_HOLD_SECONDS": "0.1", "KIOSK_SCANNER_REOPEN_SECONDS": "0.2",
+            # each image in view 0.4 s; Lan comes back 2.4 s after her first scan, well past the 0.5 s hold
+            "KIOSK_CAMERA_FPS": "10", "KIOSK_CAMERA_REPLAY_REPEAT": "4", "KIOSK_CAMERA_REPLAY_LOOP": "false",
+            "KIOSK_SCANNER_HOLD_SECONDS": "0.5", "KIOSK_SCANNER_REOPEN_SECONDS": "0.2",
         },
     )
     process.camera = camera

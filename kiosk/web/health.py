@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import sqlite3
 
 from flask import Blueprint, current_app, jsonify
 
@@ -22,7 +23,7 @@ def healthz():
         problems.append(f"only {free_mb} MiB free on the data disk")
     try:
         services.store.db.execute("select 1").fetchone()
-    except (StoreError, OSError) as exc:
+    except (StoreError, sqlite3.Error, OSError) as exc:  # opening raises StoreError, querying sqlite3.Error
         problems.append(f"database: {exc}")
     scanner = services.scanner_health() if services.scanner_health else None
     body = {

@@ -79,6 +79,25 @@ class WebSettings:
     host: str = setting("127.0.0.1", "Address the screen server listens on; `0.0.0.0` to let a tablet on the site LAN in.")
     port: int = setting(8080, "Port of the screen server.")
     secret_key: str = setting("", "Session signing key. Empty: read credential `kiosk-secret-key`, else generate one per start.")
+    api_token: str = setting(
+        "",
+        "Bearer token for `/api/` clients without a signed-in session. Empty: credential `kiosk-api-token`, "
+        "else `KIOSK_API_TOKEN`, else the API needs a session.",
+    )
+    language: str = setting("vi", "Language of the screens: `vi` (Vietnamese) or `en` (English); a user can switch.")
+    pin_attempts: int = setting(3, "Wrong PINs allowed for one staff member before sign-in is locked.")
+    lockout_seconds: float = setting(30.0, "First lockout after too many wrong PINs; doubles with each further wrong PIN, up to 15 minutes.")
+    session_minutes: float = setting(480.0, "A signed-in session ends after this many minutes without a request.")
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """The site's workflow: observation, desks, the vaccine catalogue."""
+
+    observation_minutes: float = setting(30.0, "Minimum observation after an injection (Vietnam's rule: 30 minutes).")
+    desks: int = setting(2, "Screening and injection desks on site; a called person is sent to one of them.")
+    catalogue: str = setting("", "Path of the vaccine catalogue TOML. Empty: the packaged example, marked unverified.")
+    priority_age: int = setting(65, "People this old or older are suggested for priority at screening.")
 
 
 @dataclass(frozen=True)
@@ -90,6 +109,7 @@ class Config:
     scanner: ScannerSettings = field(default_factory=ScannerSettings)
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
 
     def replace(self, section: str, **changes: Any) -> "Config":
         """Return a copy with some keys of one section changed (validated like the file)."""
@@ -98,7 +118,7 @@ class Config:
         return dataclasses.replace(self, **{section: dataclasses.replace(current, **values)})
 
 
-SECRETS = {("web", "secret_key"): "kiosk-secret-key"}
+SECRETS = {("web", "secret_key"): "kiosk-secret-key", ("web", "api_token"): "kiosk-api-token"}
 
 
 def sections() -> dict[str, type]:
@@ -173,7 +193,7 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     for var, value in environ.items():
         if not var.startswith(ENV_PREFIX) or var in NON_SETTING_VARS:
             continue
-        dotted = next((k for k in keys if env_name(k) == var), None)
+        dotted = ALIASES.get(var) or next((k for k in keys if env_name(k) == var), None)
         if dotted is None:
             raise ConfigError(f"unknown environment variable {var}; settings look like {env_name('web.port')}")
         section, key = dotted.split(".")
@@ -181,7 +201,9 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return found
 
 
-NON_SETTING_VARS = {"KIOSK_CONFIG", "KIOSK_API_TOKEN"}
+NON_SETTING_VARS = {"KIOSK_CONFIG"}
+ALIASES = {"KIOSK_API_TOKEN": "web.api_token"}
+"""Short environment names some settings also answer to."""
 
 
 def env_name(dotted: str) -> str:

@@ -7,6 +7,7 @@ import pytest
 from kiosk.errors import StoreError
 from kiosk.payloads import parse_payload
 from kiosk.queue.checkin import check_in
+from kiosk.queue.migrations import MIGRATIONS
 from kiosk.queue.store import Store
 
 from .conftest import HUNG, LAN
@@ -68,7 +69,7 @@ def test_ok__store_reopens_with_its_schema(tmp_path):
     path = tmp_path / "k.db"
     Store(path).close()
     store = Store(path)
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     store.close()
 

@@ -27,4 +27,67 @@ def m001_people_and_tickets(db: sqlite_utils.Database) -> None:
     db["tickets"].create_index(["day", "id_number"], unique=True)
 
 
-MIGRATIONS = [m001_people_and_tickets]
+def m002_workflow(db: sqlite_utils.Database) -> None:
+    """Staff, the event log and its outbox, vaccine lots, doses, adverse reactions and the scan feed.
+
+    ``events.seq`` is the kiosk's gapless sequence: assigned as max + 1 inside the
+    write transaction that changes the state, so a rolled-back change leaves no gap.
+    """
+    tickets = db["tickets"]
+    for column, kind in (
+        ("updated_at", str), ("desk", int), ("priority", str), ("priority_by", int), ("reason", str),
+        ("return_on", str), ("observe_boot", str), ("observe_mono", float), ("observe_minimum_s", float),
+        ("observe_restarted", int), ("injected_at", str),
+    ):
+        tickets.add_column(column, kind)
+    db["staff"].create(
+        {"id": int, "name": str, "role": str, "pin_hash": str, "active": int, "created_at": str},
+        pk="id", not_null={"name", "role", "pin_hash", "active", "created_at"},
+    )
+    db["staff"].create_index(["name"], unique=True)
+    db["events"].create(
+        {
+            "seq": int, "event_id": str, "type": str, "at": str, "clock_synced": int, "boot_id": str,
+            "mono": float, "ticket_id": int, "staff_id": int, "payload": str,
+        },
+        pk="seq", not_null={"event_id", "type", "at", "boot_id", "mono", "payload"},
+    )
+    db["events"].create_index(["event_id"], unique=True)
+    db["events"].create_index(["ticket_id"])
+    db["outbox"].create(
+        {"seq": int, "event_id": str, "type": str, "body": str, "created_at": str, "published_at": str, "acked_at": str},
+        pk="seq", foreign_keys=[("seq", "events", "seq")], not_null={"event_id", "type", "body", "created_at"},
+    )
+    db["lots"].create(
+        {
+            "id": int, "day": str, "product": str, "lot_number": str, "expiry": str, "doses_per_vial": int,
+            "vials_opened": int, "wasted": int, "opened_by": int, "opened_at": str, "closed_by": int, "closed_at": str,
+        },
+        pk="id", not_null={"day", "product", "lot_number", "expiry", "doses_per_vial", "vials_opened", "wasted"},
+    )
+    db["doses"].create(
+        {
+            "id": int, "ticket_id": int, "id_number": str, "product": str, "lot_id": int, "lot_number": str,
+            "dose_number": int, "given_on": str, "given_at": str, "vaccinator": int, "event_seq": int,
+            "override_reason": str,
+        },
+        pk="id", foreign_keys=[("ticket_id", "tickets", "id"), ("lot_id", "lots", "id")],
+        not_null={"ticket_id", "id_number", "product", "lot_id", "dose_number", "given_on", "given_at"},
+    )
+    db["doses"].create_index(["ticket_id"], unique=True)
+    db["doses"].create_index(["id_number"])
+    db["aefi"].create(
+        {
+            "id": int, "ticket_id": int, "id_number": str, "severity": str, "symptoms": str, "recorded_by": int,
+            "recorded_at": str, "event_seq": int, "acknowledged_by": int, "acknowledged_at": str,
+        },
+        pk="id", foreign_keys=[("ticket_id", "tickets", "id")],
+        not_null={"ticket_id", "id_number", "severity", "symptoms", "recorded_at"},
+    )
+    db["scans"].create(
+        {"id": int, "at": str, "accepted": int, "reason": str, "ticket_id": int, "returning": int},
+        pk="id", not_null={"at", "accepted"},
+    )
+
+
+MIGRATIONS = [m001_people_and_tickets, m002_workflow]

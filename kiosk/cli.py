@@ -1,8 +1,9 @@
-"""The `kiosk` command: run, decode, doctor, check-config."""
+"""The `kiosk` command: run, decode, doctor, check-config, staff."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -35,7 +36,28 @@ def parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
 
     sub.add_parser("check-config", help="validate the settings and print them (secrets hidden)")
+    add_staff_parser(sub)
     return top
+
+
+def add_staff_parser(sub) -> None:
+    """`kiosk staff add|list|disable|enable|pin`: who may sign in to the staff screens."""
+    from .staff import ROLES
+
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument("--db", metavar="PATH", help="database file (kiosk.db)")
+    pin = argparse.ArgumentParser(add_help=False)
+    pin.add_argument("--pin-stdin", action="store_true", help="read the PIN as one line from stdin instead of asking twice")
+    staff = sub.add_parser("staff", help="add, list, disable and enable staff, change PINs")
+    verbs = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    add = verbs.add_parser("add", parents=[db, pin], help="add a staff member with a PIN")
+    add.add_argument("name", metavar="NAME", help="the name shown on the sign-in screen")
+    add.add_argument("--role", required=True, choices=ROLES, help="what the member may do")
+    listing = verbs.add_parser("list", parents=[db], help="list staff members")
+    listing.add_argument("--json", action="store_true", help="print a JSON list")
+    for verb, text in (("disable", "stop a member signing in (signs them out)"), ("enable", "let a disabled member sign in again")):
+        verbs.add_parser(verb, parents=[db], help=text).add_argument("name", metavar="NAME")
+    verbs.add_parser("pin", parents=[db, pin], help="give a member a new PIN").add_argument("name", metavar="NAME")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,4 +153,50 @@ def cmd_check_config(config: configuration.Config, args: argparse.Namespace) -> 
     return 0
 
 
-COMMANDS = {"run": cmd_run, "decode": cmd_decode, "doctor": cmd_doctor, "check-config": cmd_check_config}
+def cmd_staff(config: configuration.Config, args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from . import staff
+    from .queue.store import Store
+
+    store = Store(args.db or config.kiosk.db)
+    try:
+        if args.staff_command == "add":
+            member = staff.add_staff(store, args.name, args.role, read_pin(args.pin_stdin), datetime.now(timezone.utc))
+            print(f"added {member.role} {member.name} (id {member.id})")
+        elif args.staff_command == "list":
+            print_staff(staff.list_staff(store, active_only=False), args.json)
+        elif args.staff_command == "pin":
+            member = staff.set_pin(store, args.name, read_pin(args.pin_stdin))
+            print(f"new PIN set for {member.name}")
+        else:
+            member = staff.set_active(store, args.name, args.staff_command == "enable")
+            print(f"{args.staff_command}d {member.name}")
+    finally:
+        store.close()
+    return 0
+
+
+def read_pin(from_stdin: bool) -> str:
+    """The new PIN: one line of stdin, or typed twice at the terminal without echo."""
+    from getpass import getpass
+
+    from .staff import StaffError
+
+    if from_stdin:
+        return sys.stdin.readline().strip()
+    first = getpass("PIN (4 to 8 digits): ")
+    if getpass("The same PIN again: ") != first:
+        raise StaffError("the two PINs differ; nothing was changed")
+    return first
+
+
+def print_staff(members, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([dataclasses.asdict(m) for m in members], ensure_ascii=False))
+        return
+    for m in members:
+        print(f"{m.id:4}  {m.role:10}  {'active' if m.active else 'disabled':8}  {m.name}")
+
+
+COMMANDS = {"run": cmd_run, "decode": cmd_decode, "doctor": cmd_doctor, "check-config": cmd_check_config, "staff": cmd_staff}

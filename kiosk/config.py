@@ -87,6 +87,9 @@ class WebSettings:
     language: str = setting("vi", "Language of the screens: `vi` (Vietnamese) or `en` (English); a user can switch.")
     pin_attempts: int = setting(3, "Wrong PINs allowed for one staff member before sign-in is locked.")
     lockout_seconds: float = setting(30.0, "First lockout after too many wrong PINs; doubles with each further wrong PIN, up to 15 minutes.")
+    live_socket: str = setting(
+        "", "Unix socket on which `kiosk web` hears `kiosk scan`'s outcomes. Empty: `live.sock` beside the database."
+    )
     session_minutes: float = setting(480.0, "A signed-in session ends after this many minutes without a request.")
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Callable
 
 from .decode import Code
 from .errors import PayloadRejected, StoreError
 from .feedback import Feedback
 from .payloads import parse_payload
-from .queue.checkin import Ticket, check_in
-from .queue.store import Store
+from .queue.checkin import Ticket, check_in, note_rejected_scan
+from .queue.site import Site
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +34,8 @@ class ScanOutcome:
     given_name: str | None = None
     returning: bool = False
     warnings: tuple[str, ...] = ()
+    due_dose: int | None = None
+    """The dose number due, from this kiosk's records (the hub's roster later)."""
 
     def public(self) -> dict:
         """The outcome as the public screen may show it."""
@@ -46,30 +47,36 @@ class Desk:
 
     def __init__(
         self,
-        store: Store,
+        site: Site,
         feedback: Feedback,
         *,
-        now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
         announce: Callable[[ScanOutcome], None] = lambda outcome: None,
     ):
-        self.store = store
+        self.site = site
         self.feedback = feedback
-        self.now = now
         self.announce = announce
 
     def handle(self, code: Code, source: str = "camera") -> ScanOutcome:
         """Check in the holder of a scanned code; never raises for bad payloads or a failed write."""
         try:
-            card = parse_payload(code.raw, today=self.now().date())
-            ticket = check_in(self.store, card, source=source, now=self.now())
+            now = self.site.clock.now()
+            card = parse_payload(code.raw, today=now.wall.date() if now.plausible else None)
+            ticket = check_in(self.site, card, source=source)
         except PayloadRejected as exc:
             logger.info("scan rejected: %s", exc.reason)
+            self.note_rejection(exc.reason)
             return self.finish(refused(exc.reason, exc.message_en, exc.message_vi))
         except StoreError as exc:
             logger.error("check-in not saved: %s", exc)
             return self.finish(refused(*NOT_SAVED))
         logger.info("checked in: ticket %d (%s)", ticket.number, "returning" if not ticket.new else "new")
         return self.finish(welcomed(ticket))
+
+    def note_rejection(self, reason: str) -> None:
+        try:
+            note_rejected_scan(self.site, reason)
+        except StoreError as exc:  # the figure is lost, the citizen is still told why
+            logger.error("rejected scan not counted: %s", exc)
 
     def finish(self, outcome: ScanOutcome) -> ScanOutcome:
         if outcome.accepted:
@@ -87,7 +94,7 @@ def welcomed(ticket: Ticket) -> ScanOutcome:
         en, vi = "You are already checked in today.", "Bạn đã đăng ký hôm nay rồi."
     return ScanOutcome(
         True, None, en, vi, ticket=ticket.number, given_name=ticket.given_name,
-        returning=not ticket.new, warnings=ticket.warnings,
+        returning=not ticket.new, warnings=ticket.warnings, due_dose=ticket.due_dose,
     )
 
 

@@ -1,4 +1,4 @@
-"""What the citizen sees and hears at the kiosk: green LED and a beep, or red LED and two beeps."""
+"""The kiosk's lights and buzzer: a scan accepted or refused, and the alarm for a severe reaction."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from gpiozero.exc import BadPinFactory, GPIOZeroWarning
 from .config import FeedbackSettings
 
 logger = logging.getLogger(__name__)
+
+ALARM_SECONDS = 10.0
 
 
 class Feedback:
@@ -34,6 +36,11 @@ class Feedback:
         self.green.off()
         self.red.blink(on_time=self.settings.light_seconds, off_time=0, n=1)
         self.beep(2)
+
+    def alarm(self) -> None:
+        """A severe adverse reaction: red LED flashing and the buzzer sounding in bursts, for ALARM_SECONDS."""
+        self.red.blink(on_time=0.25, off_time=0.25, n=int(ALARM_SECONDS * 2))
+        self.buzzer.beep(on_time=0.5, off_time=0.5, n=int(ALARM_SECONDS))
 
     def idle(self) -> None:
         """Everything off: ready for the next person."""

@@ -1,35 +1,56 @@
-"""Builds a whole kiosk from its config (store, feedback, decoder, desk, scanner, screen) and runs it."""
+"""Builds a kiosk's parts from its config and runs them: the scanner, the screens, or both in one process.
+
+In production `kiosk scan` and `kiosk web` are separate systemd units sharing
+the SQLite file, so a camera crash cannot take the screen down; `kiosk run`
+runs both in one process for development and the demo.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import threading
+from typing import Callable
 
 from werkzeug.serving import make_server
 
+from . import systemd
 from .camera import open_source
 from .config import Config
 from .decode import make_decoder
 from .desk import Desk, ScanOutcome
 from .feedback import Feedback
+from .queue.actions import reanchor_observations
+from .queue.site import Site
 from .queue.store import Store
+from .queue.watch import Watcher
 from .scan import Scanner
 from .web import Services, create_app
-from .web.live import Live
+from .web.feed import feeder
+from .web.live import Live, Receiver, Sender, socket_path
 
 logger = logging.getLogger(__name__)
 
+STALLED_SECONDS = 20.0
+"""A scanner that has read no frame for this long, and is not waiting to reopen its camera, is wedged."""
+HEALTH_REPORT_SECONDS = 2.0
 
-class Kiosk:
-    """Everything one kiosk runs, in one process (development and demo; production splits it per unit)."""
 
-    def __init__(self, config: Config, *, pin_factory=None):
+def build_site(config: Config) -> Site:
+    """The use cases' context for this kiosk."""
+    return Site(Store(config.kiosk.db), config.kiosk.id, config.queue)
+
+
+class ScanPart:
+    """Camera -> decoder -> check-in -> GPIO feedback; tells ``announce`` about every outcome."""
+
+    def __init__(self, config: Config, announce: Callable[[dict], None], *, pin_factory=None):
         self.config = config
-        self.store = Store(config.kiosk.db)
-        self.live = Live()
+        self.site = build_site(config)
+        self.announce = announce
         self.feedback = Feedback(config.feedback, pin_factory)
-        self.desk = Desk(self.store, self.feedback, announce=self.announce)
+        self.desk = Desk(self.site, self.feedback, announce=self.publish_outcome)
         self.scanner = Scanner(
             self.open_camera,
             make_decoder(config.scanner.decoder, budget_ms=config.scanner.budget_ms),
@@ -38,8 +59,7 @@ class Kiosk:
             hold_seconds=config.scanner.hold_seconds,
             reopen_seconds=config.scanner.reopen_seconds,
         )
-        self.app = create_app(Services(config, self.store, self.live, self.scanner.health))
-        self.server = None
+        self.alarms = Watcher(self.site.store, self.sound_alarms)
 
     def open_camera(self):
         camera = self.config.camera
@@ -48,25 +68,147 @@ class Kiosk:
             repeat=camera.replay_repeat, loop=camera.replay_loop,
         )
 
-    def announce(self, outcome: ScanOutcome) -> None:
-        self.live.publish({"type": "scan", "outcome": outcome.public()})
+    def publish_outcome(self, outcome: ScanOutcome) -> None:
+        self.announce({"type": "scan", "outcome": outcome.public()})
 
-    def serve(self, on_ready=print) -> None:
-        """Start the scanner and serve the screen until SIGTERM or SIGINT."""
-        web = self.config.web
-        self.server = make_server(web.host, web.port, self.app, threaded=True)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: threading.Thread(target=self.server.shutdown).start())
+    def sound_alarms(self, events: list[dict]) -> None:
+        if any(e["type"] == "AefiRecorded" and '"severity": "severe"' in e["payload"] for e in events):
+            self.feedback.alarm()
+
+    def healthy(self) -> bool:
+        """For the systemd watchdog: the loop is alive and reading frames, or waiting to reopen its camera."""
+        health = self.scanner.health()
+        if health.state in ("camera_error", "starting", "finished"):
+            return self.scanner.thread is not None and (self.scanner.thread.is_alive() or health.state == "finished")
+        return health.last_frame_age is not None and health.last_frame_age < STALLED_SECONDS
+
+    def start(self) -> None:
         self.scanner.start()
+        self.alarms.start()
         self.feedback.idle()
-        on_ready(f"kiosk {self.config.kiosk.id}: screen at http://{web.host}:{self.server.port}/ (camera {self.config.camera.source})")
-        try:
-            self.server.serve_forever()
-        finally:
-            self.close()
 
     def close(self) -> None:
         self.scanner.stop()
+        self.alarms.stop()
         self.feedback.close()
-        self.store.close()
+        self.site.store.close()
+
+
+class WebPart:
+    """The screens and the JSON API; follows the database so every screen updates within a second."""
+
+    def __init__(self, config: Config, live: Live, scanner_health: Callable[[], object] | None):
+        self.config = config
+        self.site = build_site(config)
+        self.live = live
+        reanchor_observations(self.site)
+        self.app = create_app(Services(config, self.site, live, scanner_health))
+        self.feed = Watcher(self.site.store, feeder(live))
+        self.server = make_server(config.web.host, config.web.port, self.app, threaded=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.web.host}:{self.server.port}/"
+
+    def start(self) -> None:
+        self.feed.start()
+
+    def healthy(self) -> bool:
+        return self.feed.thread.is_alive()
+
+    def close(self) -> None:
+        self.feed.stop()
+        self.site.store.close()
+
+
+def serve(server, parts: list, on_ready: Callable[[str], None], ready_line: str, healthy: Callable[[], bool]) -> None:
+    """Start the parts, serve until SIGTERM or SIGINT (a server's loop, or an event for a part without one)."""
+    done = threading.Event()
+
+    def shut_down(*_):
+        done.set()
+        if server is not None:
+            threading.Thread(target=server.shutdown).start()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, shut_down)
+    for part in parts:
+        part.start()
+    watchdog = systemd.Watchdog(healthy).start()
+    systemd.ready(ready_line)
+    on_ready(ready_line)
+    try:
+        if server is not None:
+            server.serve_forever()
+        else:
+            done.wait()
+    finally:
+        systemd.stopping()
+        watchdog.stop()
+        for part in reversed(parts):
+            part.close()
         logger.info("kiosk stopped")
+
+
+class Kiosk:
+    """Everything one kiosk runs, in one process (development and the demo)."""
+
+    def __init__(self, config: Config, *, pin_factory=None):
+        self.config = config
+        self.live = Live()
+        self.scan = ScanPart(config, self.live.publish, pin_factory=pin_factory)
+        self.web = WebPart(config, self.live, self.scan.scanner.health)
+
+    def serve(self, on_ready=print) -> None:
+        line = f"kiosk {self.config.kiosk.id}: screen at {self.web.url} (camera {self.config.camera.source})"
+        serve(self.web.server, [self.web, self.scan], on_ready, line, lambda: self.scan.healthy() and self.web.healthy())
+
+
+class ScanService:
+    """`kiosk scan`: the scanner alone, sending scan outcomes and its health to the screen's socket."""
+
+    def __init__(self, config: Config, *, pin_factory=None):
+        self.config = config
+        self.sender = Sender(socket_path(config.web.live_socket, config.kiosk.db))
+        self.part = ScanPart(config, self.sender.publish, pin_factory=pin_factory)
+        self.reporter = threading.Thread(target=self.report_health, name="health-report", daemon=True)
+        self.stopped = threading.Event()
+
+    def report_health(self) -> None:
+        while not self.stopped.wait(HEALTH_REPORT_SECONDS):
+            self.sender.publish({"type": "health", "health": dataclasses.asdict(self.part.scanner.health())})
+
+    def start(self) -> None:
+        self.part.start()
+        self.reporter.start()
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.part.close()
+        self.sender.close()
+
+    def serve(self, on_ready=print) -> None:
+        line = f"kiosk {self.config.kiosk.id}: scanner running (camera {self.config.camera.source})"
+        serve(None, [self], on_ready, line, self.part.healthy)
+
+
+class WebService:
+    """`kiosk web`: the screens alone, fed by the database and by `kiosk scan` through its socket."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.live = Live()
+        self.receiver = Receiver(socket_path(config.web.live_socket, config.kiosk.db), self.live)
+        self.part = WebPart(config, self.live, self.receiver.scanner_health)
+
+    def start(self) -> None:
+        self.receiver.start()
+        self.part.start()
+
+    def close(self) -> None:
+        self.receiver.stop()
+        self.part.close()
+
+    def serve(self, on_ready=print) -> None:
+        line = f"kiosk {self.config.kiosk.id}: screen at {self.part.url}"
+        serve(self.part.server, [self], on_ready, line, self.part.healthy)

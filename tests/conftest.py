@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from kiosk.config import Config, build
+from kiosk.config import Config, QueueSettings, build
+from kiosk.queue.clock import Clock, Instant
+from kiosk.queue.site import Site
 from kiosk.queue.store import Store
 
 LAN = "001190012345|123456789|Nguyễn Thị Lan|15031990|Nữ|Số 12, Đường Lê Lợi, Phường Bến Nghé, Quận 1, Thành phố Hồ Chí Minh|20042021"
@@ -54,6 +58,51 @@ def store(config):
     store = Store(config.kiosk.db)
     yield store
     store.close()
+
+
+ICT = timezone(timedelta(hours=7))
+MORNING = datetime(2026, 11, 25, 8, 0, tzinfo=ICT)
+
+
+class Ticker(Clock):
+    """The kiosk's clocks as a test moves them by hand; ``reboot()`` starts a new boot."""
+
+    def __init__(self, wall: datetime = MORNING, mono: float = 5000.0, boot_id: str = "boot-1"):
+        self.wall, self.mono, self.boot_id = wall, mono, boot_id
+
+    def advance(self, seconds: float) -> None:
+        self.wall += timedelta(seconds=seconds)
+        self.mono += seconds
+
+    def reboot(self, boot_id: str = "boot-2", downtime_s: float = 60.0) -> None:
+        self.wall += timedelta(seconds=downtime_s)
+        self.mono, self.boot_id = 10.0, boot_id
+
+    def now(self) -> Instant:
+        return Instant(self.wall, self.mono, self.boot_id, True)
+
+
+@dataclass(frozen=True)
+class Staffer:
+    """A staff member as the use cases see one (id and name)."""
+
+    id: int | None
+    name: str
+    role: str = "supervisor"
+
+
+NURSE = Staffer(1, "Điều dưỡng Hoa")
+
+
+@pytest.fixture
+def ticker() -> Ticker:
+    return Ticker()
+
+
+@pytest.fixture
+def site(store, ticker) -> Site:
+    """Use cases on the real store, at a time the test controls, with the packaged catalogue."""
+    return Site(store, "kiosk-test", QueueSettings(), ticker)
 
 
 @pytest.fixture

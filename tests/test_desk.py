@@ -1,6 +1,6 @@
 """The desk: a decoded code becomes a ticket or a clear refusal, with feedback and nothing personal shown."""
 
-from datetime import datetime, timedelta, timezone
+
 
 from kiosk.decode import Code
 from kiosk.desk import Desk
@@ -8,7 +8,6 @@ from kiosk.desk import Desk
 from .conftest import LAN, MAI_SEX_MISMATCH
 from .test_checkin import fill_disk
 
-NOW = datetime(2026, 11, 25, 9, 30, tzinfo=timezone(timedelta(hours=7)))
 
 
 def code(text: str | bytes) -> Code:
@@ -16,13 +15,13 @@ def code(text: str | bytes) -> Code:
     return Code(raw.decode("utf-8", "replace"), raw, "zxing")
 
 
-def make_desk(store, feedback, outcomes):
-    return Desk(store, feedback, now=lambda: NOW, announce=outcomes.append)
+def make_desk(site, feedback, outcomes):
+    return Desk(site, feedback, announce=outcomes.append)
 
 
-def test_ok__card_gets_a_ticket_and_the_public_sees_only_the_given_name(store, feedback):
+def test_ok__card_gets_a_ticket_and_the_public_sees_only_the_given_name(store, site, feedback):
     outcomes = []
-    outcome = make_desk(store, feedback, outcomes).handle(code(LAN))
+    outcome = make_desk(site, feedback, outcomes).handle(code(LAN))
     assert outcomes == [outcome]
     assert (outcome.accepted, outcome.ticket, outcome.given_name, outcome.returning) == (True, 1, "Lan", False)
     shown = str(outcome.public())
@@ -30,34 +29,34 @@ def test_ok__card_gets_a_ticket_and_the_public_sees_only_the_given_name(store, f
         assert private not in shown
 
 
-def test_ok__returning_person_is_told_so(store, feedback):
-    desk = make_desk(store, feedback, [])
+def test_ok__returning_person_is_told_so(store, site, feedback):
+    desk = make_desk(site, feedback, [])
     desk.handle(code(LAN))
     again = desk.handle(code(LAN))
     assert (again.ticket, again.returning) == (1, True)
 
 
-def test_ok__id_mismatch_is_a_warning_not_a_refusal(store, feedback):
-    outcome = make_desk(store, feedback, []).handle(code(MAI_SEX_MISMATCH))
+def test_ok__id_mismatch_is_a_warning_not_a_refusal(store, site, feedback):
+    outcome = make_desk(site, feedback, []).handle(code(MAI_SEX_MISMATCH))
     assert outcome.accepted and outcome.warnings
 
 
-def test_fail__garbage_is_refused_with_a_reason_in_both_languages(store, feedback):
+def test_fail__garbage_is_refused_with_a_reason_in_both_languages(store, site, feedback):
     outcomes = []
-    outcome = make_desk(store, feedback, outcomes).handle(code(b"\xff\xfe" * 1500))
+    outcome = make_desk(site, feedback, outcomes).handle(code(b"\xff\xfe" * 1500))
     assert not outcome.accepted and outcome.reason and outcome.message_vi and outcome.message_en
     assert outcome.ticket is None and store.db["tickets"].count == 0
     assert outcomes == [outcome]
 
 
-def test_fail__url_is_refused(store, feedback):
-    outcome = make_desk(store, feedback, []).handle(code("https://example.org/x"))
+def test_fail__url_is_refused(store, site, feedback):
+    outcome = make_desk(site, feedback, []).handle(code("https://example.org/x"))
     assert (outcome.accepted, outcome.reason) == (False, "not_cccd")
 
 
-def test_fail__full_disk_refuses_and_saves_nothing(store, feedback):
+def test_fail__full_disk_refuses_and_saves_nothing(store, site, feedback):
     fill_disk(store)
-    desk = make_desk(store, feedback, [])
+    desk = make_desk(site, feedback, [])
     outcomes = [desk.handle(code(LAN.replace("001190012345", f"001190{i:06d}"))) for i in range(150)]
     refused = [o for o in outcomes if not o.accepted]
     assert refused and refused[0].reason == "not_saved"

@@ -177,7 +177,8 @@ DETAILS_OK = [
     pytest.param("defer", {"reason": "Sốt 38,2 °C", "return_on": TODAY + datetime.timedelta(days=1)}, id="defer_tomorrow"),
     pytest.param("defer", {"reason": "x" * 200, "return_on": datetime.date(2022, 1, 1)}, id="defer_200_chars"),
     pytest.param("refuse", {"reason": "Declined"}, id="refuse_with_reason"),
-    pytest.param("call", {}, id="call_needs_nothing"),
+    pytest.param("call", {"desk": 1}, id="call_needs_a_desk"),
+    pytest.param("call", {"desk": 99}, id="call_highest_desk"),
     pytest.param("inject", {}, id="inject_needs_nothing"),
 ]
 
@@ -188,6 +189,11 @@ def test_ok__details(action, details):
 
 
 DETAILS_FAIL = [
+    pytest.param("call", {}, "desk", id="call_without_desk"),
+    pytest.param("call", {"desk": 0}, "desk", id="desk_zero"),
+    pytest.param("call", {"desk": 100}, "desk", id="desk_too_high"),
+    pytest.param("call", {"desk": "2"}, "desk", id="desk_as_text"),
+    pytest.param("call", {"desk": True}, "desk", id="desk_as_bool"),
     pytest.param("defer", {"reason": "fever"}, "return_on", id="defer_without_return_date"),
     pytest.param("defer", {"return_on": TODAY + datetime.timedelta(days=7)}, "reason", id="defer_without_reason"),
     pytest.param("defer", {"reason": "  ", "return_on": TODAY + datetime.timedelta(days=7)}, "reason", id="blank"),
@@ -216,7 +222,8 @@ def test_fail__details(action, details, key):
 
 def test_ok__defer_and_refuse_need_details():
     assert NEEDS["defer"] == ("reason", "return_on") and NEEDS["refuse"] == ("reason",)
-    assert {a for a, needs in NEEDS.items() if needs} == {"defer", "refuse"}
+    assert NEEDS["call"] == ("desk",)
+    assert {a for a, needs in NEEDS.items() if needs} == {"defer", "refuse", "call"}
 
 
 # --- observation -----------------------------------------------------------

@@ -10,8 +10,8 @@ from kiosk.web.live import Live
 
 
 @pytest.fixture
-def services(config, store):
-    return Services(config, store)
+def services(config, site):
+    return Services(config, site)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import datetime
 from collections.abc import Callable
 
-from kiosk.payloads.cccd import CccdCard, looks_like_cccd, parse_cccd
+from kiosk.payloads.cccd import CccdCard, looks_like_cccd, manual_card, parse_cccd
 from kiosk.payloads.reasons import REASONS, WARNINGS, PayloadWarning, reject
 from kiosk.payloads.text import MAX_PAYLOAD_BYTES, decode_text
 
@@ -13,6 +13,7 @@ __all__ = [
     "WARNINGS",
     "CccdCard",
     "PayloadWarning",
+    "manual_card",
     "parse_payload",
 ]
 

@@ -8,6 +8,7 @@ also be written ``dd/mm/yyyy``. See docs/payloads.md for every rule.
 import dataclasses
 import datetime
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -19,6 +20,7 @@ SEXES = ("Nam", "Nữ")
 _ID_NUMBER = re.compile(r"[0-9]{12}")
 _OLD_ID = re.compile(r"(?:[0-9]{9}|[0-9]{12})?")  # CMND: 9 digits, or 12 on those issued 2012-2016
 _DATE = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{4})|([0-9]{2})/([0-9]{2})/([0-9]{4})")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # URIs and URLs, vCard/MECARD/WIFI codes, JSON and XML: other kinds of QR code.
 _OTHER_KIND = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:|[{\[<]")
@@ -40,7 +42,8 @@ class CccdCard:
     """"Nam" or "Nữ", exactly as encoded."""
     address: str
     """Address as encoded, edges trimmed; may be ""."""
-    issue_date: datetime.date
+    issue_date: datetime.date | None
+    """None when the details were typed by staff (a manual check-in) rather than scanned."""
     extra: tuple[str, ...] = ()
     """Fields 8-11 of cards issued from July 2024, as encoded; () on 7-field cards."""
     warnings: tuple[PayloadWarning, ...] = ()
@@ -98,7 +101,7 @@ def format_cccd(card: CccdCard, *, slashed_dates: bool = False) -> str:
         _format_date(card.birth_date, separator),
         card.sex,
         card.address,
-        _format_date(card.issue_date, separator),
+        _format_date(card.issue_date, separator) if card.issue_date else "",
         *card.extra,
     )
     return "|".join(fields)
@@ -120,6 +123,29 @@ def id_number_warnings(card: CccdCard) -> tuple[PayloadWarning, ...]:
     if SEXES[century_sex % 2] != card.sex:
         found.append(warn("id_sex_mismatch"))
     return tuple(found)
+
+
+def manual_card(
+    id_number: str, full_name: str, birth_date: str, sex: str, *, old_id: str = "", today: datetime.date | None = None
+) -> CccdCard:
+    """Return a card from details a supervisor typed; raise PayloadRejected as a scan would.
+
+    birth_date is ISO (yyyy-mm-dd, from a date input) or dd/mm/yyyy or ddmmyyyy as printed.
+    """
+    birth_text = birth_date.strip()
+    if _ISO_DATE.fullmatch(birth_text):
+        year, month, day = birth_text.split("-")
+        birth_text = f"{day}{month}{year}"
+    card = CccdCard(
+        id_number=_parse_id_number(id_number.strip()),
+        old_id=_parse_old_id(old_id.strip()),
+        full_name=_parse_name(unicodedata.normalize("NFC", " ".join(full_name.split()))),
+        birth_date=_parse_birth_date(birth_text, today),
+        sex=_parse_sex(unicodedata.normalize("NFC", sex.strip())),
+        address="",
+        issue_date=None,
+    )
+    return dataclasses.replace(card, warnings=id_number_warnings(card))
 
 
 def _parse_id_number(field: str) -> str:

@@ -4,47 +4,82 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+
+import sqlite_utils
 
 from ..payloads import CccdCard
-from .store import Store
+from .clock import Instant
+from .site import Actor, Site
 
-SOURCES = ("camera", "manual")
+SOURCES = ("camera", "manual", "handheld")
+"""How the person's details arrived: the kiosk camera, typed by staff, or a USB handheld scanner."""
 
 
 @dataclass(frozen=True)
 class Ticket:
     """A person's place in today's queue. ``new`` is False when they had checked in already."""
 
+    id: int
     number: int
     given_name: str
     state: str
     new: bool
     warnings: tuple[str, ...]
+    due_dose: int
+    """The dose number due next from this kiosk's records: 1 for someone never vaccinated here."""
 
 
-def check_in(store: Store, card: CccdCard, *, source: str, now: datetime) -> Ticket:
+def check_in(site: Site, card: CccdCard, *, source: str, by: Actor | None = None) -> Ticket:
     """Give the card's holder today's ticket: a new one, or the one they already hold.
 
-    The person and the ticket are written in one transaction. Raises StoreError when the
-    write fails (nothing is saved) and ValueError for an unknown source.
+    The person, the ticket, the scan record and the PersonCheckedIn event are
+    written in one transaction. Raises StoreError when the write fails (nothing is
+    saved) and ValueError for an unknown source.
     """
     if source not in SOURCES:
         raise ValueError(f"unknown check-in source {source!r}")
-    day = now.date().isoformat()
-    with store.write() as db:
+    now = site.clock.now()
+    day = now.wall.date().isoformat()
+    with site.store.write() as db:
         existing = find_ticket(db, day, card.id_number)
         if existing is not None:
-            db["tickets"].update(existing["id"], {"scans": existing["scans"] + 1, "last_scan_at": now.isoformat()})
-            return to_ticket(existing, card, new=False)
+            db["tickets"].update(existing["id"], {"scans": existing["scans"] + 1, "last_scan_at": now.wall.isoformat()})
+            note_scan(db, now, ticket_id=existing["id"], returning=True)
+            return to_ticket(db, existing, card, new=False)
         save_person(db, card, now)
         row = {
             "day": day, "number": next_number(db, day), "id_number": card.id_number, "state": "waiting",
-            "source": source, "checked_in_at": now.isoformat(), "scans": 1, "last_scan_at": now.isoformat(),
-            "warnings": json.dumps([w.code for w in card.warnings]),
+            "source": source, "checked_in_at": now.wall.isoformat(), "scans": 1, "last_scan_at": now.wall.isoformat(),
+            "warnings": json.dumps([w.code for w in card.warnings]), "updated_at": now.wall.isoformat(),
         }
-        db["tickets"].insert(row)
-        return to_ticket(row, card, new=True)
+        row["id"] = db["tickets"].insert(row).last_pk
+        if source != "manual":
+            note_scan(db, now, ticket_id=row["id"], returning=False)
+        site.emit(db, "PersonCheckedIn", now, checked_in_payload(card, source), ticket=row, by=by)
+        return to_ticket(db, row, card, new=True)
+
+
+def checked_in_payload(card: CccdCard, source: str) -> dict:
+    """What the hub needs to match the person: identity as the card encodes it, not the address."""
+    person = {
+        "old_id": card.old_id, "full_name": card.full_name, "birth_date": card.birth_date.isoformat(), "sex": card.sex,
+    }
+    return {"person": person, "source": source, "warnings": [w.code for w in card.warnings]}
+
+
+def note_scan(db: sqlite_utils.Database, at: Instant, *, ticket_id: int | None = None, returning: bool = False,
+              reason: str | None = None) -> None:
+    """Add a row to the scan feed (no personal data: outcome, reason code, ticket id)."""
+    db["scans"].insert(
+        {"at": at.wall.isoformat(), "accepted": int(reason is None), "reason": reason, "ticket_id": ticket_id,
+         "returning": int(returning)}
+    )
+
+
+def note_rejected_scan(site: Site, reason: str) -> None:
+    """Record a rejected scan for the day's figures; raises StoreError when it cannot be saved."""
+    with site.store.write() as db:
+        note_scan(db, site.clock.now(), reason=reason)
 
 
 def find_ticket(db, day: str, id_number: str) -> dict | None:
@@ -56,18 +91,23 @@ def next_number(db, day: str) -> int:
     return db.execute("select coalesce(max(number), 0) + 1 from tickets where day = ?", [day]).fetchone()[0]
 
 
-def save_person(db, card: CccdCard, now: datetime) -> None:
+def save_person(db, card: CccdCard, at: Instant) -> None:
     """Insert the person as the card encodes them; an existing record is left untouched."""
     db["people"].insert(
         {
             "id_number": card.id_number, "old_id": card.old_id, "full_name": card.full_name,
             "birth_date": card.birth_date.isoformat(), "sex": card.sex, "address": card.address,
-            "issue_date": card.issue_date.isoformat(), "extra": json.dumps(list(card.extra), ensure_ascii=False),
-            "first_seen": now.isoformat(),
+            "issue_date": card.issue_date.isoformat() if card.issue_date else None,
+            "extra": json.dumps(list(card.extra), ensure_ascii=False), "first_seen": at.wall.isoformat(),
         },
         ignore=True,
     )
 
 
-def to_ticket(row: dict, card: CccdCard, *, new: bool) -> Ticket:
-    return Ticket(row["number"], card.given_name, row["state"], new, tuple(w.code for w in card.warnings))
+def doses_recorded(db, id_number: str) -> int:
+    return db.execute("select count(*) from doses where id_number = ?", [id_number]).fetchone()[0]
+
+
+def to_ticket(db, row: dict, card: CccdCard, *, new: bool) -> Ticket:
+    warnings = tuple(w.code for w in card.warnings)
+    return Ticket(row["id"], row["number"], card.given_name, row["state"], new, warnings, doses_recorded(db, card.id_number) + 1)

@@ -49,7 +49,7 @@ INITIAL = "waiting"
 # something (waiting, called, screening, cleared); after the injection it is
 # "leave_early", its own terminal state, so the screen can highlight it.
 TRANSITIONS: dict[tuple[str, str], Step] = {
-    ("waiting", "call"): Step("called", "PersonCalled"),
+    ("waiting", "call"): Step("called", "PersonCalled", ("desk",)),
     ("waiting", "leave"): Step("left", "PersonLeft"),
     ("called", "screen"): Step("screening", "ScreeningStarted"),
     ("called", "requeue"): Step("waiting", "PersonRequeued"),
@@ -77,6 +77,7 @@ OBSERVATION_MINIMUM_S = 1800.0
 """Vietnam's minimum observation after a COVID-19 injection: 30 minutes."""
 
 REASON_MAX_CHARS = 200
+MAX_DESK = 99
 
 
 def allowed_actions(state: str) -> tuple[str, ...]:
@@ -112,7 +113,7 @@ def check_details(action: str, details: Mapping[str, object], *, on_date: dateti
     """Check the details an action needs (see Step.needs); raise DetailsInvalid naming the bad key.
 
     "reason" must be non-blank text of at most 200 characters; "return_on" must be
-    a date after on_date. Details an action does not need are refused too.
+    a date after on_date; "desk" a desk number from 1 to 99. Details an action does not need are refused too.
     """
     needs = NEEDS.get(action)
     if needs is None:
@@ -141,7 +142,12 @@ def _check_return_on(value: object, on_date: datetime.date) -> None:
         raise DetailsInvalid("return_on", "must be after the day of the deferral")
 
 
-_DETAIL_CHECKS = {"reason": _check_reason, "return_on": _check_return_on}
+def _check_desk(value: object, on_date: datetime.date) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_DESK:
+        raise DetailsInvalid("desk", f"must be a desk number from 1 to {MAX_DESK}")
+
+
+_DETAIL_CHECKS = {"reason": _check_reason, "return_on": _check_return_on, "desk": _check_desk}
 
 
 class ObservationStatus(NamedTuple):

@@ -9,6 +9,7 @@ from typing import Callable
 from flask import Flask
 
 from ..config import Config
+from ..queue.site import Site
 from ..queue.store import Store
 from .live import Live
 
@@ -18,9 +19,14 @@ class Services:
     """The app's collaborators, kept in ``app.extensions["kiosk"]``."""
 
     config: Config
-    store: Store
+    site: Site
     live: Live = field(default_factory=Live)
     scanner_health: Callable[[], object] | None = None
+    """The scanner's health: a scan.Health in one process, a dict relayed by `kiosk scan`, None when unknown."""
+
+    @property
+    def store(self) -> Store:
+        return self.site.store
 
 
 def create_app(services: Services) -> Flask:

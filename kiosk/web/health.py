@@ -25,11 +25,19 @@ def healthz():
         services.store.db.execute("select 1").fetchone()
     except (StoreError, sqlite3.Error, OSError) as exc:  # opening raises StoreError, querying sqlite3.Error
         problems.append(f"database: {exc}")
-    scanner = services.scanner_health() if services.scanner_health else None
+    scanner = scanner_report(services)
     body = {
-        "status": "fail" if problems else ("ok" if scanner is None or scanner.state == "running" else "degraded"),
+        "status": "fail" if problems else ("ok" if scanner is None or scanner.get("state") == "running" else "degraded"),
         "problems": problems,
         "disk_free_mb": free_mb,
-        "scanner": dataclasses.asdict(scanner) if scanner else None,
+        "scanner": scanner,
     }
     return jsonify(body), 503 if problems else 200
+
+
+def scanner_report(services) -> dict | None:
+    """The scanner's health as a dict (from this process, or as `kiosk scan` last reported it), or None."""
+    health = services.scanner_health() if services.scanner_health else None
+    if health is None or isinstance(health, dict):
+        return health
+    return dataclasses.asdict(health)

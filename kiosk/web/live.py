@@ -1,14 +1,25 @@
-"""Live updates for the screens: a small fan-out of JSON messages to server-sent-event streams."""
+"""Live updates for the screens: a fan-out of JSON messages to server-sent-event streams, and the socket that feeds it from `kiosk scan`."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import queue
+import socket
 import threading
+import time
+from pathlib import Path
 from typing import Iterator
+
+logger = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15.0
 QUEUE_LIMIT = 100
+DATAGRAM_LIMIT = 8192
+SUN_PATH_MAX = 100
+REMEMBERED = "scan"
+"""The message type replayed to a screen that connects later (the latest scan outcome)."""
 
 
 class Live:
@@ -22,7 +33,8 @@ class Live:
     def publish(self, message: dict) -> None:
         """Send ``message`` to every open stream and remember it for screens that connect later."""
         with self.lock:
-            self.last = message
+            if message.get("type") == REMEMBERED:
+                self.last = message
             targets = list(self.queues)
         for q in targets:
             try:
@@ -62,3 +74,87 @@ def drop_oldest(q: queue.Queue, message: dict) -> None:
         q.put_nowait(message)
     except queue.Full:
         pass
+
+
+class Receiver:
+    """Receives JSON datagrams on a Unix socket from `kiosk scan`: scan outcomes go to a Live, health is kept."""
+
+    def __init__(self, path: str, live: Live, clock=time.monotonic):
+        self.path = path
+        self.live = live
+        self.clock = clock
+        self.health: tuple[float, dict] | None = None
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        if not path.startswith("\0"):
+            Path(path).unlink(missing_ok=True)
+        self.sock.bind(path)
+        self.sock.settimeout(0.5)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, name="live-receiver", daemon=True)
+
+    def start(self) -> "Receiver":
+        self.thread.start()
+        return self
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                data = self.sock.recv(DATAGRAM_LIMIT)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                message = json.loads(data)
+            except ValueError:
+                logger.warning("ignored a malformed live message (%d bytes)", len(data))
+                continue
+            if not isinstance(message, dict):
+                continue
+            if message.get("type") == "scan":
+                self.live.publish(message)
+            elif message.get("type") == "health":
+                self.health = (self.clock(), message.get("health") or {})
+
+    def scanner_health(self) -> dict | None:
+        """The scanner's last reported health with its age in seconds, or None before the first report."""
+        if self.health is None:
+            return None
+        at, health = self.health
+        return {**health, "report_age_s": round(self.clock() - at, 1)}
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=2)
+        self.sock.close()
+        if not self.path.startswith("\0"):
+            Path(self.path).unlink(missing_ok=True)
+
+
+class Sender:
+    """Sends live messages to the screen process; a screen that is down loses them, the scanner never waits."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+
+    def publish(self, message: dict) -> None:
+        try:
+            self.sock.sendto(json.dumps(message, ensure_ascii=False).encode(), self.path)
+        except OSError:
+            pass  # the screen is restarting; the next scan reaches it
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def socket_path(configured: str, db_path: str) -> str:
+    """Return the live socket's address: the configured path, else live.sock beside the database.
+
+    A path too long for a Unix socket becomes an abstract socket named after it.
+    """
+    path = configured or str(Path(db_path).resolve().parent / "live.sock")
+    if len(path.encode()) < SUN_PATH_MAX:
+        return path
+    return "\0kiosk-live-" + hashlib.sha256(path.encode()).hexdigest()[:24]

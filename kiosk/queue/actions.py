@@ -1,0 +1,172 @@
+"""Queue use cases: each moves one ticket, writing the state change, its event and its outbox row together.
+
+The web screens and the JSON API call these, never the tables. Every function
+raises UnknownTicket, StaleAction (the ticket changed since the screen was
+drawn), TransitionRefused, DetailsInvalid or ActionRefused, and then nothing
+has been written.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from .site import ActionRefused, Actor, Site, load_ticket
+from .states import check_details, observation_status, step
+
+PRIORITY_FLAGS = ("age65", "pregnant", "disabled", "chronic")
+"""Why a person may be moved ahead at screening: 65 or older, pregnant, disabled, chronically ill."""
+
+BEFORE_INJECTION = ("waiting", "called", "screening", "cleared")
+
+
+def act(
+    site: Site,
+    ticket_id: int,
+    action: str,
+    by: Actor,
+    *,
+    details: dict[str, Any] | None = None,
+    expected_state: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Take a state action on a ticket and return the updated ticket row."""
+    details = details or {}
+    now = site.clock.now()
+    with site.store.write() as db:
+        ticket = load_ticket(db, ticket_id, expected_state)
+        moved = step(ticket["state"], action)
+        check_details(action, details, on_date=now.wall.date())
+        update = {"state": moved.target, "updated_at": now.wall.isoformat(), **(changes or {})}
+        db["tickets"].update(ticket_id, update)
+        site.emit(db, moved.event, now, {"from": ticket["state"], "to": moved.target, **wire(details)}, ticket=ticket, by=by)
+        return {**ticket, **update}
+
+
+def wire(details: dict[str, Any]) -> dict[str, Any]:
+    return {key: value.isoformat() if isinstance(value, datetime.date) else value for key, value in details.items()}
+
+
+def call(site: Site, ticket_id: int, by: Actor, *, desk: int, expected_state: str | None = None) -> dict[str, Any]:
+    """Call a waiting person to a desk; the citizen screen shows their number and the desk."""
+    if isinstance(desk, int) and not isinstance(desk, bool) and desk > site.settings.desks:
+        raise ActionRefused("no_such_desk", f"desk {desk} does not exist: this site has {site.settings.desks} desks")
+    return act(site, ticket_id, "call", by, details={"desk": desk}, expected_state=expected_state, changes={"desk": desk})
+
+
+def call_next(site: Site, by: Actor, *, desk: int) -> dict[str, Any]:
+    """Call the first waiting person (priority first, then by number); raise ActionRefused when nobody waits."""
+    ticket_id = next_waiting(site)
+    if ticket_id is None:
+        raise ActionRefused("nobody_waiting", "nobody is waiting")
+    return call(site, ticket_id, by, desk=desk, expected_state="waiting")
+
+
+def next_waiting(site: Site) -> int | None:
+    """Return the id of the ticket to call next today, or None."""
+    row = site.store.db.execute(
+        "select id from tickets where day = ? and state = 'waiting' order by priority is null, number limit 1",
+        [site.clock.now().wall.date().isoformat()],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def screen(site: Site, ticket_id: int, by: Actor, *, expected_state: str | None = None) -> dict[str, Any]:
+    """The called person has arrived at the screening desk."""
+    return act(site, ticket_id, "screen", by, expected_state=expected_state)
+
+
+def clear(site: Site, ticket_id: int, by: Actor, *, expected_state: str | None = None) -> dict[str, Any]:
+    """Screening passed: the person may be vaccinated."""
+    return act(site, ticket_id, "clear", by, expected_state=expected_state)
+
+
+def requeue(site: Site, ticket_id: int, by: Actor, *, expected_state: str | None = None) -> dict[str, Any]:
+    """A called person did not come: back to waiting, keeping their number."""
+    return act(site, ticket_id, "requeue", by, expected_state=expected_state, changes={"desk": None})
+
+
+def defer(
+    site: Site, ticket_id: int, by: Actor, *, reason: str, return_on: datetime.date, expected_state: str | None = None
+) -> dict[str, Any]:
+    """Not today: record why and the date the person should come back."""
+    details = {"reason": reason, "return_on": return_on}
+    changes = {"reason": reason, "return_on": return_on.isoformat() if isinstance(return_on, datetime.date) else None}
+    return act(site, ticket_id, "defer", by, details=details, expected_state=expected_state, changes=changes)
+
+
+def refuse(site: Site, ticket_id: int, by: Actor, *, reason: str, expected_state: str | None = None) -> dict[str, Any]:
+    """Not vaccinated: a contraindication, or the person declined."""
+    return act(site, ticket_id, "refuse", by, details={"reason": reason}, expected_state=expected_state, changes={"reason": reason})
+
+
+def leave(site: Site, ticket_id: int, by: Actor, *, expected_state: str | None = None) -> dict[str, Any]:
+    """The person left, or did not come, before the injection."""
+    return act(site, ticket_id, "leave", by, expected_state=expected_state)
+
+
+def leave_early(site: Site, ticket_id: int, by: Actor, *, expected_state: str | None = None) -> dict[str, Any]:
+    """A vaccinated person left before the observation minimum was over (highlighted on the board)."""
+    return act(site, ticket_id, "leave_early", by, expected_state=expected_state)
+
+
+def release(
+    site: Site, ticket_id: int, by: Actor, *, reason: str | None = None, expected_state: str | None = None
+) -> dict[str, Any]:
+    """Release an observed person; before the minimum is over only with a reason, which is recorded."""
+    status = observation_of(site, ticket_id)
+    if not status.due:
+        if not (reason or "").strip():
+            minutes = int(status.remaining_s // 60) + 1
+            raise ActionRefused(
+                "observation_not_over", f"the observation is not over ({minutes} min left): give a reason to release early"
+            )
+        return act(site, ticket_id, "release", by, expected_state=expected_state, changes={"reason": reason.strip()})
+    return act(site, ticket_id, "release", by, expected_state=expected_state)
+
+
+def observation_of(site: Site, ticket_id: int):
+    """Return the ObservationStatus of an observed ticket (full minimum left when its timer is from another boot)."""
+    ticket = load_ticket(site.store.db, ticket_id)
+    return observation_for(site, ticket)
+
+
+def observation_for(site: Site, ticket: dict[str, Any]):
+    """Return the ObservationStatus of a ticket row; a timer from another boot counts as just started."""
+    now = site.clock.now()
+    minimum = ticket["observe_minimum_s"] if ticket["observe_minimum_s"] is not None else site.observation_s
+    if ticket["observe_mono"] is None or ticket["observe_boot"] != now.boot_id:
+        return observation_status(now.mono, now.mono, minimum)
+    return observation_status(ticket["observe_mono"], max(now.mono, ticket["observe_mono"]), minimum)
+
+
+def prioritise(site: Site, ticket_id: int, by: Actor, *, flag: str) -> dict[str, Any]:
+    """Move a person ahead of the queue for a recorded reason (PRIORITY_FLAGS); raise ActionRefused otherwise."""
+    if flag not in PRIORITY_FLAGS:
+        raise ActionRefused("unknown_priority", f"unknown priority {flag!r}; one of: {', '.join(PRIORITY_FLAGS)}")
+    now = site.clock.now()
+    with site.store.write() as db:
+        ticket = load_ticket(db, ticket_id)
+        if ticket["state"] not in BEFORE_INJECTION:
+            raise ActionRefused("too_late_for_priority", f"ticket {ticket['number']} is '{ticket['state']}': priority no longer applies")
+        update = {"priority": flag, "priority_by": by.id, "updated_at": now.wall.isoformat()}
+        db["tickets"].update(ticket_id, update)
+        site.emit(db, "PriorityGranted", now, {"flag": flag}, ticket=ticket, by=by)
+        return {**ticket, **update}
+
+
+def reanchor_observations(site: Site) -> int:
+    """Restart the timers of people observed in an earlier boot (their elapsed time is unknown); return how many.
+
+    Monotonic times do not survive a reboot, so the safe reading is "the minimum
+    starts again now"; the board marks these timers restarted, and the
+    supervisor can release earlier with a reason.
+    """
+    now = site.clock.now()
+    with site.store.write() as db:
+        cursor = db.execute(
+            "update tickets set observe_boot = ?, observe_mono = ?, observe_restarted = 1 "
+            "where state in ('injected', 'observing') and observe_boot is not ?",
+            [now.boot_id, now.mono, now.boot_id],
+        )
+        return cursor.rowcount

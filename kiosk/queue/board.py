@@ -1,0 +1,88 @@
+"""The supervisor's view of the day: tickets by state with what can be done next, lots, alarms and the outbox."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+from .actions import observation_for
+from .aefi import open_alarms
+from .dosing import use_of
+from .eligibility import age_on
+from .events import backlog
+from .site import Site
+from .states import HIGHLIGHTED, STATES, allowed_actions
+
+
+def board(site: Site) -> dict[str, Any]:
+    """Return today's queue for the supervisor screen and GET /api/queue (no citizen sees this)."""
+    db = site.store.db
+    day = site.clock.now().wall.date().isoformat()
+    rows = db.query(
+        "select t.*, p.full_name, p.birth_date, p.sex from tickets t join people p using (id_number) "
+        "where t.day = ? order by t.priority is null, t.number",
+        [day],
+    )
+    tickets = [ticket_view(site, row) for row in rows]
+    counts = {state: 0 for state in STATES}
+    for ticket in tickets:
+        counts[ticket["state"]] += 1
+    return {
+        "day": day,
+        "counts": counts,
+        "tickets": tickets,
+        "lots": lots_view(site, day),
+        "alarms": [alarm_view(db, row) for row in open_alarms(db)],
+        "outbox": backlog(db),
+        "desks": site.settings.desks,
+        "catalogue_status": site.catalogue.status,
+    }
+
+
+def ticket_view(site: Site, row: dict[str, Any]) -> dict[str, Any]:
+    """One ticket as the supervisor sees it: the ID number masked, the rest needed to identify the person."""
+    birth, today = datetime.date.fromisoformat(row["birth_date"]), site.clock.now().wall.date()
+    age = age_on(birth, today) if today >= birth else None  # a wall clock at 1970 knows no ages
+    view = {
+        "age": age, "suggest_priority": age is not None and age >= site.settings.priority_age and row["priority"] is None, "id": row["id"], "number": row["number"], "state": row["state"], "name": row["full_name"],
+        "given_name": row["full_name"].split()[-1], "birth_year": int(row["birth_date"][:4]), "sex": row["sex"],
+        "id_tail": row["id_number"][-4:], "source": row["source"], "checked_in_at": row["checked_in_at"],
+        "desk": row["desk"], "priority": row["priority"], "reason": row["reason"], "return_on": row["return_on"],
+        "warnings": json.loads(row["warnings"] or "[]"), "actions": list(allowed_actions(row["state"])),
+        "highlight": row["state"] in HIGHLIGHTED, "observation": None, "dose": None,
+    }
+    if row["state"] in ("injected", "observing"):
+        status = observation_for(site, row)
+        view["observation"] = {
+            "remaining_s": round(status.remaining_s), "due": status.due, "restarted": bool(row["observe_restarted"]),
+        }
+    dose = site.store.db.execute(
+        "select product, lot_number, dose_number, override_reason from doses where ticket_id = ?", [row["id"]]
+    ).fetchone()
+    if dose:
+        view["dose"] = {"product": dose[0], "lot_number": dose[1], "number": dose[2], "override": dose[3]}
+    view["aefi"] = [
+        {"id": a["id"], "severity": a["severity"], "symptoms": a["symptoms"], "acknowledged": a["acknowledged_at"] is not None}
+        for a in site.store.db["aefi"].rows_where("ticket_id = ?", [row["id"]], order_by="id")
+    ]
+    return view
+
+
+def lots_view(site: Site, day: str) -> list[dict[str, Any]]:
+    db = site.store.db
+    lots = []
+    for lot in db["lots"].rows_where("day = ?", [day], order_by="id"):
+        use = use_of(db, lot)
+        lots.append({
+            "id": lot["id"], "product": lot["product"], "name": site.catalogue.products[lot["product"]].name,
+            "lot_number": lot["lot_number"], "expiry": lot["expiry"], "open": lot["closed_at"] is None,
+            "doses_per_vial": use.doses_per_vial, "vials_opened": use.vials_opened, "given": use.given,
+            "wasted": use.wasted, "left_in_open_vials": use.left_in_open_vials,
+        })
+    return lots
+
+
+def alarm_view(db, row: dict[str, Any]) -> dict[str, Any]:
+    number = db.execute("select number from tickets where id = ?", [row["ticket_id"]]).fetchone()[0]
+    return {"id": row["id"], "ticket": number, "ticket_id": row["ticket_id"], "symptoms": row["symptoms"], "at": row["recorded_at"]}

@@ -1,4 +1,4 @@
-"""The `kiosk` command: run, decode, doctor, check-config, staff."""
+"""The `kiosk` command: run, scan, web, decode, doctor, check-config, staff."""
 
 from __future__ import annotations
 
@@ -21,11 +21,16 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="how much to log")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run the scanner and the screen")
-    run.add_argument("--camera", metavar="SPEC", help="auto, picamera2, usb:N or replay:PATH (camera.source)")
-    run.add_argument("--db", metavar="PATH", help="database file (kiosk.db)")
-    run.add_argument("--host", metavar="ADDR", help="address the screen listens on (web.host)")
-    run.add_argument("--port", type=int, metavar="N", help="port of the screen; 0 picks a free one (web.port)")
+    camera = argparse.ArgumentParser(add_help=False)
+    camera.add_argument("--camera", metavar="SPEC", help="auto, picamera2, usb:N or replay:PATH (camera.source)")
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument("--db", metavar="PATH", help="database file (kiosk.db)")
+    screen = argparse.ArgumentParser(add_help=False)
+    screen.add_argument("--host", metavar="ADDR", help="address the screen listens on (web.host)")
+    screen.add_argument("--port", type=int, metavar="N", help="port of the screen; 0 picks a free one (web.port)")
+    sub.add_parser("run", parents=[camera, database, screen], help="run the scanner and the screens in one process (development, demo)")
+    sub.add_parser("scan", parents=[camera, database], help="run the scanner alone (production: kiosk-scan.service)")
+    sub.add_parser("web", parents=[database, screen], help="run the screens and the API alone (production: kiosk-web.service)")
 
     decode = sub.add_parser("decode", help="decode QR codes in image files")
     decode.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG or WebP files")
@@ -72,15 +77,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def cmd_run(config: configuration.Config, args: argparse.Namespace) -> int:
-    from .runtime import Kiosk
-
-    overrides = {"camera": {"source": args.camera}, "kiosk": {"db": args.db}, "web": {"host": args.host, "port": args.port}}
+def with_overrides(config: configuration.Config, args: argparse.Namespace) -> configuration.Config:
+    """Apply the command-line flags that override settings (--camera, --db, --host, --port)."""
+    overrides = {
+        "camera": {"source": getattr(args, "camera", None)},
+        "kiosk": {"db": getattr(args, "db", None)},
+        "web": {"host": getattr(args, "host", None), "port": getattr(args, "port", None)},
+    }
     for section, values in overrides.items():
         given = {key: value for key, value in values.items() if value is not None}
         if given:
             config = config.replace(section, **given)
-    Kiosk(config).serve(on_ready=lambda line: print(line, flush=True))
+    return config
+
+
+def cmd_run(config: configuration.Config, args: argparse.Namespace) -> int:
+    from .runtime import Kiosk, ScanService, WebService
+
+    service = {"run": Kiosk, "scan": ScanService, "web": WebService}[args.command]
+    service(with_overrides(config, args)).serve(on_ready=lambda line: print(line, flush=True))
     return 0
 
 
@@ -199,4 +214,4 @@ def print_staff(members, as_json: bool) -> None:
         print(f"{m.id:4}  {m.role:10}  {'active' if m.active else 'disabled':8}  {m.name}")
 
 
-COMMANDS = {"run": cmd_run, "decode": cmd_decode, "doctor": cmd_doctor, "check-config": cmd_check_config, "staff": cmd_staff}
+COMMANDS = {"run": cmd_run, "scan": cmd_run, "web": cmd_run, "decode": cmd_decode, "doctor": cmd_doctor, "check-config": cmd_check_config, "staff": cmd_staff}

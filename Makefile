@@ -8,7 +8,7 @@ APT_TEST := chromium
 DEMO_PORT ?= 8080
 DEMO_DB ?= var/demo.db
 
-.PHONY: demo test bench bench-decode system-deps test-system-deps frames clean help
+.PHONY: demo test bench bench-decode system-deps test-system-deps frames translations clean help
 
 help:
 	@echo "make demo    set up and run a kiosk on the bundled replay frames"
@@ -44,6 +44,20 @@ bench-decode: system-deps $(VENV)/.installed
 
 frames: $(VENV)/.installed
 	$(BIN)/python -m kiosk.demo.generate
+
+# Staff-screen translations (the workflow is spelled out in babel.cfg): after marking strings with _(),
+# run `make translations`, fill in the empty msgstr of vi/LC_MESSAGES/messages.po and drop "#, fuzzy",
+# then run it again to compile; commit the .pot, .po and .mo files together.
+TRANSLATIONS := kiosk/web/translations
+translations: $(VENV)/.installed
+	@mkdir -p $(TRANSLATIONS)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k L --add-comments=TRANSLATORS: --project=vaxkiosk \
+	  -o $(TRANSLATIONS)/messages.pot .
+	for lang in vi en; do \
+	  $(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $$lang \
+	    --init-missing --previous --ignore-pot-creation-date || exit 1; \
+	done
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache test-artifacts bench/.cache

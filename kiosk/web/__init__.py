@@ -1,4 +1,4 @@
-"""The kiosk's Flask app: the citizen screen, live updates and health."""
+"""The kiosk's Flask app: the citizen screen, staff sign-in, languages, live updates and health."""
 
 from __future__ import annotations
 
@@ -37,10 +37,17 @@ def create_app(services: Services) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         JSON_AS_ASCII=False,
+        PERMANENT_SESSION_LIFETIME=int(services.config.web.session_minutes * 60),  # idle: refreshed by each request
+        WTF_CSRF_TIME_LIMIT=None,  # a CSRF token lives as long as its session
+        KIOSK_STAFF_HOME="/supervisor/",  # where sign-in leads when no page asked for it
     )
     app.extensions["kiosk"] = services
-    from . import health, screen
+    from . import api, auth, health, i18n, screen, supervisor
 
+    auth.init_app(app)
+    i18n.init_app(app)
     app.register_blueprint(screen.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(supervisor.bp)
+    app.register_blueprint(api.bp)
     return app

@@ -1,0 +1,86 @@
+"""The JSON API: the same actions as the supervisor screen, for scripts and other screens (docs/api.md).
+
+Every route needs a signed-in session (with the X-CSRFToken header on POST) or
+``Authorization: Bearer <web.api_token>``. Errors are ``{"error": code, "message": ...}``
+with a 4xx status, and then nothing was changed.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ..queue.board import board
+from .auth import api_auth_required, api_error, current_staff
+from .commands import Refusal, perform
+from .health import scanner_report
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+PRIVATE = {"id_number"}
+"""Fields of a changed row the API does not echo back."""
+
+
+def services():
+    return current_app.extensions["kiosk"]
+
+
+@bp.get("/queue")
+@api_auth_required
+def queue():
+    """Today's tickets with their states, lots, alarms, the outbox backlog and the scanner's health."""
+    return jsonify({**board(services().site), "scanner": scanner_report(services())})
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@api_auth_required
+def ticket(ticket_id: int):
+    found = next((t for t in board(services().site)["tickets"] if t["id"] == ticket_id), None)
+    if found is None:
+        return api_error(404, "unknown_ticket", "there is no such ticket today")
+    return jsonify(found)
+
+
+@bp.post("/tickets/<int:ticket_id>/<name>")
+@api_auth_required
+def ticket_action(ticket_id: int, name: str):
+    """call, screen, clear, requeue, defer, refuse, inject, release, leave, leave_early, prioritise, aefi."""
+    return run(name, {**body(), "ticket": ticket_id})
+
+
+@bp.post("/lots/<int:lot_id>/<name>")
+@api_auth_required
+def lot_action(lot_id: int, name: str):
+    """open_vial, waste, close_lot."""
+    return run(name, {**body(), "lot": lot_id})
+
+
+@bp.post("/alarms/<int:aefi_id>/acknowledge")
+@api_auth_required
+def acknowledge(aefi_id: int):
+    return run("acknowledge", {"aefi": aefi_id})
+
+
+@bp.post("/<name>")
+@api_auth_required
+def other_action(name: str):
+    """check_in (manual), call_next, open_lot."""
+    if name not in ("check_in", "call_next", "open_lot"):
+        return api_error(404, "unknown_action", "there is no such action")
+    return run(name, body())
+
+
+def body() -> dict:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+def run(name: str, values: dict):
+    if request.mimetype != "application/json":
+        return api_error(415, "not_json", "send the fields as a JSON object (Content-Type: application/json)")
+    try:
+        result = perform(services().site, current_staff(), name, values)
+    except Refusal as refusal:
+        response = jsonify({"error": refusal.code, "message": refusal.message, **refusal.detail})
+        response.status_code = refusal.status
+        return response
+    return jsonify({"ok": True, "result": {key: value for key, value in result.items() if key not in PRIVATE}})

@@ -1,0 +1,171 @@
+"""One table of the actions staff can take, shared by the supervisor's forms and the JSON API.
+
+Each command reads its fields from a form or a JSON body, checks them, calls
+its use case and returns the changed row. Every failure becomes a Refusal: a
+status, a stable code and a message; the use cases guarantee nothing was
+written.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from flask_babel import gettext as _
+
+from ..errors import PayloadRejected, StoreError
+from ..payloads import manual_card, parse_payload
+from ..queue import actions, aefi, dosing
+from ..queue.checkin import check_in
+from ..queue.errors import DetailsInvalid, TransitionRefused
+from ..queue.site import ActionRefused, Site, StaleAction, UnknownTicket
+from ..staff import Staff
+
+
+class Refusal(Exception):
+    """Why a command did nothing: HTTP status, stable code, a message for the person who asked."""
+
+    def __init__(self, status: int, code: str, message: str, detail: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.detail = status, code, message, detail or {}
+
+
+@dataclass(frozen=True)
+class Command:
+    run: Callable[[Site, Staff, "Fields"], dict[str, Any]]
+    roles: tuple[str, ...] = ("supervisor", "vaccinator")
+
+
+class Fields:
+    """Typed access to a form or JSON body; a missing or malformed field is a 400 Refusal naming it."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        self.values = values
+
+    def text(self, name: str, *, required: bool = True) -> str | None:
+        value = self.values.get(name)
+        value = "" if value is None else str(value).strip()
+        if not value and required:
+            raise Refusal(400, "missing_field", _("Please fill in: %(field)s.", field=name), {"field": name})
+        return value or None
+
+    def number(self, name: str, *, required: bool = True) -> int | None:
+        value = self.text(name, required=required)
+        if value is None:
+            return None
+        if not (value.isascii() and value.isdigit() and len(value) < 10):
+            raise Refusal(400, "bad_field", _("%(field)s must be a whole number.", field=name), {"field": name})
+        return int(value)
+
+    def date(self, name: str) -> datetime.date:
+        value = self.text(name)
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            raise Refusal(400, "bad_field", _("%(field)s must be a date (yyyy-mm-dd).", field=name), {"field": name}) from None
+
+
+def ticket_command(use_case: Callable, **fields: Callable[[Fields], Any]) -> Callable:
+    def run(site: Site, by: Staff, form: Fields) -> dict[str, Any]:
+        extra = {key: read(form) for key, read in fields.items()}
+        return use_case(site, form.number("ticket"), by, expected_state=form.text("expect", required=False), **extra)
+
+    return run
+
+
+def inject(site: Site, by: Staff, form: Fields) -> dict[str, Any]:
+    override = form.text("override", required=False)
+    if override and by.role != "supervisor":
+        raise Refusal(403, "forbidden", _("Only a supervisor may override eligibility."))
+    return dosing.inject(
+        site, form.number("ticket"), by, lot_id=form.number("lot"), override_reason=override,
+        expected_state=form.text("expect", required=False),
+    )
+
+
+def manual_check_in(site: Site, by: Staff, form: Fields) -> dict[str, Any]:
+    """Typed details, or a whole card payload typed into the ID field by a USB handheld scanner."""
+    first = form.text("id_number")
+    today = site.clock.now().wall.date()
+    if "|" in first:
+        card, source = parse_payload(first, today=today), "handheld"
+    else:
+        card = manual_card(
+            first, form.text("full_name"), form.text("birth_date"), form.text("sex"),
+            old_id=form.text("old_id", required=False) or "", today=today,
+        )
+        source = "manual"
+    ticket = check_in(site, card, source=source, by=by)
+    return {"id": ticket.id, "number": ticket.number, "new": ticket.new, "due_dose": ticket.due_dose, "warnings": list(ticket.warnings)}
+
+
+COMMANDS: dict[str, Command] = {
+    "call": Command(ticket_command(actions.call, desk=lambda f: f.number("desk"))),
+    "call_next": Command(lambda site, by, form: actions.call_next(site, by, desk=form.number("desk"))),
+    "screen": Command(ticket_command(actions.screen)),
+    "clear": Command(ticket_command(actions.clear)),
+    "requeue": Command(ticket_command(actions.requeue)),
+    "leave": Command(ticket_command(actions.leave)),
+    "leave_early": Command(ticket_command(actions.leave_early)),
+    "defer": Command(ticket_command(actions.defer, reason=lambda f: f.text("reason"), return_on=lambda f: f.date("return_on"))),
+    "refuse": Command(ticket_command(actions.refuse, reason=lambda f: f.text("reason"))),
+    "release": Command(ticket_command(actions.release, reason=lambda f: f.text("reason", required=False))),
+    "inject": Command(inject),
+    "prioritise": Command(lambda site, by, form: actions.prioritise(site, form.number("ticket"), by, flag=form.text("flag"))),
+    "aefi": Command(lambda site, by, form: aefi.record_aefi(
+        site, form.number("ticket"), by, severity=form.text("severity"), symptoms=form.text("symptoms"))),
+    "acknowledge": Command(lambda site, by, form: aefi.acknowledge_aefi(site, form.number("aefi"), by)),
+    "check_in": Command(manual_check_in),
+    "open_lot": Command(lambda site, by, form: dosing.open_lot(
+        site, by, product=form.text("product"), lot_number=form.text("lot_number"), expiry=form.date("expiry"),
+        doses_per_vial=form.number("doses_per_vial")), roles=("supervisor",)),
+    "open_vial": Command(lambda site, by, form: dosing.open_vial(site, form.number("lot"), by)),
+    "waste": Command(lambda site, by, form: dosing.record_waste(
+        site, form.number("lot"), by, doses=form.number("doses"), reason=form.text("reason")), roles=("supervisor",)),
+    "close_lot": Command(lambda site, by, form: dosing.close_lot(site, form.number("lot"), by), roles=("supervisor",)),
+}
+
+
+def perform(site: Site, by: Staff, name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Run command ``name`` for ``by``; return the changed row or raise Refusal (nothing written)."""
+    command = COMMANDS.get(name)
+    if command is None:
+        raise Refusal(404, "unknown_action", _("There is no such action."))
+    if by.role not in command.roles:
+        raise Refusal(403, "forbidden", _("Your role may not do this. Ask a supervisor."))
+    try:
+        return command.run(site, by, Fields(values))
+    except Refusal:
+        raise
+    except Exception as exc:
+        raise refusal_for(exc) from exc
+
+
+def refusal_for(exc: Exception) -> Refusal:
+    """The Refusal for an error a use case raised; anything unexpected is re-raised."""
+    if isinstance(exc, UnknownTicket):
+        return Refusal(404, "unknown_ticket", _("There is no such ticket. Nothing was changed."))
+    if isinstance(exc, StaleAction):
+        return Refusal(409, "stale", _("This ticket was changed meanwhile (another screen, or a second tap). Nothing was done: look at it again."))
+    if isinstance(exc, TransitionRefused):
+        return Refusal(409, "not_allowed", _("This step is not possible for this ticket now. Nothing was changed."), {"state": exc.state, "action": exc.action})
+    if isinstance(exc, DetailsInvalid):
+        return Refusal(400, "bad_field", _("Please check the field: %(field)s.", field=exc.key), {"field": exc.key, "why": str(exc)})
+    if isinstance(exc, dosing.NotEligible):
+        verdict = exc.eligibility
+        return Refusal(409, "not_eligible", verdict.message_vi if current_language() == "vi" else verdict.message_en, {"reason": verdict.reason})
+    if isinstance(exc, ActionRefused):
+        return Refusal(409, exc.code, str(exc), {"why": str(exc)})
+    if isinstance(exc, PayloadRejected):
+        return Refusal(400, exc.reason, exc.message_vi if current_language() == "vi" else exc.message_en)
+    if isinstance(exc, StoreError):
+        return Refusal(503, "not_saved", _("The kiosk could not save this: %(why)s", why=str(exc)))
+    raise exc
+
+
+def current_language() -> str:
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return locale.language if locale else "vi"

@@ -1,0 +1,188 @@
+"""The supervisor screen: the day's board, one page per ticket, manual check-in, every action as a form.
+
+Staff-facing (a PIN is needed), but a tablet can be seen by others: the board
+shows names, birth years and the last four digits of ID numbers; the full
+record is on the ticket's own page. URLs carry ticket numbers, never personal data.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as L
+
+from ..queue.actions import PRIORITY_FLAGS
+from ..queue.aefi import SEVERITIES
+from ..queue.board import board
+from ..queue.dosing import eligibility_for
+from ..queue.site import UnknownTicket, load_ticket, person_of
+from .auth import current_staff, login_required, safe_next
+from .commands import Refusal, perform
+from .health import scanner_report
+
+bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+
+
+STATE_LABELS = {
+    "waiting": L("Waiting"), "called": L("Called"), "screening": L("Screening"), "cleared": L("Cleared"),
+    "injected": L("Injected"), "observing": L("Observing"), "released": L("Released"), "deferred": L("Deferred"),
+    "refused": L("Refused"), "left": L("Left"), "left_early": L("Left early"),
+}
+ACTION_LABELS = {
+    "call": L("Call"), "screen": L("Arrived"), "clear": L("Cleared to vaccinate"), "inject": L("Record dose"),
+    "observe": L("Observe"), "release": L("Release"), "defer": L("Defer"), "refuse": L("Not vaccinated"),
+    "requeue": L("Back to queue"), "leave": L("Left"), "leave_early": L("Left early"),
+}
+QUICK_ACTIONS = ("call", "screen", "clear", "requeue", "release")
+"""Actions the board offers as one tap; the others need details and live on the ticket's page."""
+FLAG_LABELS = {"age65": L("65 or older"), "pregnant": L("Pregnant"), "disabled": L("Disability"), "chronic": L("Chronic illness")}
+SEVERITY_LABELS = {"mild": L("Mild"), "moderate": L("Moderate"), "severe": L("Severe")}
+WARNING_LABELS = {
+    "id_century_mismatch": L("ID number and birth century disagree"),
+    "id_year_mismatch": L("ID number and birth year disagree"),
+    "id_sex_mismatch": L("ID number and sex disagree"),
+}
+
+
+def services():
+    return current_app.extensions["kiosk"]
+
+
+@bp.context_processor
+def labels() -> dict:
+    return {
+        "state_labels": STATE_LABELS, "action_labels": ACTION_LABELS, "quick_actions": QUICK_ACTIONS,
+        "flag_labels": FLAG_LABELS, "severity_labels": SEVERITY_LABELS, "warning_labels": WARNING_LABELS,
+    }
+
+
+@bp.get("/")
+@login_required
+def home():
+    """The whole board; it refreshes itself from /events."""
+    return render_board()
+
+
+@bp.get("/board")
+@login_required
+def board_fragment():
+    """The board alone, for the page's live refresh."""
+    return render_template("board.html", **board_context())
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@login_required
+def ticket_page(ticket_id: int):
+    try:
+        return render_ticket(ticket_id)
+    except UnknownTicket:
+        return render_board(error=_("There is no such ticket."), status=404)
+
+
+@bp.get("/checkin")
+@login_required
+def checkin_page():
+    return render_template("checkin.html", title=_("Manual check-in"), values={})
+
+
+@bp.get("/lots")
+@login_required
+def lots_page():
+    return render_lots()
+
+
+def render_lots(error: str | None = None, status: int = 200):
+    site = services().site
+    today = site.clock.now().wall.date()
+    context = {
+        "lots": board(site)["lots"], "products": site.catalogue.products, "today": today.isoformat(),
+        "catalogue_status": site.catalogue.status,
+    }
+    return render_template("lots.html", title=_("Vaccine lots"), error=error, **context), status
+
+
+@bp.post("/do/<name>")
+@login_required
+def do(name: str):
+    """Run one action from a form; on success go back where the form said, else show why (nothing changed)."""
+    try:
+        result = perform(services().site, current_staff(), name, request.form)
+    except Refusal as refusal:
+        return render_refusal(name, refusal)
+    flash(done_message(name, result), "ok")
+    target = safe_next(request.form.get("next")) or url_for("supervisor.home")
+    if name == "check_in":
+        target = url_for("supervisor.ticket_page", ticket_id=result["id"])
+    return redirect(target, code=303)
+
+
+def render_refusal(name: str, refusal: Refusal):
+    ticket = request.form.get("ticket", "")
+    if name == "check_in":
+        values = {key: request.form.get(key, "") for key in ("full_name", "birth_date", "sex", "old_id")}
+        return render_template("checkin.html", title=_("Manual check-in"), error=refusal.message, values=values), refusal.status
+    if name in ("open_lot", "open_vial", "waste", "close_lot"):
+        return render_lots(error=refusal.message, status=refusal.status)
+    if ticket.isdigit() and refusal.code != "unknown_ticket" and request.form.get("from") == "ticket":
+        return render_ticket(int(ticket), error=refusal.message, status=refusal.status)
+    return render_board(error=refusal.message, status=refusal.status)
+
+
+def done_message(name: str, result: dict) -> str:
+    if name == "check_in":
+        return _("Checked in: ticket %(number)d.", number=result["number"])
+    if "number" in result:
+        return _("Done: ticket %(number)d.", number=result["number"])
+    return _("Done.")
+
+
+def board_context() -> dict:
+    site = services().site
+    return {
+        "board": board(site), "scanner": scanner_report(services()), "flags": PRIORITY_FLAGS,
+        "desk": desk_choice(),
+    }
+
+
+def desk_choice() -> int:
+    """The desk this screen calls people to: remembered from the last call on this screen (a query arg)."""
+    desk = request.args.get("desk", "1")
+    return int(desk) if desk.isdigit() and 1 <= int(desk) <= services().site.settings.desks else 1
+
+
+def render_board(error: str | None = None, status: int = 200):
+    return render_template("supervisor.html", title=_("Queue"), error=error, **board_context()), status
+
+
+def render_ticket(ticket_id: int, error: str | None = None, status: int = 200):
+    site = services().site
+    db = site.store.db
+    ticket = load_ticket(db, ticket_id)
+    view = next((t for t in board(site)["tickets"] if t["id"] == ticket_id), None)
+    person = person_of(db, ticket["id_number"])
+    context = {
+        "ticket": ticket, "view": view, "person": person, "lots": lots_for(site, db, ticket),
+        "history": history(db, ticket_id), "flags": PRIORITY_FLAGS, "severities": SEVERITIES,
+        "tomorrow": (site.clock.now().wall.date() + datetime.timedelta(days=1)).isoformat(),
+        "scanner": scanner_report(services()),
+    }
+    return render_template("ticket.html", title=_("Ticket %(number)d", number=ticket["number"]), error=error, **context), status
+
+
+def lots_for(site, db, ticket: dict) -> list[dict]:
+    """The open lots, each with whether this person may have it today."""
+    today = site.clock.now().wall.date()
+    lots = []
+    for lot in db["lots"].rows_where("day = ? and closed_at is null", [today.isoformat()], order_by="id"):
+        verdict = eligibility_for(site, db, ticket, lot["product"], today)
+        lots.append({**lot, "name": site.catalogue.products[lot["product"]].name, "verdict": verdict})
+    return lots
+
+
+def history(db, ticket_id: int) -> list[dict]:
+    return list(db.query(
+        "select e.seq, e.event_id, e.type, e.at, s.name as staff from events e left join staff s on s.id = e.staff_id "
+        "where e.ticket_id = ? order by e.seq",
+        [ticket_id],
+    ))

@@ -110,9 +110,9 @@ def test_ok__the_right_pin_signs_in_and_goes_to_next(client, lan):
     assert client.get("/desk").get_data(as_text=True) == "desk of Nguyễn Thị Lan"
 
 
-def test_ok__without_next_sign_in_goes_to_the_staff_home(client, lan):
+def test_ok__without_next_sign_in_goes_to_the_staff_home(client, lan, app):
     response = sign_in(client, lan.id, "2580")
-    assert response.location == "/login"
+    assert response.location == app.config["KIOSK_STAFF_HOME"]
     assert "You are signed in as Nguyễn Thị Lan" in client.get("/login").get_data(as_text=True)
 
 
@@ -236,8 +236,8 @@ def session_of(client) -> dict:
 @pytest.mark.parametrize(
     "target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "/\t/evil.example", "javascript:alert(1)", "desk"],
 )
-def test_fail__next_outside_the_site_is_ignored(client, lan, target):
-    assert sign_in(client, lan.id, "2580", next=target).location == "/login"
+def test_fail__next_outside_the_site_is_ignored(client, lan, app, target):
+    assert sign_in(client, lan.id, "2580", next=target).location == app.config["KIOSK_STAFF_HOME"]
 
 
 @pytest.mark.parametrize("target", ["/desk", "/desk?view=all&desk=2", "/api/whoami"])

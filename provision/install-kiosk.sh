@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
 # Turn a Raspberry Pi OS (Bookworm) machine into a kiosk. Idempotent: run it again after every update.
-# Usage: sudo provision/install-kiosk.sh        (from the project folder)
+# Usage: sudo provision/install-kiosk.sh [--display]        (from the project folder)
+#   --display   also show the citizen screen full-screen on the Pi's own display (Chromium in kiosk mode,
+#               for the desktop image with autologin); see docs/production.md
 set -euo pipefail
+display=no
+for arg in "$@"; do
+  case $arg in
+    --display) display=yes ;;
+    -h|--help) sed -n '2,5s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "install-kiosk: unknown option $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
 [[ $(id -u) -eq 0 ]] || { echo "install-kiosk: run as root (sudo)" >&2; exit 1; }
 src=$(cd "$(dirname "$0")/.." && pwd)
 dest=/opt/kiosk
+credentials=/etc/kiosk/credentials
+units=(kiosk.target kiosk-scan.service kiosk-web.service kiosk-publish.service)
 
 "$src/provision/apt-deps.sh" libzbar0 python3-venv rsync
 
@@ -14,6 +26,7 @@ for group in video gpio; do
 done
 
 install -d -o root -g root -m 0755 "$dest" /etc/kiosk
+install -d -o root -g root -m 0700 "$credentials"
 install -d -o kiosk -g kiosk -m 0750 /var/lib/kiosk
 rsync -a --delete --exclude .venv --exclude var --exclude .git "$src/" "$dest/"
 [[ -x $dest/.venv/bin/python ]] || python3 -m venv --system-site-packages "$dest/.venv"
@@ -29,10 +42,49 @@ db = "/var/lib/kiosk/kiosk.db"
 source = "auto"
 TOML
 fi
-[[ -f /etc/kiosk/secret-key ]] || (umask 077; head -c 32 /dev/urandom | base64 > /etc/kiosk/secret-key)
 
-install -m 0644 "$dest/systemd/kiosk.service" /etc/systemd/system/kiosk.service
+# Secrets: systemd hands them to kiosk-web (LoadCredential=); never in kiosk.toml or the environment.
+# The session key from before the split lived in /etc/kiosk/secret-key: keep it, so sessions survive.
+if [[ -f /etc/kiosk/secret-key && ! -f $credentials/kiosk-secret-key ]]; then
+  mv /etc/kiosk/secret-key "$credentials/kiosk-secret-key"
+fi
+for name in kiosk-secret-key kiosk-api-token; do
+  [[ -s $credentials/$name ]] || (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$credentials/$name")
+  chown root:root "$credentials/$name"
+  chmod 0600 "$credentials/$name"
+done
+
+# One process per unit since the split: the old all-in-one kiosk.service goes.
+if [[ -f /etc/systemd/system/kiosk.service ]]; then
+  systemctl disable --now kiosk.service 2>/dev/null || true
+  rm -f /etc/systemd/system/kiosk.service
+fi
+for unit in "${units[@]}"; do
+  install -m 0644 "$dest/systemd/$unit" "/etc/systemd/system/$unit"
+done
 systemctl daemon-reload
-systemctl enable --now kiosk.service
-systemctl restart kiosk.service
-echo "install-kiosk: done. Check it with: $dest/.venv/bin/kiosk --config /etc/kiosk/kiosk.toml doctor"
+# kiosk.target wants kiosk-scan and kiosk-web; kiosk-publish stays as it is (disabled until issue 4).
+systemctl enable kiosk.target
+systemctl restart kiosk.target
+
+if [[ $display == yes ]]; then
+  command -v chromium >/dev/null || command -v chromium-browser >/dev/null || {
+    if apt-cache show chromium-browser >/dev/null 2>&1; then browser=chromium-browser; else browser=chromium; fi
+    "$src/provision/apt-deps.sh" "$browser"
+  }
+  "$src/provision/apt-deps.sh" curl
+  install -D -m 0644 "$dest/systemd/kiosk-display.service" /etc/systemd/user/kiosk-display.service
+  install -D -m 0644 "$dest/systemd/kiosk-display.desktop" /etc/xdg/autostart/kiosk-display.desktop
+  echo "install-kiosk: the display starts at the next desktop login (autologin: raspi-config > System > Boot / Auto Login)"
+fi
+
+cli="sudo -u kiosk $dest/.venv/bin/kiosk --config /etc/kiosk/kiosk.toml"
+cat <<NEXT
+install-kiosk: done; kiosk.target is running ($(systemctl is-active kiosk-scan.service) scanner, $(systemctl is-active kiosk-web.service) screens).
+Next steps:
+  1. Create the first supervisor (asks for a PIN):  $cli staff add NAME --role supervisor
+  2. Check the kiosk (stop kiosk-scan first to free the camera):
+       systemctl stop kiosk-scan; $cli doctor; systemctl start kiosk-scan
+  3. Follow the logs:                               journalctl -u 'kiosk-*' -f
+Operating it (start, stop, logs, watchdog, credentials, upgrading): $dest/docs/production.md
+NEXT

@@ -1,4 +1,4 @@
-"""Run the real `kiosk run` in a subprocess and find the port it serves on."""
+"""Run the real `kiosk run`, `kiosk scan` or `kiosk web` in a subprocess and find the port it serves on."""
 
 from __future__ import annotations
 
@@ -17,16 +17,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class KioskProcess:
-    """A `python -m kiosk run` child with the given settings; its stderr is kept for inspection."""
+    """A `python -m kiosk run|scan|web` child with the given settings; its stderr is kept for inspection.
 
-    def __init__(self, tmp_path: Path, camera: str, env: dict[str, str] | None = None):
+    ``url`` is the screen's address (None for `kiosk scan`, which serves no screen).
+    """
+
+    def __init__(self, tmp_path: Path, camera: str | None, env: dict[str, str] | None = None, command: str = "run"):
         self.db = tmp_path / "kiosk.db"
         environ = {**os.environ, "KIOSK_FEEDBACK_PIN_FACTORY": "mock", "PYTHONUNBUFFERED": "1", **(env or {})}
         environ.pop("KIOSK_CONFIG", None)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kiosk", "run", "--camera", camera, "--db", str(self.db), "--port", "0"],
-            cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
+        args = [sys.executable, "-m", "kiosk", command, "--db", str(self.db)]
+        args += ["--camera", camera] if camera else []
+        args += ["--port", "0"] if command != "scan" else []
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.stderr: list[str] = []
         self.drain = threading.Thread(target=self.drain_stderr, daemon=True)
         self.drain.start()
@@ -36,13 +39,15 @@ class KioskProcess:
         for line in self.proc.stderr:
             self.stderr.append(line)
 
-    def wait_for_url(self, timeout: float = 30.0) -> str:
+    def wait_for_url(self, timeout: float = 30.0) -> str | None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             match = re.search(r"(http://[\d.]+:\d+)/", line)
             if match:
                 return match.group(1)
+            if "scanner running" in line:
+                return None
             if self.proc.poll() is not None:
                 break
         raise AssertionError("kiosk did not start: " + "".join(self.stderr))
@@ -90,7 +95,8 @@ def follow_events(url: str, into: list, stop: threading.Event) -> threading.Thre
                 line = raw.decode("utf-8").strip()
                 if line.startswith("data: "):
                     message = json.loads(line[len("data: "):])
-                    into.append(message["outcome"])
+                    if message["type"] == "scan":
+                        into.append(message["outcome"])
                 if stop.is_set():
                     return
 

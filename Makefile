@@ -29,8 +29,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+DEMO_STAFF ?= Giám sát demo
+DEMO_PIN ?= 2580
+
 demo: system-deps $(VENV)/.installed
 	@mkdir -p var
+	@$(BIN)/kiosk --log-level WARNING staff list --db $(DEMO_DB) | grep -q "$(DEMO_STAFF)" || \
+	  printf '%s\n' "$(DEMO_PIN)" | $(BIN)/kiosk --log-level WARNING staff add "$(DEMO_STAFF)" --role supervisor --pin-stdin --db $(DEMO_DB)
+	@echo "supervisor screen: http://127.0.0.1:$(DEMO_PORT)/supervisor/  (sign in as '$(DEMO_STAFF)', PIN $(DEMO_PIN))"
 	KIOSK_CAMERA_FPS=4 KIOSK_CAMERA_REPLAY_REPEAT=8 \
 	  $(BIN)/kiosk run --camera replay:kiosk/demo/frames --db $(DEMO_DB) --port $(DEMO_PORT)
 

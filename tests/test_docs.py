@@ -1,6 +1,8 @@
 """Docs are part of the change: every command, option and setting must be documented."""
 
 import argparse
+import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,41 @@ def test_ok__every_setting_is_documented(key):
 
 def test_ok__readme_names_the_two_commands():
     assert "make demo" in README and "make test" in README
+
+
+def api_routes() -> list[str]:
+    from kiosk.config import build
+    from kiosk.queue.site import Site
+    from kiosk.queue.store import Store
+    from kiosk.web import Services, create_app
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(Path(folder) / "k.db")
+        app = create_app(Services(build({}), Site(store, "docs")))
+        store.close()
+    rules = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            path = re.sub(r"<int:\w+>", "<id>", rule.rule).replace("<name>", "{name}")
+            rules.extend((method, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"}))
+    return rules
+
+
+API_DOC = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("method, path", api_routes())
+def test_ok__every_api_route_is_documented(method, path):
+    if "{name}" in path:  # one route serves several actions: each must be documented
+        prefix = path.split("{name}")[0]
+        assert f"`{method} {prefix}" in API_DOC, f"{method} {path} is missing from docs/api.md"
+    else:
+        assert f"`{method} {path}" in API_DOC, f"{method} {path} is missing from docs/api.md"
+
+
+def test_ok__every_api_action_is_documented():
+    from kiosk.web.commands import COMMANDS
+
+    for name in COMMANDS:
+        if name != "acknowledge":
+            assert f"/{name}`" in API_DOC, f"the API action {name} is missing from docs/api.md"

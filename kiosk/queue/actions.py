@@ -9,10 +9,11 @@ has been written.
 from __future__ import annotations
 
 import datetime
-from typing import Any
+import math
+from typing import Any, Callable
 
 from .site import ActionRefused, Actor, Site, load_ticket
-from .states import check_details, observation_status, step
+from .states import REASON_MAX_CHARS, check_details, observation_status, step
 
 PRIORITY_FLAGS = ("age65", "pregnant", "disabled", "chronic")
 """Why a person may be moved ahead at screening: 65 or older, pregnant, disabled, chronically ill."""
@@ -29,17 +30,25 @@ def act(
     details: dict[str, Any] | None = None,
     expected_state: str | None = None,
     changes: dict[str, Any] | None = None,
+    guard: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Take a state action on a ticket and return the updated ticket row."""
+    """Take a state action on a ticket and return the updated ticket row.
+
+    guard, when given, sees the ticket row inside the transaction once the
+    transition is allowed; it may raise to refuse, or return fields written to
+    both the ticket and the event.
+    """
     details = details or {}
     now = site.clock.now()
     with site.store.write() as db:
         ticket = load_ticket(db, ticket_id, expected_state)
         moved = step(ticket["state"], action)
         check_details(action, details, on_date=now.wall.date())
-        update = {"state": moved.target, "updated_at": now.wall.isoformat(), **(changes or {})}
+        extra = guard(ticket) if guard else {}
+        update = {"state": moved.target, "updated_at": now.wall.isoformat(), **(changes or {}), **extra}
         db["tickets"].update(ticket_id, update)
-        site.emit(db, moved.event, now, {"from": ticket["state"], "to": moved.target, **wire(details)}, ticket=ticket, by=by)
+        payload = {"from": ticket["state"], "to": moved.target, **wire(details), **extra}
+        site.emit(db, moved.event, now, payload, ticket=ticket, by=by)
         return {**ticket, **update}
 
 
@@ -113,16 +122,25 @@ def leave_early(site: Site, ticket_id: int, by: Actor, *, expected_state: str | 
 def release(
     site: Site, ticket_id: int, by: Actor, *, reason: str | None = None, expected_state: str | None = None
 ) -> dict[str, Any]:
-    """Release an observed person; before the minimum is over only with a reason, which is recorded."""
-    status = observation_of(site, ticket_id)
-    if not status.due:
-        if not (reason or "").strip():
-            minutes = int(status.remaining_s // 60) + 1
+    """Release an observed person; before the minimum is over only with a reason, recorded on the ticket and the event."""
+    reason = (reason or "").strip()
+
+    def early_release(ticket: dict[str, Any]) -> dict[str, Any]:
+        # Checked on the row read inside the transaction, after the state: a ticket
+        # that is not observed gets TransitionRefused, not "observation not over".
+        status = observation_for(site, ticket)
+        if status.due:
+            return {}
+        if not reason:
             raise ActionRefused(
-                "observation_not_over", f"the observation is not over ({minutes} min left): give a reason to release early"
+                "observation_not_over",
+                f"the observation is not over ({math.ceil(status.remaining_s / 60)} min left): give a reason to release early",
             )
-        return act(site, ticket_id, "release", by, expected_state=expected_state, changes={"reason": reason.strip()})
-    return act(site, ticket_id, "release", by, expected_state=expected_state)
+        if len(reason) > REASON_MAX_CHARS:
+            raise ActionRefused("bad_reason", f"the reason must be at most {REASON_MAX_CHARS} characters")
+        return {"reason": reason}
+
+    return act(site, ticket_id, "release", by, expected_state=expected_state, guard=early_release)
 
 
 def observation_of(site: Site, ticket_id: int):

@@ -83,3 +83,14 @@ def test_ok__every_api_action_is_documented():
     for name in COMMANDS:
         if name != "acknowledge":
             assert f"/{name}`" in API_DOC, f"the API action {name} is missing from docs/api.md"
+
+
+def test_ok__every_event_a_use_case_writes_is_documented():
+    from kiosk.queue.states import EVENTS
+
+    written = set(EVENTS.values())
+    for path in (ROOT / "kiosk" / "queue").glob("*.py"):
+        written |= set(re.findall(r'emit\(db, "([A-Za-z]+)"', path.read_text(encoding="utf-8")))
+    doc = (ROOT / "docs" / "workflow.md").read_text(encoding="utf-8")
+    assert {"PersonCheckedIn", "LotOpened", "AefiRecorded"} <= written
+    assert not [e for e in sorted(written) if f"`{e}`" not in doc], "events missing from docs/workflow.md"

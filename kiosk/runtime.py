@@ -27,7 +27,7 @@ from .queue.store import Store
 from .queue.watch import Watcher
 from .scan import Scanner
 from .web import Services, create_app
-from .web.feed import feeder
+from .web.feed import feeder, live_messages
 from .web.live import Live, Receiver, Sender, socket_path
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class ScanPart:
         self.announce({"type": "scan", "outcome": outcome.public()})
 
     def sound_alarms(self, events: list[dict]) -> None:
-        if any(e["type"] == "AefiRecorded" and '"severity": "severe"' in e["payload"] for e in events):
+        if any(message["type"] == "alarm" for message in live_messages(events)):
             self.feedback.alarm()
 
     def healthy(self) -> bool:

@@ -72,8 +72,12 @@ def check_lot(site: Site, product: str, lot_number: str, expiry: datetime.date, 
         raise ActionRefused("bad_lot_number", "the lot number must be 1 to 40 characters")
     if not isinstance(expiry, datetime.date) or expiry < today:
         raise ActionRefused("lot_expired", "this lot is past its expiry date: it must not be used")
-    if not isinstance(doses_per_vial, int) or not 1 <= doses_per_vial <= MAX_DOSES_PER_VIAL:
+    if not whole_number(doses_per_vial) or not 1 <= doses_per_vial <= MAX_DOSES_PER_VIAL:
         raise ActionRefused("bad_doses_per_vial", f"doses per vial must be a whole number from 1 to {MAX_DOSES_PER_VIAL}")
+
+
+def whole_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def lot_payload(lot: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +127,7 @@ def record_waste(site: Site, lot_id: int, by: Actor, *, doses: int, reason: str)
     with site.store.write() as db:
         lot = open_lot_row(db, lot_id, now.wall.date())
         left = use_of(db, lot).left_in_open_vials
-        if not isinstance(doses, int) or not 1 <= doses <= left:
+        if not whole_number(doses) or not 1 <= doses <= left:
             raise ActionRefused("bad_waste", f"wasted doses must be from 1 to the {left} left in opened vials")
         lot = {**lot, "wasted": lot["wasted"] + doses}
         db["lots"].update(lot_id, {"wasted": lot["wasted"]})
@@ -135,9 +139,12 @@ def close_lot(site: Site, lot_id: int, by: Actor) -> dict[str, Any]:
     """Stop using a lot; doses left in opened vials are counted as wasted. Return the lot row."""
     now = site.clock.now()
     with site.store.write() as db:
-        lot = db["lots"].get(lot_id) if db["lots"].count_where("id = ?", [lot_id]) else None
-        if lot is None or lot["closed_at"] is not None:
-            raise ActionRefused("lot_closed", f"lot {lot_id} is not open")
+        rows = list(db["lots"].rows_where("id = ?", [lot_id]))
+        if not rows:
+            raise ActionRefused("unknown_lot", f"there is no lot with id {lot_id}")
+        lot = rows[0]
+        if lot["closed_at"] is not None:
+            raise ActionRefused("lot_closed", f"lot {lot['lot_number']} is closed")
         use = use_of(db, lot)
         lot = {**lot, "wasted": lot["wasted"] + use.left_in_open_vials, "closed_by": by.id, "closed_at": now.wall.isoformat()}
         db["lots"].update(lot_id, {key: lot[key] for key in ("wasted", "closed_by", "closed_at")})
@@ -175,12 +182,17 @@ def inject(
 
     The dose number comes from the person's history. An ineligible dose raises
     NotEligible unless override_reason (recorded with the dose) is given. Opens
-    a new vial of the lot when the opened ones are used up.
+    a new vial of the lot when the opened ones are used up. Raises
+    ActionRefused("clock_not_set") while the wall clock is implausible (1970).
     """
     override = (override_reason or "").strip() or None
     if override is not None and len(override) > REASON_MAX_CHARS:
         raise ActionRefused("bad_reason", f"the override reason must be at most {REASON_MAX_CHARS} characters")
     now = site.clock.now()
+    if not now.plausible:
+        # A dose dated 1970 would be wrong for the hub and, being before the
+        # person's birth, would make their history inconsistent for good.
+        raise ActionRefused("clock_not_set", f"the kiosk's clock reads {now.wall.date()}: set the clock before recording a dose")
     today = now.wall.date()
     with site.store.write() as db:
         ticket = load_ticket(db, ticket_id, expected_state)

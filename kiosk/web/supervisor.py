@@ -114,6 +114,8 @@ def do(name: str):
     target = safe_next(request.form.get("next")) or url_for("supervisor.home")
     if name == "check_in":
         target = url_for("supervisor.ticket_page", ticket_id=result["id"])
+    elif name == "call_next":
+        target = url_for("supervisor.home", desk=result["desk"])  # this screen keeps calling to the desk just chosen
     return redirect(target, code=303)
 
 
@@ -125,7 +127,10 @@ def render_refusal(name: str, refusal: Refusal):
     if name in ("open_lot", "open_vial", "waste", "close_lot"):
         return render_lots(error=refusal.message, status=refusal.status)
     if ticket.isdigit() and refusal.code != "unknown_ticket" and request.form.get("from") == "ticket":
-        return render_ticket(int(ticket), error=refusal.message, status=refusal.status)
+        try:
+            return render_ticket(int(ticket), error=refusal.message, status=refusal.status)
+        except UnknownTicket:
+            pass  # refused on its fields before the ticket was looked up: show why on the board
     return render_board(error=refusal.message, status=refusal.status)
 
 

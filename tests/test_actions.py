@@ -20,7 +20,7 @@ from kiosk.queue.site import ActionRefused, Site, StaleAction, UnknownTicket
 from kiosk.queue.states import STATES
 from kiosk.queue.store import Store
 
-from .conftest import LAN, NURSE, Ticker
+from .conftest import LAN, NURSE, Staffer, Ticker
 
 # --- helpers shared by the queue test modules --------------------------------
 
@@ -641,3 +641,12 @@ def test_ok__leave_early_is_highlighted_on_the_board(store, site):
     assert (views[early]["highlight"], views[released]["highlight"]) == (True, False)
     assert views[early]["actions"] == [] and views[early]["observation"] is None
 
+
+
+def test_ok__the_api_token_acts_with_no_staff_id(store, site):
+    api = Staffer(None, "api")
+    tid = ticket_in(site, "waiting")
+    actions.call(site, tid, api, desk=1)
+    event = store.db["events"].get(last_seq(store))
+    assert event["staff_id"] is None
+    assert assert_outbox_matches(store, event)["by"] == {"staff_id": None, "name": "api"}

@@ -8,6 +8,7 @@ with a 4xx status, and then nothing was changed.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext as _
 
 from ..queue.board import board
 from .auth import api_auth_required, api_error, current_staff
@@ -18,6 +19,11 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 PRIVATE = {"id_number"}
 """Fields of a changed row the API does not echo back."""
+TICKET_ACTIONS = ("call", "screen", "clear", "requeue", "defer", "refuse", "inject", "release", "leave", "leave_early",
+                  "prioritise", "aefi")
+LOT_ACTIONS = ("open_vial", "waste", "close_lot")
+OTHER_ACTIONS = ("check_in", "call_next", "open_lot")
+"""Each route runs only its own actions: /api/tickets/5/call_next must not call somebody else."""
 
 
 def services():
@@ -44,6 +50,8 @@ def ticket(ticket_id: int):
 @api_auth_required
 def ticket_action(ticket_id: int, name: str):
     """call, screen, clear, requeue, defer, refuse, inject, release, leave, leave_early, prioritise, aefi."""
+    if name not in TICKET_ACTIONS:
+        return unknown_action()
     return run(name, {**body(), "ticket": ticket_id})
 
 
@@ -51,6 +59,8 @@ def ticket_action(ticket_id: int, name: str):
 @api_auth_required
 def lot_action(lot_id: int, name: str):
     """open_vial, waste, close_lot."""
+    if name not in LOT_ACTIONS:
+        return unknown_action()
     return run(name, {**body(), "lot": lot_id})
 
 
@@ -64,9 +74,13 @@ def acknowledge(aefi_id: int):
 @api_auth_required
 def other_action(name: str):
     """check_in (manual), call_next, open_lot."""
-    if name not in ("check_in", "call_next", "open_lot"):
-        return api_error(404, "unknown_action", "there is no such action")
+    if name not in OTHER_ACTIONS:
+        return unknown_action()
     return run(name, body())
+
+
+def unknown_action():
+    return api_error(404, "unknown_action", _("There is no such action."))
 
 
 def body() -> dict:

@@ -335,6 +335,14 @@ def test_ok__a_person_goes_from_the_queue_to_observation_through_the_forms(super
                      "VialOpened", "DoseRecorded", "ObservationStarted"]
 
 
+def test_fail__call_next_with_nobody_waiting_keeps_the_chosen_desk(supervisor, store):
+    before = snapshot(store)
+    response = submit(supervisor, "/supervisor/", "call_next", desk=2)
+    assert response.status_code == 409 and ERROR.format("nobody is waiting") in page(response)
+    assert '<option value="2" selected>' in page(response) and 'name="next" value="/supervisor/?desk=2"' in page(response)
+    assert snapshot(store) == before
+
+
 def test_ok__a_severe_reaction_raises_the_alarm_until_someone_acknowledges_it(supervisor, store, site, hoa, lot):
     ticket_id = arrive(site)
     walk(site, ticket_id, hoa, "call", "screen", "clear", "inject", lot_id=lot["id"])

@@ -151,8 +151,11 @@ def board_context() -> dict:
 
 
 def desk_choice() -> int:
-    """The desk this screen calls people to: remembered from the last call on this screen (a query arg)."""
-    desk = request.args.get("desk", "1")
+    """The desk this screen calls people to: remembered from the last call on this screen.
+
+    A query arg on the board; the posted form's desk when a call is refused and the board is shown again.
+    """
+    desk = request.values.get("desk", "1")
     return int(desk) if desk.isdigit() and 1 <= int(desk) <= services().site.settings.desks else 1
 
 

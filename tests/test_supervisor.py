@@ -422,6 +422,44 @@ def test_fail__a_bad_check_in_is_refused_with_the_reason_and_writes_nothing(supe
     assert snapshot(store) == before and store.db["scans"].count == 0
 
 
+# Every page in every state
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_ok__every_page_renders_for_every_state_in_both_languages(client, hoa, binh, site, store, lot, lang, ticker):
+    people = [arrive(site), arrive(site, HUNG)]
+    for n in range(9):
+        card = manual_card(f"0793180{n:05d}", f"Phạm Minh Anh {chr(65 + n)}", "1980-06-01", "Nữ", today=TODAY)
+        people.append(check_in(site, card, source="manual", by=hoa).id)
+    paths = {
+        "waiting": (), "called": ("call",), "screening": ("call", "screen"), "cleared": ("call", "screen", "clear"),
+        "observing": ("call", "screen", "clear", "inject"), "released": ("call", "screen", "clear", "inject"),
+        "left_early": ("call", "screen", "clear", "inject", "leave_early"), "left": ("leave",),
+        "deferred": ("call", "screen"), "refused": ("call", "screen"), "priority": (),
+    }
+    states = {}
+    for ticket_id, (state, steps) in zip(people, paths.items()):
+        walk(site, ticket_id, hoa, *steps, lot_id=lot["id"])
+        states[state] = ticket_id
+    actions.defer(site, states["deferred"], hoa, reason="Sốt", return_on=date(2026, 12, 9))
+    actions.refuse(site, states["refused"], hoa, reason="Không đồng ý")
+    actions.prioritise(site, states["priority"], hoa, flag="pregnant")
+    aefi.record_aefi(site, states["observing"], hoa, severity="severe", symptoms="Khó thở")
+    ticker.advance(1800)
+    actions.release(site, states["released"], hoa)
+    dosing.close_lot(site, dosing.open_lot(site, hoa, product="spikevax", lot_number="MD-7", expiry=date(2027, 1, 31),
+                                           doses_per_vial=10)["id"], hoa)
+    for member, pin in ((hoa, "2580"), (binh, "4826")):
+        sign_in(client, member.id, pin)
+        client.post("/lang", data={"csrf_token": csrf_token(client, "/supervisor/checkin"), "lang": lang, "next": "/login"})
+        pages = ["/supervisor/", "/supervisor/board", "/supervisor/checkin", "/supervisor/lots"]
+        for path in pages + [f"/supervisor/tickets/{t}" for t in states.values()]:
+            response = client.get(path)
+            assert response.status_code == 200, (member.role, path)
+            assert f'lang="{lang}"' in page(response) or path == "/supervisor/board"
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/supervisor/checkin")})
+
+
 # Privacy
 
 

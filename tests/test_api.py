@@ -122,10 +122,10 @@ def events_of(store, event_type) -> list[dict]:
 
 
 def refused(response, status, code, message=None) -> dict:
-    """Check a refusal's status, code and (exactly) its message; return the body."""
+    """Check a refusal's status, code and (exactly) its message or, for a use case's refusal, its English detail."""
     body = response.get_json()
     assert (response.status_code, body["error"]) == (status, code), body
-    assert body["message"] if message is None else body["message"] == message
+    assert body["message"] if message is None else message in (body["message"], body.get("why")), body
     return body
 
 

@@ -172,7 +172,7 @@ BAD_FORMS = [
     pytest.param("open_lot", {"product": "vaxzevria", "lot_number": "AZ-1", "doses_per_vial": "10"}, 400,
                  "Please fill in: expiry.", id="open_lot-without-expiry"),
     pytest.param("open_lot", {"product": "vaxzevria", "lot_number": "AZ-1", "expiry": "2027-01-31", "doses_per_vial": "0"},
-                 409, "doses per vial must be a whole number from 1 to 50", id="open_lot-doses_per_vial-0"),
+                 409, "Doses per vial must be a whole number from 1 to 50.", id="open_lot-doses_per_vial-0"),
     pytest.param("screen", {"ticket": "abc"}, 400, "ticket must be a whole number.", id="ticket-abc"),
     pytest.param("screen", {"ticket": "999"}, 404, "There is no such ticket. Nothing was changed.", id="unknown-ticket"),
     pytest.param("defer", {"ticket": "999"}, 400, "Please fill in: reason.", id="unknown-ticket-from-its-page"),
@@ -228,7 +228,7 @@ def test_fail__release_before_the_time_is_up_needs_a_reason(supervisor, store, s
     ticket_page = f"/supervisor/tickets/{ticket_id}"
     refused = submit(supervisor, ticket_page, "release", ticket=ticket_id, reason="  ")
     assert refused.status_code == 409
-    assert ERROR.format("the observation is not over (10 min left): give a reason to release early") in page(refused)
+    assert ERROR.format("The observation is not over (10 min left): give a reason to release early.") in page(refused)
     assert 'name="reason"' in page(refused)  # the ticket's page again, to type the reason
     assert snapshot(store) == before
     accepted = submit(supervisor, ticket_page, "release", ticket=ticket_id, reason="Đã ổn, cần về gấp")
@@ -338,7 +338,7 @@ def test_ok__a_person_goes_from_the_queue_to_observation_through_the_forms(super
 def test_fail__call_next_with_nobody_waiting_keeps_the_chosen_desk(supervisor, store):
     before = snapshot(store)
     response = submit(supervisor, "/supervisor/", "call_next", desk=2)
-    assert response.status_code == 409 and ERROR.format("nobody is waiting") in page(response)
+    assert response.status_code == 409 and ERROR.format("Nobody is waiting.") in page(response)
     assert '<option value="2" selected>' in page(response) and 'name="next" value="/supervisor/?desk=2"' in page(response)
     assert snapshot(store) == before
 

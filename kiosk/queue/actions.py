@@ -12,12 +12,13 @@ import datetime
 import math
 from typing import Any, Callable
 
-from .site import ActionRefused, Actor, Site, load_ticket
+from .site import ActionRefused, Actor, Site, StaleAction, load_ticket
 from .states import REASON_MAX_CHARS, check_details, observation_status, step
 
 PRIORITY_FLAGS = ("age65", "pregnant", "disabled", "chronic")
 """Why a person may be moved ahead at screening: 65 or older, pregnant, disabled, chronically ill."""
 
+CALL_NEXT_ATTEMPTS = 5
 BEFORE_INJECTION = ("waiting", "called", "screening", "cleared")
 
 
@@ -64,11 +65,20 @@ def call(site: Site, ticket_id: int, by: Actor, *, desk: int, expected_state: st
 
 
 def call_next(site: Site, by: Actor, *, desk: int) -> dict[str, Any]:
-    """Call the first waiting person (priority first, then by number); raise ActionRefused when nobody waits."""
-    ticket_id = next_waiting(site)
-    if ticket_id is None:
-        raise ActionRefused("nobody_waiting", "nobody is waiting")
-    return call(site, ticket_id, by, desk=desk, expected_state="waiting")
+    """Call the first waiting person (priority first, then by number); raise ActionRefused when nobody waits.
+
+    Two desks calling at once both get someone: a person another desk took
+    meanwhile is skipped.
+    """
+    for _attempt in range(CALL_NEXT_ATTEMPTS):
+        ticket_id = next_waiting(site)
+        if ticket_id is None:
+            break
+        try:
+            return call(site, ticket_id, by, desk=desk, expected_state="waiting")
+        except StaleAction:
+            continue
+    raise ActionRefused("nobody_waiting", "nobody is waiting")
 
 
 def next_waiting(site: Site) -> int | None:
@@ -135,6 +145,7 @@ def release(
             raise ActionRefused(
                 "observation_not_over",
                 f"the observation is not over ({math.ceil(status.remaining_s / 60)} min left): give a reason to release early",
+                minutes=math.ceil(status.remaining_s / 60),
             )
         if len(reason) > REASON_MAX_CHARS:
             raise ActionRefused("bad_reason", f"the reason must be at most {REASON_MAX_CHARS} characters")

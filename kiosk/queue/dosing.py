@@ -95,6 +95,8 @@ def open_lot_row(db: sqlite_utils.Database, lot_id: int, today: datetime.date) -
         raise ActionRefused("lot_closed", f"lot {lot['lot_number']} is closed")
     if lot["expiry"] < today.isoformat():
         raise ActionRefused("lot_expired", f"lot {lot['lot_number']} expired on {lot['expiry']}: it must not be used")
+    if lot["day"] != today.isoformat():  # yesterday's opened vials are not today's doses
+        raise ActionRefused("lot_from_another_day", f"lot {lot['lot_number']} was opened on {lot['day']}: open it again today")
     return lot
 
 

@@ -34,9 +34,11 @@ class StaleAction(KioskError, ValueError):
 class ActionRefused(KioskError, ValueError):
     """An action cannot be taken for a reason other than the ticket's state; ``code`` is stable."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, **params: object):
         super().__init__(message)
         self.code = code
+        self.params = params
+        """Values a translated message may show (e.g. ``minutes`` left)."""
 
 
 @dataclass

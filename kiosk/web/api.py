@@ -98,3 +98,12 @@ def run(name: str, values: dict):
         response.status_code = refusal.status
         return response
     return jsonify({"ok": True, "result": {key: value for key, value in result.items() if key not in PRIVATE}})
+
+
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def not_found(error):
+    """Under /api/, unknown paths and methods answer in JSON like every other API error."""
+    if not request.path.startswith("/api/"):
+        return error
+    return api_error(error.code, "unknown_action" if error.code == 404 else "bad_method", error.description)

@@ -142,6 +142,32 @@ def perform(site: Site, by: Staff, name: str, values: Mapping[str, Any]) -> dict
         raise refusal_for(exc) from exc
 
 
+REFUSALS = {
+    "already_acknowledged": lambda **p: _("This alarm was already acknowledged.", **p),
+    "bad_doses_per_vial": lambda **p: _("Doses per vial must be a whole number from 1 to 50.", **p),
+    "bad_lot_number": lambda **p: _("The lot number must be 1 to 40 characters.", **p),
+    "bad_reason": lambda **p: _("Give a reason of 1 to 200 characters.", **p),
+    "bad_severity": lambda **p: _("Choose the severity: mild, moderate or severe.", **p),
+    "bad_symptoms": lambda **p: _("Describe the symptoms in 1 to 200 characters.", **p),
+    "bad_waste": lambda **p: _("Wasted doses must be at least 1 and no more than are left in the opened vials.", **p),
+    "clock_not_set": lambda **p: _("The kiosk's clock is not set, so the dose date would be wrong. Set the date and time first.", **p),
+    "lot_already_open": lambda **p: _("This lot is already open.", **p),
+    "lot_closed": lambda **p: _("This lot is closed.", **p),
+    "lot_expired": lambda **p: _("This lot is past its expiry date: it must not be used.", **p),
+    "lot_from_another_day": lambda **p: _("This lot was opened on another day: open it again for today.", **p),
+    "no_such_desk": lambda **p: _("There is no desk with this number at this site.", **p),
+    "nobody_waiting": lambda **p: _("Nobody is waiting.", **p),
+    "not_vaccinated": lambda **p: _("This person has no recorded dose: a reaction is recorded after an injection.", **p),
+    "observation_not_over": lambda **p: _("The observation is not over (%(minutes)d min left): give a reason to release early.", **p),
+    "too_late_for_priority": lambda **p: _("Priority no longer applies at this step.", **p),
+    "unknown_aefi": lambda **p: _("There is no such adverse reaction.", **p),
+    "unknown_lot": lambda **p: _("There is no such lot.", **p),
+    "unknown_priority": lambda **p: _("Choose a priority: 65 or older, pregnant, disability or chronic illness.", **p),
+    "unknown_product": lambda **p: _("This product is not in the vaccine catalogue.", **p),
+}
+"""Each ActionRefused code's sentence in the user's language, filled with its params; the English detail goes in ``why``."""
+
+
 def refusal_for(exc: Exception) -> Refusal:
     """The Refusal for an error a use case raised; anything unexpected is re-raised."""
     if isinstance(exc, UnknownTicket):
@@ -156,7 +182,8 @@ def refusal_for(exc: Exception) -> Refusal:
         verdict = exc.eligibility
         return Refusal(409, "not_eligible", verdict.message_vi if current_language() == "vi" else verdict.message_en, {"reason": verdict.reason})
     if isinstance(exc, ActionRefused):
-        return Refusal(409, exc.code, str(exc), {"why": str(exc)})
+        sentence = REFUSALS.get(exc.code)
+        return Refusal(409, exc.code, str(exc) if sentence is None else sentence(**exc.params), {"why": str(exc)})
     if isinstance(exc, PayloadRejected):
         return Refusal(400, exc.reason, exc.message_vi if current_language() == "vi" else exc.message_en)
     if isinstance(exc, StoreError):

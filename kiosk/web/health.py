@@ -25,6 +25,8 @@ def healthz():
         services.store.db.execute("select 1").fetchone()
     except (StoreError, sqlite3.Error, OSError) as exc:  # opening raises StoreError, querying sqlite3.Error
         problems.append(f"database: {exc}")
+    if not services.site.clock.now().plausible:
+        problems.append("the wall clock is not set (before 2026): doses cannot be dated; set the date and time")
     scanner = scanner_report(services)
     body = {
         "status": "fail" if problems else ("ok" if scanner is None or scanner.get("state") == "running" else "degraded"),

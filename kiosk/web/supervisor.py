@@ -173,7 +173,7 @@ def render_ticket(ticket_id: int, error: str | None = None, status: int = 200):
         "ticket": ticket, "view": view, "person": person, "lots": lots_for(site, db, ticket),
         "history": history(db, ticket_id), "flags": PRIORITY_FLAGS, "severities": SEVERITIES,
         "tomorrow": (site.clock.now().wall.date() + datetime.timedelta(days=1)).isoformat(),
-        "scanner": scanner_report(services()),
+        "scanner": scanner_report(services()), "desks": site.settings.desks,
     }
     return render_template("ticket.html", title=_("Ticket %(number)d", number=ticket["number"]), error=error, **context), status
 

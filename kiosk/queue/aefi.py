@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .site import ActionRefused, Actor, Site, load_ticket
+from .site import ActionRefused, Actor, Site, load_ticket, row_or_refuse
 from .states import REASON_MAX_CHARS
 
 SEVERITIES = ("mild", "moderate", "severe")
@@ -47,10 +47,7 @@ def acknowledge_aefi(site: Site, aefi_id: int, by: Actor) -> dict[str, Any]:
     """Silence a severe AEFI's alarm: someone is with the person. Return the AEFI row."""
     now = site.clock.now()
     with site.store.write() as db:
-        rows = list(db["aefi"].rows_where("id = ?", [aefi_id]))
-        if not rows:
-            raise ActionRefused("unknown_aefi", f"there is no adverse event with id {aefi_id}")
-        row = rows[0]
+        row = row_or_refuse(db, "aefi", aefi_id, "unknown_aefi", "adverse event")
         if row["acknowledged_at"] is not None:
             raise ActionRefused("already_acknowledged", "this alarm was already acknowledged")
         update = {"acknowledged_by": by.id, "acknowledged_at": now.wall.isoformat()}

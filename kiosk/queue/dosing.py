@@ -15,7 +15,7 @@ import sqlite_utils
 
 from ..errors import KioskError
 from .eligibility import Dose, Eligibility, assess
-from .site import ActionRefused, Actor, Site, load_ticket
+from .site import ActionRefused, Actor, Site, load_ticket, row_or_refuse
 from .states import REASON_MAX_CHARS, step
 
 MAX_DOSES_PER_VIAL = 50
@@ -87,10 +87,7 @@ def lot_payload(lot: dict[str, Any]) -> dict[str, Any]:
 
 def open_lot_row(db: sqlite_utils.Database, lot_id: int, today: datetime.date) -> dict[str, Any]:
     """Return an open lot usable today; raise ActionRefused otherwise."""
-    try:
-        lot = db["lots"].get(lot_id)
-    except sqlite_utils.db.NotFoundError:
-        raise ActionRefused("unknown_lot", f"there is no lot with id {lot_id}") from None
+    lot = row_or_refuse(db, "lots", lot_id, "unknown_lot", "lot")
     if lot["closed_at"] is not None:
         raise ActionRefused("lot_closed", f"lot {lot['lot_number']} is closed")
     if lot["expiry"] < today.isoformat():
@@ -141,10 +138,7 @@ def close_lot(site: Site, lot_id: int, by: Actor) -> dict[str, Any]:
     """Stop using a lot; doses left in opened vials are counted as wasted. Return the lot row."""
     now = site.clock.now()
     with site.store.write() as db:
-        rows = list(db["lots"].rows_where("id = ?", [lot_id]))
-        if not rows:
-            raise ActionRefused("unknown_lot", f"there is no lot with id {lot_id}")
-        lot = rows[0]
+        lot = row_or_refuse(db, "lots", lot_id, "unknown_lot", "lot")
         if lot["closed_at"] is not None:
             raise ActionRefused("lot_closed", f"lot {lot['lot_number']} is closed")
         use = use_of(db, lot)

@@ -84,6 +84,14 @@ def load_ticket(db: sqlite_utils.Database, ticket_id: int, expected_state: str |
     return ticket
 
 
+def row_or_refuse(db: sqlite_utils.Database, table: str, row_id: int, code: str, what: str) -> dict[str, Any]:
+    """Return the row of table with this id; raise ActionRefused(code) naming ``what`` when there is none."""
+    rows = list(db[table].rows_where("id = ?", [row_id]))
+    if not rows:
+        raise ActionRefused(code, f"there is no {what} with id {row_id}")
+    return rows[0]
+
+
 def person_of(db: sqlite_utils.Database, id_number: str) -> dict[str, Any]:
     """Return the person row with extra decoded."""
     person = db["people"].get(id_number)

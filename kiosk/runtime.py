@@ -13,8 +13,6 @@ import signal
 import threading
 from typing import Callable
 
-from werkzeug.serving import make_server
-
 from . import systemd
 from .camera import open_source
 from .config import Config
@@ -25,10 +23,8 @@ from .queue.actions import reanchor_observations
 from .queue.site import Site
 from .queue.store import Store
 from .queue.watch import Watcher
+from .notices import Sender, live_messages, socket_path
 from .scan import Scanner
-from .web import Services, create_app
-from .web.feed import feeder, live_messages
-from .web.live import Live, Receiver, Sender, socket_path
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +93,12 @@ class ScanPart:
 class WebPart:
     """The screens and the JSON API; follows the database so every screen updates within a second."""
 
-    def __init__(self, config: Config, live: Live, scanner_health: Callable[[], object] | None):
+    def __init__(self, config: Config, live, scanner_health: Callable[[], object] | None):
+        from werkzeug.serving import make_server
+
+        from .web import Services, create_app
+        from .web.feed import feeder
+
         self.config = config
         self.site = build_site(config)
         self.live = live
@@ -154,6 +155,8 @@ class Kiosk:
     """Everything one kiosk runs, in one process (development and the demo)."""
 
     def __init__(self, config: Config, *, pin_factory=None):
+        from .web.live import Live
+
         self.config = config
         self.live = Live()
         self.scan = ScanPart(config, self.live.publish, pin_factory=pin_factory)
@@ -196,6 +199,8 @@ class WebService:
     """`kiosk web`: the screens alone, fed by the database and by `kiosk scan` through its socket."""
 
     def __init__(self, config: Config):
+        from .web.live import Live, Receiver
+
         self.config = config
         self.live = Live()
         self.receiver = Receiver(socket_path(config.web.live_socket, config.kiosk.db), self.live)

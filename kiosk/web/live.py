@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import queue
@@ -12,12 +11,12 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from ..notices import DATAGRAM_LIMIT
+
 logger = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15.0
 QUEUE_LIMIT = 100
-DATAGRAM_LIMIT = 8192
-SUN_PATH_MAX = 100
 REMEMBERED = "scan"
 """The message type replayed to a screen that connects later (the latest scan outcome)."""
 
@@ -129,32 +128,3 @@ class Receiver:
         self.sock.close()
         if not self.path.startswith("\0"):
             Path(self.path).unlink(missing_ok=True)
-
-
-class Sender:
-    """Sends live messages to the screen process; a screen that is down loses them, the scanner never waits."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.setblocking(False)
-
-    def publish(self, message: dict) -> None:
-        try:
-            self.sock.sendto(json.dumps(message, ensure_ascii=False).encode(), self.path)
-        except OSError:
-            pass  # the screen is restarting; the next scan reaches it
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def socket_path(configured: str, db_path: str) -> str:
-    """Return the live socket's address: the configured path, else live.sock beside the database.
-
-    A path too long for a Unix socket becomes an abstract socket named after it.
-    """
-    path = configured or str(Path(db_path).resolve().parent / "live.sock")
-    if len(path.encode()) < SUN_PATH_MAX:
-        return path
-    return "\0kiosk-live-" + hashlib.sha256(path.encode()).hexdigest()[:24]

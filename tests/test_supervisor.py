@@ -9,13 +9,14 @@ from urllib.parse import unquote
 import pytest
 from markupsafe import escape
 
-from kiosk.payloads import manual_card, parse_payload
+from kiosk.payloads import manual_card
 from kiosk.queue import actions, aefi, dosing
 from kiosk.queue.checkin import check_in
 from kiosk.staff import add_staff
 from kiosk.web import Services, create_app
 
 from .conftest import HUNG, LAN
+from .web_helpers import arrive, snapshot, walk
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
 TODAY = date(2026, 11, 25)
@@ -109,37 +110,6 @@ def submit(client, page: str, name: str, ticket: int | None = None, lot: int | N
             continue
         return client.post(form["action"], data={**fields, **{k: str(v) for k, v in typed.items()}})
     raise AssertionError(f"no form for {name} (ticket {ticket}, lot {lot}) on {page}")
-
-
-def arrive(site, payload=LAN) -> int:
-    """A person scans their card at the kiosk; return their ticket id."""
-    return check_in(site, parse_payload(payload, today=TODAY), source="camera").id
-
-
-def walk(site, ticket_id, by, *steps, lot_id=None):
-    """Move a ticket along the workflow with the use cases (the test's arrangement, not what is tested)."""
-    for step in steps:
-        if step == "call":
-            actions.call(site, ticket_id, by, desk=1)
-        elif step == "inject":
-            dosing.inject(site, ticket_id, by, lot_id=lot_id)
-        else:
-            getattr(actions, step)(site, ticket_id, by)
-
-
-def snapshot(store) -> dict:
-    """Everything an action could change."""
-    db = store.db
-    rows = lambda sql: [tuple(r) for r in db.execute(sql).fetchall()]  # noqa: E731
-    return {
-        "tickets": rows("select id, state, desk, priority, reason, return_on, observe_mono from tickets order by id"),
-        "people": rows("select id_number from people order by id_number"),
-        "events": rows("select seq, type from events order by seq"),
-        "outbox": rows("select seq from outbox order by seq"),
-        "doses": rows("select id from doses"),
-        "lots": rows("select id, vials_opened, wasted, closed_at from lots order by id"),
-        "aefi": rows("select id, acknowledged_at from aefi order by id"),
-    }
 
 
 def page(response) -> str:

@@ -1,0 +1,38 @@
+"""Arrangements shared by the web-layer tests: check a person in, walk a ticket along, snapshot what an action could change."""
+
+from kiosk.payloads import parse_payload
+from kiosk.queue import actions, dosing
+from kiosk.queue.checkin import check_in
+
+from .conftest import LAN
+
+
+def arrive(site, payload=LAN) -> int:
+    """A person scans their card at the kiosk; return their ticket id."""
+    return check_in(site, parse_payload(payload, today=site.clock.now().wall.date()), source="camera").id
+
+
+def walk(site, ticket_id, by, *steps, lot_id=None):
+    """Move a ticket along the workflow with the use cases (the arrangement, not what is tested)."""
+    for step in steps:
+        if step == "call":
+            actions.call(site, ticket_id, by, desk=1)
+        elif step == "inject":
+            dosing.inject(site, ticket_id, by, lot_id=lot_id)
+        else:
+            getattr(actions, step)(site, ticket_id, by)
+
+
+def snapshot(store) -> dict:
+    """Everything an action could change."""
+    db = store.db
+    rows = lambda sql: [tuple(r) for r in db.execute(sql).fetchall()]  # noqa: E731
+    return {
+        "tickets": rows("select id, state, desk, priority, reason, return_on, observe_mono from tickets order by id"),
+        "people": rows("select id_number from people order by id_number"),
+        "events": rows("select seq, type from events order by seq"),
+        "outbox": rows("select seq from outbox order by seq"),
+        "doses": rows("select id from doses"),
+        "lots": rows("select id, vials_opened, wasted, closed_at from lots order by id"),
+        "aefi": rows("select id, acknowledged_at from aefi order by id"),
+    }

@@ -18,6 +18,8 @@ from .states import REASON_MAX_CHARS, check_details, observation_status, step
 PRIORITY_FLAGS = ("age65", "pregnant", "disabled", "chronic")
 """Why a person may be moved ahead at screening: 65 or older, pregnant, disabled, chronically ill."""
 
+QUEUE_ORDER = "priority is null, number"
+"""The order people are called in, and the board's order: priority first, then by ticket number."""
 CALL_NEXT_ATTEMPTS = 5
 BEFORE_INJECTION = ("waiting", "called", "screening", "cleared")
 
@@ -84,7 +86,7 @@ def call_next(site: Site, by: Actor, *, desk: int) -> dict[str, Any]:
 def next_waiting(site: Site) -> int | None:
     """Return the id of the ticket to call next today, or None."""
     row = site.store.db.execute(
-        "select id from tickets where day = ? and state = 'waiting' order by priority is null, number limit 1",
+        f"select id from tickets where day = ? and state = 'waiting' order by {QUEUE_ORDER} limit 1",
         [site.clock.now().wall.date().isoformat()],
     ).fetchone()
     return row[0] if row else None
@@ -152,12 +154,6 @@ def release(
         return {"reason": reason}
 
     return act(site, ticket_id, "release", by, expected_state=expected_state, guard=early_release)
-
-
-def observation_of(site: Site, ticket_id: int):
-    """Return the ObservationStatus of an observed ticket (full minimum left when its timer is from another boot)."""
-    ticket = load_ticket(site.store.db, ticket_id)
-    return observation_for(site, ticket)
 
 
 def observation_for(site: Site, ticket: dict[str, Any]):

@@ -6,25 +6,35 @@ import datetime
 import json
 from typing import Any
 
-from .actions import observation_for
+from .actions import QUEUE_ORDER, observation_for
 from .aefi import open_alarms
 from .dosing import use_of
 from .eligibility import age_on
+from .clock import Instant
 from .events import backlog
 from .site import Site
 from .states import HIGHLIGHTED, STATES, allowed_actions
+
+
+TICKETS = (
+    "select t.*, p.full_name, p.birth_date, p.sex from tickets t join people p using (id_number) "
+    "where t.day = ? and (? is null or t.id = ?) order by " + QUEUE_ORDER
+)
+DOSES = (
+    "select d.ticket_id, d.product, d.lot_number, d.dose_number, d.override_reason from doses d "
+    "join tickets t on t.id = d.ticket_id where t.day = ? and (? is null or t.id = ?)"
+)
+AEFIS = (
+    "select a.id, a.ticket_id, a.severity, a.symptoms, a.acknowledged_at from aefi a "
+    "join tickets t on t.id = a.ticket_id where t.day = ? and (? is null or t.id = ?) order by a.id"
+)
 
 
 def board(site: Site) -> dict[str, Any]:
     """Return today's queue for the supervisor screen and GET /api/queue (no citizen sees this)."""
     db = site.store.db
     day = site.clock.now().wall.date().isoformat()
-    rows = db.query(
-        "select t.*, p.full_name, p.birth_date, p.sex from tickets t join people p using (id_number) "
-        "where t.day = ? order by t.priority is null, t.number",
-        [day],
-    )
-    tickets = [ticket_view(site, row) for row in rows]
+    tickets = ticket_views(site, day)
     counts = {state: 0 for state in STATES}
     for ticket in tickets:
         counts[ticket["state"]] += 1
@@ -40,9 +50,27 @@ def board(site: Site) -> dict[str, Any]:
     }
 
 
-def ticket_view(site: Site, row: dict[str, Any]) -> dict[str, Any]:
+def ticket_board_view(site: Site, ticket_id: int) -> dict[str, Any] | None:
+    """Return one of today's tickets as the board shows it, or None (no such ticket today)."""
+    views = ticket_views(site, site.clock.now().wall.date().isoformat(), ticket_id)
+    return views[0] if views else None
+
+
+def ticket_views(site: Site, day: str, ticket_id: int | None = None) -> list[dict[str, Any]]:
+    """The day's tickets (or the one ticket_id) in queue order, with their doses and AEFIs: three queries in all."""
+    db = site.store.db
+    params = [day, ticket_id, ticket_id]
+    doses = {row["ticket_id"]: row for row in db.query(DOSES, params)}
+    aefis: dict[int, list[dict[str, Any]]] = {}
+    for row in db.query(AEFIS, params):
+        aefis.setdefault(row["ticket_id"], []).append(row)
+    now = site.clock.now()
+    return [ticket_view(site, row, now, doses.get(row["id"]), aefis.get(row["id"], [])) for row in db.query(TICKETS, params)]
+
+
+def ticket_view(site: Site, row: dict[str, Any], now: Instant, dose: dict | None, aefis: list[dict]) -> dict[str, Any]:
     """One ticket as the supervisor sees it: the ID number masked, the rest needed to identify the person."""
-    birth, today = datetime.date.fromisoformat(row["birth_date"]), site.clock.now().wall.date()
+    birth, today = datetime.date.fromisoformat(row["birth_date"]), now.wall.date()
     age = age_on(birth, today) if today >= birth else None  # a wall clock at 1970 knows no ages
     view = {
         "age": age, "suggest_priority": age is not None and age >= site.settings.priority_age and row["priority"] is None, "id": row["id"], "number": row["number"], "state": row["state"], "name": row["full_name"],
@@ -57,14 +85,14 @@ def ticket_view(site: Site, row: dict[str, Any]) -> dict[str, Any]:
         view["observation"] = {
             "remaining_s": round(status.remaining_s), "due": status.due, "restarted": bool(row["observe_restarted"]),
         }
-    dose = site.store.db.execute(
-        "select product, lot_number, dose_number, override_reason from doses where ticket_id = ?", [row["id"]]
-    ).fetchone()
     if dose:
-        view["dose"] = {"product": dose[0], "lot_number": dose[1], "number": dose[2], "override": dose[3]}
+        view["dose"] = {
+            "product": dose["product"], "lot_number": dose["lot_number"], "number": dose["dose_number"],
+            "override": dose["override_reason"],
+        }
     view["aefi"] = [
         {"id": a["id"], "severity": a["severity"], "symptoms": a["symptoms"], "acknowledged": a["acknowledged_at"] is not None}
-        for a in site.store.db["aefi"].rows_where("ticket_id = ?", [row["id"]], order_by="id")
+        for a in aefis
     ]
     return view
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 
-from ..queue.board import board
+from ..queue.board import board, ticket_board_view
 from .auth import api_auth_required, api_error, current_staff
 from .commands import Refusal, perform
 from .health import scanner_report
@@ -40,7 +40,7 @@ def queue():
 @bp.get("/tickets/<int:ticket_id>")
 @api_auth_required
 def ticket(ticket_id: int):
-    found = next((t for t in board(services().site)["tickets"] if t["id"] == ticket_id), None)
+    found = ticket_board_view(services().site, ticket_id)
     if found is None:
         return api_error(404, "unknown_ticket", "there is no such ticket today")
     return jsonify(found)

@@ -14,7 +14,7 @@ from flask_babel import gettext as _, lazy_gettext as L
 
 from ..queue.actions import PRIORITY_FLAGS
 from ..queue.aefi import SEVERITIES
-from ..queue.board import board
+from ..queue.board import board, lots_view, ticket_board_view
 from ..queue.dosing import eligibility_for
 from ..queue.site import UnknownTicket, load_ticket, person_of
 from .auth import current_staff, login_required, safe_next
@@ -96,7 +96,7 @@ def render_lots(error: str | None = None, status: int = 200):
     site = services().site
     today = site.clock.now().wall.date()
     context = {
-        "lots": board(site)["lots"], "products": site.catalogue.products, "today": today.isoformat(),
+        "lots": lots_view(site, today.isoformat()), "products": site.catalogue.products, "today": today.isoformat(),
         "catalogue_status": site.catalogue.status,
     }
     return render_template("lots.html", title=_("Vaccine lots"), error=error, **context), status
@@ -167,7 +167,7 @@ def render_ticket(ticket_id: int, error: str | None = None, status: int = 200):
     site = services().site
     db = site.store.db
     ticket = load_ticket(db, ticket_id)
-    view = next((t for t in board(site)["tickets"] if t["id"] == ticket_id), None)
+    view = ticket_board_view(site, ticket_id)
     person = person_of(db, ticket["id_number"])
     context = {
         "ticket": ticket, "view": view, "person": person, "lots": lots_for(site, db, ticket),

@@ -21,6 +21,7 @@ from ..queue.checkin import check_in
 from ..queue.errors import DetailsInvalid, TransitionRefused
 from ..queue.site import ActionRefused, Site, StaleAction, UnknownTicket
 from ..staff import Staff
+from .i18n import in_language
 
 
 class Refusal(Exception):
@@ -180,19 +181,12 @@ def refusal_for(exc: Exception) -> Refusal:
         return Refusal(400, "bad_field", _("Please check the field: %(field)s.", field=exc.key), {"field": exc.key, "why": str(exc)})
     if isinstance(exc, dosing.NotEligible):
         verdict = exc.eligibility
-        return Refusal(409, "not_eligible", verdict.message_vi if current_language() == "vi" else verdict.message_en, {"reason": verdict.reason})
+        return Refusal(409, "not_eligible", in_language(verdict.message_en, verdict.message_vi), {"reason": verdict.reason})
     if isinstance(exc, ActionRefused):
         sentence = REFUSALS.get(exc.code)
         return Refusal(409, exc.code, str(exc) if sentence is None else sentence(**exc.params), {"why": str(exc)})
     if isinstance(exc, PayloadRejected):
-        return Refusal(400, exc.reason, exc.message_vi if current_language() == "vi" else exc.message_en)
+        return Refusal(400, exc.reason, in_language(exc.message_en, exc.message_vi))
     if isinstance(exc, StoreError):
         return Refusal(503, "not_saved", _("The kiosk could not save this: %(why)s", why=str(exc)))
     raise exc
-
-
-def current_language() -> str:
-    from flask_babel import get_locale
-
-    locale = get_locale()
-    return locale.language if locale else "vi"

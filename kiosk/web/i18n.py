@@ -29,7 +29,17 @@ def init_app(app: Flask) -> None:
         locale_selector=select_locale,
     )
     app.register_blueprint(bp)
-    app.context_processor(lambda: {"languages": LANGUAGES, "current_language": str(get_locale())})
+    app.context_processor(lambda: {"languages": LANGUAGES, "current_language": current_language(), "in_language": in_language})
+
+
+def current_language() -> str:
+    """The language of this request's pages ("vi" or "en")."""
+    return str(get_locale())
+
+
+def in_language(english: str, vietnamese: str) -> str:
+    """Pick the sentence of a pair (payload reasons, eligibility) for this request's language."""
+    return vietnamese if current_language() == "vi" else english
 
 
 def select_locale() -> str:

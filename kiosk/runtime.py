@@ -41,9 +41,9 @@ def build_site(config: Config) -> Site:
 class ScanPart:
     """Camera -> decoder -> check-in -> GPIO feedback; tells ``announce`` about every outcome."""
 
-    def __init__(self, config: Config, announce: Callable[[dict], None], *, pin_factory=None):
+    def __init__(self, config: Config, announce: Callable[[dict], None], *, pin_factory=None, site: Site | None = None):
         self.config = config
-        self.site = build_site(config)
+        self.site = site or build_site(config)
         self.announce = announce
         self.feedback = Feedback(config.feedback, pin_factory)
         self.desk = Desk(self.site, self.feedback, announce=self.publish_outcome)
@@ -93,14 +93,14 @@ class ScanPart:
 class WebPart:
     """The screens and the JSON API; follows the database so every screen updates within a second."""
 
-    def __init__(self, config: Config, live, scanner_health: Callable[[], object] | None):
+    def __init__(self, config: Config, live, scanner_health: Callable[[], object] | None, *, site: Site | None = None):
         from werkzeug.serving import make_server
 
         from .web import Services, create_app
         from .web.feed import feeder
 
         self.config = config
-        self.site = build_site(config)
+        self.site = site or build_site(config)
         self.live = live
         reanchor_observations(self.site)
         self.app = create_app(Services(config, self.site, live, scanner_health))
@@ -159,8 +159,9 @@ class Kiosk:
 
         self.config = config
         self.live = Live()
-        self.scan = ScanPart(config, self.live.publish, pin_factory=pin_factory)
-        self.web = WebPart(config, self.live, self.scan.scanner.health)
+        site = build_site(config)  # one catalogue and one migration for both parts of this process
+        self.scan = ScanPart(config, self.live.publish, pin_factory=pin_factory, site=site)
+        self.web = WebPart(config, self.live, self.scan.scanner.health, site=site)
 
     def serve(self, on_ready=print) -> None:
         line = f"kiosk {self.config.kiosk.id}: screen at {self.web.url} (camera {self.config.camera.source})"

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+import wire
+
 from .errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
@@ -24,10 +26,18 @@ def setting(default: Any, doc: str) -> Any:
 class KioskSettings:
     """Who this kiosk is and where it keeps its data."""
 
-    id: str = setting("kiosk-demo", "Kiosk id: unique per kiosk in a district; later the MQTT client id.")
+    id: str = setting(
+        "kiosk-demo", "Kiosk id: unique per kiosk in a district; its MQTT client id and topic level (a-z, 0-9, dashes; `hub enroll` gives it)."
+    )
     site: str = setting("demo-site", "Site code this kiosk serves.")
     db: str = setting("var/kiosk.db", "Path of the kiosk's SQLite database (created if missing).")
     min_free_mb: int = setting(200, "Free disk below this many MiB is reported as a problem by `kiosk doctor` and /healthz.")
+
+    def __post_init__(self):
+        try:
+            wire.check_kiosk_id(self.id)
+        except ValueError as exc:
+            raise ConfigError(f"kiosk.id: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,24 @@ class QueueSettings:
 
 
 @dataclass(frozen=True)
+class HubSettings:
+    """The district hub this kiosk sends its events to, over MQTT (`kiosk publish`)."""
+
+    broker: str = setting(
+        "", "Broker address, `mqtts://host:8883` (TLS) or `mqtt://host:1883`. Empty: events stay in the outbox, nothing is sent."
+    )
+    username: str = setting("", "MQTT username. Empty: the kiosk id (what `hub enroll` registers).")
+    password: str = setting("", "MQTT password from `hub enroll`. Empty: credential `kiosk-hub-password`, else `KIOSK_HUB_PASSWORD`.")
+    ca_file: str = setting("", "CA certificate file for `mqtts://`. Empty: the system's trusted CAs.")
+    session_expiry_hours: float = setting(168.0, "How long the broker keeps this kiosk's session while it is offline.")
+    keepalive_seconds: int = setting(30, "MQTT keepalive; the broker publishes the `offline` will after 1.5 times this without a word.")
+    window: int = setting(32, "Events published and not yet acknowledged by the broker (PUBACK) at any time.")
+    ahead: int = setting(2000, "Events published beyond the hub's watermark at any time; the rest wait in the outbox.")
+    resend_seconds: float = setting(30.0, "Re-send what the hub has not acknowledged after this many seconds while the hub is online.")
+    status_seconds: float = setting(60.0, "How often the retained online status (outbox depth, camera rate) is refreshed.")
+
+
+@dataclass(frozen=True)
 class Config:
     """All kiosk settings; every section is optional in the TOML file."""
 
@@ -113,6 +141,7 @@ class Config:
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
     web: WebSettings = field(default_factory=WebSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
+    hub: HubSettings = field(default_factory=HubSettings)
 
     def replace(self, section: str, **changes: Any) -> "Config":
         """Return a copy with some keys of one section changed (validated like the file)."""
@@ -121,7 +150,9 @@ class Config:
         return dataclasses.replace(self, **{section: dataclasses.replace(current, **values)})
 
 
-SECRETS = {("web", "secret_key"): "kiosk-secret-key", ("web", "api_token"): "kiosk-api-token"}
+SECRETS = {
+    ("web", "secret_key"): "kiosk-secret-key", ("web", "api_token"): "kiosk-api-token", ("hub", "password"): "kiosk-hub-password",
+}
 
 
 def sections() -> dict[str, type]:

@@ -121,3 +121,12 @@ def feedback(pins):
     device = Feedback(FeedbackSettings(light_seconds=0.05, beep_seconds=0.01), pins)
     yield device
     device.close()
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A real Mosquitto on a free loopback port with persistence in its own folder; stopped after the test."""
+    from tests.mosquitto import Broker
+
+    with Broker(tmp_path / "mosquitto") as running:
+        yield running

@@ -7,9 +7,9 @@ from typing import Any
 
 import sqlite_utils
 
-from .clock import Instant
+import wire
 
-SCHEMA_VERSION = 1
+from .clock import Instant
 
 
 def record(
@@ -28,7 +28,7 @@ def record(
     transaction, so the kiosk's sequence has no gaps and no repeats.
     """
     seq = db.execute("select coalesce(max(seq), 0) + 1 from events").fetchone()[0]
-    event_id = f"{kiosk_id}:{seq}"
+    event_id = wire.event_id(kiosk_id, seq)
     body = json.dumps(payload, ensure_ascii=False, sort_keys=True)
     row = {
         "seq": seq, "event_id": event_id, "type": event_type, "at": at.wall.isoformat(), "clock_synced": int(at.synced),
@@ -36,18 +36,13 @@ def record(
     }
     db["events"].insert(row)
     db["outbox"].insert(
-        {"seq": seq, "event_id": event_id, "type": event_type, "body": envelope(kiosk_id, row, payload), "created_at": row["at"]}
+        {
+            "seq": seq, "event_id": event_id, "type": event_type, "created_at": row["at"],
+            "body": wire.envelope(kiosk_id, seq, event_type, boot=at.boot_id, at=row["at"], clock_synced=at.synced, payload=payload),
+        }
     )
     return row
 
-
-def envelope(kiosk_id: str, row: dict[str, Any], payload: dict[str, Any]) -> str:
-    """The message the publisher sends for an event (issue 4 moves this into the shared wire module)."""
-    message = {
-        "v": SCHEMA_VERSION, "type": row["type"], "id": row["event_id"], "kiosk": kiosk_id, "seq": row["seq"],
-        "boot": row["boot_id"], "at": row["at"], "clock_synced": bool(row["clock_synced"]), "payload": payload,
-    }
-    return json.dumps(message, ensure_ascii=False, sort_keys=True)
 
 
 def backlog(db: sqlite_utils.Database) -> dict[str, int]:

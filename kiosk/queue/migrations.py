@@ -90,4 +90,20 @@ def m002_workflow(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [m001_people_and_tickets, m002_workflow]
+def m003_uplink(db: sqlite_utils.Database) -> None:
+    """What the publisher knows of the link to the hub, one row, for the board and `kiosk doctor`.
+
+    ``watermark`` is the hub's acknowledgement: every event up to it is merged at
+    the hub. ``outbox.acked_at`` is set up to it.
+    """
+    db["uplink"].create(
+        {
+            "id": int, "broker": str, "connected": int, "hub_state": str, "watermark": int, "acked_at": str,
+            "changed_at": str, "error": str,
+        },
+        pk="id", not_null={"connected", "watermark"}, defaults={"connected": 0, "watermark": 0},
+    )
+    db["uplink"].insert({"id": 1, "connected": 0, "watermark": 0})
+
+
+MIGRATIONS = [m001_people_and_tickets, m002_workflow, m003_uplink]

@@ -1,0 +1,295 @@
+"""The wire contract between kiosks and the district hub: topics, messages and their schema.
+
+Kiosk and hub both import this module and `event.schema.json` beside it; nothing
+else in either package spells a topic or builds a message by hand. The
+reference for operators and data staff is docs/wire.md, checked against this
+module by a test.
+
+Topics carry the kiosk id as their third level, so a Mosquitto pattern ACL
+(``pattern write vax/k/%u/event``) confines a kiosk to its own topics:
+
+- ``vax/k/<kiosk>/event``: kiosk to hub, QoS 1, not retained. The only topic
+  whose messages carry personal data.
+- ``vax/k/<kiosk>/status``: kiosk to hub, QoS 1, retained, also the Last Will.
+- ``vax/k/<kiosk>/ack``: hub to kiosk, QoS 1, retained: the watermark.
+- ``vax/hub/status``: the hub's own status, retained, with a Last Will.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import fastjsonschema
+
+VERSION = 1
+ROOT = "vax"
+MAX_MESSAGE_BYTES = 64 * 1024
+"""A message larger than this is quarantined unread; a real event is under 2 KiB."""
+
+MAX_GAPS = 32
+"""The most gap ranges one acknowledgement lists; the rest follow once these are filled."""
+
+KIOSK_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+EVENT, STATUS, ACK = "event", "status", "ack"
+KIOSK_KINDS = (EVENT, STATUS, ACK)
+HUB_STATUS_TOPIC = f"{ROOT}/hub/status"
+EVENT_FILTER = f"{ROOT}/k/+/{EVENT}"
+STATUS_FILTER = f"{ROOT}/k/+/{STATUS}"
+
+KIOSK_STATES = ("online", "offline", "stopped")
+HUB_STATES = ("online", "offline", "stopped")
+
+
+class Rejected(ValueError):
+    """A message the hub will not merge; ``reason`` is a stable code (docs/wire.md lists them)."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+REJECTION_REASONS = {
+    "too_large": f"The message is larger than {MAX_MESSAGE_BYTES} bytes.",
+    "not_utf8": "The message is not UTF-8 text.",
+    "not_json": "The message is not a JSON object.",
+    "unsupported_version": "The message's `v` is not a wire version this hub reads.",
+    "unknown_type": "The event type is not one this version knows.",
+    "schema": "The message breaks the event schema; the detail names the field.",
+    "topic_mismatch": "The kiosk in the topic is not the kiosk in the message, or `id` is not `<kiosk>:<seq>`.",
+    "bad_topic": "The topic is not `vax/k/<kiosk>/event`.",
+    "not_enrolled": "The kiosk is not enrolled at this hub (`hub enroll`).",
+    "replayed_changed": "An event with this id was merged before with different content.",
+}
+"""Why the hub quarantines a message; stable codes."""
+
+
+def check_kiosk_id(kiosk_id: str) -> str:
+    """Return kiosk_id when it can be a topic level and an MQTT username; raise ValueError otherwise."""
+    if not KIOSK_ID.fullmatch(kiosk_id):
+        raise ValueError(
+            f"kiosk id {kiosk_id!r} must be 1 to 63 lower-case letters, digits and dashes, starting with a letter or digit"
+        )
+    return kiosk_id
+
+
+def topic(kiosk_id: str, kind: str) -> str:
+    """Return the topic of one of a kiosk's channels: event, status or ack."""
+    if kind not in KIOSK_KINDS:
+        raise ValueError(f"unknown topic kind {kind!r}")
+    return f"{ROOT}/k/{check_kiosk_id(kiosk_id)}/{kind}"
+
+
+def parse_topic(name: str) -> tuple[str, str] | None:
+    """Return (kiosk id, kind) of a kiosk topic, or None when name is not one."""
+    parts = name.split("/")
+    if len(parts) != 4 or parts[0] != ROOT or parts[1] != "k" or parts[3] not in KIOSK_KINDS:
+        return None
+    if not KIOSK_ID.fullmatch(parts[2]):
+        return None
+    return parts[2], parts[3]
+
+
+# -- events -----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """One validated event as the hub merges it."""
+
+    kiosk: str
+    seq: int
+    type: str
+    boot: str
+    at: str
+    clock_synced: bool
+    payload: dict[str, Any]
+    body: str
+    """The canonical JSON text (sorted keys); two deliveries of one event have the same body."""
+
+    @property
+    def id(self) -> str:
+        return event_id(self.kiosk, self.seq)
+
+
+def event_id(kiosk_id: str, seq: int) -> str:
+    return f"{kiosk_id}:{seq}"
+
+
+def envelope(kiosk_id: str, seq: int, event_type: str, *, boot: str, at: str, clock_synced: bool, payload: dict[str, Any]) -> str:
+    """Return the JSON text of an event as the kiosk stores it in its outbox and publishes it."""
+    message = {
+        "v": VERSION, "type": event_type, "id": event_id(kiosk_id, seq), "kiosk": kiosk_id, "seq": seq,
+        "boot": boot, "at": at, "clock_synced": bool(clock_synced), "payload": payload,
+    }
+    return canonical(message)
+
+
+def canonical(message: dict[str, Any]) -> str:
+    return json.dumps(message, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def parse_event(topic_name: str, body: bytes) -> Event:
+    """Return the event in a message received on topic_name; raise Rejected saying why it cannot be merged.
+
+    Checks, in order: the topic, the size, UTF-8, JSON, the version, the type,
+    the schema, and that topic, ``kiosk``, ``seq`` and ``id`` agree.
+    """
+    where = parse_topic(topic_name)
+    if where is None or where[1] != EVENT:
+        raise Rejected("bad_topic", f"events are published on {ROOT}/k/<kiosk>/{EVENT}")
+    message = decode(body)
+    version = message.get("v")
+    if version != VERSION:
+        raise Rejected("unsupported_version", f"v={str(version)[:20]!r}; this hub reads v={VERSION}")
+    if message.get("type") not in EVENT_TYPES:
+        raise Rejected("unknown_type", f"type {str(message.get('type'))[:40]!r} is not a version-{VERSION} event")
+    try:
+        event_validator()(message)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        raise Rejected("schema", schema_detail(exc)) from None
+    kiosk = where[0]
+    if message["kiosk"] != kiosk or message["id"] != event_id(kiosk, message["seq"]):
+        raise Rejected("topic_mismatch", f"topic names kiosk {kiosk!r}; the message says kiosk {message['kiosk']!r}, id {message['id']!r}")
+    return Event(
+        kiosk=kiosk, seq=message["seq"], type=message["type"], boot=message["boot"], at=message["at"],
+        clock_synced=message["clock_synced"], payload=message["payload"], body=canonical(message),
+    )
+
+
+def decode(body: bytes) -> dict[str, Any]:
+    """Return the JSON object in body; raise Rejected (too_large, not_utf8, not_json)."""
+    if len(body) > MAX_MESSAGE_BYTES:
+        raise Rejected("too_large", f"{len(body)} bytes; the limit is {MAX_MESSAGE_BYTES}")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Rejected("not_utf8", f"invalid byte at offset {exc.start}") from None
+    try:
+        message = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise Rejected("not_json", str(exc)[:120]) from None
+    if not isinstance(message, dict):
+        raise Rejected("not_json", f"a JSON {type(message).__name__}, not an object")
+    return message
+
+
+def schema_detail(exc: fastjsonschema.JsonSchemaValueException) -> str:
+    """Name the failing field and rule, never the value (it may be personal data).
+
+    fastjsonschema's messages quote the schema (pattern, length, required keys), not the data.
+    """
+    return exc.message.replace("data.", "", 1).replace("data ", "the message ", 1)[:200]
+
+
+@lru_cache(maxsize=1)
+def event_schema() -> dict[str, Any]:
+    """The event JSON Schema (draft-07), from event.schema.json beside this module."""
+    return json.loads(resources.files(__package__).joinpath("event.schema.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def event_validator():
+    return fastjsonschema.compile(event_schema())
+
+
+EVENT_TYPES = frozenset(event_schema()["definitions"]["event_type"]["enum"])
+DOSE_EVENT = "DoseRecorded"
+CHECK_IN_EVENT = "PersonCheckedIn"
+VOID_EVENT = "EventVoided"
+
+
+# -- acknowledgements and status --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The hub's word to one kiosk: every event up to ``watermark`` is merged and committed.
+
+    ``gaps`` are ranges (first, last) above the watermark the hub has not got
+    although it has later ones: the kiosk re-sends them at once. ``highest`` is
+    the highest sequence number the hub has merged from this kiosk.
+    """
+
+    kiosk: str
+    watermark: int
+    highest: int
+    gaps: tuple[tuple[int, int], ...]
+    at: str
+
+    def encode(self) -> bytes:
+        return canonical(
+            {"v": VERSION, "kiosk": self.kiosk, "watermark": self.watermark, "highest": self.highest,
+             "gaps": [list(g) for g in self.gaps[:MAX_GAPS]], "at": self.at}
+        ).encode()
+
+
+def parse_ack(kiosk_id: str, body: bytes) -> Ack:
+    """Return the acknowledgement in body for this kiosk; raise Rejected when it is not one."""
+    message = decode(body)
+    try:
+        if message["v"] != VERSION or message["kiosk"] != kiosk_id:
+            raise Rejected("topic_mismatch", "acknowledgement for another kiosk or version")
+        watermark, highest = message["watermark"], message["highest"]
+        gaps = tuple((int(a), int(b)) for a, b in message["gaps"])
+        if not (isinstance(watermark, int) and isinstance(highest, int) and 0 <= watermark <= highest):
+            raise Rejected("schema", "watermark and highest must be integers, 0 <= watermark <= highest")
+        if any(not watermark < a <= b < highest for a, b in gaps):
+            raise Rejected("schema", "gaps must lie between the watermark and the highest")
+        return Ack(kiosk_id, watermark, highest, gaps, str(message["at"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, Rejected):
+            raise
+        raise Rejected("schema", f"not an acknowledgement: {exc.__class__.__name__}") from None
+
+
+def gaps_between(watermark: int, seqs: list[int]) -> tuple[tuple[int, int], ...]:
+    """Return the missing ranges above watermark given the sorted sequence numbers held above it."""
+    gaps = []
+    previous = watermark
+    for seq in seqs:
+        if seq > previous + 1:
+            gaps.append((previous + 1, seq - 1))
+            if len(gaps) == MAX_GAPS:
+                break
+        previous = max(previous, seq)
+    return tuple(gaps)
+
+
+def kiosk_status(kiosk_id: str, state: str, *, boot: str, version: str, at: str, clock_synced: bool,
+                 outbox: int | None = None, unpublished: int | None = None, camera_fps: float | None = None) -> bytes:
+    """The retained status a kiosk publishes (and leaves as its Last Will). No personal data."""
+    if state not in KIOSK_STATES:
+        raise ValueError(f"unknown kiosk state {state!r}")
+    return canonical(
+        {"v": VERSION, "kiosk": kiosk_id, "state": state, "boot": boot, "version": version, "at": at,
+         "clock_synced": clock_synced, "outbox": outbox, "unpublished": unpublished, "camera_fps": camera_fps}
+    ).encode()
+
+
+def parse_kiosk_status(kiosk_id: str, body: bytes) -> dict[str, Any]:
+    """Return a kiosk's status message as a dict; raise Rejected when it is not one."""
+    message = decode(body)
+    if message.get("v") != VERSION or message.get("kiosk") != kiosk_id or message.get("state") not in KIOSK_STATES:
+        raise Rejected("schema", "not a version-1 status of this kiosk")
+    return message
+
+
+def hub_status(state: str, *, at: str, version: str) -> bytes:
+    """The retained status the hub publishes on HUB_STATUS_TOPIC (and leaves as its Last Will)."""
+    if state not in HUB_STATES:
+        raise ValueError(f"unknown hub state {state!r}")
+    return canonical({"v": VERSION, "state": state, "at": at, "version": version}).encode()
+
+
+def parse_hub_status(body: bytes) -> dict[str, Any]:
+    message = decode(body)
+    if message.get("v") != VERSION or message.get("state") not in HUB_STATES:
+        raise Rejected("schema", "not a version-1 hub status")
+    return message

@@ -1,0 +1,92 @@
+"""What the hub's ingest needs of a store: the interface an SQLite store implements now and a PostgreSQL one can later.
+
+The ingest loop (hub/service.py) gathers validated events, quarantined
+messages and kiosk statuses for a few milliseconds, hands them to
+``Store.commit`` as one Batch, and only after that returns publishes the
+acknowledgements it got back and acknowledges the MQTT messages. Nothing
+about MQTT is in here; nothing about SQL is in the service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import wire
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A message the hub would not merge, kept with the reason for the data staff.
+
+    ``kiosk`` is the kiosk the topic names, when it names one. ``body`` is the
+    message as received (cut to wire.MAX_MESSAGE_BYTES); it can hold personal
+    data, so it stays in the hub's database and never reaches a log.
+    """
+
+    topic: str
+    kiosk: str | None
+    reason: str
+    detail: str
+    body: bytes
+    received_at: str
+
+
+@dataclass(frozen=True)
+class KioskStatus:
+    """A kiosk's retained status message as received, for the fleet table."""
+
+    kiosk: str
+    message: dict[str, Any]
+    received_at: str
+
+
+@dataclass
+class Batch:
+    """Everything one commit writes: all of it or none of it."""
+
+    events: list[wire.Event] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    statuses: list[KioskStatus] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.events) + len(self.quarantined) + len(self.statuses)
+
+
+@dataclass(frozen=True)
+class Committed:
+    """What a commit did: acknowledgements to publish (one per kiosk whose events were in the batch) and counts."""
+
+    acks: dict[str, wire.Ack]
+    merged: int
+    duplicates: int
+    quarantined: int
+
+
+class Store(Protocol):
+    """The hub's storage. Every method is safe to call again after a crash; ``commit`` is one transaction."""
+
+    def commit(self, batch: Batch, received_at: str) -> Committed:
+        """Merge the batch's events idempotently, keep its quarantined messages and statuses; return the acks.
+
+        An event whose id was merged before with the same body counts as a
+        duplicate and changes nothing; with a different body it is quarantined
+        (``replayed_changed``). Events from kiosks that are not enrolled are
+        the caller's to quarantine before they get here.
+        """
+
+    def enrolled(self) -> dict[str, str]:
+        """Map every enrolled kiosk id to its site."""
+
+    def enroll(self, kiosk: str, site: str, password_hash: str, at: str) -> None:
+        """Register a kiosk (or give an enrolled one a new password); raise ValueError for a bad kiosk id."""
+
+    def ack_for(self, kiosk: str, at: str) -> wire.Ack:
+        """The current acknowledgement for one kiosk (watermark 0 for one not heard from)."""
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for `hub stats`: events, doses, people, duplicates absorbed, quarantined, conflicts, and per kiosk
+        watermark, highest, last seen, last status, boot id, backlog and clock skew."""
+
+    def close(self) -> None:
+        """Close the connection."""

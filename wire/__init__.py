@@ -157,6 +157,8 @@ def parse_event(topic_name: str, body: bytes) -> Event:
     kiosk = where[0]
     if message["kiosk"] != kiosk or message["id"] != event_id(kiosk, message["seq"]):
         raise Rejected("topic_mismatch", f"topic names kiosk {kiosk!r}; the message says kiosk {message['kiosk']!r}, id {message['id']!r}")
+    if message["type"] == VOID_EVENT and not message["payload"]["voids"].startswith(kiosk + ":"):
+        raise Rejected("topic_mismatch", "an EventVoided voids an event of its own kiosk only")
     return Event(
         kiosk=kiosk, seq=message["seq"], type=message["type"], boot=message["boot"], at=message["at"],
         clock_synced=message["clock_synced"], payload=message["payload"], body=canonical(message),

@@ -9,6 +9,8 @@ from typing import Callable
 
 import pytest
 
+import wire
+
 from kiosk.config import QueueSettings
 from kiosk.errors import StoreError
 from kiosk.payloads import parse_payload
@@ -62,6 +64,7 @@ def assert_outbox_matches(store: Store, event: dict, *, kiosk: str = "kiosk-test
         "v": 1, "type": event["type"], "id": event["event_id"], "kiosk": kiosk, "seq": event["seq"],
         "boot": boot, "at": event["at"], "clock_synced": True, "payload": payload,
     }
+    assert wire.parse_event(wire.topic(kiosk, wire.EVENT), outbox["body"].encode()).body == outbox["body"]  # the hub takes it
     return payload
 
 

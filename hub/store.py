@@ -15,6 +15,10 @@ from typing import Any, Protocol
 import wire
 
 
+class StoreError(RuntimeError):
+    """The hub's database refused a write (full disk, locked, corrupt); nothing of the batch was kept."""
+
+
 @dataclass(frozen=True)
 class Quarantined:
     """A message the hub would not merge, kept with the reason for the data staff.

@@ -1,0 +1,213 @@
+"""The wire contract: topics, events against the schema, acknowledgements, status, and docs/wire.md kept in step."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import wire
+
+DOC = (Path(__file__).resolve().parent.parent / "docs" / "wire.md").read_text(encoding="utf-8")
+TOPIC = "vax/k/kiosk-a/event"
+DOSE = {
+    "ticket": {"day": "2026-11-25", "number": 3}, "id_number": "001190012345", "by": {"staff_id": 1, "name": "Hoa"},
+    "dose": {"product": "comirnaty_30", "lot_number": "FK1234", "expiry": "2027-05-24", "number": 1, "booster": 0,
+             "given_at": "2026-11-25T08:00:00+07:00"},
+}
+
+
+def body(seq: int = 3, event_type: str = "DoseRecorded", payload: dict | None = None, kiosk: str = "kiosk-a", **changes) -> bytes:
+    text = wire.envelope(kiosk, seq, event_type, boot="boot-1", at="2026-11-25T08:00:00+07:00", clock_synced=True,
+                         payload=DOSE if payload is None else payload)
+    return json.dumps({**json.loads(text), **changes}, ensure_ascii=False).encode()
+
+
+def without(mapping: dict, *path: str) -> dict:
+    copy = json.loads(json.dumps(mapping))
+    inner = copy
+    for key in path[:-1]:
+        inner = inner[key]
+    del inner[path[-1]]
+    return copy
+
+
+# --- topics ---------------------------------------------------------------------------------------------------------
+
+
+def test_ok__topics_put_the_kiosk_third():
+    assert [wire.topic("kiosk-a", kind) for kind in wire.KIOSK_KINDS] == ["vax/k/kiosk-a/event", "vax/k/kiosk-a/status", "vax/k/kiosk-a/ack"]
+    assert wire.parse_topic("vax/k/kiosk-a/status") == ("kiosk-a", "status")
+    assert wire.EVENT_FILTER == "vax/k/+/event" and wire.STATUS_FILTER == "vax/k/+/status"
+
+
+@pytest.mark.parametrize("kiosk_id", ["", "Kiosk-A", "-a", "a/b", "a+b", "a#", "a b", "x" * 64, "kiốt"])
+def test_fail__kiosk_ids_that_cannot_be_a_topic_level_or_username(kiosk_id):
+    with pytest.raises(ValueError):
+        wire.topic(kiosk_id, wire.EVENT)
+
+
+@pytest.mark.parametrize("name", ["vax/k/a/other", "vax/k/A/event", "vax/x/a/event", "vax/k/a/event/more", "other/k/a/event", "vax/k//event"])
+def test_fail__not_a_kiosk_topic(name):
+    assert wire.parse_topic(name) is None
+
+
+# --- events ---------------------------------------------------------------------------------------------------------
+
+
+def test_ok__an_event_parses_to_its_canonical_body():
+    event = wire.parse_event(TOPIC, body())
+    assert (event.kiosk, event.seq, event.id, event.type, event.boot, event.clock_synced) == (
+        "kiosk-a", 3, "kiosk-a:3", "DoseRecorded", "boot-1", True,
+    )
+    assert event.payload == DOSE
+    assert event.body == wire.envelope("kiosk-a", 3, "DoseRecorded", boot="boot-1", at="2026-11-25T08:00:00+07:00",
+                                       clock_synced=True, payload=DOSE)
+    spaced = json.dumps(json.loads(body()), indent=2, ensure_ascii=True).encode()
+    assert wire.parse_event(TOPIC, spaced).body == event.body, "the same event however it is spelled"
+
+
+def test_ok__a_void_of_an_event_of_the_same_kiosk():
+    payload = {"voids": "kiosk-a:2", "reason": "wrong person", "by": {"staff_id": 1, "name": "Hoa"}}
+    assert wire.parse_event(TOPIC, body(event_type="EventVoided", payload=payload)).payload["voids"] == "kiosk-a:2"
+
+
+@pytest.mark.parametrize(
+    "topic_name, message, reason",
+    [
+        ("vax/k/kiosk-a/status", body(), "bad_topic"),
+        ("vax/k/kiosk-a", body(), "bad_topic"),
+        (TOPIC, b"x" * (wire.MAX_MESSAGE_BYTES + 1), "too_large"),
+        (TOPIC, b"\xff\xfe{}", "not_utf8"),
+        (TOPIC, b"{not json", "not_json"),
+        (TOPIC, b"[1, 2]", "not_json"),
+        (TOPIC, b"[" * 100000 + b"]" * 100000, "too_large"),
+        (TOPIC, body(v=2), "unsupported_version"),
+        (TOPIC, body(v="1"), "unsupported_version"),
+        (TOPIC, body(type="DoseChanged"), "unknown_type"),
+        (TOPIC, body(seq=0, id="kiosk-a:0"), "schema"),
+        (TOPIC, body(boot=""), "schema"),
+        (TOPIC, body(at="yesterday"), "schema"),
+        (TOPIC, body(clock_synced="yes"), "schema"),
+        (TOPIC, body(extra=1), "schema"),
+        (TOPIC, body(payload=without(DOSE, "dose", "number")), "schema"),
+        (TOPIC, body(payload=without(DOSE, "by")), "schema"),
+        (TOPIC, body(payload={**DOSE, "id_number": "12345"}), "schema"),
+        (TOPIC, body(event_type="PersonCheckedIn", payload={**without(DOSE, "dose"), "source": "scan"}), "schema"),
+        (TOPIC, body(event_type="EventVoided", payload={"voids": "kiosk-a:2", "reason": "", "by": DOSE["by"]}), "schema"),
+        (TOPIC, body(event_type="EventVoided", payload={"voids": "kiosk-b:2", "reason": "x", "by": DOSE["by"]}), "topic_mismatch"),
+        ("vax/k/kiosk-b/event", body(), "topic_mismatch"),
+        (TOPIC, body(id="kiosk-a:4"), "topic_mismatch"),
+    ],
+)
+def test_fail__messages_the_hub_will_not_merge(topic_name, message, reason):
+    with pytest.raises(wire.Rejected) as caught:
+        wire.parse_event(topic_name, message)
+    assert caught.value.reason == reason
+    assert reason in wire.REJECTION_REASONS
+
+
+def test_fail__a_rejection_names_the_field_never_the_value():
+    with pytest.raises(wire.Rejected) as caught:
+        wire.parse_event(TOPIC, body(payload={**DOSE, "id_number": "Nguyễn Thị Lan 1990"}))
+    assert "id_number" in caught.value.detail and "Lan" not in str(caught.value)
+
+
+# --- acknowledgements and status --------------------------------------------------------------------------------------
+
+
+def test_ok__an_ack_round_trips():
+    ack = wire.Ack("kiosk-a", 10, 20, ((12, 14), (16, 16)), "2026-11-25T08:00:00+07:00")
+    assert wire.parse_ack("kiosk-a", ack.encode()) == ack
+
+
+@pytest.mark.parametrize(
+    "message",
+    [b"{}", b"nonsense", b'{"v":1,"kiosk":"kiosk-b","watermark":1,"highest":1,"gaps":[],"at":""}',
+     b'{"v":1,"kiosk":"kiosk-a","watermark":5,"highest":3,"gaps":[],"at":""}',
+     b'{"v":1,"kiosk":"kiosk-a","watermark":5,"highest":9,"gaps":[[2,3]],"at":""}',
+     b'{"v":1,"kiosk":"kiosk-a","watermark":"5","highest":9,"gaps":[],"at":""}'],
+)
+def test_fail__not_an_ack_for_this_kiosk(message):
+    with pytest.raises(wire.Rejected):
+        wire.parse_ack("kiosk-a", message)
+
+
+@pytest.mark.parametrize(
+    "watermark, seqs, gaps",
+    [(0, [], ()), (0, [2], ((1, 1),)), (3, [4, 5], ()), (3, [5, 6, 9], ((4, 4), (7, 8))), (0, [1, 1, 3], ((2, 2),))],
+)
+def test_ok__gaps_between(watermark, seqs, gaps):
+    assert wire.gaps_between(watermark, seqs) == gaps
+
+
+def test_ok__gaps_are_capped():
+    assert len(wire.gaps_between(0, list(range(2, 200, 2)))) == wire.MAX_GAPS
+
+
+def test_ok__statuses_round_trip_without_personal_data():
+    sent = wire.kiosk_status("kiosk-a", "online", boot="b", version="0.1.0", at="2026-11-25T08:00:00+07:00",
+                             clock_synced=False, outbox=3, unpublished=1, camera_fps=9.5)
+    assert wire.parse_kiosk_status("kiosk-a", sent)["outbox"] == 3
+    assert wire.parse_hub_status(wire.hub_status("stopped", at="t", version="0.1.0"))["state"] == "stopped"
+    with pytest.raises(wire.Rejected):
+        wire.parse_kiosk_status("kiosk-b", sent)
+    with pytest.raises(ValueError):
+        wire.kiosk_status("kiosk-a", "dozing", boot="b", version="v", at="t", clock_synced=True)
+
+
+# --- the reference page -----------------------------------------------------------------------------------------------
+
+
+def doc_section(title: str) -> str:
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", DOC, flags=re.S | re.M)
+    assert match, f"docs/wire.md has no section '{title}'"
+    return match.group(1)
+
+
+def first_column(section: str) -> set[str]:
+    return set(re.findall(r"^\| `([^`]+)` \|", section, flags=re.M))
+
+
+def test_ok__every_topic_is_documented():
+    names = {f"vax/k/<kiosk>/{kind}" for kind in wire.KIOSK_KINDS} | {wire.HUB_STATUS_TOPIC}
+    assert first_column(doc_section("Topics")) == names
+    assert wire.EVENT_FILTER in DOC and wire.STATUS_FILTER in DOC
+
+
+def test_ok__every_event_type_is_documented():
+    assert first_column(doc_section("Event")) >= set(json.loads(body()))
+    assert first_column(doc_section("Event")) - set(json.loads(body())) == wire.EVENT_TYPES
+
+
+def test_ok__every_required_payload_field_is_bold():
+    section = doc_section("Event")
+    for event_type in wire.EVENT_TYPES:
+        row = re.search(rf"^\| `{event_type}` \| (.*) \|$", section, flags=re.M).group(1)
+        for field in required_payload_fields(event_type):
+            assert f"**`{field}`**" in row, f"{event_type}: {field} is required by the schema"
+
+
+def required_payload_fields(event_type: str) -> set[str]:
+    schema = wire.event_schema()
+    for rule in schema["allOf"]:
+        if event_type in rule["if"]["properties"]["type"]["enum"]:
+            name = rule["then"]["properties"]["payload"]["$ref"].split("/")[-1]
+            definition = schema["definitions"][name]
+            inherited = [schema["definitions"][ref["$ref"].split("/")[-1]] for ref in definition.get("allOf", [])]
+            return set(definition.get("required", [])).union(*(d.get("required", []) for d in inherited))
+    return set()
+
+
+def test_ok__ack_and_status_fields_are_documented():
+    ack = json.loads(wire.Ack("k", 0, 0, (), "t").encode())
+    assert first_column(doc_section("Acknowledgement")) == set(ack)
+    status = json.loads(wire.kiosk_status("k", "online", boot="b", version="v", at="t", clock_synced=True))
+    assert first_column(doc_section("Kiosk status")) == set(status)
+    assert first_column(doc_section("Hub status")) == set(json.loads(wire.hub_status("online", at="t", version="v")))
+
+
+def test_ok__every_quarantine_reason_is_documented():
+    assert first_column(doc_section("Quarantine reasons")) == set(wire.REJECTION_REASONS)

@@ -22,7 +22,7 @@ TICKETS = (
 )
 DOSES = (
     "select d.ticket_id, d.product, d.lot_number, d.dose_number, d.override_reason from doses d "
-    "join tickets t on t.id = d.ticket_id where t.day = ? and (? is null or t.id = ?)"
+    "join tickets t on t.id = d.ticket_id where t.day = ? and (? is null or t.id = ?) and d.voided_seq is null"
 )
 AEFIS = (
     "select a.id, a.ticket_id, a.severity, a.symptoms, a.acknowledged_at from aefi a "

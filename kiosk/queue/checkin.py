@@ -105,7 +105,7 @@ def save_person(db, card: CccdCard, at: Instant) -> None:
 
 
 def doses_recorded(db, id_number: str) -> int:
-    return db.execute("select count(*) from doses where id_number = ?", [id_number]).fetchone()[0]
+    return db.execute("select count(*) from doses where id_number = ? and voided_seq is null", [id_number]).fetchone()[0]
 
 
 def to_ticket(db, row: dict, card: CccdCard, *, new: bool) -> Ticket:

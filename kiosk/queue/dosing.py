@@ -150,9 +150,10 @@ def close_lot(site: Site, lot_id: int, by: Actor) -> dict[str, Any]:
 
 
 def history(db: sqlite_utils.Database, id_number: str, before_ticket: int | None = None) -> list[Dose]:
-    """Return the person's doses recorded on this kiosk."""
+    """Return the person's doses recorded on this kiosk, leaving out voided ones."""
     rows = db.execute(
-        "select product, dose_number, given_on from doses where id_number = ? and ticket_id is not ? order by dose_number",
+        "select product, dose_number, given_on from doses "
+        "where id_number = ? and ticket_id is not ? and voided_seq is null order by dose_number",
         [id_number, before_ticket],
     ).fetchall()
     return [Dose(product, number, datetime.date.fromisoformat(given_on)) for product, number, given_on in rows]

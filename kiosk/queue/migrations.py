@@ -106,4 +106,10 @@ def m003_uplink(db: sqlite_utils.Database) -> None:
     db["uplink"].insert({"id": 1, "connected": 0, "watermark": 0})
 
 
-MIGRATIONS = [m001_people_and_tickets, m002_workflow, m003_uplink]
+def m004_voided_doses(db: sqlite_utils.Database) -> None:
+    """A dose recorded by mistake is voided by a later event, never deleted: ``voided_seq`` names that event."""
+    db["doses"].add_column("voided_seq", int)
+    db["doses"].add_column("void_reason", str)
+
+
+MIGRATIONS = [m001_people_and_tickets, m002_workflow, m003_uplink, m004_voided_doses]

@@ -1,0 +1,199 @@
+"""The hub's merge rules: one person's record, doses and conflicts derived from the set of their events (pure, no I/O).
+
+The store keeps every event as received and calls ``derive_person`` again for
+each person a batch touches, so the merged state is a function of the set of
+events: arrival order, batch boundaries and duplicates cannot change it. Every
+choice (which identity, which order) sorts by (kiosk, seq) or by content, never
+by arrival. Conflicts are reported, never resolved.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import wire
+from kiosk.queue.catalogue import Catalogue
+from kiosk.queue.eligibility import Dose, DueDose, min_interval_days
+
+PERSON_EVENTS = frozenset({wire.CHECK_IN_EVENT, wire.DOSE_EVENT})
+"""The event types whose payloads the derived tables read; other events about a person are only counted."""
+
+CONFLICT_KINDS = ("duplicate_dose", "interval_too_short", "identity_mismatch")
+IDENTITY_FIELDS = ("full_name", "birth_date", "sex")
+
+
+class PersonEvent(NamedTuple):
+    """What the merge reads of one event about a person (payload may be {} for types it only counts)."""
+
+    kiosk: str
+    seq: int
+    type: str
+    at: str
+    payload: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return wire.event_id(self.kiosk, self.seq)
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """One person as the merge sees them: the people row, every dose row (voided ones too) and the conflicts."""
+
+    person: dict[str, Any]
+    doses: list[dict[str, Any]]
+    conflicts: list[dict[str, Any]]
+
+
+def person_event(event: wire.Event) -> PersonEvent:
+    """Return what the merge reads of a validated event."""
+    return PersonEvent(event.kiosk, event.seq, event.type, event.at, event.payload)
+
+
+def id_number_of(payload: dict[str, Any]) -> str | None:
+    """Return the person an event is about (its payload's id_number), or None for events about no one."""
+    number = payload.get("id_number")
+    return number if isinstance(number, str) else None
+
+
+def order(event: PersonEvent) -> tuple[str, int]:
+    return event.kiosk, event.seq
+
+
+def derive_person(
+    id_number: str, events: Iterable[PersonEvent], voided: Mapping[str, str], catalogue: Catalogue
+) -> PersonView:
+    """Return the person's merged view from all their events; ``voided`` maps a voided event id to the void's id."""
+    ordered = sorted(events, key=order)
+    check_ins = [e for e in ordered if e.type == wire.CHECK_IN_EVENT and e.id not in voided]
+    doses = [dose_row(id_number, e, voided.get(e.id)) for e in ordered if e.type == wire.DOSE_EVENT]
+    live = [d for d in doses if d["voided_by"] is None]
+    conflicts = [
+        *duplicate_doses(id_number, live),
+        *short_intervals(id_number, live, catalogue),
+        *identity_mismatches(id_number, check_ins),
+    ]
+    conflicts.sort(key=lambda c: c["id"])
+    return PersonView(person_row(id_number, ordered, check_ins), doses, conflicts)
+
+
+def person_row(id_number: str, ordered: list[PersonEvent], check_ins: list[PersonEvent]) -> dict[str, Any]:
+    """The people row: the identity most check-ins carry (ties: the earliest by (kiosk, seq)), None without one."""
+    identity = choose_identity(check_ins)
+    first = min(ordered, key=lambda e: (e.at, e.kiosk, e.seq), default=None)
+    return {
+        "id_number": id_number,
+        **dict(zip(("full_name", "birth_date", "sex", "old_id"), identity or (None, None, None, None))),
+        "first_event": first.id if first else None,
+        "events": len(ordered),
+    }
+
+
+def identity_of(event: PersonEvent) -> tuple[str, str, str, str | None]:
+    person = event.payload["person"]
+    return person["full_name"], person["birth_date"], person["sex"], person.get("old_id") or None
+
+
+def choose_identity(check_ins: list[PersonEvent]) -> tuple[str, str, str, str | None] | None:
+    """Return the identity variant seen in most check-ins; check_ins come in (kiosk, seq) order, so max's first
+    maximum is the variant seen earliest."""
+    counts = Counter(identity_of(e) for e in check_ins)
+    return max(counts, key=counts.__getitem__) if counts else None
+
+
+def dose_row(id_number: str, event: PersonEvent, voided_by: str | None) -> dict[str, Any]:
+    dose = event.payload["dose"]
+    return {
+        "event_id": event.id, "id_number": id_number, "kiosk": event.kiosk,
+        "product": dose["product"], "lot_number": dose["lot_number"], "dose_number": dose["number"],
+        "booster": dose.get("booster"), "given_at": dose["given_at"], "given_on": dose["given_at"][:10],
+        "vaccinator": (event.payload.get("by") or {}).get("name"), "voided_by": voided_by,
+    }
+
+
+def conflict(kind: str, id_number: str, event_ids: list[str], detail: dict[str, Any]) -> dict[str, Any]:
+    """A conflict row; its id hashes the kind and the events (in (kiosk, seq) order), so it never depends on arrival."""
+    ids = json.dumps(event_ids, separators=(",", ":"))
+    digest = hashlib.sha256(f"{kind}\n{ids}".encode()).hexdigest()[:20]
+    return {"id": f"{kind}:{digest}", "kind": kind, "id_number": id_number, "event_ids": ids, "detail": wire.canonical(detail)}
+
+
+def duplicate_doses(id_number: str, live: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One conflict per dose number recorded in two or more live dose events; every one of them stays."""
+    by_number: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for dose in live:
+        by_number[dose["dose_number"]].append(dose)
+    return [
+        conflict("duplicate_dose", id_number, [d["event_id"] for d in same], {
+            "dose_number": number,
+            "kiosks": sorted({d["kiosk"] for d in same}),
+            "products": sorted({d["product"] for d in same}),
+        })
+        for number, same in sorted(by_number.items()) if len(same) > 1
+    ]
+
+
+def short_intervals(id_number: str, live: list[dict[str, Any]], catalogue: Catalogue) -> list[dict[str, Any]]:
+    """One conflict per pair of consecutive live doses (by day given) closer than the catalogue's minimum.
+
+    Two doses with the same number are a duplicate_dose, not an interval; a pair
+    whose product or day the catalogue cannot judge is skipped.
+    """
+    # live is in (kiosk, seq) order: its position breaks ties without looking at arrival
+    numbered = [(i, d) for i, d in enumerate(live) if day(d) is not None]
+    dated = [d for _, d in sorted(numbered, key=lambda pair: (day(pair[1]), pair[1]["dose_number"], pair[0]))]
+    first = min(live, key=lambda d: d["dose_number"], default=None)
+    found = []
+    for earlier, later in zip(dated, dated[1:]):
+        if earlier["dose_number"] == later["dose_number"]:
+            continue
+        minimum = minimum_days(earlier, later, first, catalogue)
+        days = (day(later) - day(earlier)).days
+        if minimum is not None and days < minimum:
+            found.append(conflict("interval_too_short", id_number, [earlier["event_id"], later["event_id"]], {
+                "dose_numbers": [earlier["dose_number"], later["dose_number"]], "days": days, "minimum_days": minimum,
+            }))
+    return found
+
+
+def minimum_days(earlier: dict, later: dict, first: dict | None, catalogue: Catalogue) -> int | None:
+    """The kiosk's own rule (eligibility.min_interval_days) for giving ``later`` after ``earlier``."""
+    products = catalogue.products
+    if earlier["product"] not in products or later["product"] not in products:
+        return None
+    booster = later["booster"]
+    if not isinstance(booster, int) or isinstance(booster, bool):
+        series = products.get(first["product"]) if first else None
+        booster = max(0, later["dose_number"] - (series or products[later["product"]]).primary_doses)
+    due = DueDose(later["dose_number"], booster)
+    last = Dose(earlier["product"], earlier["dose_number"], day(earlier))
+    return min_interval_days(due, last, products[later["product"]], catalogue)
+
+
+def day(dose: dict[str, Any]) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(dose["given_on"])
+    except ValueError:
+        return None
+
+
+def identity_mismatches(id_number: str, check_ins: list[PersonEvent]) -> list[dict[str, Any]]:
+    """One conflict when live check-ins of one ID disagree on name, birth date or sex (case and spacing aside)."""
+    values = {field: {normalise(e.payload["person"][field]) for e in check_ins} for field in IDENTITY_FIELDS}
+    fields = [field for field in IDENTITY_FIELDS if len(values[field]) > 1]
+    if not fields:
+        return []
+    variants = len({tuple(normalise(e.payload["person"][f]) for f in IDENTITY_FIELDS) for e in check_ins})
+    return [conflict("identity_mismatch", id_number, [e.id for e in check_ins], {"fields": fields, "variants": variants})]
+
+
+def normalise(text: str) -> str:
+    """Compare names as a person would: Unicode NFC, case folded, runs of spaces as one."""
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())

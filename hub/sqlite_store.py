@@ -1,0 +1,184 @@
+"""The hub's SQLite store: one writer connection, WAL, synchronous=FULL, each batch one BEGIN IMMEDIATE transaction.
+
+The hub acknowledges a kiosk's events only after ``commit`` returns, so a
+commit must survive a power cut: synchronous=FULL. The merge itself is in
+hub/batch.py (what a batch writes) and hub/merge.py (the pure rules).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import wire
+from kiosk.queue.catalogue import Catalogue, load_catalogue
+
+from . import batch as batches
+from .merge import CONFLICT_KINDS
+from .migrations import APPLICATION_ID, MIGRATIONS
+from .store import Batch, Committed, StoreError
+
+logger = logging.getLogger(__name__)
+
+
+class SqliteStore:
+    """The Store protocol on one SQLite file; safe to share between threads (one connection behind a lock)."""
+
+    def __init__(self, path: str | Path, catalogue: Catalogue | None = None):
+        self.path = Path(path)
+        self.catalogue = catalogue if catalogue is not None else load_catalogue()
+        self.lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder for the hub database {self.path}: {exc.strerror}") from None
+        self.conn = connect(self.path)
+        with self.transaction() as conn:
+            migrate(conn, self.path)
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """One transaction: all of it is kept or none; raise StoreError saying why SQLite refused it."""
+        with self.lock:
+            conn = self.conn
+            try:
+                conn.execute(f"BEGIN {mode}")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.rollback()
+                raise StoreError(explain(exc)) from exc
+
+    def commit(self, batch: Batch, received_at: str) -> Committed:
+        """Merge the batch in one transaction and return the acks to publish (see hub.store.Store.commit)."""
+        with self.transaction() as conn:
+            return batches.write(conn, batch, received_at, self.catalogue)
+
+    def enroll(self, kiosk: str, site: str, password_hash: str, at: str) -> None:
+        """Register a kiosk, or give an enrolled one a new site and password; raise ValueError for a bad kiosk id."""
+        wire.check_kiosk_id(kiosk)
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO kiosks (kiosk, site, password_hash, enrolled_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (kiosk) DO UPDATE SET site = excluded.site, password_hash = excluded.password_hash, "
+                "enrolled_at = coalesce(kiosks.enrolled_at, excluded.enrolled_at)",
+                (kiosk, site, password_hash, at),
+            )
+        logger.info("kiosk %s enrolled", kiosk)
+
+    def enrolled(self) -> dict[str, str]:
+        """Map every enrolled kiosk id to its site."""
+        with self.transaction("DEFERRED") as conn:
+            return dict(conn.execute("SELECT kiosk, site FROM kiosks WHERE enrolled_at IS NOT NULL ORDER BY kiosk"))
+
+    def ack_for(self, kiosk: str, at: str) -> wire.Ack:
+        """The current acknowledgement for one kiosk (watermark 0 for one not heard from)."""
+        with self.transaction("DEFERRED") as conn:
+            return batches.ack_for(conn, kiosk, at)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for `hub stats --json`: a JSON-able dict."""
+        with self.transaction("DEFERRED") as conn:
+            return read_stats(conn)
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
+def open_store(path: str | Path, catalogue: Catalogue | None = None) -> SqliteStore:
+    """Open (creating and migrating as needed) the hub database at path; raise StoreError when it cannot be."""
+    return SqliteStore(path, catalogue)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    try:
+        # isolation_level=None: transactions are ours (BEGIN IMMEDIATE), never the sqlite3 module's implicit ones
+        conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")  # acknowledged means merged: a commit must survive a power cut
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the hub database {path}: {exc}") from None
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> int:
+    """Apply the migrations this file has not seen yet; return the schema version; refuse a file that is not ours."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    application = conn.execute("PRAGMA application_id").fetchone()[0]
+    if version and application != APPLICATION_ID:
+        raise StoreError(f"{path} is not a hub database (a kiosk's, perhaps)")
+    if version > len(MIGRATIONS):
+        raise StoreError(f"{path} has schema version {version}; this hub knows up to {len(MIGRATIONS)}: upgrade the hub")
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        step(conn)
+        conn.execute(f"PRAGMA user_version = {number}")
+        logger.info("hub database migrated to version %d", number)
+    return len(MIGRATIONS)
+
+
+def explain(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "full" in text:
+        return "the disk is full: the batch was not merged; free some space"
+    if "locked" in text or "busy" in text:
+        return "the hub database is busy: the batch was not merged; try again"
+    if "readonly" in text:
+        return "the hub database is read-only: the batch was not merged"
+    return f"the hub database refused the batch: {text}"
+
+
+def read_stats(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Counts of events, doses, people, duplicates, quarantine and conflicts, and one dict per kiosk."""
+    one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+    by_reason = dict(conn.execute("SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason"))
+    by_kind = {kind: 0 for kind in CONFLICT_KINDS}
+    by_kind.update(conn.execute("SELECT kind, count(*) FROM conflicts GROUP BY kind"))
+    return {
+        "events": one("SELECT count(*) FROM events"),
+        "doses": one("SELECT count(*) FROM doses WHERE voided_by IS NULL"),
+        "voided_doses": one("SELECT count(*) FROM doses WHERE voided_by IS NOT NULL"),
+        "people": one("SELECT count(*) FROM people"),
+        "duplicates": one("SELECT coalesce(sum(duplicates), 0) FROM kiosks"),
+        "quarantined": {"total": sum(by_reason.values()), "by_reason": by_reason},
+        "conflicts": {"total": sum(by_kind.values()), "by_kind": by_kind},
+        "kiosks": [kiosk_stats(conn, row) for row in conn.execute(KIOSK_STATS).fetchall()],
+    }
+
+
+KIOSK_STATS = (
+    "SELECT kiosk, site, enrolled_at IS NOT NULL, watermark, highest, duplicates, last_seen, status, status_at, boot, "
+    "version, backlog, camera_fps, clock_skew_s FROM kiosks ORDER BY kiosk"
+)
+
+
+def kiosk_stats(conn: sqlite3.Connection, row: tuple) -> dict[str, Any]:
+    keys = ("kiosk", "site", "enrolled", "watermark", "highest", "duplicates", "last_seen", "status", "status_at",
+            "boot", "version", "backlog", "camera_fps", "clock_skew_s")
+    kiosk = dict(zip(keys, row))
+    kiosk["enrolled"] = bool(kiosk["enrolled"])
+    held = batches.held_above(conn, kiosk["kiosk"], kiosk["watermark"]) if kiosk["highest"] > kiosk["watermark"] else []
+    kiosk["missing"] = kiosk["highest"] - kiosk["watermark"] - len(held)
+    kiosk["gaps"] = count_gaps(kiosk["watermark"], held)
+    return kiosk
+
+
+def count_gaps(watermark: int, held: list[int]) -> int:
+    """The number of missing ranges above watermark (all of them, not only the first wire.MAX_GAPS)."""
+    return sum(1 for previous, seq in zip([watermark, *held], held) if seq > previous + 1)

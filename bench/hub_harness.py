@@ -1,0 +1,170 @@
+"""Process plumbing for bench/hub.py: worker subprocesses, the real hub process, and a watcher of the hub's acknowledgements."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import wire
+
+from mqtt_raw import client, connect
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+
+class Worker:
+    """A subprocess speaking the line protocol of bench/mqtt_raw.py: ``ready``, then ``go`` in, then one JSON line out."""
+
+    def __init__(self, args: list[str], *, log: Path, ready_timeout: float = 120.0):
+        self.log = open(log, "ab")
+        self.proc = subprocess.Popen(args, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+                                     text=True, start_new_session=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self.drain, daemon=True).start()
+        line = self.next_line(ready_timeout)
+        if line != "ready":
+            self.stop()
+            raise RuntimeError(f"worker {args[2:4]} did not get ready ({line!r}); see {log}")
+
+    def drain(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+        self.lines.put("")
+
+    def next_line(self, timeout: float) -> str:
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return ""
+
+    def go(self) -> None:
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def result(self, timeout: float) -> dict:
+        """Return the worker's JSON report (``{"error": ...}`` when it gave none in time)."""
+        line = self.next_line(timeout)
+        try:
+            return json.loads(line)
+        except json.JSONDecodeError:
+            return {"error": f"no report ({line[:80]!r})"}
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.log.close()
+
+
+def raw_worker(command: str, *options: str, log: Path) -> Worker:
+    """Start a bench/mqtt_raw.py worker and wait until it is ready."""
+    return Worker([sys.executable, str(HERE / "mqtt_raw.py"), command, *options], log=log)
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int | None:
+    """SIGTERM the process (SIGKILL after timeout); return its exit status."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode
+
+
+def hub_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "hub", *args]
+
+
+def enroll(db: Path, kiosks: list[str], site: str = "bench-site") -> None:
+    """Enroll every kiosk at the hub database with the real `hub enroll` command."""
+    for kiosk in kiosks:
+        subprocess.run(hub_command("enroll", kiosk, "--site", site, "--db", str(db)), cwd=REPO, check=True,
+                       capture_output=True, timeout=60)
+
+
+def hub_stats(db: Path) -> dict:
+    """Return `hub stats --db PATH --json`."""
+    done = subprocess.run(hub_command("stats", "--db", str(db), "--json"), cwd=REPO, check=True, capture_output=True,
+                          text=True, timeout=120)
+    return json.loads(done.stdout)
+
+
+class Watcher:
+    """An in-process paho client following the hub's retained status and every kiosk's acknowledgement.
+
+    It notes when each kiosk's watermark first reaches a target, and (for
+    latency) the time each new watermark arrived.
+    """
+
+    def __init__(self, url: str, targets: dict[str, int] | None = None):
+        self.targets = dict(targets or {})
+        self.watermarks: dict[str, int] = {}
+        self.reached_at: dict[str, float] = {}
+        self.acks: list[tuple[float, str, int]] = []
+        """(time.time(), kiosk, watermark) of every acknowledgement received."""
+        self.hub_state: str | None = None
+        self.all_reached = threading.Event()
+        self.hub_changed = threading.Condition()
+        self.client = client(f"bench-watch-{os.getpid()}-{time.monotonic_ns()}")
+        self.client.on_connect = lambda c, *_: c.subscribe([(wire.HUB_STATUS_TOPIC, 1), (f"{wire.ROOT}/k/+/{wire.ACK}", 1)])
+        self.client.on_message = self.on_message
+        connect(self.client, url, persistent=False)
+        if not self.targets:
+            self.all_reached.set()
+
+    def on_message(self, c, userdata, message) -> None:
+        now, wall = time.monotonic(), time.time()
+        if message.topic == wire.HUB_STATUS_TOPIC:
+            with self.hub_changed:
+                self.hub_state = wire.parse_hub_status(message.payload)["state"] if message.payload else None
+                self.hub_changed.notify_all()
+            return
+        where = wire.parse_topic(message.topic)
+        if where is None or not message.payload:
+            return
+        ack = wire.parse_ack(where[0], message.payload)
+        self.watermarks[ack.kiosk] = ack.watermark
+        self.acks.append((wall, ack.kiosk, ack.watermark))
+        target = self.targets.get(ack.kiosk)
+        if target is not None and ack.watermark >= target and ack.kiosk not in self.reached_at:
+            self.reached_at[ack.kiosk] = now
+            if len(self.reached_at) == len(self.targets):
+                self.all_reached.set()
+
+    def wait_hub(self, state: str, timeout: float) -> bool:
+        """Wait until the hub's retained status is ``state``."""
+        with self.hub_changed:
+            return self.hub_changed.wait_for(lambda: self.hub_state == state, timeout)
+
+    def done_at(self, timeout: float) -> float | None:
+        """Wait until every target is reached; return the monotonic time the last one was, or None."""
+        if not self.all_reached.wait(timeout):
+            return None
+        return max(self.reached_at.values(), default=time.monotonic())
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class HubProcess:
+    """The real `hub run` process on a database and a broker."""
+
+    def __init__(self, db: Path, url: str, *, log: Path, extra: tuple[str, ...] = ()):
+        self.db = db
+        self.log = open(log, "ab")
+        self.proc = subprocess.Popen(hub_command("run", "--broker", url, "--db", str(db), *extra), cwd=REPO,
+                                     stdout=self.log, stderr=self.log, start_new_session=True)
+
+    def stop(self) -> int | None:
+        status = stop_process(self.proc)
+        self.log.close()
+        return status

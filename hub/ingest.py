@@ -1,0 +1,198 @@
+"""Turning received MQTT messages into store batches: classify, gather, commit, and say what to acknowledge.
+
+Nothing here speaks MQTT: hub/service.py hands every message to `Ingest.receive`
+and, when `Ingest.due`, calls `Ingest.flush`; only after the store's commit
+returned does it get the acknowledgements to publish and the MQTT messages to
+acknowledge. A commit that fails keeps the whole batch for a retry with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import wire
+
+from .store import Batch, KioskStatus, Quarantined, Store, StoreError
+
+logger = logging.getLogger(__name__)
+
+ENROLLED_REFRESH_SECONDS = 2.0
+"""A message from an unknown kiosk re-reads the enrolled kiosks at most this often (`hub enroll` on a running hub)."""
+
+RETRY_FIRST_SECONDS = 0.25
+RETRY_MAX_SECONDS = 15.0
+
+
+def utc_now() -> str:
+    """The hub's wall-clock time as the store records it: ISO 8601 UTC with milliseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One received MQTT message to acknowledge to the broker once its batch is committed."""
+
+    generation: int
+    """Which connection it came on: a packet id means nothing on a later connection."""
+    mid: int
+    qos: int
+
+
+@dataclass
+class Flushed:
+    """What a successful flush leaves to the MQTT side: acknowledgements to publish, messages to acknowledge."""
+
+    acks: list[wire.Ack]
+    deliveries: list[Delivery]
+    merged: int
+    duplicates: int
+    quarantined: int
+
+
+@dataclass
+class Pending:
+    batch: Batch = field(default_factory=Batch)
+    deliveries: list[Delivery] = field(default_factory=list)
+    since: float | None = None
+    """Monotonic time of the oldest message in the batch."""
+    refused: Counter = field(default_factory=Counter)
+    """(reason, kiosk) -> count, logged once per flush instead of once per message."""
+
+
+class Ingest:
+    """Gathers messages into one batch and commits it when it is full or old enough; retries a failed commit."""
+
+    def __init__(self, store: Store, *, batch_ms: float = 20.0, batch_max: int = 500,
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], str] = utc_now,
+                 refresh_seconds: float = ENROLLED_REFRESH_SECONDS):
+        self.store = store
+        self.window = batch_ms / 1000.0
+        self.batch_max = batch_max
+        self.clock = clock
+        self.wall = wall
+        self.refresh_seconds = refresh_seconds
+        self.pending = Pending()
+        self.enrolled: dict[str, str] = {}
+        self.refreshed_at: float | None = None
+        self.retry_at: float | None = None
+        self.retry_delay = RETRY_FIRST_SECONDS
+        self.totals = Counter()
+        self.refresh_enrolled()
+
+    # -- receiving --------------------------------------------------------------------------------------------------
+
+    def receive(self, topic: str, body: bytes, *, delivery: Delivery) -> None:
+        """Classify one message into the pending batch: an event, a kiosk status, a quarantined message, or nothing."""
+        pending = self.pending
+        if pending.since is None:
+            pending.since = self.clock()
+        pending.deliveries.append(delivery)
+        where = wire.parse_topic(topic)
+        if where is None or where[1] == wire.ACK:
+            self.quarantine(topic, None, "bad_topic", "not a kiosk event or status topic", body)
+        elif not self.is_enrolled(where[0]):
+            self.quarantine(topic, where[0], "not_enrolled", f"kiosk {where[0]!r} is not enrolled", body)
+        elif where[1] == wire.EVENT:
+            self.add_event(topic, where[0], body)
+        else:
+            self.add_status(topic, where[0], body)
+
+    def add_event(self, topic: str, kiosk: str, body: bytes) -> None:
+        try:
+            self.pending.batch.events.append(wire.parse_event(topic, body))
+        except wire.Rejected as exc:
+            self.quarantine(topic, kiosk, exc.reason, exc.detail, body)
+
+    def add_status(self, topic: str, kiosk: str, body: bytes) -> None:
+        if not body:
+            return  # a retained status being cleared: nothing to record, the message is still acknowledged
+        try:
+            message = wire.parse_kiosk_status(kiosk, body)
+        except wire.Rejected as exc:
+            self.quarantine(topic, kiosk, exc.reason, exc.detail, body)
+            return
+        self.pending.batch.statuses.append(KioskStatus(kiosk, message, self.wall()))
+
+    def quarantine(self, topic: str, kiosk: str | None, reason: str, detail: str, body: bytes) -> None:
+        self.pending.batch.quarantined.append(
+            Quarantined(topic=topic, kiosk=kiosk, reason=reason, detail=detail, body=body[: wire.MAX_MESSAGE_BYTES],
+                        received_at=self.wall())
+        )
+        self.pending.refused[(reason, kiosk or "-")] += 1
+
+    def is_enrolled(self, kiosk: str) -> bool:
+        """True for an enrolled kiosk; an unknown one re-reads the list, at most every refresh_seconds."""
+        if kiosk in self.enrolled:
+            return True
+        if self.refreshed_at is None or self.clock() - self.refreshed_at >= self.refresh_seconds:
+            self.refresh_enrolled()
+        return kiosk in self.enrolled
+
+    def refresh_enrolled(self) -> None:
+        self.refreshed_at = self.clock()
+        try:
+            self.enrolled = dict(self.store.enrolled())
+        except (StoreError, OSError) as exc:
+            logger.error("cannot read the enrolled kiosks (%s); keeping the %d known", exc, len(self.enrolled))
+
+    # -- committing -------------------------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.pending.deliveries)
+
+    def seconds_until_due(self) -> float | None:
+        """Seconds until `flush` should run (0: now); None when nothing is pending."""
+        if self.pending.since is None:
+            return None
+        now = self.clock()
+        if self.retry_at is not None:
+            return max(0.0, self.retry_at - now)
+        if len(self.pending.deliveries) >= self.batch_max:
+            return 0.0
+        return max(0.0, self.pending.since + self.window - now)
+
+    def due(self) -> bool:
+        wait = self.seconds_until_due()
+        return wait is not None and wait <= 0.0
+
+    def flush(self) -> Flushed | None:
+        """Commit the pending batch; return what to acknowledge, or None when the commit failed (kept for a retry)."""
+        pending = self.pending
+        if pending.since is None:
+            return None
+        try:
+            committed = self.store.commit(pending.batch, self.wall()) if len(pending.batch) else None
+        except Exception as exc:  # noqa: BLE001 -- any failure keeps the batch unacknowledged; the broker still holds it
+            self.schedule_retry(exc)
+            return None
+        self.pending, self.retry_at, self.retry_delay = Pending(), None, RETRY_FIRST_SECONDS
+        self.log_refused(pending.refused)
+        if committed is None:
+            return Flushed([], pending.deliveries, 0, 0, 0)
+        self.totals.update(merged=committed.merged, duplicates=committed.duplicates, quarantined=committed.quarantined)
+        logger.debug("committed %d messages: %d merged, %d duplicates, %d quarantined, %d statuses",
+                     len(pending.deliveries), committed.merged, committed.duplicates, committed.quarantined,
+                     len(pending.batch.statuses))
+        return Flushed(list(committed.acks.values()), pending.deliveries, committed.merged, committed.duplicates,
+                       committed.quarantined)
+
+    def schedule_retry(self, exc: Exception) -> None:
+        """Log why the commit failed (type and message only: a store error never carries an event body)."""
+        delay = self.retry_delay
+        self.retry_at = self.clock() + delay
+        self.retry_delay = min(RETRY_MAX_SECONDS, delay * 2)
+        logger.error(
+            "commit of %d messages failed (%s: %s); nothing acknowledged, retrying in %.2g s",
+            len(self.pending.deliveries), type(exc).__name__, exc, delay,
+            exc_info=not isinstance(exc, (StoreError, OSError)),
+        )
+
+    @staticmethod
+    def log_refused(refused: Counter) -> None:
+        for (reason, kiosk), count in sorted(refused.items()):
+            logger.warning("quarantined %d message%s from kiosk %s: %s", count, "" if count == 1 else "s", kiosk, reason)

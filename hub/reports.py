@@ -1,0 +1,56 @@
+"""Read-only listings for the data staff: the quarantine (without message bodies) and the conflicts.
+
+These read the SQLite hub database directly (tables in hub/migrations.py) on a
+read-only connection, so they can run beside a running `hub run`; a PostgreSQL
+store would bring its own.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from .store import StoreError
+
+
+def read_only(path: str | Path) -> sqlite3.Connection:
+    """A read-only connection to an existing hub database; raise StoreError when there is none."""
+    if not Path(path).is_file():
+        raise StoreError(f"no hub database at {path}")
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
+        conn.row_factory = sqlite3.Row
+        conn.execute("SELECT 1 FROM quarantine LIMIT 1")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read the hub database {path}: {exc}") from None
+    return conn
+
+
+def quarantine(path: str | Path, *, limit: int = 100, reason: str | None = None) -> list[dict[str, Any]]:
+    """The newest quarantined messages first: when, topic, kiosk, reason, detail and size. Never the body."""
+    conn = read_only(path)
+    try:
+        where, args = ("WHERE reason = ?", [reason]) if reason else ("", [])
+        rows = conn.execute(
+            f"SELECT id, received_at, topic, kiosk, reason, detail, size FROM quarantine {where} ORDER BY id DESC LIMIT ?",
+            [*args, limit],
+        ).fetchall()
+    finally:
+        conn.close()
+    return [dict(row) for row in rows]
+
+
+def conflicts(path: str | Path, *, limit: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
+    """Conflicts for the data staff: kind, the person's ID number, the events involved and the detail."""
+    conn = read_only(path)
+    try:
+        where, args = ("WHERE kind = ?", [kind]) if kind else ("", [])
+        rows = conn.execute(
+            f"SELECT id, kind, id_number, event_ids, detail FROM conflicts {where} ORDER BY kind, id_number, id LIMIT ?",
+            [*args, limit],
+        ).fetchall()
+    finally:
+        conn.close()
+    return [{**dict(row), "event_ids": json.loads(row["event_ids"]), "detail": json.loads(row["detail"])} for row in rows]

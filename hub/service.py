@@ -1,0 +1,312 @@
+"""`hub run`: the MQTT side of the hub. One thread, one paho client, one loop: receive, commit in batches, then acknowledge.
+
+The order that makes delivery safe: a message is acknowledged to the broker
+(PUBACK, paho's manual acknowledgement) and the kiosk's watermark is published
+only after the store committed the batch holding it. A hub killed at any moment
+leaves its uncommitted messages unacknowledged in its persistent session, and
+the broker delivers them again (the store absorbs the repeats).
+
+Mosquitto keeps a v5 session (and the messages queued for it while the hub is
+away) only when the client's last CONNECT had Clean Start = 0, so every CONNECT
+here has it, with a long Session Expiry Interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+import wire
+from kiosk import __version__, systemd
+
+from .ingest import Delivery, Flushed, Ingest, utc_now
+from .store import Store
+
+logger = logging.getLogger(__name__)
+
+SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
+"""How long the broker keeps the hub's session and queues events for it while the hub is down."""
+
+KEEPALIVE_SECONDS = 30
+RECONNECT_FIRST_SECONDS = 0.5
+RECONNECT_MAX_SECONDS = 30.0
+LOOP_MAX_WAIT_SECONDS = 0.25
+"""The longest one paho loop call waits: how quickly a signal stops the hub."""
+HEALTHY_SECONDS = 20.0
+"""The watchdog withholds pings when the loop has not turned for this long."""
+REPORT_SECONDS = 60.0
+STOP_WAIT_SECONDS = 3.0
+
+
+class BrokerError(ValueError):
+    """A broker address the hub cannot use."""
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+
+
+def parse_broker(url: str) -> BrokerAddress:
+    """Return host, port and TLS of ``mqtt://host[:1883]`` or ``mqtts://host[:8883]``; raise BrokerError otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise BrokerError(f"broker {url!r} must look like mqtt://host:1883 or mqtts://host:8883")
+    try:
+        port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+    except ValueError:
+        raise BrokerError(f"broker {url!r} has a bad port") from None
+    return BrokerAddress(parts.hostname, port, parts.scheme == "mqtts")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What `hub run` needs besides its store."""
+
+    broker: str
+    db: str
+    client_id: str = "hub"
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None
+    batch_ms: float = 20.0
+    batch_max: int = 500
+
+
+class Hub:
+    """The ingest service: connect, subscribe, gather batches, commit, acknowledge; until `request_stop`."""
+
+    def __init__(self, settings: RunSettings, store: Store, *, say: Callable[[str], None] = print,
+                 clock: Callable[[], float] = time.monotonic):
+        self.settings = settings
+        self.address = parse_broker(settings.broker)
+        self.store = store
+        self.say = say
+        self.clock = clock
+        self.ingest = Ingest(store, batch_ms=settings.batch_ms, batch_max=settings.batch_max, clock=clock)
+        self.client = self.build_client()
+        self.state = "down"  # down -> connecting -> up -> down ...
+        self.generation = 0
+        self.next_attempt = 0.0
+        self.backoff = RECONNECT_FIRST_SECONDS
+        self.announced = False
+        self.stop_requested = False
+        self.iterated_at = clock()
+        self.reported_at = clock()
+        self.publishing: dict[int, str] = {}
+        """mid of an outgoing publish -> what it was (for the log when the broker refuses it)."""
+
+    # -- the client ---------------------------------------------------------------------------------------------------
+
+    def build_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=self.settings.client_id,
+            protocol=mqtt.MQTTv5, manual_ack=True, reconnect_on_failure=False,
+        )
+        if self.settings.password is not None:
+            client.username_pw_set(self.settings.username or self.settings.client_id, self.settings.password)
+        elif self.settings.username:
+            client.username_pw_set(self.settings.username)
+        if self.address.tls:
+            client.tls_set(ca_certs=self.settings.ca_file or None, cert_reqs=ssl.CERT_REQUIRED)
+        client.on_connect = self.on_connect
+        client.on_disconnect = self.on_disconnect
+        client.on_subscribe = self.on_subscribe
+        client.on_message = self.on_message
+        client.on_publish = self.on_publish
+        return client
+
+    def connect_properties(self) -> Properties:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
+        # enough in flight to fill a batch while the previous one commits
+        properties.ReceiveMaximum = min(65535, max(100, 2 * self.settings.batch_max))
+        return properties
+
+    def connect(self) -> None:
+        """Open a connection (Clean Start 0, Last Will 'offline'); on failure schedule the next attempt."""
+        self.client.will_set(wire.HUB_STATUS_TOPIC, self.status_body("offline"), qos=1, retain=True)
+        try:
+            self.client.connect(self.address.host, self.address.port, keepalive=KEEPALIVE_SECONDS,
+                                clean_start=False, properties=self.connect_properties())
+        except (OSError, ValueError) as exc:
+            self.connection_failed(f"cannot reach the broker: {exc}")
+            return
+        self.state = "connecting"
+
+    def connection_failed(self, why: str) -> None:
+        logger.warning("%s; next attempt in %.1f s", why, self.backoff)
+        self.state = "down"
+        self.next_attempt = self.clock() + self.backoff
+        self.backoff = min(RECONNECT_MAX_SECONDS, self.backoff * 2)
+
+    def status_body(self, state: str) -> bytes:
+        return wire.hub_status(state, at=utc_now(), version=__version__)
+
+    # -- callbacks (paho calls them from inside client.loop, on this thread) -------------------------------------------
+
+    def on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self.connection_failed(f"the broker refused the connection: {reason_code} ({reason_code.value})")
+            return
+        self.state, self.backoff = "up", RECONNECT_FIRST_SECONDS
+        self.generation += 1
+        logger.info("connected to %s (session %s)", self.settings.broker,
+                    "resumed" if flags.session_present else "new: the broker had kept nothing for the hub")
+        self.publish(wire.HUB_STATUS_TOPIC, self.status_body("online"), "hub status online")
+        options = mqtt.SubscribeOptions(qos=1)
+        client.subscribe([(wire.EVENT_FILTER, options), (wire.STATUS_FILTER, options)])
+        self.republish_acks()
+
+    def on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        refused = [(name, code) for name, code in zip((wire.EVENT_FILTER, wire.STATUS_FILTER), reason_codes) if code.is_failure]
+        for name, code in refused:
+            logger.error("the broker refused the subscription to %s: %s (%s)", name, code, code.value)
+        if refused:
+            self.client.disconnect()  # not receiving is not running: retry from scratch with backoff
+            return
+        logger.info("subscribed to %s and %s", wire.EVENT_FILTER, wire.STATUS_FILTER)
+        if not self.announced:
+            self.announced = True
+            self.say(f"hub: merging from {self.settings.broker} into {self.settings.db}")
+            systemd.ready(f"merging from {self.settings.broker}")
+
+    def on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        was, self.state = self.state, "down"
+        self.publishing.clear()
+        if self.stop_requested:
+            return
+        if was == "up":
+            logger.warning("disconnected from the broker: %s", reason_code)
+        if was != "down":  # a refused CONNACK has already scheduled the next attempt
+            self.connection_failed("not connected")
+
+    def on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        delivery = Delivery(self.generation, message.mid, message.qos)
+        try:
+            self.ingest.receive(message.topic, message.payload, delivery=delivery)
+        except Exception:  # noqa: BLE001 -- a message must never stop the hub; it stays unacknowledged
+            logger.exception("could not handle a message (mid %d); leaving it unacknowledged", message.mid)
+
+    def on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        what = self.publishing.pop(mid, "a message")
+        if reason_code.is_failure:
+            logger.error("the broker refused %s: %s (%s)", what, reason_code, reason_code.value)
+
+    # -- publishing and acknowledging ----------------------------------------------------------------------------------
+
+    def publish(self, topic: str, body: bytes, what: str) -> None:
+        info = self.client.publish(topic, body, qos=1, retain=True)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            logger.warning("could not publish %s: %s", what, mqtt.error_string(info.rc))
+            return
+        self.publishing[info.mid] = what
+
+    def publish_ack(self, ack: wire.Ack) -> None:
+        self.publish(wire.topic(ack.kiosk, wire.ACK), ack.encode(), f"the ack for kiosk {ack.kiosk} (watermark {ack.watermark})")
+
+    def republish_acks(self) -> None:
+        """The current ack of every enrolled kiosk: a broker that crashed may have lost the retained ones."""
+        at = utc_now()
+        try:
+            self.ingest.refresh_enrolled()
+            acks = [self.store.ack_for(kiosk, at) for kiosk in sorted(self.ingest.enrolled)]
+        except Exception as exc:  # noqa: BLE001 -- the next batch's acks follow anyway
+            logger.error("cannot read the acknowledgements to re-publish: %s: %s", type(exc).__name__, exc)
+            return
+        for ack in acks:
+            self.publish_ack(ack)
+        logger.info("re-published the acknowledgements of %d enrolled kiosks", len(acks))
+
+    def flush(self) -> None:
+        """Commit the pending batch; then, and only then, publish the acks and acknowledge its messages."""
+        flushed = self.ingest.flush()
+        if flushed is None or self.state != "up":
+            return  # not connected: the broker re-delivers these messages, and the acks go out on connect
+        self.acknowledge(flushed)
+
+    def acknowledge(self, flushed: Flushed) -> None:
+        for ack in flushed.acks:
+            self.publish_ack(ack)
+        for delivery in flushed.deliveries:
+            if delivery.generation == self.generation:  # a packet id from an earlier connection names another message now
+                self.client.ack(delivery.mid, delivery.qos)
+
+    # -- the loop ------------------------------------------------------------------------------------------------------
+
+    def request_stop(self, *_signal_args) -> None:
+        """Ask the loop to finish (signal handlers call this); the hub then stops cleanly."""
+        self.stop_requested = True
+
+    def healthy(self) -> bool:
+        """For the systemd watchdog: the loop has turned recently (a broker that is down is not a reason to restart)."""
+        return self.clock() - self.iterated_at < HEALTHY_SECONDS
+
+    def run(self) -> None:
+        """Run until `request_stop`; then commit what is pending, publish 'stopped' and disconnect."""
+        watchdog = systemd.Watchdog(self.healthy).start()
+        try:
+            while not self.stop_requested:
+                self.turn()
+        finally:
+            systemd.stopping()
+            watchdog.stop()
+            self.shut_down()
+
+    def turn(self) -> None:
+        """One turn of the loop: (re)connect when due, let paho read and write, flush a due batch, report."""
+        now = self.clock()
+        self.iterated_at = now
+        if self.state == "down" and now >= self.next_attempt:
+            self.connect()
+        wait = self.ingest.seconds_until_due()
+        wait = LOOP_MAX_WAIT_SECONDS if wait is None else min(wait, LOOP_MAX_WAIT_SECONDS)
+        if self.state == "down":
+            time.sleep(min(wait, max(0.0, self.next_attempt - now)))
+        else:
+            self.client.loop(wait)
+        if self.ingest.due():
+            self.flush()
+        if now - self.reported_at >= REPORT_SECONDS:
+            self.report()
+
+    def report(self) -> None:
+        totals = self.ingest.totals
+        if totals:
+            logger.info("in the last %.0f s: %d events merged, %d duplicates absorbed, %d quarantined",
+                        self.clock() - self.reported_at, totals["merged"], totals["duplicates"], totals["quarantined"])
+        totals.clear()
+        self.reported_at = self.clock()
+
+    def shut_down(self) -> None:
+        """Commit and acknowledge what is pending, leave 'stopped' as the retained status, disconnect."""
+        if len(self.ingest):
+            self.flush()
+        if self.state == "up":
+            info = self.client.publish(wire.HUB_STATUS_TOPIC, self.status_body("stopped"), qos=1, retain=True)
+            self.loop_until(lambda: info.is_published())
+            self.client.disconnect()
+            self.loop_until(lambda: self.state == "down")
+        logger.info("stopped")
+
+    def loop_until(self, done: Callable[[], bool]) -> None:
+        deadline = self.clock() + STOP_WAIT_SECONDS
+        while not done() and self.clock() < deadline and self.client.loop(0.05) == mqtt.MQTT_ERR_SUCCESS:
+            pass
+
+
+def install_signal_handlers(hub: Hub) -> None:
+    """SIGTERM (systemctl stop) and SIGINT (Ctrl-C) stop the hub cleanly."""
+    signal.signal(signal.SIGTERM, hub.request_stop)
+    signal.signal(signal.SIGINT, hub.request_stop)

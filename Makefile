@@ -8,7 +8,7 @@ APT_TEST := chromium faketime
 DEMO_PORT ?= 8080
 DEMO_DB ?= var/demo.db
 
-.PHONY: demo test bench bench-decode bench-latency system-deps test-system-deps frames translations clean help
+.PHONY: demo test bench bench-decode bench-latency bench-hub system-deps test-system-deps frames translations clean help
 
 help:
 	@echo "make demo    set up and run a kiosk on the bundled replay frames"
@@ -43,13 +43,16 @@ demo: system-deps $(VENV)/.installed
 test: test-system-deps $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: bench-decode bench-latency
+bench: bench-decode bench-latency bench-hub
 
 bench-decode: system-deps $(VENV)/.installed
 	$(BIN)/python bench/decode.py
 
 bench-latency: system-deps $(VENV)/.installed
 	$(BIN)/python bench/latency.py --all-in-one
+
+bench-hub: system-deps $(VENV)/.installed
+	$(BIN)/python bench/hub.py
 
 frames: $(VENV)/.installed
 	$(BIN)/python -m kiosk.demo.generate

@@ -23,15 +23,14 @@ from kiosk.queue.store import Store
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
 MIDDLE = {"Nam": ["Văn", "Đức", "Minh", "Hữu", "Quang"], "Nữ": ["Thị", "Ngọc", "Thu", "Thanh", "Mỹ"]}
 GIVEN = {"Nam": ["Hùng", "Dũng", "Tuấn", "Khoa", "Hải", "Sơn", "Bình", "Đạt"], "Nữ": ["Lan", "Mai", "Hương", "Phương", "Thảo", "Nga", "Yến"]}
-PROVINCES = ["001", "079", "048", "036", "031", "092", "075", "038"]
 ADDRESS = "Thôn Đông, Xã Tân Lập, Huyện Đan Phượng, Thành phố Hà Nội"
 VN = timezone(timedelta(hours=7))
 START = datetime(2026, 3, 10, 7, 30, tzinfo=VN)
 NURSE = {"staff_id": 2, "name": "Nguyễn Thị Hoa"}
 LOT = {"product": "comirnaty", "lot_number": "FK5127", "expiry": "2026-12-31"}
 BOOT = "7b1f4c2e-bench-boot"
-PEOPLE_PER_KIOSK = 500_000
-"""Person numbers of kiosk k start at k * this, so ids never repeat across kiosks (6 serial digits, 1e6 per province)."""
+PEOPLE_PER_KIOSK = 100_000
+"""Person numbers of kiosk k start at k * this, so ids never repeat across kiosks (200,000 events per kiosk at most)."""
 
 
 def kiosk_ids(count: int, prefix: str = "bench") -> list[str]:
@@ -40,11 +39,15 @@ def kiosk_ids(count: int, prefix: str = "bench") -> list[str]:
 
 
 def invent_card(number: int, rng: random.Random) -> CccdCard:
-    """Return person ``number``'s card: an id agreeing with birth year and sex, unique per number below 8e6."""
+    """Return person ``number``'s card: an id agreeing with birth year and sex, distinct for every number.
+
+    The serial is the number's last six digits and the province code counts
+    the millions (001, 003, ...), so two numbers never share an id.
+    """
     sex = rng.choice(["Nam", "Nữ"])
     birth = date(rng.randint(1940, 2007), rng.randint(1, 12), rng.randint(1, 28))
     century_sex = 2 * (birth.year // 100 - 19) + (sex == "Nữ")
-    province = PROVINCES[number // 1_000_000 % len(PROVINCES)]
+    province = f"{2 * (number // 1_000_000) + 1:03d}"
     id_number = f"{province}{century_sex}{birth.year % 100:02d}{number % 1_000_000:06d}"
     name = unicodedata.normalize("NFC", f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE[sex])} {rng.choice(GIVEN[sex])}")
     old_id = f"{rng.randrange(10**9):09d}" if rng.random() < 0.5 else ""
@@ -58,6 +61,8 @@ def event_payload(kiosk_index: int, number: int, seed: int, at: datetime | None 
     Even numbers check a new person in, odd ones record that person's first dose.
     """
     person = number // 2
+    if person >= PEOPLE_PER_KIOSK:
+        raise ValueError(f"at most {2 * PEOPLE_PER_KIOSK} events per kiosk")
     rng = random.Random(f"{seed}/{kiosk_index}/{person}")
     card = invent_card(kiosk_index * PEOPLE_PER_KIOSK + person, rng)
     at = at or START + timedelta(seconds=20 * person + 10 * (number % 2), microseconds=rng.randrange(10**6))

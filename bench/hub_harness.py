@@ -156,15 +156,37 @@ class Watcher:
 
 
 class HubProcess:
-    """The real `hub run` process on a database and a broker."""
+    """The real `hub run` process on a database and a broker; its output goes to a log file."""
+
+    READY = "hub: merging from"
+    """What `hub run` prints once its subscriptions are granted (its retained 'online' comes before them)."""
 
     def __init__(self, db: Path, url: str, *, log: Path, extra: tuple[str, ...] = ()):
         self.db = db
         self.log = open(log, "ab")
         self.proc = subprocess.Popen(hub_command("run", "--broker", url, "--db", str(db), *extra), cwd=REPO,
-                                     stdout=self.log, stderr=self.log, start_new_session=True)
+                                     stdout=subprocess.PIPE, stderr=self.log, start_new_session=True)
+        self.subscribed = threading.Event()
+        self.follower = threading.Thread(target=self.follow, daemon=True)
+        self.follower.start()
+
+    def follow(self) -> None:
+        for line in self.proc.stdout:
+            if line.startswith(self.READY.encode()):
+                self.subscribed.set()
+            self.log.write(line)
+            self.log.flush()
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        """Wait until the hub's subscriptions are granted; False if it exited or the time ran out first."""
+        deadline = time.monotonic() + timeout
+        while not self.subscribed.wait(0.05):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                return False
+        return True
 
     def stop(self) -> int | None:
         status = stop_process(self.proc)
+        self.follower.join(5)
         self.log.close()
         return status

@@ -43,11 +43,11 @@ def hub_database(folder: Path, kiosks: list[str], work: Path) -> Path:
 
 
 def start_hub(folder: Path, broker: Broker, kiosks: list[str], targets: dict[str, int]) -> tuple[HubProcess, Watcher]:
-    """Start `hub run` on a database with the kiosks enrolled; return it once its retained status says online."""
+    """Start `hub run` on a database with the kiosks enrolled; return it once it is subscribed."""
     db = hub_database(folder, kiosks, folder.parent)
     watcher = Watcher(broker.url, targets)
     hub = HubProcess(db, broker.url, log=folder / "hub.log")
-    if not watcher.wait_hub("online", HUB_READY_TIMEOUT_S):
+    if not hub.wait_subscribed(HUB_READY_TIMEOUT_S):
         hub.stop()
         watcher.close()
         raise RuntimeError(f"the hub did not come online; see {folder / 'hub.log'}")

@@ -49,6 +49,9 @@ class Broker:
             "max_inflight_messages 0",
             "persistent_client_expiration 14d",
             "set_tcp_nodelay true",
+            # started as root (a container), Mosquitto drops to the `mosquitto` user, which can read neither the
+            # password file nor write the persistence file in a root-only temporary folder: stay root
+            *(["user root"] if os.geteuid() == 0 else []),
             "log_dest stderr",
             "log_type error",
             "log_type warning",

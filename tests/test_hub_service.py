@@ -1,0 +1,230 @@
+"""`hub run` end to end: a real Mosquitto, a real `python -m hub run` process, a real SQLite file, raw paho kiosks."""
+
+from __future__ import annotations
+
+import json
+import resource
+import sqlite3
+import threading
+import time
+
+import pytest
+
+import wire
+from hub import credentials, reports
+from hub.sqlite_store import open_store
+from tests.hub_process import Client, HubProcess, check_in, event, wait_until
+
+AT = "2026-03-02T01:00:00Z"
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A hub database with kiosks k1 and k2 enrolled."""
+    path = tmp_path / "hub.db"
+    store = open_store(path)
+    for kiosk in ("k1", "k2"):
+        store.enroll(kiosk, "site-a", credentials.hash_password("pw"), AT)
+    store.close()
+    return path
+
+
+@pytest.fixture
+def watcher(broker):
+    """A client that sees every acknowledgement and hub status (and keeps what it saw)."""
+    client = Client(broker, "watcher", subscribe=("vax/k/+/ack", wire.HUB_STATUS_TOPIC)).wait_subscribed()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def kiosk(broker):
+    client = Client(broker, "kiosk-test")
+    yield client
+    client.close()
+
+
+def stats(db) -> dict:
+    store = open_store(db)
+    try:
+        return store.stats()
+    finally:
+        store.close()
+
+
+def merged_seqs(db, kiosk: str) -> list[int]:
+    with sqlite3.connect(db) as conn:
+        return [seq for (seq,) in conn.execute("SELECT seq FROM events WHERE kiosk = ? ORDER BY seq", (kiosk,))]
+
+
+def reasons(db) -> list[str]:
+    return sorted(row["reason"] for row in reports.quarantine(db, limit=1000))
+
+
+def test_ok__events_are_merged_and_the_retained_ack_arrives(broker, db, watcher, kiosk):
+    with HubProcess(broker.url, db):
+        for seq in range(1, 21):
+            kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", seq))
+        ack = watcher.wait_watermark("k1", 20)
+        assert (ack.watermark, ack.highest, ack.gaps) == (20, 20, ())
+        late = Client(broker, "late", subscribe=(wire.topic("k1", wire.ACK),)).wait_subscribed()
+        try:
+            late.wait_watermark("k1", 20)  # retained: a kiosk that connects later gets it at once
+        finally:
+            late.close()
+    assert merged_seqs(db, "k1") == list(range(1, 21))
+
+
+def test_ok__a_gap_is_reported_in_the_ack_until_filled(broker, db, watcher, kiosk):
+    with HubProcess(broker.url, db):
+        for seq in (1, 2, 5, 6):
+            kiosk.publish(wire.topic("k2", wire.EVENT), event("k2", seq))
+        wait_until(lambda: (watcher.last_ack("k2") or wire.Ack("k2", 0, 0, (), "")).highest == 6, what="highest 6")
+        assert watcher.last_ack("k2").watermark == 2 and watcher.last_ack("k2").gaps == ((3, 4),)
+        for seq in (4, 3):
+            kiosk.publish(wire.topic("k2", wire.EVENT), event("k2", seq))
+        assert watcher.wait_watermark("k2", 6).gaps == ()
+
+
+BAD_MESSAGES = [
+    ("k1", wire.EVENT, b"garbage", "not_json"),
+    ("k1", wire.EVENT, b"\xff\xfe{}", "not_utf8"),
+    ("k1", wire.EVENT, b"[" + b" " * (wire.MAX_MESSAGE_BYTES + 1) + b"]", "too_large"),
+    ("k1", wire.EVENT, json.dumps({**json.loads(event("k1", 9)), "v": 2}).encode(), "unsupported_version"),
+    ("k1", wire.EVENT, json.dumps({**json.loads(event("k1", 9)), "type": "DoseInvented"}).encode(), "unknown_type"),
+    ("k1", wire.EVENT, json.dumps({k: v for k, v in json.loads(check_in("k1", 9)).items() if k != "boot"}).encode(), "schema"),
+    ("k1", wire.EVENT, check_in("k2", 9).encode(), "topic_mismatch"),
+    ("k9", wire.EVENT, check_in("k9", 1).encode(), "not_enrolled"),
+    ("k1", wire.STATUS, b"not a status", "not_json"),
+]
+
+
+def test_fail__bad_messages_are_quarantined_and_the_hub_keeps_merging(broker, db, watcher, kiosk):
+    with HubProcess(broker.url, db, log_level="DEBUG") as hub:
+        kiosk.publish(wire.topic("k1", wire.EVENT), check_in("k1", 1))
+        watcher.wait_watermark("k1", 1)
+        for name, kind, body, _ in BAD_MESSAGES:
+            kiosk.publish(wire.topic(name, kind), body)
+        kiosk.publish("vax/k/NOT-A-KIOSK/event", event("k1", 2))  # the + filter matches it; no kiosk id can
+        kiosk.publish(wire.topic("k1", wire.STATUS), b"", retain=True)  # clearing a retained status: ignored
+        kiosk.publish(wire.topic("k1", wire.EVENT), check_in("k1", 2))
+        watcher.wait_watermark("k1", 2)
+        expected = sorted([reason for *_, reason in BAD_MESSAGES] + ["bad_topic"])
+        wait_until(lambda: reasons(db) == expected, what=f"quarantine {expected}, have {reasons(db)}")
+        assert hub.proc.poll() is None
+    figures = stats(db)
+    assert figures["events"] == 2 and figures["quarantined"]["total"] == len(expected)
+    assert all(row["kiosk"] == "k9" for row in reports.quarantine(db, reason="not_enrolled"))
+    for secret in ("001190012345", "Nguyễn", "1990-05-17", "garbage"):
+        assert secret not in hub.log, f"{secret!r} reached the hub's log"
+    assert "quarantined 1 message from kiosk k9: not_enrolled" in hub.log
+
+
+def test_ok__duplicates_are_absorbed_and_a_changed_replay_is_quarantined(broker, db, watcher, kiosk):
+    with HubProcess(broker.url, db):
+        for _ in range(3):
+            for seq in range(1, 6):
+                kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", seq))
+        kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", 3, lot="OTHER"))
+        watcher.wait_watermark("k1", 5)
+        wait_until(lambda: reasons(db) == ["replayed_changed"], what="the changed replay in the quarantine")
+    figures = stats(db)
+    assert figures["events"] == 5 and figures["duplicates"] == 10
+    assert merged_seqs(db, "k1") == [1, 2, 3, 4, 5]
+
+
+def test_ok__hub_status_online_then_stopped_then_offline_after_kill(broker, db, watcher):
+    hub = HubProcess(broker.url, db)
+    wait_until(lambda: watcher.hub_states()[-1:] == ["online"], what="online")
+    assert hub.terminate() == 0
+    wait_until(lambda: watcher.hub_states()[-1:] == ["stopped"], what="stopped on SIGTERM")
+    assert "offline" not in watcher.hub_states()  # a clean exit does not leave the will
+    hub = HubProcess(broker.url, db)
+    wait_until(lambda: watcher.hub_states()[-1:] == ["online"], what="online again")
+    hub.kill()
+    wait_until(lambda: watcher.hub_states()[-1:] == ["offline"], what="the will after kill -9")
+    assert watcher.hub_states() == ["online", "stopped", "online", "offline"]
+
+
+def test_ok__kill_9_mid_stream_then_restart_merges_every_event_once(broker, db, watcher, kiosk):
+    total = 1500
+    hub = HubProcess(broker.url, db)
+    publisher = threading.Thread(
+        target=lambda: [kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", seq)) for seq in range(1, total + 1)]
+    )
+    publisher.start()
+    wait_until(lambda: (watcher.last_ack("k1") or wire.Ack("k1", 0, 0, (), "")).watermark >= 100, what="merging under way")
+    hub.kill()
+    killed_at = watcher.last_ack("k1").watermark
+    publisher.join(30)
+    with HubProcess(broker.url, db):
+        watcher.wait_watermark("k1", total, timeout=30)
+    assert killed_at < total, "the hub was killed after the stream had ended"
+    assert merged_seqs(db, "k1") == list(range(1, total + 1))  # all merged, none twice
+
+
+def test_ok__acks_are_republished_after_the_broker_lost_them(broker, db, kiosk):
+    with HubProcess(broker.url, db) as hub:
+        for seq in range(1, 4):
+            kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", seq))
+        wait_until(lambda: merged_seqs(db, "k1") == [1, 2, 3], what="3 merged")
+        broker.kill()  # before any autosave: the retained acks are gone
+        broker.start()
+        fresh = Client(broker, "fresh", subscribe=(wire.topic("k1", wire.ACK), wire.topic("k2", wire.ACK))).wait_subscribed()
+        try:
+            assert fresh.wait_watermark("k1", 3, timeout=15).highest == 3  # the hub reconnected and re-published them
+            wait_until(lambda: fresh.last_ack("k2") is not None, what="k2's ack (watermark 0)")
+        finally:
+            fresh.close()
+        assert hub.proc.poll() is None and "disconnected from the broker" in hub.log
+
+
+def test_fail__a_failing_commit_acknowledges_nothing_and_is_retried(broker, db, watcher, kiosk):
+    with HubProcess(broker.url, db) as hub:
+        kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", 1))
+        watcher.wait_watermark("k1", 1)
+        soft, hard = resource.prlimit(hub.proc.pid, resource.RLIMIT_FSIZE)
+        resource.prlimit(hub.proc.pid, resource.RLIMIT_FSIZE, (1, hard))  # every write to the database now fails
+        try:
+            for seq in (2, 3):
+                kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", seq))
+            wait_until(lambda: "commit of 2 messages failed" in hub.log, what="the failed commit in the log")
+            assert watcher.last_ack("k1").watermark == 1 and hub.proc.poll() is None
+        finally:
+            resource.prlimit(hub.proc.pid, resource.RLIMIT_FSIZE, (soft, hard))
+        watcher.wait_watermark("k1", 3)  # the retry commits the same batch
+    assert merged_seqs(db, "k1") == [1, 2, 3]
+
+
+def test_ok__a_kiosk_enrolled_while_the_hub_runs_is_merged(broker, db, watcher, kiosk):
+    with HubProcess(broker.url, db):
+        kiosk.publish(wire.topic("k3", wire.EVENT), event("k3", 1))
+        wait_until(lambda: reasons(db) == ["not_enrolled"], what="k3 quarantined")
+        store = open_store(db)
+        store.enroll("k3", "site-b", credentials.hash_password("pw"), AT)
+        store.close()
+        wait_until(lambda: resend("k3", 1, kiosk, watcher), timeout=10, what="k3 merged once enrolled")
+    assert "not_enrolled" in reasons(db)  # what came before the enrollment stays in the quarantine
+
+
+def resend(name: str, seq: int, kiosk: Client, watcher: Client) -> bool:
+    """What a kiosk does about an event without an ack: send it again (the hub re-reads enrollments every 2 s)."""
+    if (watcher.last_ack(name) or wire.Ack(name, 0, 0, (), "")).watermark >= seq:
+        return True
+    kiosk.publish(wire.topic(name, wire.EVENT), event(name, seq))
+    time.sleep(0.25)
+    return False
+
+
+def test_fail__a_refused_connection_is_logged_and_retried(tmp_path, db):
+    from tests.mosquitto import Broker
+
+    with Broker(tmp_path / "secure", passwords={"hub": "right"}) as secure:
+        hub = HubProcess(secure.url, db, "--password", "wrong", wait=False)
+        try:
+            wait_until(lambda: hub.log.count("the broker refused the connection") >= 2, what="two refused attempts")
+            assert hub.proc.poll() is None and not hub.stdout
+        finally:
+            assert hub.terminate() == 0
+        hub = HubProcess(secure.url, db, env={"HUB_PASSWORD": "right"})
+        assert hub.terminate() == 0

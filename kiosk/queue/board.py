@@ -12,6 +12,7 @@ from .dosing import use_of
 from .eligibility import age_on
 from .clock import Instant
 from .events import backlog
+from .outbox import uplink
 from .site import Site
 from .states import HIGHLIGHTED, STATES, allowed_actions
 
@@ -45,8 +46,20 @@ def board(site: Site) -> dict[str, Any]:
         "lots": lots_view(site, day),
         "alarms": [alarm_view(db, row) for row in open_alarms(db)],
         "outbox": backlog(db),
+        "uplink": uplink_view(db, day),
         "desks": site.settings.desks,
         "catalogue_status": site.catalogue.status,
+    }
+
+
+def uplink_view(db, day: str) -> dict[str, Any]:
+    """The link to the district hub as the publisher last recorded it: configured, connected, the hub's state, the last acknowledgement."""
+    row = uplink(db)
+    acked = row["acked_at"]
+    return {
+        "configured": bool(row["broker"]), "connected": bool(row["connected"]), "hub_state": row["hub_state"],
+        "watermark": row["watermark"], "error": row["error"],
+        "last_ack": None if not acked else acked[11:16] if acked[:10] == day else acked[:16].replace("T", " "),
     }
 
 

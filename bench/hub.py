@@ -84,19 +84,26 @@ def throughput(args, work: Path, say) -> dict:
 
 
 def catch_up(args, work: Path, say) -> dict:
-    """Time for a backlog of catch-up-kiosks x catch-up-events to be merged, hub over raw."""
-    runs = {"raw": [], "hub": []}
+    """Time for a backlog of catch-up-kiosks x catch-up-events to be merged, hub over raw.
+
+    With the real kiosk publishers, a third measurement (``hub_raw_publishers``)
+    drives the hub with bare publishers, to split the hub's share from theirs.
+    """
+    modes = ["raw", "hub"] + (["hub_raw_publishers"] if args.publisher == "kiosk" else [])
+    runs = {mode: [] for mode in modes}
     outboxes = scenarios.fill_outboxes(args, work / "outboxes", say) if args.publisher == "kiosk" else None
     for n in range(args.repeats):
-        for mode in (("raw", "hub") if n % 2 == 0 else ("hub", "raw")):
+        for mode in (modes if n % 2 == 0 else modes[::-1]):
             run = scenarios.catch_up_once(mode, args, work / f"catch-up-{mode}-{n}", outboxes)
             say(f"catch-up {mode} run {n + 1}: {run.get('seconds')} s")
             runs[mode].append(run)
-    raw = median([r.get("seconds") for r in runs["raw"]])
-    hub = median([r.get("seconds") for r in runs["hub"]])
-    return {"kiosks": args.catch_up_kiosks, "events_per_kiosk": args.catch_up_events, "publisher": args.publisher,
-            "processes": args.processes, "runs": runs, "median_seconds": {"raw": raw, "hub": hub},
-            "ratio_hub_to_raw": ratio(hub, raw)}
+    medians = {mode: median([r.get("seconds") for r in runs[mode]]) for mode in modes}
+    figures = {"kiosks": args.catch_up_kiosks, "events_per_kiosk": args.catch_up_events, "publisher": args.publisher,
+               "processes": args.processes, "runs": runs, "median_seconds": medians,
+               "ratio_hub_to_raw": ratio(medians["hub"], medians["raw"])}
+    if "hub_raw_publishers" in medians:
+        figures["ratio_hub_raw_publishers_to_raw"] = ratio(medians["hub_raw_publishers"], medians["raw"])
+    return figures
 
 
 def latency(args, work: Path, say) -> dict:

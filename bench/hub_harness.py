@@ -21,16 +21,19 @@ REPO = HERE.parent
 
 
 class Worker:
-    """A subprocess speaking the line protocol of bench/mqtt_raw.py: ``ready``, then ``go`` in, then one JSON line out."""
+    """A subprocess speaking the line protocol of bench/mqtt_raw.py: ``ready``, then ``go`` in, then one JSON line out.
 
-    def __init__(self, args: list[str], *, log: Path, ready_timeout: float = 120.0):
+    Any process that prints a line starting with ``ready`` once it is ready can be followed the same way.
+    """
+
+    def __init__(self, args: list[str], *, log: Path, ready: str = "ready", ready_timeout: float = 120.0):
         self.log = open(log, "ab")
         self.proc = subprocess.Popen(args, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
                                      text=True, start_new_session=True)
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self.drain, daemon=True).start()
         line = self.next_line(ready_timeout)
-        if line != "ready":
+        if not line.startswith(ready):
             self.stop()
             raise RuntimeError(f"worker {args[2:4]} did not get ready ({line!r}); see {log}")
 
@@ -46,8 +49,14 @@ class Worker:
             return ""
 
     def go(self) -> None:
-        self.proc.stdin.write("go\n")
-        self.proc.stdin.flush()
+        self.send("go")
+
+    def send(self, line: str) -> None:
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass  # it has exited: its report (or its absence) tells why
 
     def result(self, timeout: float) -> dict:
         """Return the worker's JSON report (``{"error": ...}`` when it gave none in time)."""

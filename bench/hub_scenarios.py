@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import statistics
 import subprocess
+import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
-from hub_events import kiosk_ids, wire_bodies
-from hub_harness import HubProcess, Watcher, enroll, hub_stats, raw_worker
-from mqtt_raw import Publisher
+from hub_events import kiosk_ids, record_now, wire_bodies
+from hub_harness import HERE, HubProcess, Watcher, Worker, enroll, hub_stats, raw_worker
+from hub_kiosks import copy_databases
+from hub_kiosks import fill_outboxes as fill_kiosk_outboxes
+from mqtt_raw import Counter, Publisher
+from kiosk.queue.store import Store
 from tests.mosquitto import MOSQUITTO, Broker
 
 RUN_TIMEOUT_S = 600.0
@@ -57,7 +63,8 @@ def start_hub(folder: Path, broker: Broker, kiosks: list[str], targets: dict[str
 def merged_counts(db: Path) -> dict:
     """The hub's own counts after a run (`hub stats --json`): what was merged, absorbed, quarantined."""
     stats = hub_stats(db)
-    return {key: stats.get(key) for key in ("events", "duplicates", "quarantined", "people", "doses", "conflicts")}
+    counts = {key: stats.get(key) for key in ("events", "duplicates", "people", "doses")}
+    return {**counts, "quarantined": stats["quarantined"]["total"], "conflicts": stats["conflicts"]["total"]}
 
 
 def sink_for(mode: str, folder: Path, broker: Broker, kiosks: list[str], per_kiosk: int):
@@ -68,8 +75,11 @@ def sink_for(mode: str, folder: Path, broker: Broker, kiosks: list[str], per_kio
     return start_hub(folder, broker, kiosks, {kiosk: per_kiosk for kiosk in kiosks})
 
 
-def finish(mode: str, sink, watcher, total: int, started: float, folder: Path) -> dict:
-    """Wait for the receiving side; return seconds from ``started`` until all ``total`` events were in."""
+def finish(mode: str, sink, watcher, total: int, started: float, folder: Path, publishers=()) -> dict:
+    """Wait for the receiving side; return seconds from ``started`` until all ``total`` events were in.
+
+    Kiosk publishers run until told to stop: they are stopped once the hub has everything.
+    """
     if mode == "raw":
         got = sink.result(RUN_TIMEOUT_S)
         sink.stop()
@@ -77,6 +87,10 @@ def finish(mode: str, sink, watcher, total: int, started: float, folder: Path) -
         return {"seconds": rounded(seconds), "received": got.get("count")}
     end = watcher.done_at(RUN_TIMEOUT_S)
     watcher.close()
+    for pub in publishers:
+        pub.send("stop")
+    for pub in publishers:
+        pub.result(30)
     status = sink.stop()
     return {"seconds": rounded(end - started if end else None), "hub_exit": status,
             "merged": merged_counts(sink.db)}
@@ -107,8 +121,14 @@ def throughput_once(mode: str, args, folder: Path) -> dict:
     return {"events": total, **run, "events_per_s": rounded(rate, 1), "publish_failed": published.get("failed")}
 
 
-def catch_up_once(mode: str, args, folder: Path, outboxes: Path | None) -> dict:
-    """All kiosks connect at once with their backlog; seconds from the go until the last event is in."""
+def catch_up_once(mode: str, args, folder: Path, outboxes: dict[str, Path] | None) -> dict:
+    """All kiosks connect at once with their backlog; seconds from the go until the last event is in.
+
+    mode ``raw``: bare paho publishers into a counting subscriber; ``hub``: the
+    real kiosk publishers (or bare ones when outboxes is None) into the hub;
+    ``hub_raw_publishers``: bare publishers into the hub, which splits the
+    hub's share from the kiosk publishers'.
+    """
     folder.mkdir(parents=True)
     kiosks = kiosk_ids(args.catch_up_kiosks, prefix="site")
     per_kiosk = args.catch_up_events
@@ -116,17 +136,22 @@ def catch_up_once(mode: str, args, folder: Path, outboxes: Path | None) -> dict:
     broker = fresh_broker(folder)
     publishers = []
     try:
-        sink, watcher = sink_for(mode, folder, broker, kiosks, per_kiosk)
-        for p in range(args.processes):
-            share = ",".join(f"{i}={k}" for i, k in enumerate(kiosks) if i % args.processes == p)
-            if share:
-                publishers.append(raw_worker("publish", "--broker", broker.url, "--kiosks", share, "--count", str(per_kiosk),
-                                             "--seed", str(args.seed), "--connect-after-go", log=folder / f"publisher-{p}.log"))
+        sink, watcher = sink_for("raw" if mode == "raw" else "hub", folder, broker, kiosks, per_kiosk)
+        shares = [[(i, k) for i, k in enumerate(kiosks) if i % args.processes == p] for p in range(args.processes)]
+        real = mode == "hub" and outboxes is not None
+        dbs = copy_databases(outboxes, folder / "kiosks") if real else {}
+        for p, share in enumerate(s for s in shares if s):
+            if real:
+                publishers.append(kiosk_worker(broker.url, {k: dbs[k] for _, k in share}, log=folder / f"publisher-{p}.log"))
+            else:
+                publishers.append(raw_worker("publish", "--broker", broker.url, "--kiosks", ",".join(f"{i}={k}" for i, k in share),
+                                             "--count", str(per_kiosk), "--seed", str(args.seed), "--connect-after-go",
+                                             log=folder / f"publisher-{p}.log"))
         for pub in publishers:
             pub.go()
         reports = [pub.result(RUN_TIMEOUT_S) for pub in publishers]
         started = min(r.get("go", float("inf")) for r in reports)
-        run = finish(mode, sink, watcher, total, started, folder)
+        run = finish("raw" if mode == "raw" else "hub", sink, watcher, total, started, folder, publishers if real else ())
     finally:
         for pub in publishers:
             pub.stop()
@@ -134,8 +159,19 @@ def catch_up_once(mode: str, args, folder: Path, outboxes: Path | None) -> dict:
     return {"events": total, **run, "publish_failed": sum(r.get("failed", 0) for r in reports)}
 
 
-def fill_outboxes(args, folder: Path, say) -> Path:
-    raise NotImplementedError("the kiosk publisher is not integrated yet")
+def kiosk_worker(url: str, dbs: dict[str, Path], *, log: Path) -> Worker:
+    """Start a bench/hub_kiosks.py worker running one real kiosk publisher per database; wait until it is ready."""
+    pairs = [f"--kiosk={kiosk}={db}" for kiosk, db in dbs.items()]
+    return Worker([sys.executable, str(HERE / "hub_kiosks.py"), "publish", "--broker", url, *pairs], log=log)
+
+
+def fill_outboxes(args, folder: Path, say) -> dict[str, Path]:
+    """Fill the catch-up kiosks' outboxes once (each run copies them)."""
+    started = time.monotonic()
+    kiosks = kiosk_ids(args.catch_up_kiosks, prefix="site")
+    paths = fill_kiosk_outboxes(folder, kiosks, args.catch_up_events, args.seed)
+    say(f"filled {len(kiosks)} kiosk outboxes with {args.catch_up_events} events each in {time.monotonic() - started:.1f} s")
+    return paths
 
 
 def latency_raw(args, folder: Path) -> dict:
@@ -162,12 +198,86 @@ def latency_raw(args, folder: Path) -> dict:
     finally:
         broker.stop()
     times = got.get("times", {})
-    measured = [times[i] - sent[i] for i in list(sent)[WARMUP_EVENTS:] if i in times]
+    measured = [times[i] - sent[i] for i in list(sent)[warmup(count):] if i in times]
     return {"events": count, "measured": len(measured), "lost": count - len(times), "latency_ms": percentiles(measured)}
 
 
 def latency_hub(args, folder: Path) -> dict:
-    return {"error": "the kiosk publisher is not integrated yet"}
+    """Events recorded on a kiosk database at a steady rate -> real `kiosk publish` -> Mosquitto -> real hub, committed.
+
+    Per event: the hub's ``received_at`` (the batch's commit, ms) and the arrival
+    of the first acknowledgement covering it, each minus the moment the kiosk's
+    transaction committed (``time.time()`` right after COMMIT, in this process).
+    """
+    folder.mkdir(parents=True)
+    count = int(args.rate * args.seconds)
+    kiosk = kiosk_ids(1, prefix="lat")[0]
+    broker = fresh_broker(folder)
+    publisher = None
+    committed: dict[int, float] = {}
+    try:
+        hub, watcher = start_hub(folder, broker, [kiosk], {kiosk: count})
+        spy = Counter(broker.url, "bench-spy", count, timed=True).start()
+        spy.subscribed.wait(10)
+        store = Store(folder / "kiosk.db")
+        publisher = kiosk_publish(folder, kiosk, broker.url)
+        start = time.monotonic()
+        for n in range(count):
+            pause(start + n / args.rate)
+            seq, at = record_now(store, kiosk, 0, n, args.seed)
+            committed[seq] = at
+        store.close()
+        done = watcher.done_at(RUN_TIMEOUT_S)
+        watcher.close()
+        spy.close()
+        publisher.stop()
+        hub_exit = hub.stop()
+        received = received_times(hub.db, kiosk)
+    finally:
+        if publisher is not None:
+            publisher.stop()
+        broker.stop()
+    measured = sorted(committed)[warmup(count):]
+    to_commit = [received[seq] - committed[seq] for seq in measured if seq in received]
+    to_ack = ack_latencies(watcher.acks, committed, measured)
+    seen = {int(event_id.rsplit(":", 1)[1]): at for event_id, at in spy.times.items()}
+    to_broker = [seen[seq] - committed[seq] for seq in measured if seq in seen]
+    on_to_hub = [received[seq] - seen[seq] for seq in measured if seq in seen and seq in received]
+    return {"events": count, "measured": len(to_commit), "lost": count - len(received), "all_acknowledged": done is not None,
+            "hub_exit": hub_exit, "latency_ms": percentiles(to_commit), "to_ack_ms": percentiles(to_ack),
+            "stages_ms": {"kiosk_to_broker": percentiles(to_broker), "broker_to_hub_commit": percentiles(on_to_hub)}}
+
+
+def kiosk_publish(folder: Path, kiosk: str, url: str) -> Worker:
+    """Start the real `kiosk publish` on folder/kiosk.db and wait for its ready line."""
+    config = folder / "kiosk.toml"
+    config.write_text(f'[kiosk]\nid = "{kiosk}"\ndb = "{folder / "kiosk.db"}"\n\n[hub]\nbroker = "{url}"\n')
+    return Worker([sys.executable, "-m", "kiosk", "--config", str(config), "publish"], log=folder / "publisher.log",
+                  ready=f"kiosk {kiosk}:")
+
+
+def received_times(db: Path, kiosk: str) -> dict[int, float]:
+    """seq -> the hub's received_at (epoch seconds) of every event of this kiosk in the hub database."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT seq, received_at FROM events WHERE kiosk = ?", [kiosk]).fetchall()
+    return {seq: datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp() for seq, at in rows}
+
+
+def ack_latencies(acks: list[tuple[float, str, int]], committed: dict[int, float], measured: list[int]) -> list[float]:
+    """For each measured seq: arrival of the first acknowledgement whose watermark covers it, minus its commit."""
+    latencies, marks = [], sorted((at, mark) for at, _, mark in acks)
+    i = 0
+    for seq in measured:
+        while i < len(marks) and marks[i][1] < seq:
+            i += 1
+        if i < len(marks):
+            latencies.append(marks[i][0] - committed[seq])
+    return latencies
+
+
+def warmup(count: int) -> int:
+    """How many of the first events a latency run leaves out (fewer in a tiny run)."""
+    return min(WARMUP_EVENTS, count // 4)
 
 
 def pause(until: float) -> None:

@@ -101,7 +101,8 @@ class Client:
         self.subacks: list[int] = []
         self.connack: int | None = None
         self.lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
+                                  reconnect_on_failure=False)
         self.client.max_inflight_messages_set(100)
         if username is not None:
             self.client.username_pw_set(username, password)

@@ -88,6 +88,12 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int | None:
     return proc.returncode
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a running process (all its threads) has used, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def hub_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "hub", *args]
 
@@ -192,7 +198,12 @@ class HubProcess:
         while not self.subscribed.wait(0.05):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 return False
+        self.cpu_at_ready = cpu_seconds(self.proc.pid)
         return True
+
+    def cpu_since_ready(self) -> float:
+        """CPU seconds used since the subscriptions were granted (start-up and imports left out)."""
+        return cpu_seconds(self.proc.pid) - self.cpu_at_ready
 
     def stop(self) -> int | None:
         status = stop_process(self.proc)

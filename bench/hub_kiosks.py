@@ -65,16 +65,17 @@ def run_publishers(args: argparse.Namespace) -> dict:
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":
         return {"error": "no go"}
-    go = time.monotonic()
+    go, cpu = time.monotonic(), time.process_time()
     for part in parts:
         part.start()
     print(json.dumps({"go": go}), flush=True)
     sys.stdin.readline()  # "stop", or the end of the input
+    used = time.process_time() - cpu
     for part in parts:
         part.publisher.stop()
     for part in parts:
         part.close()
-    return {"stopped": sum(not part.thread.is_alive() for part in parts), "publishers": len(parts)}
+    return {"stopped": sum(not part.thread.is_alive() for part in parts), "publishers": len(parts), "cpu_s": used}
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from hub_events import kiosk_ids, record_now, wire_bodies
-from hub_harness import HERE, HubProcess, Watcher, Worker, enroll, hub_stats, raw_worker
+from hub_harness import HERE, HubProcess, Watcher, Worker, cpu_seconds, enroll, hub_stats, raw_worker
 from hub_kiosks import copy_databases
 from hub_kiosks import fill_outboxes as fill_kiosk_outboxes
 from mqtt_raw import Counter, Publisher
@@ -75,25 +75,32 @@ def sink_for(mode: str, folder: Path, broker: Broker, kiosks: list[str], per_kio
     return start_hub(folder, broker, kiosks, {kiosk: per_kiosk for kiosk in kiosks})
 
 
-def finish(mode: str, sink, watcher, total: int, started: float, folder: Path, publishers=()) -> dict:
-    """Wait for the receiving side; return seconds from ``started`` until all ``total`` events were in.
+def finish(mode: str, sink, watcher, total: int, started: float, publishers=()) -> dict:
+    """Wait for the receiving side; return seconds from ``started`` until all ``total`` events were in, and CPU used.
 
-    Kiosk publishers run until told to stop: they are stopped once the hub has everything.
+    Kiosk publishers run until told to stop: they are stopped once the hub has
+    everything, and their reports (CPU seconds) are returned under ``stopped``.
     """
     if mode == "raw":
         got = sink.result(RUN_TIMEOUT_S)
         sink.stop()
         seconds = got["last"] - started if got.get("count") == total else None
-        return {"seconds": rounded(seconds), "received": got.get("count")}
+        return {"seconds": rounded(seconds), "received": got.get("count"), "receiver_cpu_s": got.get("cpu_s")}
     end = watcher.done_at(RUN_TIMEOUT_S)
+    cpu = sink.cpu_since_ready()
     watcher.close()
     for pub in publishers:
         pub.send("stop")
-    for pub in publishers:
-        pub.result(30)
+    stopped = [pub.result(30) for pub in publishers]
     status = sink.stop()
-    return {"seconds": rounded(end - started if end else None), "hub_exit": status,
-            "merged": merged_counts(sink.db)}
+    return {"seconds": rounded(end - started if end else None), "hub_exit": status, "merged": merged_counts(sink.db),
+            "receiver_cpu_s": cpu, "stopped": stopped}
+
+
+def cpu_per_event(total: int, receiver: float | None, broker: float, publishers: list[dict]) -> dict:
+    """CPU microseconds per event of each side: receiver (hub or raw subscriber), broker, publishers (all processes)."""
+    used = {"receiver": receiver, "broker": broker, "publishers": sum(r.get("cpu_s") or 0.0 for r in publishers)}
+    return {side: None if seconds is None else round(seconds / total * 1e6, 1) for side, seconds in used.items()}
 
 
 def rounded(value: float | None, digits: int = 3) -> float | None:
@@ -111,14 +118,19 @@ def throughput_once(mode: str, args, folder: Path) -> dict:
         sink, watcher = sink_for(mode, folder, broker, kiosks, per_kiosk)
         pub = raw_worker("publish", "--broker", broker.url, "--kiosks", ",".join(f"{i}={k}" for i, k in enumerate(kiosks)),
                          "--count", str(per_kiosk), "--seed", str(args.seed), log=folder / "publisher.log")
+        broker_cpu = cpu_seconds(broker.proc.pid)
         pub.go()
         published = pub.result(RUN_TIMEOUT_S)
         pub.stop()
-        run = finish(mode, sink, watcher, total, published.get("go", 0.0), folder)
+        run = finish(mode, sink, watcher, total, published.get("go", 0.0))
+        broker_cpu = cpu_seconds(broker.proc.pid) - broker_cpu
     finally:
         broker.stop()
     rate = total / run["seconds"] if run["seconds"] else None
-    return {"events": total, **run, "events_per_s": rounded(rate, 1), "publish_failed": published.get("failed")}
+    cpu = cpu_per_event(total, run.pop("receiver_cpu_s"), broker_cpu, [published])
+    run.pop("stopped", None)
+    return {"events": total, **run, "events_per_s": rounded(rate, 1), "publish_failed": published.get("failed"),
+            "cpu_us_per_event": cpu}
 
 
 def catch_up_once(mode: str, args, folder: Path, outboxes: dict[str, Path] | None) -> dict:
@@ -147,16 +159,19 @@ def catch_up_once(mode: str, args, folder: Path, outboxes: dict[str, Path] | Non
                 publishers.append(raw_worker("publish", "--broker", broker.url, "--kiosks", ",".join(f"{i}={k}" for i, k in share),
                                              "--count", str(per_kiosk), "--seed", str(args.seed), "--connect-after-go",
                                              log=folder / f"publisher-{p}.log"))
+        broker_cpu = cpu_seconds(broker.proc.pid)
         for pub in publishers:
             pub.go()
         reports = [pub.result(RUN_TIMEOUT_S) for pub in publishers]
         started = min(r.get("go", float("inf")) for r in reports)
-        run = finish("raw" if mode == "raw" else "hub", sink, watcher, total, started, folder, publishers if real else ())
+        run = finish("raw" if mode == "raw" else "hub", sink, watcher, total, started, publishers if real else ())
+        broker_cpu = cpu_seconds(broker.proc.pid) - broker_cpu
     finally:
         for pub in publishers:
             pub.stop()
         broker.stop()
-    return {"events": total, **run, "publish_failed": sum(r.get("failed", 0) for r in reports)}
+    cpu = cpu_per_event(total, run.pop("receiver_cpu_s"), broker_cpu, run.pop("stopped", None) or reports)
+    return {"events": total, **run, "publish_failed": sum(r.get("failed", 0) for r in reports), "cpu_us_per_event": cpu}
 
 
 def kiosk_worker(url: str, dbs: dict[str, Path], *, log: Path) -> Worker:

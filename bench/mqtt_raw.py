@@ -170,7 +170,7 @@ def run_publisher(args: argparse.Namespace) -> dict:
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":
         return {"error": "no go"}
-    go = time.monotonic()
+    go, cpu = time.monotonic(), time.process_time()
     if args.connect_after_go:
         for p in publishers:
             p.connect()
@@ -181,7 +181,8 @@ def run_publisher(args: argparse.Namespace) -> dict:
     for p in publishers:
         p.done.wait(max(0.0, deadline - time.monotonic()))
     report = {"go": go, "handed": handed, "done": max(p.done_at for p in publishers),
-              "acked": sum(p.acked for p in publishers), "failed": sum(p.failed for p in publishers)}
+              "acked": sum(p.acked for p in publishers), "failed": sum(p.failed for p in publishers),
+              "cpu_s": time.process_time() - cpu}
     for p in publishers:
         p.close()
     return report
@@ -193,9 +194,10 @@ def run_subscriber(args: argparse.Namespace) -> dict:
     if not counter.subscribed.wait(10):
         return {"error": "no SUBACK"}
     print("ready", flush=True)
+    cpu = time.process_time()
     counter.done.wait(args.timeout)
+    report = {**counter.report(), "cpu_s": time.process_time() - cpu}
     time.sleep(0.05)  # the last manual acks leave with the next network loop turn
-    report = counter.report()
     counter.close()
     return report
 

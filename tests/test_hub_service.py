@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import resource
+import socket
 import sqlite3
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -228,3 +230,17 @@ def test_fail__a_refused_connection_is_logged_and_retried(tmp_path, db):
             assert hub.terminate() == 0
         hub = HubProcess(secure.url, db, env={"HUB_PASSWORD": "right"})
         assert hub.terminate() == 0
+
+
+def test_ok__systemd_hears_ready_watchdog_and_stopping(broker, db):
+    name = f"hub-test-{uuid.uuid4().hex}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind("\0" + name)
+        listener.settimeout(10)
+        hub = HubProcess(broker.url, db, env={"NOTIFY_SOCKET": "@" + name, "WATCHDOG_USEC": "1000000"})
+        heard = [listener.recv(4096).decode() for _ in range(3)]  # the watchdog pings from the start, healthy while connecting
+        assert [m for m in heard if m.startswith("READY=1\nSTATUS=merging from mqtt://")] and "WATCHDOG=1" in heard
+        assert hub.terminate() == 0
+        while (message := listener.recv(4096).decode()) == "WATCHDOG=1":
+            pass
+        assert message == "STOPPING=1"

@@ -158,3 +158,26 @@ def listening(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+@pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed")
+def test_ok__hub_run_merges_over_tls_through_the_district_broker(district_broker, tmp_path):
+    from hub.sqlite_store import open_store
+    from tests.hub_process import HubProcess, event
+
+    tls_port, local_port, folder = district_broker
+    wait_until(lambda: listening(tls_port), what="mosquitto listening")
+    db = tmp_path / "hub.db"
+    store = open_store(db)
+    store.enroll("k1", "site-a", credentials.hash_password("k1-secret"), "2026-03-02T01:00:00Z")
+    store.close()
+    with HubProcess(f"mqtts://127.0.0.1:{tls_port}", db, "--ca-file", str(folder / "certs" / "ca.crt"),
+                    env={"HUB_PASSWORD": "hub-secret"}) as hub:
+        kiosk = Client(Port(local_port), "k1", username="k1", password="k1-secret", subscribe=(wire.topic("k1", wire.ACK),))
+        try:
+            kiosk.wait_subscribed()
+            assert kiosk.puback(kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", 1))) == 0
+            assert kiosk.wait_watermark("k1", 1).watermark == 1  # the ACL let the hub read the event and write the ack
+        finally:
+            kiosk.close()
+        assert "refused" not in hub.log

@@ -1,0 +1,225 @@
+"""The hub's merge: derive_person's rules, table-driven, and the property that the merged state is a function of the
+set of events (any order, any batches, any duplicates)."""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import wire
+from hub.merge import derive_person, person_event
+from hub.sqlite_store import open_store
+from hub.store import Batch
+from kiosk.queue.catalogue import load_catalogue
+
+from .hub_helpers import HUNG_ID, LAN, LAN_ID, called, check_in, dose, snapshot, void
+
+CATALOGUE = load_catalogue()
+AT = "2024-05-01T10:00:00+07:00"
+
+
+def derive(events, voids=()):
+    """derive_person for Lan over events; voids are (target event, void event) pairs."""
+    voided = {target.id: by.id for target, by in voids}
+    return derive_person(LAN_ID, [person_event(e) for e in events], voided, CATALOGUE)
+
+
+def kinds(view):
+    return sorted(c["kind"] for c in view.conflicts)
+
+
+# -- conflicts --------------------------------------------------------------------------------------------------------
+
+CLEAN = {
+    "one check-in, one dose": [check_in("ka", 1), dose("ka", 2)],
+    "a primary series 21 days apart": [dose("ka", 1, number=1, on="2024-05-01"), dose("ka", 2, number=2, on="2024-05-22")],
+    "a booster 90 days after the series": [
+        dose("ka", 1, number=1, on="2024-01-01"), dose("ka", 2, number=2, on="2024-01-22"),
+        dose("kb", 1, number=3, booster=1, on="2024-04-21"),
+    ],
+    "the same name in other case and spacing": [check_in("ka", 1), check_in("kb", 1, full_name=" NGUYỄN  THỊ LAN ")],
+    "other events about the person": [check_in("ka", 1), called("ka", 2), dose("ka", 3)],
+}
+
+
+@pytest.mark.parametrize("events", CLEAN.values(), ids=CLEAN.keys())
+def test_ok__no_conflict(events):
+    assert derive(events).conflicts == []
+
+
+CONFLICTS = {
+    "the same dose number twice at one kiosk": ([dose("ka", 1), dose("ka", 2)], "duplicate_dose", ["ka:1", "ka:2"]),
+    "the same dose number at two kiosks": ([dose("kb", 9), dose("ka", 1)], "duplicate_dose", ["ka:1", "kb:9"]),
+    "dose 2 ten days after dose 1": (
+        [dose("ka", 1, number=1, on="2024-05-01"), dose("ka", 2, number=2, on="2024-05-11")], "interval_too_short",
+        ["ka:1", "ka:2"]),
+    "a booster 30 days after the series (booster from the catalogue, not the payload)": (
+        [dose("ka", 1, number=1, on="2024-01-01"), dose("ka", 2, number=2, on="2024-01-22"),
+         dose("ka", 3, number=3, booster=None, on="2024-02-21")], "interval_too_short", ["ka:2", "ka:3"]),
+    "another name": (
+        [check_in("kb", 4, full_name="Nguyễn Thị Lâm"), check_in("ka", 1)], "identity_mismatch", ["ka:1", "kb:4"]),
+    "another birth date": (
+        [check_in("ka", 1), check_in("ka", 2, birth_date="1990-05-13")], "identity_mismatch", ["ka:1", "ka:2"]),
+    "another sex": ([check_in("ka", 1), check_in("ka", 2, sex="Nam")], "identity_mismatch", ["ka:1", "ka:2"]),
+}
+
+
+@pytest.mark.parametrize(("events", "kind", "event_ids"), CONFLICTS.values(), ids=CONFLICTS.keys())
+def test_fail__conflict(events, kind, event_ids):
+    view = derive(events)
+    assert kinds(view) == [kind]
+    assert json.loads(view.conflicts[0]["event_ids"]) == event_ids
+
+
+def test_ok__duplicate_dose_keeps_both_doses():
+    view = derive([dose("ka", 1), dose("kb", 1)])
+    assert [d["event_id"] for d in view.doses] == ["ka:1", "kb:1"]
+    assert json.loads(view.conflicts[0]["detail"]) == {"dose_number": 1, "kiosks": ["ka", "kb"], "products": ["comirnaty_30"]}
+
+
+def test_ok__interval_detail_names_the_rule():
+    view = derive([dose("ka", 1, number=1, on="2024-05-01"), dose("ka", 2, number=2, on="2024-05-11")])
+    assert json.loads(view.conflicts[0]["detail"]) == {"days": 10, "dose_numbers": [1, 2], "minimum_days": 21}
+
+
+def test_ok__interval_of_an_unknown_product_is_not_judged():
+    events = [dose("ka", 1, number=1, on="2024-05-01"), dose("ka", 2, number=2, on="2024-05-02", product="no_such_vaccine")]
+    assert derive(events).conflicts == []
+
+
+def test_ok__identity_conflict_names_the_fields():
+    view = derive([check_in("ka", 1), check_in("ka", 2, full_name="Lan", sex="Nam"), check_in("kb", 1)])
+    assert json.loads(view.conflicts[0]["detail"]) == {"fields": ["full_name", "sex"], "variants": 2}
+
+
+def test_ok__conflict_id_depends_on_the_events_only():
+    first = derive([dose("ka", 1), dose("kb", 1)]).conflicts[0]
+    again = derive([dose("kb", 1), dose("ka", 1), check_in("ka", 2)]).conflicts[0]
+    assert first["id"] == again["id"] and first["id"].startswith("duplicate_dose:")
+
+
+# -- voids ------------------------------------------------------------------------------------------------------------
+
+
+def test_ok__voided_dose_stays_and_counts_in_no_conflict():
+    first, second, correction = dose("ka", 1), dose("ka", 2), void("ka", 3, 2)
+    view = derive([first, second, correction], voids=[(second, correction)])
+    assert view.conflicts == []
+    assert [(d["event_id"], d["voided_by"]) for d in view.doses] == [("ka:1", None), ("ka:2", "ka:3")]
+
+
+def test_ok__voided_dose_leaves_the_interval_rule():
+    early = dose("ka", 2, number=2, on="2024-05-05")
+    events = [dose("ka", 1, number=1, on="2024-05-01"), early, void("ka", 3, 2)]
+    assert kinds(derive(events)) == ["interval_too_short"]
+    assert derive(events, voids=[(early, events[2])]).conflicts == []
+
+
+def test_ok__voided_check_in_identity_does_not_count():
+    wrong = check_in("ka", 2, full_name="Trần Văn Hùng", sex="Nam")
+    events = [check_in("ka", 1), wrong, void("ka", 3, 2)]
+    view = derive(events, voids=[(wrong, events[2])])
+    assert view.conflicts == [] and view.person["full_name"] == LAN["full_name"]
+
+
+@pytest.mark.parametrize("void_first", [True, False], ids=["void before target", "target before void"])
+def test_ok__void_arrives_before_or_after_its_target(tmp_path, void_first):
+    target, correction = dose("ka", 2), void("ka", 3, 2)
+    batches = [[check_in("ka", 1), correction], [target]] if void_first else [[check_in("ka", 1), target], [correction]]
+    with open_store(tmp_path / "hub.db", CATALOGUE) as store:
+        for batch in batches:
+            store.commit(Batch(events=batch), AT)
+    doses = snapshot(tmp_path / "hub.db")["doses"]
+    assert [(row[0], row[-1]) for row in doses] == [("ka:2", "ka:3")]
+
+
+# -- identity ---------------------------------------------------------------------------------------------------------
+
+
+def test_ok__identity_seen_most_wins():
+    events = [check_in("ka", 1, full_name="Lan"), check_in("kb", 1), check_in("kc", 1)]
+    assert derive(events).person["full_name"] == LAN["full_name"]
+
+
+def test_ok__identity_tie_goes_to_lowest_kiosk_and_seq():
+    events = [check_in("kb", 1), check_in("ka", 5, full_name="Nguyen Thi Lan")]
+    for order in (events, events[::-1]):
+        assert derive(order).person["full_name"] == "Nguyen Thi Lan"
+
+
+def test_ok__person_without_check_in_has_no_identity():
+    person = derive([dose("ka", 1)]).person
+    assert person == {"id_number": LAN_ID, "full_name": None, "birth_date": None, "sex": None, "old_id": None,
+                      "first_event": "ka:1", "events": 1}
+
+
+def test_ok__derive_ignores_input_order():
+    events = [check_in("ka", 1), dose("ka", 2), dose("kb", 3), check_in("kb", 1, sex="Nam"),
+              dose("kb", 4, number=2, on="2024-05-03")]
+    shuffled = events[:]
+    random.Random(4).shuffle(shuffled)
+    assert derive(shuffled) == derive(events)
+
+
+# -- the property: merge(any permutation, duplicates, batches) == merge(events) --------------------------------------
+
+# few kiosks, people and days, so that conflicts, voids of doses and later events that undo a conflict are common
+KIOSKS = ("ka", "kb")
+PEOPLE = (LAN_ID, HUNG_ID)
+VARIANTS = ({}, {"full_name": "Nguyen Thi Lan"}, {"sex": "Nam"})
+DAYS = ("2024-05-01", "2024-05-10", "2024-05-29")
+
+action = st.one_of(
+    st.tuples(st.just("check_in"), st.sampled_from(PEOPLE), st.sampled_from(VARIANTS)),
+    st.tuples(st.just("dose"), st.sampled_from(PEOPLE), st.integers(1, 2), st.sampled_from(DAYS)),
+    st.tuples(st.just("called"), st.sampled_from(PEOPLE)),
+    st.tuples(st.just("void"), st.integers(1, 40)),
+)
+
+
+def build(plan: list[tuple[str, tuple]]) -> list[wire.Event]:
+    """Turn (kiosk, action) pairs into events with per-kiosk seqs; a void names an earlier event of its kiosk."""
+    seqs = dict.fromkeys(KIOSKS, 0)
+    events = []
+    for kiosk, (kind, *args) in plan:
+        seqs[kiosk] += 1
+        seq = seqs[kiosk]
+        if kind == "check_in":
+            events.append(check_in(kiosk, seq, args[0], **args[1]))
+        elif kind == "dose":
+            events.append(dose(kiosk, seq, args[0], number=args[1], on=args[2]))
+        elif kind == "called":
+            events.append(called(kiosk, seq, args[0]))
+        else:
+            events.append(void(kiosk, seq, 1 + (args[0] - 1) % (seq - 1) if seq > 1 else seq + 1))
+    return events
+
+
+def merged(batches: list[list[wire.Event]]) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "hub.db"
+        with open_store(path, CATALOGUE) as store:
+            for batch in batches:
+                store.commit(Batch(events=batch), AT)
+        return snapshot(path)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    plan=st.lists(st.tuples(st.sampled_from(KIOSKS), action), min_size=6, max_size=30),
+    data=st.data(),
+)
+def test_ok__merge_is_a_function_of_the_set_of_events(plan, data):
+    events = build(plan)
+    lost = data.draw(st.sets(st.integers(0, len(events) - 1), max_size=3))  # never delivered: gaps
+    kept = [e for i, e in enumerate(events) if i not in lost]
+    delivered = data.draw(st.permutations(kept + data.draw(st.lists(st.sampled_from(kept), max_size=10))))
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(delivered) - 1), min_size=1, max_size=4))) if len(delivered) > 1 else []
+    batches = [delivered[a:b] for a, b in zip([0, *cuts], [*cuts, len(delivered)])]
+    assert merged(batches) == merged([kept])

@@ -1,4 +1,4 @@
-"""The `kiosk` command: run, scan, web, decode, doctor, check-config, staff."""
+"""The `kiosk` command: run, scan, web, publish, decode, doctor, check-config, staff."""
 
 from __future__ import annotations
 
@@ -28,9 +28,14 @@ def parser() -> argparse.ArgumentParser:
     screen = argparse.ArgumentParser(add_help=False)
     screen.add_argument("--host", metavar="ADDR", help="address the screen listens on (web.host)")
     screen.add_argument("--port", type=int, metavar="N", help="port of the screen; 0 picks a free one (web.port)")
-    sub.add_parser("run", parents=[camera, database, screen], help="run the scanner and the screens in one process (development, demo)")
+    broker = argparse.ArgumentParser(add_help=False)
+    broker.add_argument("--broker", metavar="URL", help="the district broker, mqtt://HOST:PORT or mqtts://HOST:PORT (hub.broker)")
+    sub.add_parser(
+        "run", parents=[camera, database, screen, broker], help="run the scanner, the screens and (with a broker) the publisher in one process (development, demo)"
+    )
     sub.add_parser("scan", parents=[camera, database], help="run the scanner alone (production: kiosk-scan.service)")
     sub.add_parser("web", parents=[database, screen], help="run the screens and the API alone (production: kiosk-web.service)")
+    sub.add_parser("publish", parents=[database, broker], help="send the outbox to the district hub over MQTT (production: kiosk-publish.service)")
 
     decode = sub.add_parser("decode", help="decode QR codes in image files")
     decode.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG or WebP files")
@@ -78,11 +83,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def with_overrides(config: configuration.Config, args: argparse.Namespace) -> configuration.Config:
-    """Apply the command-line flags that override settings (--camera, --db, --host, --port)."""
+    """Apply the command-line flags that override settings (--camera, --db, --host, --port, --broker)."""
     overrides = {
         "camera": {"source": getattr(args, "camera", None)},
         "kiosk": {"db": getattr(args, "db", None)},
         "web": {"host": getattr(args, "host", None), "port": getattr(args, "port", None)},
+        "hub": {"broker": getattr(args, "broker", None)},
     }
     for section, values in overrides.items():
         given = {key: value for key, value in values.items() if value is not None}
@@ -94,7 +100,10 @@ def with_overrides(config: configuration.Config, args: argparse.Namespace) -> co
 def cmd_run(config: configuration.Config, args: argparse.Namespace) -> int:
     from .runtime import Kiosk, ScanService, WebService
 
-    service = {"run": Kiosk, "scan": ScanService, "web": WebService}[args.command]
+    if args.command == "publish":
+        from .publish import PublishService as service
+    else:
+        service = {"run": Kiosk, "scan": ScanService, "web": WebService}[args.command]
     service(with_overrides(config, args)).serve(on_ready=lambda line: print(line, flush=True))
     return 0
 
@@ -214,4 +223,4 @@ def print_staff(members, as_json: bool) -> None:
         print(f"{m.id:4}  {m.role:10}  {'active' if m.active else 'disabled':8}  {m.name}")
 
 
-COMMANDS = {"run": cmd_run, "scan": cmd_run, "web": cmd_run, "decode": cmd_decode, "doctor": cmd_doctor, "check-config": cmd_check_config, "staff": cmd_staff}
+COMMANDS = {"run": cmd_run, "scan": cmd_run, "web": cmd_run, "publish": cmd_run, "decode": cmd_decode, "doctor": cmd_doctor, "check-config": cmd_check_config, "staff": cmd_staff}

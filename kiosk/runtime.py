@@ -1,8 +1,9 @@
-"""Builds a kiosk's parts from its config and runs them: the scanner, the screens, or both in one process.
+"""Builds a kiosk's parts from its config and runs them: the scanner, the screens, or all in one process.
 
-In production `kiosk scan` and `kiosk web` are separate systemd units sharing
-the SQLite file, so a camera crash cannot take the screen down; `kiosk run`
-runs both in one process for development and the demo.
+In production `kiosk scan`, `kiosk web` and `kiosk publish` are separate
+systemd units sharing the SQLite file, so a camera crash cannot take the screen
+down; `kiosk run` runs them in one process for development and the demo (the
+publisher only when a broker is given).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .queue.store import Store
 from .queue.watch import Watcher
 from .notices import Sender, live_messages, socket_path
 from .scan import Scanner
+from .uplink import health as uplink_health
 
 logger = logging.getLogger(__name__)
 
@@ -162,10 +164,19 @@ class Kiosk:
         site = build_site(config)  # one catalogue and one migration for both parts of this process
         self.scan = ScanPart(config, self.live.publish, pin_factory=pin_factory, site=site)
         self.web = WebPart(config, self.live, self.scan.scanner.health, site=site)
+        self.publish = None
+        if config.hub.broker:
+            from .publish import PublishPart
+
+            self.publish = PublishPart(config, lambda: self.scan.scanner.health().fps)
+        else:
+            logger.info("publisher off: hub.broker is empty (kiosk run --broker URL); events stay in the outbox")
 
     def serve(self, on_ready=print) -> None:
-        line = f"kiosk {self.config.kiosk.id}: screen at {self.web.url} (camera {self.config.camera.source})"
-        serve(self.web.server, [self.web, self.scan], on_ready, line, lambda: self.scan.healthy() and self.web.healthy())
+        publisher = self.publish.description if self.publish else "publisher off (no hub.broker)"
+        line = f"kiosk {self.config.kiosk.id}: screen at {self.web.url} (camera {self.config.camera.source}; {publisher})"
+        parts = [self.web, self.scan] + ([self.publish] if self.publish else [])
+        serve(self.web.server, parts, on_ready, line, lambda: all(part.healthy() for part in parts))
 
 
 class ScanService:
@@ -174,13 +185,16 @@ class ScanService:
     def __init__(self, config: Config, *, pin_factory=None):
         self.config = config
         self.sender = Sender(socket_path(config.web.live_socket, config.kiosk.db))
+        self.publisher = Sender(uplink_health.socket_path(config.kiosk.db))  # the frame rate for the hub's status
         self.part = ScanPart(config, self.sender.publish, pin_factory=pin_factory)
         self.reporter = threading.Thread(target=self.report_health, name="health-report", daemon=True)
         self.stopped = threading.Event()
 
     def report_health(self) -> None:
         while not self.stopped.wait(HEALTH_REPORT_SECONDS):
-            self.sender.publish({"type": "health", "health": dataclasses.asdict(self.part.scanner.health())})
+            report = {"type": "health", "health": dataclasses.asdict(self.part.scanner.health())}
+            self.sender.publish(report)
+            self.publisher.publish(report)
 
     def start(self) -> None:
         self.part.start()
@@ -190,6 +204,7 @@ class ScanService:
         self.stopped.set()
         self.part.close()
         self.sender.close()
+        self.publisher.close()
 
     def serve(self, on_ready=print) -> None:
         line = f"kiosk {self.config.kiosk.id}: scanner running (camera {self.config.camera.source})"

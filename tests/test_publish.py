@@ -1,0 +1,379 @@
+"""The kiosk publisher against a real Mosquitto: order, marks, refusals, window, reconnects, gaps, re-sends, status, crashes.
+
+The hub here is tests/ack_hub.py, a raw paho client that speaks the wire
+protocol (the real hub is tested in its own modules). The publisher runs on a
+thread of the test process where the test needs to look inside, and as a real
+`python -m kiosk publish` process where signals and crashes are the point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+import kiosk
+import wire
+from kiosk.config import build
+from kiosk.notices import Sender
+from kiosk.payloads import parse_payload
+from kiosk.queue import events
+from kiosk.queue.checkin import check_in
+from kiosk.queue.store import Store
+from kiosk.uplink.health import socket_path
+from kiosk.uplink.publisher import Publisher
+
+from .ack_hub import AckHub, wait_for
+from .conftest import HUNG, LAN, Ticker
+from .mosquitto import Broker
+
+ROOT = Path(__file__).resolve().parent.parent
+KIOSK = "kiosk-test"
+PERSONAL = ("001190012345", "036058001234", "Nguyễn", "Lan", "Trần", "Hùng", "15031990", "1990-03-15", "Lê Lợi")
+FAST = {"keepalive_seconds": 5, "status_seconds": 0.5, "resend_seconds": 30.0, "window": 8}
+
+
+@pytest.fixture
+def config(tmp_path):
+    """The kiosk `kiosk-test` (the id the `site` fixture records events under), with short hub timings."""
+    return build({"kiosk": {"id": KIOSK, "db": str(tmp_path / "kiosk.db")}, "feedback": {"pin_factory": "mock"}, "hub": FAST})
+
+
+def add_events(store: Store, count: int, ticker: Ticker | None = None) -> None:
+    """``count`` schema-valid events (a person called), written as the use cases write them."""
+    at = (ticker or Ticker()).now()
+    with store.write() as db:
+        for n in range(count):
+            payload = {"ticket": {"day": "2026-11-25", "number": n + 1}, "id_number": "001190012345"}
+            events.record(db, KIOSK, "PersonCalled", at, payload)
+
+
+def marks(store: Store) -> dict[str, int]:
+    """How many outbox rows there are, published, and acknowledged."""
+    total, published, acked = store.db.execute(
+        "select count(*), count(published_at), count(acked_at) from outbox"
+    ).fetchone()
+    return {"total": total, "published": published, "acked": acked}
+
+
+def uplink(store: Store) -> dict:
+    return store.db["uplink"].get(1)
+
+
+def all_acked(store: Store) -> bool:
+    m = marks(store)
+    return m["total"] > 0 and m["acked"] == m["published"] == m["total"]
+
+
+@contextmanager
+def publishing(config, broker: Broker, **hub):
+    """A Publisher on its own thread (its own Store), pointed at ``broker``; stopped and joined at the end."""
+    settings = config.replace("hub", broker=broker.url, **hub)
+    publisher = Publisher(settings, Store(settings.kiosk.db))
+    thread = threading.Thread(target=publisher.run, name="publisher")
+    thread.start()
+    try:
+        yield publisher
+    finally:
+        publisher.stop()
+        thread.join(10)
+        assert not thread.is_alive()
+
+
+@contextmanager
+def hub_at(broker: Broker, **options):
+    hub = AckHub(broker.port, KIOSK, **options)
+    try:
+        yield hub
+    finally:
+        hub.close()
+
+
+# --- order, bodies, marks -------------------------------------------------------------------------
+
+
+def test_ok__publishes_in_seq_order_with_the_bodies_of_the_outbox(config, store, site, broker):
+    check_in(site, parse_payload(LAN, today=None), source="camera")  # a real event, with personal data in its body
+    add_events(store, 40)
+    with hub_at(broker) as hub, publishing(config, broker):
+        wait_for(lambda: all_acked(store), what="every row acknowledged")
+        assert hub.deliveries == list(range(1, 42))
+        bodies = dict(store.db.execute("select seq, body from outbox").fetchall())
+        assert {seq: body.decode() for seq, body in hub.bodies.items()} == bodies  # byte for byte, as stored
+        wait_for(lambda: uplink(store)["watermark"] == 41, what="the watermark stored")
+        row = uplink(store)
+        assert (row["broker"], row["connected"], row["hub_state"], row["error"]) == (broker.url, 1, "online", None)
+        assert row["acked_at"] and events.backlog(store.db) == {"unpublished": 0, "unacknowledged": 0}
+    assert uplink(store)["connected"] == 0  # a clean stop says so
+
+
+def test_ok__published_on_puback_done_only_when_the_watermark_covers_it(config, store, broker):
+    add_events(store, 12)
+    with hub_at(broker, acking=False) as hub, publishing(config, broker):
+        wait_for(lambda: marks(store)["published"] == 12, what="PUBACKs")
+        assert marks(store)["acked"] == 0 and uplink(store)["watermark"] == 0
+        assert events.backlog(store.db) == {"unpublished": 0, "unacknowledged": 12}
+        hub.acking = True
+        hub.acknowledge()
+        wait_for(lambda: all_acked(store), what="the watermark to cover every row")
+        assert events.backlog(store.db) == {"unpublished": 0, "unacknowledged": 0}
+        add_events(store, 3)  # new rows while connected go out within a loop turn
+        wait_for(lambda: marks(store)["acked"] == 15, what="the new rows")
+
+
+# --- refusals -------------------------------------------------------------------------------------
+
+
+def test_fail__no_subscriber_yet_reason_16_leaves_rows_unpublished_until_the_hub_subscribes(config, store, broker):
+    add_events(store, 5)
+    with publishing(config, broker) as publisher:
+        wait_for(lambda: "(16)" in (uplink(store)["error"] or ""), what="the reason code on the board")
+        assert "No matching subscribers" in uplink(store)["error"] and "kiosk-test:1" in uplink(store)["error"]
+        assert marks(store)["published"] == 0 and publisher.connected
+        with hub_at(broker) as hub:
+            wait_for(lambda: all_acked(store), what="the rows to go out once a subscriber exists")
+            assert sorted(set(hub.deliveries)) == [1, 2, 3, 4, 5]
+            wait_for(lambda: uplink(store)["error"] is None, what="the error cleared")
+
+
+ACL = """user hub
+topic readwrite vax/#
+
+user kiosk-test
+topic write vax/k/kiosk-test/status
+topic read vax/k/kiosk-test/ack
+topic read vax/hub/status
+"""
+
+
+def test_fail__an_acl_refusal_135_leaves_rows_unpublished_and_shows_the_error(config, store, tmp_path):
+    add_events(store, 4)
+    passwords = {"kiosk-test": "kiosk-secret", "hub": "hub-secret"}
+    with Broker(tmp_path / "acl-broker", passwords=passwords, acl=ACL) as broker, \
+            hub_at(broker, client_id="hub", username="hub", password="hub-secret") as hub, \
+            publishing(config, broker, password="kiosk-secret") as publisher:
+        wait_for(lambda: "(135)" in (uplink(store)["error"] or ""), what="the refusal on the board")
+        assert "Not authorized" in uplink(store)["error"]
+        # Mosquitto 2.0.11 closes the connection after the refusal: the publisher connects again, later and later.
+        wait_for(lambda: publisher.attempts >= 2, what="another attempt")
+        assert marks(store)["published"] == 0 and hub.deliveries == []
+        assert "(135)" in uplink(store)["error"]
+
+
+def test_fail__a_refused_connection_is_not_a_connection_and_is_retried(config, store, tmp_path):
+    add_events(store, 2)
+    with Broker(tmp_path / "auth-broker", passwords={"kiosk-test": "right"}) as broker, \
+            publishing(config, broker, password="wrong") as publisher:
+        wait_for(lambda: "refused the connection" in (uplink(store)["error"] or ""), what="the refusal on the board")
+        assert "(134)" in uplink(store)["error"] or "(135)" in uplink(store)["error"]
+        wait_for(lambda: publisher.attempts >= 3, what="further attempts")
+        assert uplink(store)["connected"] == 0 and not publisher.connected and marks(store)["published"] == 0
+
+
+# --- flow control ---------------------------------------------------------------------------------
+
+
+def test_ok__no_more_than_the_window_awaits_its_puback(config, store, broker):
+    with hub_at(broker) as hub, publishing(config, broker, window=5) as publisher:
+        wait_for(lambda: publisher.connected and hub.connected.is_set(), what="both connected")
+        os.kill(broker.proc.pid, signal.SIGSTOP)  # the broker reads nothing and answers nothing
+        try:
+            add_events(store, 30)
+            wait_for(lambda: len(publisher.flow.inflight) == 5, what="a full window")
+            seen = set()
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:  # a bounded look: the window stays full, never over
+                seen.add((len(publisher.flow.inflight), publisher.flow.cursor))
+                time.sleep(0.01)
+            assert seen == {(5, 6)}
+        finally:
+            os.kill(broker.proc.pid, signal.SIGCONT)
+        wait_for(lambda: all_acked(store), what="the rest")
+        assert hub.deliveries == list(range(1, 31))
+
+
+def test_ok__no_more_than_ahead_beyond_the_watermark(config, store, broker):
+    add_events(store, 30)
+    with hub_at(broker, acking=False) as hub, publishing(config, broker, window=4, ahead=10):
+        wait_for(lambda: marks(store)["published"] == 10, what="ten rows published")
+        wait_for(lambda: len(hub.deliveries) == 10, what="ten rows at the hub")
+        time.sleep(0.3)  # a bounded look: nothing beyond the bound goes out
+        assert marks(store)["published"] == 10 and sorted(hub.deliveries) == list(range(1, 11))
+        hub.acking = True
+        hub.acknowledge()
+        wait_for(lambda: all_acked(store), what="the rest, ten at a time")
+
+
+# --- faults ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["stop", "kill"])
+def test_ok__after_the_broker_restarts_it_sends_again_from_the_watermark(config, store, broker, how):
+    add_events(store, 300)
+    with hub_at(broker) as hub, publishing(config, broker, window=16) as publisher:
+        wait_for(lambda: hub.watermark >= 40, what="the stream under way")
+        getattr(broker, how)()  # mid-stream: SIGTERM, or SIGKILL that loses what the broker held in memory
+        wait_for(lambda: uplink(store)["connected"] == 0, what="the link down on the board")
+        add_events(store, 100)
+        broker.start()
+        wait_for(lambda: all_acked(store), timeout=30, what="every row acknowledged after the restart")
+        assert hub.held == set(range(1, 401)) and uplink(store)["watermark"] == 400
+        assert publisher.attempts >= 2
+
+
+def test_ok__gaps_in_an_acknowledgement_are_sent_again_at_once(config, store, broker):
+    add_events(store, 20)
+    started = time.monotonic()
+    with hub_at(broker, drop={5, 6, 7}) as hub, publishing(config, broker, resend_seconds=60.0):
+        wait_for(lambda: all_acked(store), what="the gaps filled")
+        assert time.monotonic() - started < 10  # the gaps, not the 60 s re-send timer
+        assert [hub.count(seq) for seq in (4, 5, 6, 7, 8)] == [1, 2, 2, 2, 1]
+
+
+def test_ok__resends_from_the_watermark_when_the_online_hub_is_silent(config, store, broker):
+    add_events(store, 6)
+    with hub_at(broker, drop=set(range(1, 7))) as hub, publishing(config, broker, resend_seconds=0.5):
+        wait_for(lambda: len(hub.deliveries) == 6, what="the first sending, lost at the hub")
+        lost_at = time.monotonic()
+        wait_for(lambda: all_acked(store), what="the second sending")
+        assert time.monotonic() - lost_at >= 0.3
+        assert [hub.count(seq) for seq in range(1, 7)] == [2] * 6
+
+
+def test_ok__no_resend_while_the_hub_is_offline(config, store, broker):
+    add_events(store, 3)
+    with hub_at(broker, drop={1, 2, 3}, state="offline") as hub, publishing(config, broker, resend_seconds=0.3):
+        wait_for(lambda: len(hub.deliveries) == 3, what="the first sending, lost at the hub")
+        time.sleep(1.0)  # a bounded look: three resend periods without a re-send
+        assert hub.deliveries == [1, 2, 3]
+        hub.set_state("online")
+        wait_for(lambda: all_acked(store), what="the re-send once the hub is online")
+
+
+# --- the real process -----------------------------------------------------------------------------
+
+
+class Observer:
+    """A raw MQTT client that records every message on every topic (to check status and privacy)."""
+
+    def __init__(self, port: int):
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="observer", protocol=mqtt.MQTTv5)
+        self.client.on_connect = lambda client, *_: client.subscribe("#", qos=1)
+        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload, m.retain))
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def statuses(self) -> list[dict]:
+        topic = wire.topic(KIOSK, wire.STATUS)
+        return [wire.parse_kiosk_status(KIOSK, body) for name, body, _ in list(self.messages) if name == topic and body]
+
+    def last_status(self) -> dict | None:
+        found = self.statuses()
+        return found[-1] if found else None
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class PublishProcess:
+    """`python -m kiosk publish --db PATH --broker URL` with short hub timings, started and waited for."""
+
+    def __init__(self, db: Path, broker: Broker, **env: str):
+        environ = {**os.environ, "PYTHONUNBUFFERED": "1", "KIOSK_KIOSK_ID": KIOSK, "KIOSK_HUB_STATUS_SECONDS": "0.5",
+                   "KIOSK_HUB_KEEPALIVE_SECONDS": "5", **env}
+        environ.pop("KIOSK_CONFIG", None)
+        command = [sys.executable, "-m", "kiosk", "publish", "--db", str(db), "--broker", broker.url]
+        self.proc = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert f"publishing to {broker.url}" in line, line + self.proc.stderr.read()
+
+    def stop(self, sig: int) -> int:
+        self.proc.send_signal(sig)
+        code = self.proc.wait(15)
+        self.stderr = self.proc.stderr.read()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return code
+
+
+def test_ok__status_online_with_counts_and_camera_rate_then_stopped_then_offline(config, store, site, broker):
+    check_in(site, parse_payload(HUNG, today=None), source="camera")
+    observer = Observer(broker.port)
+    try:
+        with hub_at(broker) as hub:
+            process = PublishProcess(Path(config.kiosk.db), broker)
+            wait_for(lambda: hub.watermark == 1, what="the check-in at the hub")
+            status = wait_for(lambda: (s := observer.last_status()) and s["state"] == "online" and s["outbox"] == 0 and s, what="online")
+            assert status["version"] == kiosk.__version__ and status["boot"] and status["unpublished"] == 0
+            assert status["camera_fps"] is None  # no scanner has reported
+            scanner = Sender(socket_path(config.kiosk.db))  # what `kiosk scan` sends every 2 s
+            scanner.publish({"type": "health", "health": {"state": "running", "fps": 9.5}})
+            scanner.close()
+            wait_for(lambda: (observer.last_status() or {}).get("camera_fps") == 9.5, what="the camera rate in the status")
+            assert process.stop(signal.SIGTERM) == 0, process.stderr
+            wait_for(lambda: observer.last_status()["state"] == "stopped", what="stopped on a clean exit")
+
+            process = PublishProcess(Path(config.kiosk.db), broker)
+            wait_for(lambda: observer.last_status()["state"] == "online", what="online again")
+            process.stop(signal.SIGKILL)
+            wait_for(lambda: observer.last_status()["state"] == "offline", what="the will")
+            assert observer.last_status()["outbox"] is None  # the will was written at connect time
+    finally:
+        observer.close()
+    assert_no_personal_data_outside_events(observer.messages)
+
+
+def assert_no_personal_data_outside_events(messages) -> None:
+    kinds = set()
+    for name, body, retained in messages:
+        assert re.fullmatch(r"vax/(k/kiosk-test/(event|status|ack)|hub/status)", name), name
+        kinds.add(name.rsplit("/", 1)[1])
+        if name.endswith("/event"):
+            assert not retained  # events are never retained
+            continue
+        text = body.decode("utf-8")
+        assert not [word for word in PERSONAL if word in text], (name, text)
+    assert {"event", "status", "ack"} <= kinds
+
+
+def test_ok__kill_9_of_the_publisher_mid_stream_loses_nothing(config, store, broker):
+    add_events(store, 400)
+    with hub_at(broker) as hub:
+        for threshold in (40, 150, 260):
+            process = PublishProcess(Path(config.kiosk.db), broker)
+            wait_for(lambda: len(hub.deliveries) >= threshold, timeout=20, what=f"{threshold} deliveries")
+            process.stop(signal.SIGKILL)
+            add_events(store, 20)  # recorded while no publisher runs
+        process = PublishProcess(Path(config.kiosk.db), broker)
+        wait_for(lambda: all_acked(store), timeout=30, what="everything after the last restart")
+        assert hub.held == set(range(1, 461))
+        assert process.stop(signal.SIGTERM) == 0
+
+
+def test_ok__kiosk_run_with_a_broker_publishes_what_the_camera_checks_in(tmp_path, broker):
+    from .conftest import write_frames
+    from .kiosk_process import KioskProcess
+
+    frames = write_frames(tmp_path / "frames", [None, LAN, LAN, None])
+    with hub_at(broker) as hub:
+        process = KioskProcess(tmp_path, f"replay:{frames}", env={
+            "KIOSK_KIOSK_ID": KIOSK, "KIOSK_HUB_BROKER": broker.url, "KIOSK_CAMERA_REPLAY_LOOP": "false",
+        })
+        try:
+            wait_for(lambda: hub.watermark >= 1, timeout=30, what="the check-in at the hub")
+            assert json.loads(hub.bodies[1])["type"] == "PersonCheckedIn"
+        finally:
+            assert process.terminate() == 0

@@ -40,10 +40,15 @@ db = "/var/lib/kiosk/kiosk.db"
 
 [camera]
 source = "auto"
+
+[hub]
+# The district broker and this kiosk's password come from \`hub enroll $(hostname) --site SITE\` at the hub:
+# broker = "mqtts://hub.example.vn:8883"
+# The password goes in /etc/kiosk/credentials/kiosk-hub-password, not here.
 TOML
 fi
 
-# Secrets: systemd hands them to kiosk-web (LoadCredential=); never in kiosk.toml or the environment.
+# Secrets: systemd hands them to kiosk-web and kiosk-publish (LoadCredential=); never in kiosk.toml or the environment.
 # The session key from before the split lived in /etc/kiosk/secret-key: keep it, so sessions survive.
 if [[ -f /etc/kiosk/secret-key && ! -f $credentials/kiosk-secret-key ]]; then
   mv /etc/kiosk/secret-key "$credentials/kiosk-secret-key"
@@ -53,6 +58,9 @@ for name in kiosk-secret-key kiosk-api-token; do
   chown root:root "$credentials/$name"
   chmod 0600 "$credentials/$name"
 done
+# The hub's MQTT password is not ours to invent: `hub enroll` prints it. Until it is written here the file is
+# empty (kiosk-publish starts, the broker refuses it, and the supervisor screen says so).
+[[ -f $credentials/kiosk-hub-password ]] || install -o root -g root -m 0600 /dev/null "$credentials/kiosk-hub-password"
 
 # One process per unit since the split: the old all-in-one kiosk.service goes.
 if [[ -f /etc/systemd/system/kiosk.service ]]; then
@@ -63,7 +71,7 @@ for unit in "${units[@]}"; do
   install -m 0644 "$dest/systemd/$unit" "/etc/systemd/system/$unit"
 done
 systemctl daemon-reload
-# kiosk.target wants kiosk-scan and kiosk-web; kiosk-publish stays as it is (disabled until issue 4).
+# kiosk.target wants kiosk-scan, kiosk-web and kiosk-publish.
 systemctl enable kiosk.target
 systemctl restart kiosk.target
 
@@ -80,11 +88,13 @@ fi
 
 cli="sudo -u kiosk $dest/.venv/bin/kiosk --config /etc/kiosk/kiosk.toml"
 cat <<NEXT
-install-kiosk: done; kiosk.target is running ($(systemctl is-active kiosk-scan.service) scanner, $(systemctl is-active kiosk-web.service) screens).
+install-kiosk: done; kiosk.target is running ($(systemctl is-active kiosk-scan.service) scanner, $(systemctl is-active kiosk-web.service) screens, $(systemctl is-active kiosk-publish.service) publisher).
 Next steps:
   1. Create the first supervisor (asks for a PIN):  $cli staff add NAME --role supervisor
   2. Check the kiosk (stop kiosk-scan first to free the camera):
        systemctl stop kiosk-scan; $cli doctor; systemctl start kiosk-scan
-  3. Follow the logs:                               journalctl -u 'kiosk-*' -f
+  3. Connect it to the district hub: set hub.broker in /etc/kiosk/kiosk.toml, write the password from
+     \`hub enroll\` into $credentials/kiosk-hub-password, then: systemctl restart kiosk-publish
+  4. Follow the logs:                               journalctl -u 'kiosk-*' -f
 Operating it (start, stop, logs, watchdog, credentials, upgrading): $dest/docs/production.md
 NEXT

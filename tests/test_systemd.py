@@ -270,13 +270,11 @@ def test_ok__services_share_user_config_and_state_and_have_a_watchdog(name):
     assert one(unit, "Unit", "StartLimitIntervalSec") == "0"  # never give up restarting
 
 
-def test_ok__target_wants_scan_and_web_not_yet_publish():
+def test_ok__target_wants_scan_web_and_publish():
     target = parse_unit(UNITS / "kiosk.target")
-    assert words(target, "Unit", "Wants") == {"kiosk-scan.service", "kiosk-web.service"}
+    assert words(target, "Unit", "Wants") == set(SERVICES)
     assert one(target, "Install", "WantedBy") == "multi-user.target"
-    publish = parse_unit(UNITS / "kiosk-publish.service")
-    assert one(publish, "Install", "WantedBy") == "kiosk.target"  # joins only when enabled (issue 4)
-    assert "kiosk-publish.service" not in re.findall(r"systemctl enable (\S+)", INSTALLER)
+    assert "kiosk.target" in re.findall(r"systemctl enable (\S+)", INSTALLER)
 
 
 def test_ok__scanner_gets_camera_and_gpio_devices_and_no_network():
@@ -288,13 +286,21 @@ def test_ok__scanner_gets_camera_and_gpio_devices_and_no_network():
     assert "LoadCredential" not in unit["Service"]
 
 
-def test_ok__web_gets_its_credentials_and_no_devices():
-    unit = parse_unit(UNITS / "kiosk-web.service")
+CREDENTIALS = {"kiosk-web.service": {"kiosk-secret-key", "kiosk-api-token"}, "kiosk-publish.service": {"kiosk-hub-password"}}
+
+
+@pytest.mark.parametrize("name, wanted", CREDENTIALS.items())
+def test_ok__web_and_publish_get_their_own_credentials_and_no_devices(name, wanted):
+    unit = parse_unit(UNITS / name)
     credentials = re.search(r"^credentials=(\S+)$", INSTALLER, re.MULTILINE).group(1)
     assert one(unit, "Service", "PrivateDevices") == "yes" and "DeviceAllow" not in unit["Service"]
     assert "SupplementaryGroups" not in unit["Service"]
     loaded = dict(value.split(":", 1) for value in unit["Service"]["LoadCredential"])
-    assert loaded == {name: f"{credentials}/{name}" for name in SECRETS.values()}
+    assert loaded == {name: f"{credentials}/{name}" for name in wanted}
+
+
+def test_ok__every_secret_is_loaded_by_a_unit_and_created_by_the_installer():
+    assert set().union(*CREDENTIALS.values()) == set(SECRETS.values())
     for name in SECRETS.values():
         assert name in INSTALLER, f"install-kiosk.sh does not create the credential {name}"
 

@@ -1,0 +1,117 @@
+"""Garbage on the hub's topics, sent with the real `mosquitto_pub` (MQTT v5, QoS 1) into a live kiosk stream.
+
+Each kind of garbage is built from a real event of the streaming kiosk, so it
+differs from a good message in one way only, and is expected in the hub's
+quarantine under one reason. Replays of merged events are sent too: the same
+body is absorbed as a duplicate, a changed body is quarantined
+(``replayed_changed``). Nothing of it may reach the merged tables, and the
+hub must keep running.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import wire
+
+from . import verify
+from .procs import run as run_command
+from .procs import wait_until
+from .scenarios import Run
+
+STREAM, SILENT, STRANGER = "k-1", "k-2", "k-stranger"
+"""The streaming kiosk, an enrolled kiosk that sends nothing, and a kiosk the hub never enrolled."""
+REPLAYED_SEQ = 5
+
+
+def outbox_body(db: Path, seq: int) -> dict:
+    conn = verify.connect(db)
+    try:
+        return json.loads(conn.execute("select body from outbox where seq = ?", [seq]).fetchone()[0])
+    finally:
+        conn.close()
+
+
+def text(message: dict) -> bytes:
+    return wire.canonical(message).encode()
+
+
+def as_kiosk(message: dict, kiosk: str) -> dict:
+    return {**message, "kiosk": kiosk, "id": wire.event_id(kiosk, message["seq"])}
+
+
+def garbage(good: dict) -> list[tuple[str, str, bytes]]:
+    """(expected reason, topic, body) for every kind of bad message, each made from the good event."""
+    event_topic = wire.topic(STREAM, wire.EVENT)
+    no_boot = {k: v for k, v in good.items() if k != "boot"}
+    oversized = {**good, "payload": {**good["payload"], "padding": "x" * (wire.MAX_MESSAGE_BYTES + 1)}}
+    return [
+        ("not_utf8", event_topic, b"\xff\xfe\x00\x9c not text"),
+        ("not_json", event_topic, b"{this is not json"),
+        ("not_json", event_topic, b"[1, 2, 3]"),
+        ("too_large", event_topic, text(oversized)),
+        ("schema", event_topic, text(no_boot)),
+        ("schema", event_topic, text({**good, "seq": -4, "id": wire.event_id(STREAM, -4)})),
+        ("unknown_type", event_topic, text({**good, "type": "DoseTeleported"})),
+        ("unsupported_version", event_topic, text({**good, "v": 99})),
+        ("topic_mismatch", wire.topic(SILENT, wire.EVENT), text(good)),
+        ("topic_mismatch", event_topic, text({**good, "id": wire.event_id(STREAM, good["seq"] + 1)})),
+        ("not_enrolled", wire.topic(STRANGER, wire.EVENT), text(as_kiosk(good, STRANGER))),
+        ("bad_topic", f"{wire.ROOT}/k/K-UPPER/{wire.EVENT}", text(good)),
+    ]
+
+
+def changed(good: dict) -> dict:
+    """The same event id with different content: another desk, another time."""
+    message = copy.deepcopy(good)
+    message["at"] = "2026-01-01T00:00:00+07:00"
+    return message
+
+
+def publish(port: int, topic: str, body: bytes, folder: Path, number: int) -> None:
+    """One message with the real mosquitto_pub: MQTT v5, QoS 1, from a file (bytes as they are)."""
+    path = folder / f"garbage-{number}.bin"
+    path.write_bytes(body)
+    run_command([shutil.which("mosquitto_pub") or "mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-V", "mqttv5",
+                 "-q", "1", "-i", f"garbage-{number}", "-t", topic, "-f", str(path)], timeout=15)
+
+
+def garbage_run(run: Run) -> None:
+    """Send every kind of garbage, and replays, at random moments while k-1 streams; check the quarantine."""
+    rounds = run.scale(10, 1)
+    rig = run.rig()
+    streaming = rig.add_kiosk(STREAM)
+    rig.add_kiosk(SILENT)
+    rig.start_all()
+    generator = rig.generate(streaming, events=run.scale(6000, 600), rate=150)
+    wait_until(lambda: verify.hub_watermarks(rig.hub_db).get(STREAM, 0) >= REPLAYED_SEQ, 30, what="the first events merged")
+    good = outbox_body(streaming.db, REPLAYED_SEQ)
+    expected: Counter = Counter()
+    sent = 0
+    for _ in range(rounds):
+        batch = garbage(good) + [("replayed_changed", wire.topic(STREAM, wire.EVENT), text(changed(good))),
+                                 ("absorbed", wire.topic(STREAM, wire.EVENT), text(good))]
+        run.rng.shuffle(batch)
+        for reason, topic, body in batch:
+            publish(rig.broker.port, topic, body, rig.folder, sent)
+            expected[reason] += 1
+            sent += 1
+            run.fault()
+            if generator.running:
+                run.pause(0.0, 0.2)
+    absorbed = expected.pop("absorbed")
+    rig.wait_generators(120)
+    done, _ = rig.settle(60)
+    tally = rig.tally()
+    run.note(f"sent {sent} bad or replayed messages: {dict(sorted(expected.items()))} and {absorbed} exact replays")
+    for reason, count in sorted(expected.items()):
+        got = tally.quarantine.get(reason, 0)
+        run.check(got == count, f"quarantine {reason}: expected {count}, got {got}")
+    extra = set(tally.quarantine) - set(expected)
+    run.check(not extra, f"quarantined for reasons not sent: {sorted(extra)}")
+    run.check(tally.absorbed >= absorbed, f"exact replays absorbed as duplicates: expected at least {absorbed}, got {tally.absorbed}")
+    run.check(rig.hub.running and rig.hub.starts == 1, "the hub kept running through the garbage (one start, still up)")

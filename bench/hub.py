@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -136,7 +137,8 @@ def environment(args) -> dict:
     mosquitto = scenarios.mosquitto_version()
     return {"seed": args.seed, "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
             "cpu_model": cpu.group(1) if cpu else None, "kernel": platform.release(), "mosquitto": mosquitto,
-            "paho_mqtt": version("paho-mqtt"), "sqlite_utils": version("sqlite-utils")}
+            "paho_mqtt": version("paho-mqtt"), "sqlite_utils": version("sqlite-utils"), "sqlite": sqlite3.sqlite_version,
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
 def main(argv=None) -> int:
@@ -159,6 +161,7 @@ def main(argv=None) -> int:
             shutil.rmtree(work, ignore_errors=True)
         else:
             say(f"kept {work}")
+    report["environment"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["targets"] = targets(report)
     report["wall_seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(report, indent=2, ensure_ascii=False))

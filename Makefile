@@ -11,7 +11,7 @@ DEMO_DB ?= var/demo.db
 .PHONY: demo test bench bench-decode bench-latency bench-hub system-deps test-system-deps frames translations clean help
 
 help:
-	@echo "make demo    set up and run a kiosk on the bundled replay frames"
+	@echo "make demo    set up and run a kiosk on the bundled replay frames, with a local broker and district hub"
 	@echo "make test    set up and run the test suite"
 	@echo "make bench   run the benchmarks (JSON on stdout)"
 
@@ -37,8 +37,7 @@ demo: system-deps $(VENV)/.installed
 	@$(BIN)/kiosk --log-level WARNING staff list --db $(DEMO_DB) | grep -q "$(DEMO_STAFF)" || \
 	  printf '%s\n' "$(DEMO_PIN)" | $(BIN)/kiosk --log-level WARNING staff add "$(DEMO_STAFF)" --role supervisor --pin-stdin --db $(DEMO_DB)
 	@echo "supervisor screen: http://127.0.0.1:$(DEMO_PORT)/supervisor/  (sign in as '$(DEMO_STAFF)', PIN $(DEMO_PIN))"
-	KIOSK_CAMERA_FPS=4 KIOSK_CAMERA_REPLAY_REPEAT=8 \
-	  $(BIN)/kiosk run --camera replay:kiosk/demo/frames --db $(DEMO_DB) --port $(DEMO_PORT)
+	BIN=$(BIN) DEMO_PORT=$(DEMO_PORT) DEMO_DB=$(DEMO_DB) provision/demo.sh
 
 test: test-system-deps $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

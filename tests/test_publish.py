@@ -377,3 +377,88 @@ def test_ok__kiosk_run_with_a_broker_publishes_what_the_camera_checks_in(tmp_pat
             assert json.loads(hub.bodies[1])["type"] == "PersonCheckedIn"
         finally:
             assert process.terminate() == 0
+
+
+def test_ok__systemd_hears_ready_status_watchdog_and_stopping(config, broker):
+    import socket
+    import uuid
+
+    name = f"kiosk-publish-test-{uuid.uuid4().hex}"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind("\0" + name)
+    listener.settimeout(5)
+    try:
+        with hub_at(broker):
+            process = PublishProcess(Path(config.kiosk.db), broker, NOTIFY_SOCKET="@" + name, WATCHDOG_USEC="1000000")
+            heard: list[str] = []
+
+            def hear(wanted) -> bool:
+                heard.append(listener.recv(4096).decode())
+                return any(wanted(message) for message in heard)
+
+            wait_for(lambda: hear(lambda m: m == f"READY=1\nSTATUS=kiosk {KIOSK}: publishing to {broker.url}"), what="READY=1")
+            wait_for(lambda: hear(lambda m: m.startswith(f"STATUS=connected to {broker.url}; hub online")), what="the link as STATUS")
+            wait_for(lambda: hear(lambda m: m == "WATCHDOG=1"), what="a watchdog ping")
+            assert process.stop(signal.SIGTERM) == 0
+            wait_for(lambda: hear(lambda m: m == "STOPPING=1"), what="STOPPING=1")
+    finally:
+        listener.close()
+
+
+def test_ok__kiosk_scan_reports_its_frame_rate_to_the_publisher(config, tmp_path, pins):
+    from kiosk.runtime import ScanService
+    from kiosk.uplink.health import HealthInbox
+
+    from .conftest import write_frames
+
+    frames = write_frames(tmp_path / "frames", [None, None])
+    inbox = HealthInbox(socket_path(config.kiosk.db))
+    scanner = ScanService(config.replace("camera", source=f"replay:{frames}", fps=20.0), pin_factory=pins)
+    scanner.start()
+    try:
+        fps = wait_for(inbox.camera_fps, what="a health report on publish.sock")  # sent every 2 s
+        assert 0 < fps <= 20
+    finally:
+        scanner.close()
+        inbox.close()
+
+
+# --- the supervisor's status line -----------------------------------------------------------------
+
+
+def board_page(config, site, language: str) -> str:
+    from kiosk.staff import add_staff
+    from kiosk.web import Services, create_app
+
+    client = create_app(Services(config.replace("web", language=language), site)).test_client()
+    name = f"Giám sát {language}"
+    found = site.store.db.execute("select id from staff where name = ?", [name]).fetchone()
+    member_id = found[0] if found else add_staff(site.store, name, "supervisor", "2580", Ticker().now().wall).id
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    assert client.post("/login", data={"csrf_token": token, "staff_id": str(member_id), "pin": "2580"}).status_code == 302
+    line = re.search(r'<span class="stat" id="uplink">(.*?)</span>\s*(?:<span class="stat bad">|</section>)',
+                     client.get("/supervisor/").get_data(as_text=True), re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", line.group(1)))
+
+
+def test_ok__the_board_shows_the_link_to_the_hub(config, store, site, broker):
+    assert board_page(config, site, "en") == "District hub: not set up · not yet merged at the hub: 0"
+    add_events(store, 3)
+    with hub_at(broker), publishing(config, broker):
+        wait_for(lambda: all_acked(store) and uplink(store)["hub_state"] == "online", what="every row acknowledged")
+        line = board_page(config, site, "en")
+        assert re.fullmatch(r"District hub: connected · hub online · last acknowledgement: \d\d:\d\d · not yet merged at the hub: 0", line), line
+        assert board_page(config, site, "vi").startswith("Máy chủ huyện: đã kết nối · máy chủ đang hoạt động · xác nhận gần nhất: ")
+    add_events(store, 2)
+    line = board_page(config, site, "en")
+    assert line.startswith("District hub: not connected · hub online · last acknowledgement: ") and line.endswith("not yet merged at the hub: 2")
+
+
+def test_fail__the_board_shows_the_last_error(config, store, site, broker):
+    add_events(store, 1)
+    with publishing(config, broker):
+        wait_for(lambda: uplink(store)["error"], what="the refusal recorded")
+        line = board_page(config, site, "en")
+    assert line.startswith("District hub: connected · hub state unknown · last acknowledgement: none yet · not yet merged at the hub: 1")
+    assert line.endswith("error: the broker did not take event kiosk-test:1: No matching subscribers (16)")

@@ -40,13 +40,13 @@ def write(conn: sqlite3.Connection, batch: Batch, received_at: str, catalogue: C
 
 def sort_out(conn: sqlite3.Connection, events: list[wire.Event]) -> tuple[list[wire.Event], Counter, list[wire.Event]]:
     """Split events into new ones, duplicates (counted per kiosk) and replays with a changed body."""
-    ids = json.dumps([event.id for event in events])
-    kept = dict(conn.execute(f"SELECT event_id, body FROM events WHERE event_id {IN_LIST}", (ids,)))
+    ids = [event.id for event in events]
+    kept = dict(conn.execute(f"SELECT event_id, body FROM events WHERE event_id {IN_LIST}", (json.dumps(ids),)))
     fresh, changed, duplicates = [], [], Counter()
-    for event in events:
-        body = kept.get(event.id)
+    for event_id, event in zip(ids, events):
+        body = kept.get(event_id)
         if body is None:
-            kept[event.id] = event.body
+            kept[event_id] = event.body
             fresh.append(event)
         elif body == event.body:
             duplicates[event.kiosk] += 1
@@ -227,7 +227,7 @@ def person_events(conn: sqlite3.Connection, keys: str, known: dict[str, dict]) -
     events: dict[str, list[PersonEvent]] = defaultdict(list)
     for id_number, event_id, kiosk, seq, kind, at, body in rows:
         payload = known.get(event_id) or (json.loads(body)["payload"] if body else {})
-        events[id_number].append(PersonEvent(kiosk, seq, kind, at, payload))
+        events[id_number].append(PersonEvent(kiosk, seq, event_id, kind, at, payload))
     voided: dict[str, str] = {}
     for target, void in conn.execute(
         f"SELECT v.target_id, v.void_id FROM voids v JOIN events e ON e.event_id = v.target_id WHERE e.id_number {IN_LIST}",

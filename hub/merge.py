@@ -5,6 +5,9 @@ each person a batch touches, so the merged state is a function of the set of
 events: arrival order, batch boundaries and duplicates cannot change it. Every
 choice (which identity, which order) sorts by (kiosk, seq) or by content, never
 by arrival. Conflicts are reported, never resolved.
+
+A void always counts: voiding an EventVoided does not bring its target back
+(record the fact again instead), which keeps the rule free of chains and cycles.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import wire
@@ -27,6 +31,7 @@ PERSON_EVENTS = frozenset({wire.CHECK_IN_EVENT, wire.DOSE_EVENT})
 
 CONFLICT_KINDS = ("duplicate_dose", "interval_too_short", "identity_mismatch")
 IDENTITY_FIELDS = ("full_name", "birth_date", "sex")
+BY_KIOSK_AND_SEQ = itemgetter(0, 1)
 
 
 class PersonEvent(NamedTuple):
@@ -34,13 +39,11 @@ class PersonEvent(NamedTuple):
 
     kiosk: str
     seq: int
+    id: str
+    """wire.event_id(kiosk, seq), carried rather than formatted again at every look."""
     type: str
     at: str
     payload: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return wire.event_id(self.kiosk, self.seq)
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class PersonView:
 
 def person_event(event: wire.Event) -> PersonEvent:
     """Return what the merge reads of a validated event."""
-    return PersonEvent(event.kiosk, event.seq, event.type, event.at, event.payload)
+    return PersonEvent(event.kiosk, event.seq, event.id, event.type, event.at, event.payload)
 
 
 def id_number_of(payload: dict[str, Any]) -> str | None:
@@ -63,15 +66,11 @@ def id_number_of(payload: dict[str, Any]) -> str | None:
     return number if isinstance(number, str) else None
 
 
-def order(event: PersonEvent) -> tuple[str, int]:
-    return event.kiosk, event.seq
-
-
 def derive_person(
     id_number: str, events: Iterable[PersonEvent], voided: Mapping[str, str], catalogue: Catalogue
 ) -> PersonView:
     """Return the person's merged view from all their events; ``voided`` maps a voided event id to the void's id."""
-    ordered = sorted(events, key=order)
+    ordered = sorted(events, key=BY_KIOSK_AND_SEQ)
     check_ins = [e for e in ordered if e.type == wire.CHECK_IN_EVENT and e.id not in voided]
     doses = [dose_row(id_number, e, voided.get(e.id)) for e in ordered if e.type == wire.DOSE_EVENT]
     live = [d for d in doses if d["voided_by"] is None]
@@ -104,8 +103,10 @@ def identity_of(event: PersonEvent) -> tuple[str, str, str, str | None]:
 def choose_identity(check_ins: list[PersonEvent]) -> tuple[str, str, str, str | None] | None:
     """Return the identity variant seen in most check-ins; check_ins come in (kiosk, seq) order, so max's first
     maximum is the variant seen earliest."""
+    if len(check_ins) < 2:
+        return identity_of(check_ins[0]) if check_ins else None
     counts = Counter(identity_of(e) for e in check_ins)
-    return max(counts, key=counts.__getitem__) if counts else None
+    return max(counts, key=counts.__getitem__)
 
 
 def dose_row(id_number: str, event: PersonEvent, voided_by: str | None) -> dict[str, Any]:
@@ -127,6 +128,8 @@ def conflict(kind: str, id_number: str, event_ids: list[str], detail: dict[str, 
 
 def duplicate_doses(id_number: str, live: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One conflict per dose number recorded in two or more live dose events; every one of them stays."""
+    if len(live) < 2:
+        return []
     by_number: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for dose in live:
         by_number[dose["dose_number"]].append(dose)
@@ -146,6 +149,8 @@ def short_intervals(id_number: str, live: list[dict[str, Any]], catalogue: Catal
     Two doses with the same number are a duplicate_dose, not an interval; a pair
     whose product or day the catalogue cannot judge is skipped.
     """
+    if len(live) < 2:
+        return []
     # live is in (kiosk, seq) order: its position breaks ties without looking at arrival
     numbered = [(i, d) for i, d in enumerate(live) if day(d) is not None]
     dated = [d for _, d in sorted(numbered, key=lambda pair: (day(pair[1]), pair[1]["dose_number"], pair[0]))]
@@ -186,6 +191,8 @@ def day(dose: dict[str, Any]) -> datetime.date | None:
 
 def identity_mismatches(id_number: str, check_ins: list[PersonEvent]) -> list[dict[str, Any]]:
     """One conflict when live check-ins of one ID disagree on name, birth date or sex (case and spacing aside)."""
+    if len(check_ins) < 2:
+        return []
     values = {field: {normalise(e.payload["person"][field]) for e in check_ins} for field in IDENTITY_FIELDS}
     fields = [field for field in IDENTITY_FIELDS if len(values[field]) > 1]
     if not fields:

@@ -462,3 +462,24 @@ def test_fail__the_board_shows_the_last_error(config, store, site, broker):
         line = board_page(config, site, "en")
     assert line.startswith("District hub: connected · hub state unknown · last acknowledgement: none yet · not yet merged at the hub: 1")
     assert line.endswith("error: the broker did not take event kiosk-test:1: No matching subscribers (16)")
+
+
+def test_fail__an_acknowledgement_beyond_the_outbox_marks_nothing(config, store, broker):
+    """A kiosk id reused with a fresh database: the hub's watermark is past anything recorded here."""
+    add_events(store, 3)
+    stale = wire.Ack(KIOSK, 500, 500, (), "2026-11-24T17:00:00+00:00")
+    with hub_at(broker, acking=False) as hub, publishing(config, broker):
+        hub.client.publish(wire.topic(KIOSK, wire.ACK), stale.encode(), qos=1, retain=True)
+        wait_for(lambda: "ends at 3" in (uplink(store)["error"] or ""), what="the mismatch on the board")
+        wait_for(lambda: marks(store)["published"] == 3, what="the rows published all the same")
+        assert marks(store)["acked"] == 0 and uplink(store)["watermark"] == 0
+
+
+def test_fail__a_malformed_acknowledgement_is_ignored(config, store, broker, caplog):
+    add_events(store, 2)
+    with hub_at(broker) as hub, publishing(config, broker):
+        wait_for(lambda: all_acked(store), what="every row acknowledged")
+        hub.client.publish(wire.topic(KIOSK, wire.ACK), b'{"v": 1, "kiosk": "kiosk-test", "watermark": "all"}', qos=1, retain=True)
+        wait_for(lambda: "ignored a malformed message on vax/k/kiosk-test/ack: schema" in caplog.text, what="the warning")
+        add_events(store, 1)
+        wait_for(lambda: marks(store)["acked"] == 3, what="the next row, acknowledged by the hub's next ack")

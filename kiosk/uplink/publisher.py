@@ -284,6 +284,14 @@ class Publisher:
             logger.warning("ignored a malformed message on %s: %s", message.topic, exc.reason)
 
     def take_ack(self, ack: wire.Ack) -> None:
+        last = outbox.last_seq(self.store.db)
+        if ack.watermark > last:
+            # The hub has events of this kiosk id that this database never recorded (a kiosk id reused with a new
+            # database): marking our rows done would hide that, so the acknowledgement is not taken.
+            self.fail("ack", f"the hub acknowledges up to {ack.watermark} but this kiosk's outbox ends at {last}: "
+                             "is this kiosk id used by another kiosk or database?")
+            return
+        self.errors.pop("ack", None)
         if self.flow.acknowledged(ack.watermark, ack.gaps, self.monotonic()):
             self.progress.acked_at = self.clock.now().wall.isoformat()
             self.progress.watermark_moved = True
@@ -292,10 +300,17 @@ class Publisher:
 
     def refresh_status(self, now: float) -> None:
         if now >= self.camera_due:
-            self.fps, self.camera_due = self.camera(), now + CAMERA_POLL_SECONDS
+            self.fps, self.camera_due = self.camera_rate(), now + CAMERA_POLL_SECONDS
         if now >= self.status_due:
             self.publish_status("online")
             self.status_due = now + self.settings.status_seconds
+
+    def camera_rate(self) -> float | None:
+        try:
+            return self.camera()
+        except Exception as exc:  # the status must go out even when the scanner cannot say how it is
+            logger.debug("camera rate unknown: %r", exc)
+            return None
 
     def publish_status(self, state: str) -> int | None:
         """Publish the retained status (QoS 1); return its message id, None when not connected."""

@@ -1,7 +1,7 @@
 """The real parts of one fault run: a Mosquitto, a hub, kiosks (a generator and a publisher each), all as processes.
 
 Everything lives in one folder: the broker's config and persistence, the hub's
-database, each kiosk's database, and one log per process, kept when a run
+database, each kiosk's database (in a folder of its own), and one log per process, kept when a run
 fails so its findings can be read.
 """
 
@@ -87,7 +87,7 @@ class Rig:
             clock_file.write_text(clock + "\n")
             env.update(faketime_env(clock_file))
             wrapper = python("-m", "faults.wrongclock")
-        db = self.folder / f"{kiosk_id}.db"
+        db = self.folder / kiosk_id / "kiosk.db"  # a folder each: the publisher keeps publish.sock beside its database
         publisher = Proc(f"{kiosk_id} publisher", [*wrapper, "-m", "kiosk", "publish", "--db", str(db)],
                          self.folder / f"{kiosk_id}.publish.log", env)
         kiosk = Kiosk(kiosk_id, len(self.kiosks) + 1, db, publisher, env, wrapper, clock_file, link_)

@@ -14,10 +14,8 @@ from paho.mqtt.properties import Properties
 
 import wire
 
-from .. import __version__
 from ..config import HubSettings
 from ..errors import ConfigError
-from ..queue.clock import Instant
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 CONNECT_TIMEOUT = 5.0
@@ -26,6 +24,8 @@ RECONNECT_MIN_SECONDS = 0.25
 RECONNECT_MAX_SECONDS = 30.0
 STABLE_SECONDS = 10.0
 """A connection that lasted this long resets the reconnect delay; shorter ones (a fight over the client id) keep doubling it."""
+SETTLE_SECONDS = 0.05
+"""After the SUBACK, events wait until the retained messages have been quiet this long (see `Session.ready`)."""
 STATUS_SLOTS = 4
 """paho's in-flight limit is the event window plus these, so a status message never waits behind events."""
 
@@ -136,6 +136,18 @@ class Session:
     status_mids: set[int] = field(default_factory=set)
     """Status messages awaiting their PUBACK."""
 
+    def ready(self, now: float) -> bool:
+        """True once the subscriptions are acknowledged and their retained messages read: events may go.
+
+        Starting from the retained watermark saves re-sending what the hub has.
+        And Mosquitto closes the connection right after an ACL refusal: had we
+        just acknowledged a retained message, the socket would be reset and the
+        refusal's reason code lost with it.
+        """
+        if not self.settled and self.subscribed_at is not None:
+            self.settled = now - max(self.subscribed_at, self.heard_at) >= SETTLE_SECONDS
+        return self.settled
+
 
 class Backoff:
     """When to try connecting again: a delay that doubles after each failure, up to RECONNECT_MAX_SECONDS."""
@@ -152,11 +164,3 @@ class Backoff:
         self.delay = RECONNECT_MIN_SECONDS if lasted >= STABLE_SECONDS else min(self.delay * 2, RECONNECT_MAX_SECONDS)
         self.next_attempt = now + self.delay
 
-
-def status_message(kiosk_id: str, state: str, now: Instant, *, counts: dict | None, camera_fps: float | None) -> bytes:
-    """The retained status: counts, version, times, never personal data; ``counts`` None (the will) leaves them unknown."""
-    counts = counts or {}
-    return wire.kiosk_status(
-        kiosk_id, state, boot=now.boot_id, version=__version__, at=now.wall.isoformat(), clock_synced=now.synced,
-        outbox=counts.get("unacknowledged"), unpublished=counts.get("unpublished"), camera_fps=camera_fps,
-    )

@@ -27,8 +27,9 @@ from ..queue.clock import Clock
 from ..queue.events import backlog
 from ..queue.store import Store
 from .flow import Flow
-from .link import Backoff, Session, check_settings, connect, delivered, describe, new_client, parse_broker, status_message
+from .link import Backoff, Session, check_settings, connect, delivered, describe, new_client, parse_broker
 from .progress import Progress, summary
+from .status import CameraRate, status_message
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +38,6 @@ LOOP_SECONDS = 0.02
 CONNACK_TIMEOUT = 10.0
 STOP_SECONDS = 2.0
 """On a clean exit, how long to wait for the broker to take the `stopped` status."""
-SETTLE_SECONDS = 0.05
-"""After the SUBACK, events wait until the retained acknowledgement and hub status have been quiet this long (see `settled`)."""
-CAMERA_POLL_SECONDS = 1.0
 STALLED_SECONDS = 25.0
 
 
@@ -56,7 +54,7 @@ class Publisher:
         self.broker = parse_broker(config.hub.broker) if config.hub.broker else None
         check_settings(self.settings)
         self.store = store
-        self.camera = camera_fps
+        self.camera = CameraRate(camera_fps)
         self.clock = clock or Clock()
         self.monotonic = monotonic
         self.topics = {kind: wire.topic(self.kiosk, kind) for kind in wire.KIOSK_KINDS}
@@ -71,8 +69,7 @@ class Publisher:
         """The current error of each kind (connect, subscribe, publish, status), for the board."""
         self.hub_state: str | None = None
         self.progress = Progress()
-        self.status_due = self.camera_due = 0.0
-        self.fps: float | None = None
+        self.status_due = 0.0
         self.known_last = 0
         self.data_version = None
 
@@ -208,22 +205,9 @@ class Publisher:
 
     # -- sending ----------------------------------------------------------------------------------------------------
 
-    def settled(self, now: float) -> bool:
-        """True once the subscriptions are acknowledged and their retained messages read.
-
-        Starting from the retained watermark saves re-sending what the hub has.
-        And Mosquitto closes the connection right after an ACL refusal: had we
-        just acknowledged a retained message, the socket would be reset and the
-        refusal's reason code lost with it.
-        """
-        session = self.session
-        if not session.settled and session.subscribed_at is not None:
-            session.settled = now - max(session.subscribed_at, session.heard_at) >= SETTLE_SECONDS
-        return session.settled
-
     def send(self, now: float) -> None:
         """Publish gap rows first, then rows in order, as far as the window and the watermark allow."""
-        if not self.settled(now):
+        if not self.session.ready(now):
             return
         room = self.flow.room(now)
         if room and self.flow.resends:
@@ -299,22 +283,14 @@ class Publisher:
     # -- status and records -----------------------------------------------------------------------------------------
 
     def refresh_status(self, now: float) -> None:
-        if now >= self.camera_due:
-            self.fps, self.camera_due = self.camera_rate(), now + CAMERA_POLL_SECONDS
+        self.camera.current(now)
         if now >= self.status_due:
             self.publish_status("online")
             self.status_due = now + self.settings.status_seconds
 
-    def camera_rate(self) -> float | None:
-        try:
-            return self.camera()
-        except Exception as exc:  # the status must go out even when the scanner cannot say how it is
-            logger.debug("camera rate unknown: %r", exc)
-            return None
-
     def publish_status(self, state: str) -> int | None:
         """Publish the retained status (QoS 1); return its message id, None when not connected."""
-        body = status_message(self.kiosk, state, self.clock.now(), counts=backlog(self.store.db), camera_fps=self.fps)
+        body = status_message(self.kiosk, state, self.clock.now(), counts=backlog(self.store.db), camera_fps=self.camera.value)
         info = self.session.client.publish(self.topics[wire.STATUS], body, qos=1, retain=True)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return None

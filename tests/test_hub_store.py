@@ -185,6 +185,11 @@ def test_ok__status_fills_the_fleet_columns(hub, path):
                      "FROM kiosks WHERE kiosk = 'ka'") == ("online", LATER, "boot-2", "0.1.0", 12, 9.5, 10.0, LATER)
 
 
+def test_ok__skew_between_the_hubs_utc_and_a_kiosks_local_time(hub, path):
+    hub.commit(Batch(statuses=[status("ka", at="2024-05-01T10:00:30+07:00", received_at="2024-05-01T03:00:00.000Z")]), AT)
+    assert row(path, "SELECT clock_skew_s FROM kiosks WHERE kiosk = 'ka'") == (-30.0,)
+
+
 def test_ok__a_kiosk_clock_in_1970_shows_as_skew(hub, path):
     hub.commit(Batch(statuses=[status("ka", at="1970-01-01T00:00:00+00:00")]), LATER)
     assert row(path, "SELECT clock_skew_s FROM kiosks WHERE kiosk = 'ka'")[0] > 1.7e9

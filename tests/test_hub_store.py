@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +20,7 @@ from kiosk.queue.store import Store as KioskStore
 
 from .hub_helpers import HUNG_ID, LAN_ID, check_in, dose, event, snapshot
 
+REPO = Path(__file__).resolve().parents[1]
 AT = "2024-05-01T10:00:00+07:00"
 LATER = "2024-05-01T10:05:00+07:00"
 
@@ -66,8 +71,12 @@ def test_ok__wal_and_full_sync(hub, path):
 def test_ok__reopen_keeps_data_and_schema(path):
     with open_store(path) as store:
         store.commit(Batch(events=seqs("ka", [1, 2])), AT)
+    merged = snapshot(path)
     with open_store(path) as store:
         assert store.ack_for("ka", AT).watermark == 2
+        again = store.commit(Batch(events=seqs("ka", [1, 2])), LATER)  # a hub restarted before it acknowledged
+        assert (again.merged, again.duplicates) == (0, 2)
+    assert snapshot(path) == merged
     assert row(path, "PRAGMA user_version") == (len(MIGRATIONS),)
 
 
@@ -107,6 +116,47 @@ def test_fail__a_refused_insert_is_a_store_error_and_keeps_nothing(hub, path):
     with pytest.raises(StoreError, match="refused"):
         hub.commit(Batch(events=[check_in("ka", 1), nameless], quarantined=[garbage()]), AT)
     assert snapshot(path) == before and hub.stats()["quarantined"]["total"] == 0
+
+
+COMMITTER = """
+import sys
+from hub.sqlite_store import open_store
+from hub.store import Batch
+from tests.hub_helpers import check_in, dose
+
+batches, seq = [], 0
+for b in range(8):
+    events = []
+    for person in range(b * 250, (b + 1) * 250):
+        events += [check_in("ka", seq + 1, f"{person:012d}"), dose("ka", seq + 2, f"{person:012d}")]
+        seq += 2
+    batches.append(Batch(events=events))
+store = open_store(sys.argv[1])
+for batch in batches:
+    store.commit(batch, "2024-05-01T03:00:00.000Z")
+    print("committed", flush=True)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.004, 0.008, 0.012])
+def test_ok__kill_9_mid_commit_keeps_whole_batches(tmp_path, delay):
+    """A hub killed while committing keeps every batch it committed whole and nothing of the one it was writing."""
+    path = tmp_path / "hub.db"
+    process = subprocess.Popen([sys.executable, "-c", COMMITTER, str(path)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        for _ in range(2):
+            assert process.stdout.readline() == "committed\n"
+        time.sleep(delay)  # not a wait for anything: where in the next commit the kill lands
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        process.stdout.close()
+    with open_store(path) as store:
+        stats = store.stats()
+    events = stats["events"]
+    assert events % 500 == 0 and events >= 1000
+    assert (stats["people"], stats["doses"]) == (events // 2, events // 2)
+    assert (stats["kiosks"][0]["watermark"], stats["kiosks"][0]["highest"]) == (events, events)
 
 
 # -- duplicates and replays -------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -77,9 +78,9 @@ def all_acked(store: Store) -> bool:
 
 
 @contextmanager
-def publishing(config, broker: Broker, **hub):
-    """A Publisher on its own thread (its own Store), pointed at ``broker``; stopped and joined at the end."""
-    settings = config.replace("hub", broker=broker.url, **hub)
+def publishing(config, url: str, **hub):
+    """A Publisher on its own thread (its own Store), pointed at the broker at ``url``; stopped and joined at the end."""
+    settings = config.replace("hub", broker=url, **hub)
     publisher = Publisher(settings, Store(settings.kiosk.db))
     thread = threading.Thread(target=publisher.run, name="publisher")
     thread.start()
@@ -106,7 +107,7 @@ def hub_at(broker: Broker, **options):
 def test_ok__publishes_in_seq_order_with_the_bodies_of_the_outbox(config, store, site, broker):
     check_in(site, parse_payload(LAN, today=None), source="camera")  # a real event, with personal data in its body
     add_events(store, 40)
-    with hub_at(broker) as hub, publishing(config, broker):
+    with hub_at(broker) as hub, publishing(config, broker.url):
         wait_for(lambda: all_acked(store), what="every row acknowledged")
         assert hub.deliveries == list(range(1, 42))
         bodies = dict(store.db.execute("select seq, body from outbox").fetchall())
@@ -120,7 +121,7 @@ def test_ok__publishes_in_seq_order_with_the_bodies_of_the_outbox(config, store,
 
 def test_ok__published_on_puback_done_only_when_the_watermark_covers_it(config, store, broker):
     add_events(store, 12)
-    with hub_at(broker, acking=False) as hub, publishing(config, broker):
+    with hub_at(broker, acking=False) as hub, publishing(config, broker.url):
         wait_for(lambda: marks(store)["published"] == 12, what="PUBACKs")
         assert marks(store)["acked"] == 0 and uplink(store)["watermark"] == 0
         assert events.backlog(store.db) == {"unpublished": 0, "unacknowledged": 12}
@@ -137,7 +138,7 @@ def test_ok__published_on_puback_done_only_when_the_watermark_covers_it(config, 
 
 def test_fail__no_subscriber_yet_reason_16_leaves_rows_unpublished_until_the_hub_subscribes(config, store, broker):
     add_events(store, 5)
-    with publishing(config, broker) as publisher:
+    with publishing(config, broker.url) as publisher:
         wait_for(lambda: "(16)" in (uplink(store)["error"] or ""), what="the reason code on the board")
         assert "No matching subscribers" in uplink(store)["error"] and "kiosk-test:1" in uplink(store)["error"]
         assert marks(store)["published"] == 0 and publisher.connected
@@ -162,7 +163,7 @@ def test_fail__an_acl_refusal_135_leaves_rows_unpublished_and_shows_the_error(co
     passwords = {"kiosk-test": "kiosk-secret", "hub": "hub-secret"}
     with Broker(tmp_path / "acl-broker", passwords=passwords, acl=ACL) as broker, \
             hub_at(broker, client_id="hub", username="hub", password="hub-secret") as hub, \
-            publishing(config, broker, password="kiosk-secret") as publisher:
+            publishing(config, broker.url, password="kiosk-secret") as publisher:
         wait_for(lambda: "(135)" in (uplink(store)["error"] or ""), what="the refusal on the board")
         assert "Not authorized" in uplink(store)["error"]
         # Mosquitto 2.0.11 closes the connection after the refusal: the publisher connects again, later and later.
@@ -174,7 +175,7 @@ def test_fail__an_acl_refusal_135_leaves_rows_unpublished_and_shows_the_error(co
 def test_fail__a_refused_connection_is_not_a_connection_and_is_retried(config, store, tmp_path):
     add_events(store, 2)
     with Broker(tmp_path / "auth-broker", passwords={"kiosk-test": "right"}) as broker, \
-            publishing(config, broker, password="wrong") as publisher:
+            publishing(config, broker.url, password="wrong") as publisher:
         wait_for(lambda: "refused the connection" in (uplink(store)["error"] or ""), what="the refusal on the board")
         assert "(134)" in uplink(store)["error"] or "(135)" in uplink(store)["error"]
         wait_for(lambda: publisher.attempts >= 3, what="further attempts")
@@ -185,7 +186,7 @@ def test_fail__a_refused_connection_is_not_a_connection_and_is_retried(config, s
 
 
 def test_ok__no_more_than_the_window_awaits_its_puback(config, store, broker):
-    with hub_at(broker) as hub, publishing(config, broker, window=5) as publisher:
+    with hub_at(broker) as hub, publishing(config, broker.url, window=5) as publisher:
         wait_for(lambda: publisher.connected and hub.connected.is_set(), what="both connected")
         os.kill(broker.proc.pid, signal.SIGSTOP)  # the broker reads nothing and answers nothing
         try:
@@ -205,7 +206,7 @@ def test_ok__no_more_than_the_window_awaits_its_puback(config, store, broker):
 
 def test_ok__no_more_than_ahead_beyond_the_watermark(config, store, broker):
     add_events(store, 30)
-    with hub_at(broker, acking=False) as hub, publishing(config, broker, window=4, ahead=10):
+    with hub_at(broker, acking=False) as hub, publishing(config, broker.url, window=4, ahead=10):
         wait_for(lambda: marks(store)["published"] == 10, what="ten rows published")
         wait_for(lambda: len(hub.deliveries) == 10, what="ten rows at the hub")
         time.sleep(0.3)  # a bounded look: nothing beyond the bound goes out
@@ -221,7 +222,7 @@ def test_ok__no_more_than_ahead_beyond_the_watermark(config, store, broker):
 @pytest.mark.parametrize("how", ["stop", "kill"])
 def test_ok__after_the_broker_restarts_it_sends_again_from_the_watermark(config, store, broker, how):
     add_events(store, 300)
-    with hub_at(broker) as hub, publishing(config, broker, window=16) as publisher:
+    with hub_at(broker) as hub, publishing(config, broker.url, window=16) as publisher:
         wait_for(lambda: hub.watermark >= 40, what="the stream under way")
         getattr(broker, how)()  # mid-stream: SIGTERM, or SIGKILL that loses what the broker held in memory
         wait_for(lambda: uplink(store)["connected"] == 0, what="the link down on the board")
@@ -235,7 +236,7 @@ def test_ok__after_the_broker_restarts_it_sends_again_from_the_watermark(config,
 def test_ok__gaps_in_an_acknowledgement_are_sent_again_at_once(config, store, broker):
     add_events(store, 20)
     started = time.monotonic()
-    with hub_at(broker, drop={5, 6, 7}) as hub, publishing(config, broker, resend_seconds=60.0):
+    with hub_at(broker, drop={5, 6, 7}) as hub, publishing(config, broker.url, resend_seconds=60.0):
         wait_for(lambda: all_acked(store), what="the gaps filled")
         assert time.monotonic() - started < 10  # the gaps, not the 60 s re-send timer
         assert [hub.count(seq) for seq in (4, 5, 6, 7, 8)] == [1, 2, 2, 2, 1]
@@ -243,7 +244,7 @@ def test_ok__gaps_in_an_acknowledgement_are_sent_again_at_once(config, store, br
 
 def test_ok__resends_from_the_watermark_when_the_online_hub_is_silent(config, store, broker):
     add_events(store, 6)
-    with hub_at(broker, drop=set(range(1, 7))) as hub, publishing(config, broker, resend_seconds=0.5):
+    with hub_at(broker, drop=set(range(1, 7))) as hub, publishing(config, broker.url, resend_seconds=0.5):
         wait_for(lambda: len(hub.deliveries) == 6, what="the first sending, lost at the hub")
         lost_at = time.monotonic()
         wait_for(lambda: all_acked(store), what="the second sending")
@@ -253,7 +254,7 @@ def test_ok__resends_from_the_watermark_when_the_online_hub_is_silent(config, st
 
 def test_ok__no_resend_while_the_hub_is_offline(config, store, broker):
     add_events(store, 3)
-    with hub_at(broker, drop={1, 2, 3}, state="offline") as hub, publishing(config, broker, resend_seconds=0.3):
+    with hub_at(broker, drop={1, 2, 3}, state="offline") as hub, publishing(config, broker.url, resend_seconds=0.3):
         wait_for(lambda: len(hub.deliveries) == 3, what="the first sending, lost at the hub")
         time.sleep(1.0)  # a bounded look: three resend periods without a re-send
         assert hub.deliveries == [1, 2, 3]
@@ -445,7 +446,7 @@ def board_page(config, site, language: str) -> str:
 def test_ok__the_board_shows_the_link_to_the_hub(config, store, site, broker):
     assert board_page(config, site, "en") == "District hub: not set up · not yet merged at the hub: 0"
     add_events(store, 3)
-    with hub_at(broker), publishing(config, broker):
+    with hub_at(broker), publishing(config, broker.url):
         wait_for(lambda: all_acked(store) and uplink(store)["hub_state"] == "online", what="every row acknowledged")
         line = board_page(config, site, "en")
         assert re.fullmatch(r"District hub: connected · hub online · last acknowledgement: \d\d:\d\d · not yet merged at the hub: 0", line), line
@@ -457,7 +458,7 @@ def test_ok__the_board_shows_the_link_to_the_hub(config, store, site, broker):
 
 def test_fail__the_board_shows_the_last_error(config, store, site, broker):
     add_events(store, 1)
-    with publishing(config, broker):
+    with publishing(config, broker.url):
         wait_for(lambda: uplink(store)["error"], what="the refusal recorded")
         line = board_page(config, site, "en")
     assert line.startswith("District hub: connected · hub state unknown · last acknowledgement: none yet · not yet merged at the hub: 1")
@@ -468,7 +469,7 @@ def test_fail__an_acknowledgement_beyond_the_outbox_marks_nothing(config, store,
     """A kiosk id reused with a fresh database: the hub's watermark is past anything recorded here."""
     add_events(store, 3)
     stale = wire.Ack(KIOSK, 500, 500, (), "2026-11-24T17:00:00+00:00")
-    with hub_at(broker, acking=False) as hub, publishing(config, broker):
+    with hub_at(broker, acking=False) as hub, publishing(config, broker.url):
         hub.client.publish(wire.topic(KIOSK, wire.ACK), stale.encode(), qos=1, retain=True)
         wait_for(lambda: "ends at 3" in (uplink(store)["error"] or ""), what="the mismatch on the board")
         wait_for(lambda: marks(store)["published"] == 3, what="the rows published all the same")
@@ -477,9 +478,52 @@ def test_fail__an_acknowledgement_beyond_the_outbox_marks_nothing(config, store,
 
 def test_fail__a_malformed_acknowledgement_is_ignored(config, store, broker, caplog):
     add_events(store, 2)
-    with hub_at(broker) as hub, publishing(config, broker):
+    with hub_at(broker) as hub, publishing(config, broker.url):
         wait_for(lambda: all_acked(store), what="every row acknowledged")
         hub.client.publish(wire.topic(KIOSK, wire.ACK), b'{"v": 1, "kiosk": "kiosk-test", "watermark": "all"}', qos=1, retain=True)
         wait_for(lambda: "ignored a malformed message on vax/k/kiosk-test/ack: schema" in caplog.text, what="the warning")
         add_events(store, 1)
         wait_for(lambda: marks(store)["acked"] == 3, what="the next row, acknowledged by the hub's next ack")
+
+
+# --- TLS ------------------------------------------------------------------------------------------
+
+
+def make_certificates(folder: Path) -> dict[str, Path]:
+    """A throw-away CA and a server certificate for 127.0.0.1, made with the openssl command."""
+    folder.mkdir()
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=30)
+
+    openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=kiosk test CA")
+    openssl("req", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
+    return {name: folder / f"{name}" for name in ("ca.crt", "server.crt", "server.key")}
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_ok__mqtts_verifies_the_broker_with_the_ca_file(config, store, tmp_path):
+    files = make_certificates(tmp_path / "tls")
+    broker = Broker(tmp_path / "tls-broker")
+    with open(broker.config, "a") as conf:  # the one listener becomes a TLS listener
+        conf.write(f"cafile {files['ca.crt']}\ncertfile {files['server.crt']}\nkeyfile {files['server.key']}\n")
+    broker.start()
+    try:
+        tls = f"mqtts://127.0.0.1:{broker.port}"
+        add_events(store, 3)
+        with publishing(config, tls) as publisher:  # no ca_file: the system's CAs do not know this one
+            wait_for(lambda: "CERTIFICATE_VERIFY_FAILED" in (uplink(store)["error"] or ""), what="the refused certificate")
+            assert not publisher.connected
+        hub = AckHub(broker.port, KIOSK, tls_ca=str(files["ca.crt"]))
+        try:
+            with publishing(config, tls, ca_file=str(files["ca.crt"])):
+                wait_for(lambda: all_acked(store), what="every row over TLS")
+            assert uplink(store)["broker"] == tls and hub.held == {1, 2, 3}
+        finally:
+            hub.close()
+    finally:
+        broker.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -78,12 +79,30 @@ def new_client(kiosk_id: str, broker: Broker, settings: HubSettings, will: bytes
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=kiosk_id, protocol=mqtt.MQTTv5)
     client.username_pw_set(settings.username or kiosk_id, settings.password or None)
     if broker.tls:
-        client.tls_set(ca_certs=settings.ca_file or None)
+        client.tls_set_context(tls_context(settings.ca_file))
     client.will_set(wire.topic(kiosk_id, wire.STATUS), will, qos=1, retain=True)
     client.max_inflight_messages_set(settings.window + STATUS_SLOTS)
     client.connect_timeout = CONNECT_TIMEOUT
     client.on_socket_open = no_delay
     return client
+
+
+class ClosingSSLSocket(ssl.SSLSocket):
+    """An SSL socket that closes itself when its handshake fails: paho would leave it open (a leaked descriptor per attempt)."""
+
+    def do_handshake(self, *args, **kwargs):
+        try:
+            return super().do_handshake(*args, **kwargs)
+        except BaseException:
+            self.close()
+            raise
+
+
+def tls_context(ca_file: str) -> ssl.SSLContext:
+    """Verify the broker's certificate and host name against ``ca_file``, or the system's CAs when it is empty."""
+    context = ssl.create_default_context(cafile=ca_file or None)
+    context.sslsocket_class = ClosingSSLSocket
+    return context
 
 
 def no_delay(client, userdata, sock) -> None:

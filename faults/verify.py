@@ -111,7 +111,7 @@ def tally(kiosks: list[KioskLog], hub_db: Path) -> Tally:
         result.unexpected += result.note("unexpected", merged.keys() - acknowledged.keys())
         result.unexpected += result.note("body_differs", changed_bodies(acknowledged, merged))
         result.unexpected += result.note("id_mismatch", [i for i, (k, s, _) in merged.items() if i != wire.event_id(k, s)])
-        count_derived(conn, acknowledged, result)
+        count_derived(conn, {i: b for i, b in acknowledged.items() if i in merged}, acknowledged, result)
         result.absorbed = conn.execute("select coalesce(sum(duplicates), 0) from kiosks").fetchone()[0]
         result.quarantine = dict(conn.execute("select reason, count(*) from quarantine group by reason"))
     conn.close()
@@ -124,12 +124,14 @@ def changed_bodies(acknowledged: dict[str, dict | None], merged: dict[str, tuple
             if event_id in acknowledged and acknowledged[event_id] is not None and json.loads(body) != acknowledged[event_id]]
 
 
-def count_derived(conn: sqlite3.Connection, acknowledged: dict[str, dict | None], result: Tally) -> None:
+def count_derived(conn: sqlite3.Connection, merged: dict[str, dict | None], acknowledged: dict[str, dict | None],
+                  result: Tally) -> None:
     """Duplicates in the hub's records, and derived records missing or invented.
 
     One row per (kiosk, seq) in events, one doses row per dose event, one people
-    row per ID number; every acknowledged dose has its doses row and every
-    person checked in has a people row.
+    row per ID number; every merged dose has its doses row and every person whose
+    check-in was merged has a people row (an event not merged at all is counted
+    once, as lost, above).
     """
     result.duplicate += result.note("events_per_kiosk_seq", [
         f"{k}:{s} x{n}" for k, s, n in conn.execute("select kiosk, seq, count(*) from events group by kiosk, seq having count(*) > 1")])
@@ -137,13 +139,16 @@ def count_derived(conn: sqlite3.Connection, acknowledged: dict[str, dict | None]
     result.duplicate += sum(n - 1 for n, in conn.execute("select count(*) from people group by id_number having count(*) > 1"))
     doses = {event_id for event_id, in conn.execute("select event_id from doses")}
     people = {id_number for id_number, in conn.execute("select id_number from people")}
-    dose_events = {i for i, body in acknowledged.items() if body and body["type"] == wire.DOSE_EVENT}
-    checked_in = {body["payload"]["id_number"] for body in acknowledged.values() if body and body["type"] == wire.CHECK_IN_EVENT}
-    result.lost += result.note("dose_without_record", dose_events - doses)
-    result.unexpected += result.note("dose_record_not_acknowledged", doses - dose_events)
-    # ID numbers are personal data: name the count only, never the numbers.
+    result.lost += result.note("dose_without_record", of_type(merged, wire.DOSE_EVENT) - doses)
+    result.unexpected += result.note("dose_record_not_acknowledged", doses - of_type(acknowledged, wire.DOSE_EVENT))
+    # ID numbers are personal data: count them, never name them.
+    checked_in = {merged[i]["payload"]["id_number"] for i in of_type(merged, wire.CHECK_IN_EVENT)}
     result.lost += len(checked_in - people)
     result.unexpected += len(people - {b["payload"].get("id_number") for b in acknowledged.values() if b})
+
+
+def of_type(events: dict[str, dict | None], event_type: str) -> set[str]:
+    return {i for i, body in events.items() if body and body["type"] == event_type}
 
 
 def converged(kiosks: dict[str, Path], hub_db: Path) -> dict[str, tuple[int, int, int]]:

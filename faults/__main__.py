@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         as_json(results, sys.stdout)
     else:
         table(results, sys.stdout)
-    if not args.folder and not args.keep and all(r.ok for r in results):
-        base.rmdir() if not any(base.iterdir()) else None
+    if not args.folder and not any(base.iterdir()):
+        base.rmdir()  # every run was ok and removed its own folder
     return 0 if all(r.ok for r in results) else 1
 
 

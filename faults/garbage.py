@@ -82,32 +82,40 @@ def publish(port: int, topic: str, body: bytes, folder: Path, number: int) -> No
 
 def garbage_run(run: Run) -> None:
     """Send every kind of garbage, and replays, at random moments while k-1 streams; check the quarantine."""
-    rounds = run.scale(10, 1)
     rig = run.rig()
     streaming = rig.add_kiosk(STREAM)
     rig.add_kiosk(SILENT)
     rig.start_all()
     generator = rig.generate(streaming, events=run.scale(6000, 600), rate=150)
     wait_until(lambda: verify.hub_watermarks(rig.hub_db).get(STREAM, 0) >= REPLAYED_SEQ, 30, what="the first events merged")
-    good = outbox_body(streaming.db, REPLAYED_SEQ)
+    expected = send_garbage(run, rig, outbox_body(streaming.db, REPLAYED_SEQ), generator)
+    rig.wait_generators(120)
+    rig.settle(60)
+    check_quarantine(run, rig, expected)
+
+
+def send_garbage(run: Run, rig, good: dict, generator) -> Counter:
+    """Send each round's messages in a random order, spaced while the stream lasts; return how many per reason."""
     expected: Counter = Counter()
-    sent = 0
-    for _ in range(rounds):
+    for _ in range(run.scale(10, 1)):
         batch = garbage(good) + [("replayed_changed", wire.topic(STREAM, wire.EVENT), text(changed(good))),
                                  ("absorbed", wire.topic(STREAM, wire.EVENT), text(good))]
         run.rng.shuffle(batch)
         for reason, topic, body in batch:
-            publish(rig.broker.port, topic, body, rig.folder, sent)
+            publish(rig.broker.port, topic, body, rig.folder, run.result.faults)
             expected[reason] += 1
-            sent += 1
             run.fault()
             if generator.running:
                 run.pause(0.0, 0.2)
+    return expected
+
+
+def check_quarantine(run: Run, rig, expected: Counter) -> None:
+    """Every bad message quarantined under its reason, exact replays absorbed, the hub never restarted."""
     absorbed = expected.pop("absorbed")
-    rig.wait_generators(120)
-    done, _ = rig.settle(60)
     tally = rig.tally()
-    run.note(f"sent {sent} bad or replayed messages: {dict(sorted(expected.items()))} and {absorbed} exact replays")
+    run.note(f"sent {sum(expected.values()) + absorbed} bad or replayed messages: {dict(sorted(expected.items()))} "
+             f"and {absorbed} exact replays")
     for reason, count in sorted(expected.items()):
         got = tally.quarantine.get(reason, 0)
         run.check(got == count, f"quarantine {reason}: expected {count}, got {got}")

@@ -101,6 +101,51 @@ def hub_at(broker: Broker, **options):
         hub.close()
 
 
+# --- the broker's address -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("mqtt://127.0.0.1:1884", ("127.0.0.1", 1884, False)),
+    ("mqtts://hub.example.vn:8883", ("hub.example.vn", 8883, True)),
+    ("mqtts://hub.example.vn", ("hub.example.vn", 8883, True)),
+    ("mqtt://hub", ("hub", 1883, False)),
+    (" mqtt://[::1]:1883/ ", ("::1", 1883, False)),
+])
+def test_ok__parse_broker(url, expected):
+    from kiosk.uplink.link import parse_broker
+
+    broker = parse_broker(url)
+    assert (broker.host, broker.port, broker.tls) == expected
+
+
+@pytest.mark.parametrize("url, says", [
+    ("http://hub:1883", "expected mqtt://"),
+    ("hub:1883", "expected mqtt://"),
+    ("mqtt://", "expected mqtt://"),
+    ("mqtt://kiosk:secret@hub:1883", "hub.username and hub.password"),
+    ("mqtt://hub:1883/vax", "no path"),
+    ("mqtt://hub:99999", "hub.broker"),
+])
+def test_fail__parse_broker(url, says):
+    from kiosk.errors import ConfigError
+    from kiosk.uplink.link import parse_broker
+
+    with pytest.raises(ConfigError, match="hub.broker") as raised:
+        parse_broker(url)
+    assert says in str(raised.value) and "secret" not in str(raised.value)
+
+
+def test_fail__kiosk_publish_names_a_bad_setting(tmp_path):
+    environ = {**os.environ, "KIOSK_HUB_WINDOW": "0"}
+    environ.pop("KIOSK_CONFIG", None)
+    done = subprocess.run([sys.executable, "-m", "kiosk", "publish", "--db", str(tmp_path / "k.db"), "--broker", "http://hub"],
+                          cwd=ROOT, env=environ, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "hub.broker" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "kiosk", "publish", "--db", str(tmp_path / "k.db"), "--broker", "mqtt://hub"],
+                          cwd=ROOT, env=environ, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "hub.window: must be at least 1" in done.stderr
+
+
 # --- order, bodies, marks -------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ acknowledgements the turn read.
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from ..errors import StoreError
 from ..queue import outbox
@@ -30,13 +31,14 @@ class Progress:
         """Kiosk wall time of the last acknowledgement that moved the watermark."""
         self.written: dict | None = None
 
-    def save(self, store: Store, row: dict, at: str) -> bool:
-        """Write what is pending and ``row`` (when it changed); return True when the link's state changed.
+    def save(self, store: Store, row: dict, wall_time: Callable[[], str]) -> bool:
+        """Write what is pending and ``row`` (when it changed), stamped ``wall_time()``; return True when the link's state changed.
 
         A database that refuses the write (busy, full) is logged and the marks stay pending for the next turn.
         """
         if not (self.taken or self.watermark_moved or row != self.written):
             return False
+        at = wall_time()
         try:
             with store.write() as db:
                 if self.taken:

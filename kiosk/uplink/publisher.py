@@ -306,7 +306,7 @@ class Publisher:
     def save(self) -> None:
         """Write the turn's marks and a changed uplink row; tell systemd when the link changed."""
         row = self.uplink_row()
-        if self.progress.save(self.store, row, self.clock.now().wall.isoformat()):
+        if self.progress.save(self.store, row, lambda: self.clock.now().wall.isoformat()):
             systemd.status(summary(row))
 
     def shut_down(self) -> None:

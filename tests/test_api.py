@@ -259,6 +259,23 @@ def test_ok__a_supervisor_opens_and_closes_lots_and_overrides(supervisor, store,
     assert events_of(store, "DoseRecorded")[0]["override"]["reason"] == "Chỉ định của bác sĩ"
 
 
+def test_ok__the_supervisor_token_voids_a_dose_a_vaccinator_may_not(api, vaccinator, store, site, hoa, lot):
+    ticket_id = arrive(site)
+    walk(site, ticket_id, hoa, "call", "screen", "clear")
+    refused(api.post(f"/api/tickets/{ticket_id}/void_dose", {"reason": "nhầm người"}), 409, "no_dose",
+            "This ticket has no recorded dose to void.")
+    dosing.inject(site, ticket_id, hoa, lot_id=lot["id"])
+    refused(vaccinator.post(f"/api/tickets/{ticket_id}/void_dose", {"reason": "nhầm người"}), 403, "forbidden")
+    before = snapshot(store)
+    refused(api.post(f"/api/tickets/{ticket_id}/void_dose", {}), 400, "missing_field")
+    assert snapshot(store) == before
+    voided = api.post(f"/api/tickets/{ticket_id}/void_dose", {"reason": "nhầm người"}).get_json()["result"]
+    [event] = events_of(store, "EventVoided")
+    assert event["voids"] == f"kiosk-test:{voided['event_seq']}" and voided["voided_seq"] is not None
+    assert api.get(f"/api/tickets/{ticket_id}").get_json()["dose"] is None, "the board no longer shows it"
+    refused(api.post(f"/api/tickets/{ticket_id}/void_dose", {"reason": "again"}), 409, "already_voided")
+
+
 def test_ok__the_bearer_token_acts_as_a_supervisor_recorded_as_api(api, store, site):
     ticket_id = arrive(site)
     body = {"product": "vaxzevria", "lot_number": "AZ-7", "expiry": "2027-01-31", "doses_per_vial": 10}

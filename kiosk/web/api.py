@@ -20,7 +20,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 PRIVATE = {"id_number"}
 """Fields of a changed row the API does not echo back."""
 TICKET_ACTIONS = ("call", "screen", "clear", "requeue", "defer", "refuse", "inject", "release", "leave", "leave_early",
-                  "prioritise", "aefi")
+                  "prioritise", "aefi", "void_dose")
 LOT_ACTIONS = ("open_vial", "waste", "close_lot")
 OTHER_ACTIONS = ("check_in", "call_next", "open_lot")
 """Each route runs only its own actions: /api/tickets/5/call_next must not call somebody else."""

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from ..errors import PayloadRejected, StoreError
 from ..payloads import manual_card, parse_payload
-from ..queue import actions, aefi, dosing
+from ..queue import actions, aefi, corrections, dosing
 from ..queue.checkin import check_in
 from ..queue.errors import DetailsInvalid, TransitionRefused
 from ..queue.site import ActionRefused, Site, StaleAction, UnknownTicket
@@ -117,6 +117,8 @@ COMMANDS: dict[str, Command] = {
     "aefi": Command(lambda site, by, form: aefi.record_aefi(
         site, form.number("ticket"), by, severity=form.text("severity"), symptoms=form.text("symptoms"))),
     "acknowledge": Command(lambda site, by, form: aefi.acknowledge_aefi(site, form.number("aefi"), by)),
+    "void_dose": Command(lambda site, by, form: corrections.void_dose(
+        site, form.number("ticket"), by, reason=form.text("reason")), roles=("supervisor",)),
     "check_in": Command(manual_check_in),
     "open_lot": Command(lambda site, by, form: dosing.open_lot(
         site, by, product=form.text("product"), lot_number=form.text("lot_number"), expiry=form.date("expiry"),
@@ -145,6 +147,7 @@ def perform(site: Site, by: Staff, name: str, values: Mapping[str, Any]) -> dict
 
 REFUSALS = {
     "already_acknowledged": lambda **p: _("This alarm was already acknowledged.", **p),
+    "already_voided": lambda **p: _("This dose was already voided.", **p),
     "bad_doses_per_vial": lambda **p: _("Doses per vial must be a whole number from 1 to 50.", **p),
     "bad_lot_number": lambda **p: _("The lot number must be 1 to 40 characters.", **p),
     "bad_reason": lambda **p: _("Give a reason of 1 to 200 characters.", **p),
@@ -157,6 +160,7 @@ REFUSALS = {
     "lot_expired": lambda **p: _("This lot is past its expiry date: it must not be used.", **p),
     "lot_from_another_day": lambda **p: _("This lot was opened on another day: open it again for today.", **p),
     "no_such_desk": lambda **p: _("There is no desk with this number at this site.", **p),
+    "no_dose": lambda **p: _("This ticket has no recorded dose to void.", **p),
     "nobody_waiting": lambda **p: _("Nobody is waiting.", **p),
     "not_vaccinated": lambda **p: _("This person has no recorded dose: a reaction is recorded after an injection.", **p),
     "observation_not_over": lambda **p: _("The observation is not over (%(minutes)d min left): give a reason to release early.", **p),

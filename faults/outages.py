@@ -98,7 +98,7 @@ def kiosk_offline_8h(run: Run) -> None:
         offline.set_clock(f"+{30 * step}m")
     generator.wait(60)
     waiting = unpublished(offline.db)
-    run.note(f"offline kiosk held {events_in(offline.db) - start} new events over a simulated 8 h; {waiting} never published")
+    run.note(f"offline kiosk recorded {events_in(offline.db) - start} events over a simulated 8 h; {waiting} of them still unpublished when the link came back")
     run.check(waiting >= backlog * 0.9, "the offline kiosk's backlog stayed in its outbox while the link was cut")
     offline.link.restore()
 

@@ -199,22 +199,35 @@ def derive(conn: sqlite3.Connection, fresh: list[wire.Event], catalogue: Catalog
     keys = json.dumps(sorted(people))
     events, voided = person_events(conn, keys, {e.id: e.payload for e in fresh})
     views = [derive_person(n, events[n], voided, catalogue) for n in sorted(people)]
-    conn.execute(f"DELETE FROM doses WHERE id_number {IN_LIST}", (keys,))
-    conn.execute(f"DELETE FROM conflicts WHERE id_number {IN_LIST}", (keys,))
+    rewrite(conn, "people", keys, [view.person for view in views])
+    rewrite(conn, "doses", keys, [dose for view in views for dose in view.doses])
+    rewrite(conn, "conflicts", keys, [c for view in views for c in view.conflicts])
+
+
+DERIVED = {
+    "people": ("id_number", "full_name", "birth_date", "sex", "old_id", "first_event", "events"),
+    "doses": ("event_id", "id_number", "kiosk", "product", "lot_number", "dose_number", "booster", "given_at",
+              "given_on", "vaccinator", "voided_by"),
+    "conflicts": ("id", "kind", "id_number", "event_ids", "detail"),
+}
+"""The derived tables' columns, primary key first; each has an id_number column."""
+
+
+def rewrite(conn: sqlite3.Connection, table: str, keys: str, rows: list[dict[str, Any]]) -> None:
+    """Make table's rows for these people exactly rows, deleting and inserting only those that differ.
+
+    Most events (a call, a screening) change no dose and no conflict: leaving
+    unchanged rows alone spares their pages in the indexes keyed by ID number.
+    """
+    columns = DERIVED[table]
+    old = {row[0]: row for row in conn.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE id_number {IN_LIST}", (keys,))}
+    new = {row[0]: row for row in (tuple(r[c] for c in columns) for r in rows)}
+    stale = [key for key, row in old.items() if new.get(key) != row]
+    if stale:
+        conn.execute(f"DELETE FROM {table} WHERE {columns[0]} {IN_LIST}", (json.dumps(stale),))
     conn.executemany(
-        "INSERT OR REPLACE INTO people (id_number, full_name, birth_date, sex, old_id, first_event, events) "
-        "VALUES (:id_number, :full_name, :birth_date, :sex, :old_id, :first_event, :events)",
-        [view.person for view in views],
-    )
-    conn.executemany(
-        "INSERT INTO doses (event_id, id_number, kiosk, product, lot_number, dose_number, booster, given_at, given_on, "
-        "vaccinator, voided_by) VALUES (:event_id, :id_number, :kiosk, :product, :lot_number, :dose_number, :booster, "
-        ":given_at, :given_on, :vaccinator, :voided_by)",
-        [dose for view in views for dose in view.doses],
-    )
-    conn.executemany(
-        "INSERT INTO conflicts (id, kind, id_number, event_ids, detail) VALUES (:id, :kind, :id_number, :event_ids, :detail)",
-        [c for view in views for c in view.conflicts],
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [row for key, row in new.items() if old.get(key) != row],
     )
 
 

@@ -43,6 +43,9 @@ def kiosk_kill(run: Run) -> None:
         run.pause(0.0, 0.3)
         victim.publisher.start()
     stop_generators(rig)
+    lives = victim.publisher.log.read_text(errors="replace").split("--- start ")[1:-1]
+    connected = sum("connected to" in life for life in lives)
+    run.note(f"{connected} of {len(lives)} killed publishers had connected to the broker; the others died while starting")
 
 
 def broker_kill(run: Run) -> None:

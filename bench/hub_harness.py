@@ -123,6 +123,7 @@ class Watcher:
         self.targets = dict(targets or {})
         self.watermarks: dict[str, int] = {}
         self.reached_at: dict[str, float] = {}
+        self.reached_wall: dict[str, float] = {}
         self.acks: list[tuple[float, str, int]] = []
         """(time.time(), kiosk, watermark) of every acknowledgement received."""
         self.hub_state: str | None = None
@@ -151,6 +152,7 @@ class Watcher:
         target = self.targets.get(ack.kiosk)
         if target is not None and ack.watermark >= target and ack.kiosk not in self.reached_at:
             self.reached_at[ack.kiosk] = now
+            self.reached_wall[ack.kiosk] = wall
             if len(self.reached_at) == len(self.targets):
                 self.all_reached.set()
 

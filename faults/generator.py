@@ -29,7 +29,7 @@ from kiosk.queue.store import Store
 
 logger = logging.getLogger("faults.generator")
 
-NAMES = ("Nguyễn Thị Lan", "Trần Văn Hùng", "Lê Thị Mai", "Phạm Minh Khoa", "Hoàng Thu Hà", "Võ Quốc Bảo")
+NAMES = ("Nguyễn Thị Lan", "Trần Thị Hương", "Lê Thị Mai", "Phạm Minh Khuê", "Hoàng Thu Hà", "Võ Ngọc Bảo")
 SHARED_EVERY = 10
 """Every tenth person comes from a pool shared by all kiosks: one citizen seen at two kiosks."""
 SHARED_POOL = 500

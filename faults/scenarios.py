@@ -57,11 +57,15 @@ class Run:
         self.rng = random.Random(seed)
         self.result = Result(name, seed=seed, folder=str(folder))
         self.rigs: list[Rig] = []
+        """The scenario's rig (one; a list so that a run which broke before making it has none)."""
 
     def scale(self, full: int, small: int) -> int:
         return full if self.full else small
 
     def rig(self, **options) -> Rig:
+        """The scenario's rig, in its folder; one per run."""
+        if self.rigs:
+            raise RuntimeError("one rig per run")
         rig = Rig(self.folder, **options)
         self.rigs.append(rig)
         return rig

@@ -211,3 +211,26 @@ def test_ok__ack_and_status_fields_are_documented():
 
 def test_ok__every_quarantine_reason_is_documented():
     assert first_column(doc_section("Quarantine reasons")) == set(wire.REJECTION_REASONS)
+
+
+def test_ok__the_fast_validator_agrees_with_the_schema_as_written():
+    """event_validator compiles the envelope and each payload apart; the schema file compiled whole must agree."""
+    import fastjsonschema
+
+    whole = fastjsonschema.compile(wire.event_schema())
+    samples = [json.loads(body(**change)) for change in ({}, {"boot": ""}, {"extra": 1})]
+    samples += [json.loads(body(payload=p)) for p in (DOSE, without(DOSE, "by"), without(DOSE, "dose", "number"), {**DOSE, "id_number": "1"})]
+    samples += [json.loads(body(event_type=t, payload=p)) for t, p in (
+        ("PersonCheckedIn", DOSE), ("PersonCheckedIn", {**DOSE, "source": "scan", "person": {"full_name": "A", "birth_date": "2000-01-01", "sex": "Nam"}}),
+        ("LotOpened", {"lot": {"product": "x", "lot_number": "y"}}), ("LotOpened", {}), ("PersonCalled", {"desk": 1}),
+        ("EventVoided", {"voids": "kiosk-a:1", "reason": "r", "by": DOSE["by"]}), ("AefiRecorded", {**DOSE, "aefi": {"severity": "bad"}}),
+    )]
+    for message in samples:
+        verdicts = []
+        for validate in (whole, wire.event_validator()):
+            try:
+                validate(message)
+                verdicts.append(True)
+            except fastjsonschema.JsonSchemaValueException:
+                verdicts.append(False)
+        assert verdicts[0] == verdicts[1], message["type"]

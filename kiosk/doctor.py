@@ -1,4 +1,4 @@
-"""`kiosk doctor`: checks camera, decoder, database, disk and clock, and says what is wrong in plain words."""
+"""`kiosk doctor`: checks camera, decoder, database, disk, clock and the link to the hub, and says what is wrong in plain words."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class Check:
 
 def run_checks(config: Config) -> list[Check]:
     """Run every check; none raises."""
-    return [check(config) for check in (check_camera, check_decoder, check_database, check_disk, check_clock)]
+    return [check(config) for check in (check_camera, check_decoder, check_database, check_disk, check_clock, check_hub)]
 
 
 def check_camera(config: Config) -> Check:
@@ -116,3 +116,25 @@ def ntp_synchronized() -> bool | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return {"yes": True, "no": False}.get(out)
+
+
+def check_hub(config: Config) -> Check:
+    """The link to the district hub as `kiosk publish` last recorded it, and what the hub has not merged yet."""
+    from .queue import outbox
+    from .queue.store import Store
+
+    if not config.hub.broker:
+        return Check("hub", True, "no broker is set (hub.broker): events wait in the outbox; set it to send them to the district hub")
+    try:
+        store = Store(config.kiosk.db)
+        row, waiting = outbox.uplink(store.db), outbox.last_seq(store.db)
+        store.close()
+    except KioskError as exc:
+        return Check("hub", False, str(exc))
+    waiting -= row["watermark"]
+    state = f"{waiting} events not yet merged at the hub; last acknowledgement {row['acked_at'] or 'never'}"
+    if row["error"]:
+        return Check("hub", False, f"{row['error']}; {state}")
+    if not row["connected"]:
+        return Check("hub", False, f"kiosk publish is not connected to {config.hub.broker} (is kiosk-publish running?); {state}")
+    return Check("hub", True, f"connected to {config.hub.broker}, hub {row['hub_state'] or 'unknown'}; {state}")

@@ -56,6 +56,20 @@ def test_fail__doctor_says_the_camera_is_missing(tmp_path):
     assert "usb" in checks["camera"]["detail"].lower() or "opencv" in checks["camera"]["detail"].lower()
 
 
+def test_ok__doctor_notes_that_no_broker_is_set(tmp_path):
+    result = kiosk("doctor", "--json", env={"KIOSK_CAMERA_SOURCE": f"replay:{FRAMES}", "KIOSK_KIOSK_DB": str(tmp_path / "k.db")})
+    hub = {c["name"]: c for c in json.loads(result.stdout)}["hub"]
+    assert hub["ok"] and "hub.broker" in hub["detail"]
+
+
+def test_fail__doctor_says_the_publisher_is_not_connected(tmp_path):
+    env = {"KIOSK_CAMERA_SOURCE": f"replay:{FRAMES}", "KIOSK_KIOSK_DB": str(tmp_path / "k.db"), "KIOSK_HUB_BROKER": "mqtt://127.0.0.1:1"}
+    result = kiosk("doctor", "--json", env=env)
+    hub = {c["name"]: c for c in json.loads(result.stdout)}["hub"]
+    assert result.returncode == 1 and not hub["ok"]
+    assert "not connected" in hub["detail"] and "0 events not yet merged" in hub["detail"]
+
+
 def test_fail__doctor_reports_a_full_disk_threshold(tmp_path):
     result = kiosk("doctor", env={"KIOSK_CAMERA_SOURCE": f"replay:{FRAMES}", "KIOSK_KIOSK_DB": str(tmp_path / "k.db"),
                                   "KIOSK_KIOSK_MIN_FREE_MB": str(10**9)})

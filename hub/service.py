@@ -58,6 +58,10 @@ class BrokerAddress:
     tls: bool
 
 
+ACKS_IN_FLIGHT = 10_000
+"""Outgoing QoS 1 messages (acknowledgements, status) paho keeps in flight; one per kiosk per batch."""
+
+
 def parse_broker(url: str) -> BrokerAddress:
     """Return host, port and TLS of ``mqtt://host[:1883]`` or ``mqtts://host[:8883]``; raise BrokerError otherwise."""
     parts = urlsplit(url)
@@ -114,6 +118,9 @@ class Hub:
             callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=self.settings.client_id,
             protocol=mqtt.MQTTv5, manual_ack=True, reconnect_on_failure=False,
         )
+        # Acknowledgements must not queue behind paho's default of 20 in flight: during a catch-up their PUBACKs
+        # come back behind thousands of events, the kiosks hear nothing for resend_seconds and send it all again.
+        client.max_inflight_messages_set(ACKS_IN_FLIGHT)
         if self.settings.password is not None:
             client.username_pw_set(self.settings.username or self.settings.client_id, self.settings.password)
         elif self.settings.username:

@@ -35,5 +35,9 @@ class StoreError(KioskError, RuntimeError):
     """The kiosk database refused a write (full disk, locked, corrupt)."""
 
 
+class DatabaseBusy(StoreError):
+    """Another connection held the write lock for longer than this one would wait; nothing was written."""
+
+
 class ImageError(KioskError, OSError):
     """An image file could not be read or is not an image."""

@@ -11,7 +11,7 @@ from typing import Iterator
 
 import sqlite_utils
 
-from ..errors import StoreError
+from ..errors import DatabaseBusy, StoreError
 from .migrations import MIGRATIONS
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ class Store:
         except sqlite3.DatabaseError as exc:
             if db.conn.in_transaction:
                 db.conn.rollback()
-            raise StoreError(explain(exc)) from exc
+            kind = DatabaseBusy if isinstance(exc, sqlite3.OperationalError) and is_busy(str(exc)) else StoreError
+            raise kind(explain(exc)) from exc
 
     def close(self) -> None:
         db = getattr(self.local, "db", None)
@@ -77,11 +78,15 @@ def explain(exc: sqlite3.DatabaseError) -> str:
     text = str(exc)
     if "full" in text:
         return "the disk is full: the record was not saved; free some space"
-    if "locked" in text or "busy" in text:
+    if is_busy(text):
         return "the database is busy: the record was not saved; try again"
     if "readonly" in text:
         return "the database is read-only: the record was not saved"
     return f"the database refused the write: {text}"
+
+
+def is_busy(text: str) -> bool:
+    return "locked" in text or "busy" in text
 
 
 def migrate(db: sqlite_utils.Database) -> int:

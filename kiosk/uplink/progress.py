@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from ..errors import StoreError
+from ..errors import DatabaseBusy, StoreError
 from ..queue import outbox
 from ..queue.store import Store
 
@@ -47,6 +47,9 @@ class Progress:
                     outbox.record_watermark(db, row["watermark"], at)
                 if row != self.written:
                     outbox.write_uplink(db, row, at)
+        except DatabaseBusy:
+            logger.debug("the database is busy: the publisher's marks wait for its next turn")
+            return False
         except StoreError as exc:
             logger.error("cannot record the publisher's progress (will try again): %s", exc)
             return False

@@ -41,6 +41,10 @@ STOP_SECONDS = 2.0
 STALLED_SECONDS = 25.0
 
 
+MARKS_BUSY_MS = 20
+"""How long the publisher waits for the database's write lock before leaving its marks for the next turn."""
+
+
 class Publisher:
     """Sends the outbox of ``store`` to the broker in ``config.hub``; `run` until `stop`.
 
@@ -85,6 +89,9 @@ class Publisher:
         try:
             # The marks this thread writes can be re-derived (a lost one only re-sends a row): no fsync per PUBACK.
             self.store.db.execute("PRAGMA synchronous=NORMAL")
+            # Never wait long for the write lock the use cases hold: the marks keep for the next turn, while
+            # waiting in SQLite's busy handler (steps of up to 100 ms) would stop publishing (bench: p99 80-255 ms).
+            self.store.db.execute(f"PRAGMA busy_timeout={MARKS_BUSY_MS}")
             self.load()
             if self.broker is None:
                 logger.warning("publisher off: hub.broker is empty; events stay in the outbox")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -16,6 +15,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 import wire
+
+from .child import Child
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = "hub: merging from"
@@ -31,7 +32,7 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-class HubProcess:
+class HubProcess(Child):
     """`python -m hub run --broker URL --db PATH ...`, started and waited for (its ready line on stdout)."""
 
     def __init__(self, broker_url: str, db: Path, *args: str, env: dict[str, str] | None = None, wait: bool = True,
@@ -42,10 +43,7 @@ class HubProcess:
         self.proc = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.stdout: list[str] = []
         self.stderr: list[str] = []
-        self.drains = [threading.Thread(target=self.drain, args=(self.proc.stdout, self.stdout), daemon=True),
-                       threading.Thread(target=self.drain, args=(self.proc.stderr, self.stderr), daemon=True)]
-        for thread in self.drains:
-            thread.start()
+        self.start_drains((self.drain, self.proc.stdout, self.stdout), (self.drain, self.proc.stderr, self.stderr))
         if wait:
             self.wait_ready()
 
@@ -61,25 +59,6 @@ class HubProcess:
     @property
     def log(self) -> str:
         return "".join(self.stderr)
-
-    def terminate(self, timeout: float = 10.0) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout)
-        self.close_pipes()
-        return code
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(5)
-        self.close_pipes()
-
-    def close_pipes(self) -> None:
-        """After the child exited: read its output to the end, then close the pipes."""
-        for thread in self.drains:
-            thread.join(5)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
 
     def __enter__(self) -> "HubProcess":
         return self

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -13,10 +12,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+from .child import Child
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class KioskProcess:
+class KioskProcess(Child):
     """A `python -m kiosk run|scan|web` child with the given settings; its stderr is kept for inspection.
 
     ``url`` is the screen's address (None for `kiosk scan`, which serves no screen).
@@ -31,8 +32,7 @@ class KioskProcess:
         args += ["--port", "0"] if command != "scan" else []
         self.proc = subprocess.Popen(args, cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.stderr: list[str] = []
-        self.drain = threading.Thread(target=self.drain_stderr, daemon=True)
-        self.drain.start()
+        self.start_drains((self.drain_stderr,))
         self.url = self.wait_for_url()
 
     def drain_stderr(self) -> None:
@@ -66,24 +66,6 @@ class KioskProcess:
                 return
             time.sleep(0.05)
         raise AssertionError(f"timed out waiting for {what}")
-
-    def terminate(self, timeout: float = 10.0) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout)
-        self.close_pipes()
-        return code
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.close_pipes()
-
-    def close_pipes(self) -> None:
-        self.drain.join(5)
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            if not pipe.closed:
-                pipe.close()
 
 
 def follow_events(url: str, into: list, stop: threading.Event) -> threading.Thread:

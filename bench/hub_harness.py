@@ -89,9 +89,25 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int | None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a running process (all its threads) has used, from /proc/PID/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds a running process and its live descendants (all threads) have used, from /proc.
+
+    Descendants count because `hub run` may hand the merge to a child process.
+    """
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # it exited meanwhile
+            stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    tree, ticks = {pid}, 0
+    for child, (parent, _) in sorted(stats.items()):  # pids grow, so a parent is mostly seen before its child
+        if parent in tree:
+            tree.add(child)
+    for member in tree:
+        ticks += stats.get(member, (0, 0))[1]
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def hub_command(*args: str) -> list[str]:

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--batch-max must be at least 1 and --batch-ms at least 0")
     settings = RunSettings(
         broker=args.broker, db=args.db, client_id=args.client_id, username=args.username,
-        password=credentials.hub_password(args.password), ca_file=args.ca_file,
+        password=credentials.hub_password(args.password), ca_file=args.ca_file, catalogue=args.catalogue,
         batch_ms=args.batch_ms, batch_max=args.batch_max,
     )
     store = open_store(args.db, args.catalogue)

@@ -1,9 +1,10 @@
 """Turning received MQTT messages into store batches: classify, gather, commit, and say what to acknowledge.
 
-Nothing here speaks MQTT: hub/service.py hands every message to `Ingest.receive`
-and, when `Ingest.due`, calls `Ingest.flush`; only after the store's commit
-returned does it get the acknowledgements to publish and the MQTT messages to
-acknowledge. A commit that fails keeps the whole batch for a retry with backoff.
+Nothing here speaks MQTT: the merge worker (hub/merger.py) hands every message of
+a batch `hub run` received to `Ingest.receive`, then calls `Ingest.flush`; only
+after the store's commit returned does `hub run` get the acknowledgements to
+publish and acknowledge the batch's MQTT messages. A commit that fails keeps the
+whole batch for a retry with backoff.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ class Flushed:
 @dataclass
 class Pending:
     batch: Batch = field(default_factory=Batch)
-    deliveries: list[Delivery] = field(default_factory=list)
+    deliveries: list[Delivery | None] = field(default_factory=list)
+    """One per message (None where the caller keeps the MQTT delivery itself, as the merge worker's parent does)."""
     since: float | None = None
     """Monotonic time of the oldest message in the batch."""
     refused: Counter = field(default_factory=Counter)
@@ -86,7 +88,7 @@ class Ingest:
 
     # -- receiving --------------------------------------------------------------------------------------------------
 
-    def receive(self, topic: str, body: bytes, *, delivery: Delivery) -> None:
+    def receive(self, topic: str, body: bytes, *, delivery: Delivery | None = None) -> None:
         """Classify one message into the pending batch: an event, a kiosk status, a quarantined message, or nothing."""
         pending = self.pending
         if pending.since is None:

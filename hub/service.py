@@ -1,4 +1,10 @@
-"""`hub run`: the MQTT side of the hub. One thread, one paho client, one loop: receive, commit in batches, then acknowledge.
+"""`hub run`: the MQTT side of the hub. One thread, one paho client, one loop: receive, gather batches, acknowledge.
+
+Parsing and committing run in a child process, the merge worker (hub/merger.py):
+the loop hands it one whole batch of raw messages at a time and gathers the
+next one while the worker commits (one CPython process cannot do both at the
+broker's rate). The worker answers each batch after its commit; only then are
+its messages acknowledged. A worker that dies stops the hub, non-zero.
 
 The order that makes delivery safe: a message is acknowledged to the broker
 (PUBACK, paho's manual acknowledgement) and the kiosk's watermark is published
@@ -17,6 +23,7 @@ import logging
 import signal
 import ssl
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urlsplit
@@ -28,7 +35,8 @@ from paho.mqtt.properties import Properties
 import wire
 from kiosk import __version__, systemd
 
-from .ingest import Delivery, Flushed, Ingest, utc_now
+from .ingest import Delivery, Flushed, utc_now
+from .merger import Gathering, Merger, MergerDied
 from .store import Store
 
 logger = logging.getLogger(__name__)
@@ -45,6 +53,10 @@ HEALTHY_SECONDS = 20.0
 """The watchdog withholds pings when the loop has not turned for this long."""
 REPORT_SECONDS = 60.0
 STOP_WAIT_SECONDS = 3.0
+STOP_COMMIT_SECONDS = 10.0
+"""On SIGTERM, how long the last batches may take to commit before the worker is killed (they stay unacknowledged)."""
+WORKER_POLL_SECONDS = 0.001
+"""While the worker commits, how often the loop looks for its answer (paho's select cannot wait on the pipe)."""
 
 
 class BrokerError(ValueError):
@@ -84,12 +96,17 @@ class RunSettings:
     username: str | None = None
     password: str | None = None
     ca_file: str | None = None
+    catalogue: str | None = None
     batch_ms: float = 20.0
     batch_max: int = 500
 
 
 class Hub:
-    """The ingest service: connect, subscribe, gather batches, commit, acknowledge; until `request_stop`."""
+    """The ingest service: connect, subscribe, gather batches, have the worker commit them, acknowledge; until `request_stop`.
+
+    ``store`` serves the parent's reads only (the enrolled kiosks and their acks to re-publish on connect); the
+    merge worker opens its own connection to ``settings.db`` and is the only writer.
+    """
 
     def __init__(self, settings: RunSettings, store: Store, *, say: Callable[[str], None] = print,
                  clock: Callable[[], float] = time.monotonic):
@@ -98,7 +115,11 @@ class Hub:
         self.store = store
         self.say = say
         self.clock = clock
-        self.ingest = Ingest(store, batch_ms=settings.batch_ms, batch_max=settings.batch_max, clock=clock)
+        self.window = settings.batch_ms / 1000.0
+        self.gathering = Gathering()
+        self.merger: Merger | None = None
+        self.worker_dead = False
+        self.totals: Counter = Counter()
         self.client = self.build_client()
         self.state = "down"  # down -> connecting -> up -> down ...
         self.generation = 0
@@ -200,11 +221,11 @@ class Hub:
             self.connection_failed("not connected")
 
     def on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
-        delivery = Delivery(self.generation, message.mid, message.qos)
-        try:
-            self.ingest.receive(message.topic, message.payload, delivery=delivery)
-        except Exception:  # noqa: BLE001 -- a message must never stop the hub; it stays unacknowledged
-            logger.exception("could not handle a message (mid %d); leaving it unacknowledged", message.mid)
+        gathering = self.gathering
+        if gathering.since is None:
+            gathering.since = self.clock()
+        gathering.messages.append((message.topic, message.payload))
+        gathering.deliveries.append(Delivery(self.generation, message.mid, message.qos))
 
     def on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         what = self.publishing.pop(mid, "a message")
@@ -227,8 +248,7 @@ class Hub:
         """The current ack of every enrolled kiosk: a broker that crashed may have lost the retained ones."""
         at = utc_now()
         try:
-            self.ingest.refresh_enrolled()
-            acks = [self.store.ack_for(kiosk, at) for kiosk in sorted(self.ingest.enrolled)]
+            acks = [self.store.ack_for(kiosk, at) for kiosk in sorted(self.store.enrolled())]
         except Exception as exc:  # noqa: BLE001 -- the next batch's acks follow anyway
             logger.error("cannot read the acknowledgements to re-publish: %s: %s", type(exc).__name__, exc)
             return
@@ -236,14 +256,11 @@ class Hub:
             self.publish_ack(ack)
         logger.info("re-published the acknowledgements of %d enrolled kiosks", len(acks))
 
-    def flush(self) -> None:
-        """Commit the pending batch; then, and only then, publish the acks and acknowledge its messages."""
-        flushed = self.ingest.flush()
-        if flushed is None or self.state != "up":
-            return  # not connected: the broker re-delivers these messages, and the acks go out on connect
-        self.acknowledge(flushed)
-
     def acknowledge(self, flushed: Flushed) -> None:
+        """The worker committed a batch: now, and only now, publish its acks and acknowledge its messages."""
+        self.totals.update(merged=flushed.merged, duplicates=flushed.duplicates, quarantined=flushed.quarantined)
+        if self.state != "up":
+            return  # not connected: the broker re-delivers these messages, and the acks go out on connect
         for ack in flushed.acks:
             self.publish_ack(ack)
         for delivery in flushed.deliveries:
@@ -257,39 +274,70 @@ class Hub:
         self.stop_requested = True
 
     def healthy(self) -> bool:
-        """For the systemd watchdog: the loop has turned recently (a broker that is down is not a reason to restart)."""
-        return self.clock() - self.iterated_at < HEALTHY_SECONDS
+        """For the systemd watchdog: the loop has turned recently and the merge worker lives (a broker that is down is
+        not a reason to restart)."""
+        return not self.worker_dead and self.clock() - self.iterated_at < HEALTHY_SECONDS
 
     def run(self) -> None:
-        """Run until `request_stop`; then commit what is pending, publish 'stopped' and disconnect."""
+        """Run until `request_stop`; then commit what is pending, publish 'stopped' and disconnect.
+
+        Raise MergerDied when the merge worker exits on its own: nothing more is acknowledged, and the broker
+        publishes the hub's will ('offline') when the process ends.
+        """
         watchdog = systemd.Watchdog(self.healthy).start()
+        self.merger = Merger(self.settings.db, self.settings.catalogue)
         try:
             while not self.stop_requested:
                 self.turn()
+        except MergerDied as exc:
+            self.worker_dead = True
+            logger.error("%s; stopping, nothing more acknowledged", exc)
+            raise
         finally:
             systemd.stopping()
             watchdog.stop()
             self.shut_down()
 
     def turn(self) -> None:
-        """One turn of the loop: (re)connect when due, let paho read and write, flush a due batch, report."""
+        """One turn of the loop: (re)connect when due, let paho read and write, pass batches to the worker, report."""
         now = self.clock()
         self.iterated_at = now
         if self.state == "down" and now >= self.next_attempt:
             self.connect()
-        wait = self.ingest.seconds_until_due()
-        wait = LOOP_MAX_WAIT_SECONDS if wait is None else min(wait, LOOP_MAX_WAIT_SECONDS)
+        wait = WORKER_POLL_SECONDS if self.merger.busy else self.seconds_until_due()
         if self.state == "down":
             time.sleep(min(wait, max(0.0, self.next_attempt - now)))
         else:
             self.client.loop(wait)
-        if self.ingest.due():
-            self.flush()
+        self.pass_batches()
         if now - self.reported_at >= REPORT_SECONDS:
             self.report()
 
+    def seconds_until_due(self) -> float:
+        """Seconds until the gathered batch should go to the worker, at most LOOP_MAX_WAIT_SECONDS."""
+        since = self.gathering.since
+        if since is None:
+            return LOOP_MAX_WAIT_SECONDS
+        if len(self.gathering) >= self.settings.batch_max:
+            return 0.0
+        return min(LOOP_MAX_WAIT_SECONDS, max(0.0, since + self.window - self.clock()))
+
+    def pass_batches(self) -> None:
+        """Acknowledge the batch the worker committed; hand it the gathered one when that is due and the worker idle."""
+        merger = self.merger
+        if merger.busy:
+            flushed = merger.collect()
+            if flushed is None:
+                return
+            self.acknowledge(flushed)
+        elif not merger.alive():
+            raise merger.died()
+        if self.gathering.since is not None and self.seconds_until_due() <= 0.0:
+            merger.submit(self.gathering)
+            self.gathering = Gathering()
+
     def report(self) -> None:
-        totals = self.ingest.totals
+        totals = self.totals
         if totals:
             logger.info("in the last %.0f s: %d events merged, %d duplicates absorbed, %d quarantined",
                         self.clock() - self.reported_at, totals["merged"], totals["duplicates"], totals["quarantined"])
@@ -297,15 +345,34 @@ class Hub:
         self.reported_at = self.clock()
 
     def shut_down(self) -> None:
-        """Commit and acknowledge what is pending, leave 'stopped' as the retained status, disconnect."""
-        if len(self.ingest):
-            self.flush()
+        """Commit and acknowledge what is pending, stop the worker, leave 'stopped' as the retained status, disconnect."""
+        if self.merger is None or self.worker_dead:
+            return  # the process ends without DISCONNECT: the broker publishes the will
+        try:
+            self.commit_the_rest()
+        except MergerDied as exc:
+            logger.error("%s while stopping; the rest stays unacknowledged", exc)
+        self.merger.stop(STOP_WAIT_SECONDS)
         if self.state == "up":
             info = self.client.publish(wire.HUB_STATUS_TOPIC, self.status_body("stopped"), qos=1, retain=True)
             self.loop_until(lambda: info.is_published())
             self.client.disconnect()
             self.loop_until(lambda: self.state == "down")
         logger.info("stopped")
+
+    def commit_the_rest(self) -> None:
+        """The batch in the worker and the gathered one, committed and acknowledged within STOP_COMMIT_SECONDS."""
+        deadline = self.clock() + STOP_COMMIT_SECONDS
+        merger = self.merger
+        while merger.busy or len(self.gathering):
+            if merger.busy:
+                flushed = merger.collect(max(0.0, deadline - self.clock()))
+                if flushed is None:
+                    return  # still committing: stop() kills it, the broker re-delivers the batch
+                self.acknowledge(flushed)
+            if len(self.gathering):
+                merger.submit(self.gathering)
+                self.gathering = Gathering()
 
     def loop_until(self, done: Callable[[], bool]) -> None:
         deadline = self.clock() + STOP_WAIT_SECONDS

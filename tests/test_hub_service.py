@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import socket
 import sqlite3
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -57,6 +59,28 @@ def stats(db) -> dict:
 def merged_seqs(db, kiosk: str) -> list[int]:
     with sqlite3.connect(db) as conn:
         return [seq for (seq,) in conn.execute("SELECT seq FROM events WHERE kiosk = ? ORDER BY seq", (kiosk,))]
+
+
+def worker_pid(hub: HubProcess) -> int:
+    """The pid of the hub's merge worker (its other child is multiprocessing's resource tracker)."""
+    wait_until(lambda: workers(hub.proc.pid), what="the merge worker")
+    [pid] = workers(hub.proc.pid)
+    return pid
+
+
+def workers(parent: int) -> list[int]:
+    with open(f"/proc/{parent}/task/{parent}/children") as children:
+        pids = [int(pid) for pid in children.read().split()]
+    return [pid for pid in pids if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def gone(pid: int) -> bool:
+    """True once the process no longer runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
 
 
 def reasons(db) -> list[str]:
@@ -138,14 +162,34 @@ def test_ok__duplicates_are_absorbed_and_a_changed_replay_is_quarantined(broker,
 def test_ok__hub_status_online_then_stopped_then_offline_after_kill(broker, db, watcher):
     hub = HubProcess(broker.url, db)
     wait_until(lambda: watcher.hub_states()[-1:] == ["online"], what="online")
+    worker = worker_pid(hub)
     assert hub.terminate() == 0
+    assert gone(worker)  # joined before the hub exited
     wait_until(lambda: watcher.hub_states()[-1:] == ["stopped"], what="stopped on SIGTERM")
     assert "offline" not in watcher.hub_states()  # a clean exit does not leave the will
     hub = HubProcess(broker.url, db)
     wait_until(lambda: watcher.hub_states()[-1:] == ["online"], what="online again")
+    worker = worker_pid(hub)
     hub.kill()
+    wait_until(lambda: gone(worker), timeout=5, what="the merge worker dying with the hub")
     wait_until(lambda: watcher.hub_states()[-1:] == ["offline"], what="the will after kill -9")
     assert watcher.hub_states() == ["online", "stopped", "online", "offline"]
+
+
+def test_fail__a_dead_merge_worker_stops_the_hub_non_zero(broker, db, watcher, kiosk):
+    hub = HubProcess(broker.url, db)
+    try:
+        kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", 1))
+        watcher.wait_watermark("k1", 1)
+        os.kill(worker_pid(hub), 9)
+        assert hub.proc.wait(10) != 0  # for systemd to restart it
+    finally:
+        hub.kill()
+    assert "the merge worker" in hub.log and "exited with -9" in hub.log
+    wait_until(lambda: watcher.hub_states()[-1:] == ["offline"], what="the will: no clean 'stopped'")
+    with HubProcess(broker.url, db):  # the database is free at once
+        kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", 2))
+        watcher.wait_watermark("k1", 2)
 
 
 def test_ok__kill_9_mid_stream_then_restart_merges_every_event_once(broker, db, watcher, kiosk):
@@ -185,15 +229,16 @@ def test_fail__a_failing_commit_acknowledges_nothing_and_is_retried(broker, db, 
     with HubProcess(broker.url, db) as hub:
         kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", 1))
         watcher.wait_watermark("k1", 1)
-        soft, hard = resource.prlimit(hub.proc.pid, resource.RLIMIT_FSIZE)
-        resource.prlimit(hub.proc.pid, resource.RLIMIT_FSIZE, (1, hard))  # every write to the database now fails
+        worker = worker_pid(hub)  # the merge worker writes the database
+        soft, hard = resource.prlimit(worker, resource.RLIMIT_FSIZE)
+        resource.prlimit(worker, resource.RLIMIT_FSIZE, (1, hard))  # every write to the database now fails
         try:
             for seq in (2, 3):
                 kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", seq))
             wait_until(lambda: "commit of 2 messages failed" in hub.log, what="the failed commit in the log")
-            assert watcher.last_ack("k1").watermark == 1 and hub.proc.poll() is None
+            assert watcher.last_ack("k1").watermark == 1 and hub.proc.poll() is None and not gone(worker)
         finally:
-            resource.prlimit(hub.proc.pid, resource.RLIMIT_FSIZE, (soft, hard))
+            resource.prlimit(worker, resource.RLIMIT_FSIZE, (soft, hard))
         watcher.wait_watermark("k1", 3)  # the retry commits the same batch
     assert merged_seqs(db, "k1") == [1, 2, 3]
 

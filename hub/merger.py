@@ -1,0 +1,190 @@
+"""The merge worker: a child process of `hub run` that parses, classifies and commits the batches the MQTT side receives.
+
+One CPython process cannot both receive MQTT and parse and merge at the rate the
+broker delivers (bench/README.md), so `hub run` is a two-stage pipeline: the
+parent only receives and acknowledges; this worker gets one whole batch of raw
+(topic, body) pairs at a time over a pipe, runs `Ingest` on it (wire.parse_event,
+the quarantine, `Store.commit`, retried with backoff until it succeeds) and
+sends back what to acknowledge. The parent gathers the next batch meanwhile.
+
+The parent keeps each batch's MQTT deliveries and acknowledges them only when
+the worker's answer for that batch arrives, that is after its commit. The
+worker must never outlive the parent (a restarted hub would find its database
+written to by an orphan): the kernel kills it when the parent dies
+(PR_SET_PDEATHSIG), and it exits when its pipe closes. It ignores SIGTERM and
+SIGINT, which systemd or a terminal send to the whole group: the parent decides
+when it stops, after the last batch.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Callable
+
+from .ingest import Delivery, Flushed
+
+logger = logging.getLogger(__name__)
+
+CONTEXT = multiprocessing.get_context("spawn")
+"""A fresh interpreter: a forked copy would share the parent's SQLite connection and paho socket."""
+
+STOP = "stop"
+PR_SET_PDEATHSIG = 1
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class MergerDied(ChildProcessError):
+    """The merge worker exited while `hub run` needed it: the hub stops, non-zero, for systemd to restart it."""
+
+
+@dataclass
+class Gathering:
+    """Raw messages received since the last batch went to the worker, with the deliveries to acknowledge after it."""
+
+    messages: list[tuple[str, bytes]] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    since: float | None = None
+    """Monotonic time of the oldest message."""
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What the worker needs to open the store and log like the parent."""
+
+    db: str
+    catalogue: str | None
+    parent: int
+    log_level: int
+    log_format: str
+
+
+class Merger:
+    """The parent's side: start the worker, send it one batch at a time, collect what to acknowledge."""
+
+    def __init__(self, db: str, catalogue: str | None = None):
+        self.conn, child = CONTEXT.Pipe()
+        self.process = CONTEXT.Process(target=work, args=(child, worker_settings(db, catalogue)),
+                                       name="hub-merge", daemon=True)
+        self.process.start()
+        child.close()  # so that the worker's death reads as EOF here
+        self.in_flight: list[Delivery] | None = None
+        logger.info("merge worker started (pid %d)", self.process.pid)
+
+    @property
+    def busy(self) -> bool:
+        return self.in_flight is not None
+
+    def alive(self) -> bool:
+        return self.process.exitcode is None
+
+    def submit(self, gathered: Gathering) -> None:
+        """Send a batch to the idle worker; its deliveries wait here for the answer."""
+        assert self.in_flight is None, "one batch at a time: commits stay in arrival order"
+        try:
+            self.conn.send(gathered.messages)
+        except (OSError, ValueError) as exc:
+            raise self.died() from exc
+        self.in_flight = gathered.deliveries
+
+    def collect(self, timeout: float = 0.0) -> Flushed | None:
+        """The committed batch's acks and deliveries when the worker has answered (within timeout), else None."""
+        if self.in_flight is None:
+            return None
+        try:
+            if not self.conn.poll(timeout):
+                return None
+            flushed: Flushed = self.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise self.died() from exc
+        flushed.deliveries, self.in_flight = self.in_flight, None
+        return flushed
+
+    def died(self) -> MergerDied:
+        self.process.join(1.0)
+        return MergerDied(f"the merge worker (pid {self.process.pid}) exited with {self.process.exitcode}")
+
+    def stop(self, timeout: float) -> None:
+        """Ask the idle worker to close its store and exit; kill it when it does not within timeout."""
+        if self.alive():
+            try:
+                self.conn.send(STOP)
+            except (OSError, ValueError):
+                pass
+            self.process.join(timeout)
+        if self.alive():
+            logger.error("the merge worker did not stop within %.0f s; killing it (its batch stays unacknowledged)", timeout)
+            self.process.kill()
+            self.process.join(timeout)
+        self.conn.close()
+
+
+def worker_settings(db: str, catalogue: str | None) -> WorkerSettings:
+    root = logging.getLogger()
+    formats = [handler.formatter._fmt for handler in root.handlers if handler.formatter and handler.formatter._fmt]
+    return WorkerSettings(str(db), catalogue, os.getpid(), root.getEffectiveLevel(), (formats or [LOG_FORMAT])[0])
+
+
+# -- the worker process -------------------------------------------------------------------------------------------------
+
+
+def work(conn: Connection, settings: WorkerSettings) -> None:
+    """The worker's main: merge batches until STOP or the parent's end."""
+    logging.basicConfig(level=settings.log_level, format=settings.log_format, stream=sys.stderr)
+    die_with_parent(settings.parent)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from .commands import open_store
+    from .ingest import Ingest
+
+    store = open_store(settings.db, settings.catalogue)
+    try:
+        ingest = Ingest(store, batch_ms=0.0, batch_max=sys.maxsize)
+        while (messages := receive(conn)) is not None:
+            conn.send(merge(ingest, messages, lambda: os.getppid() == settings.parent))
+    finally:
+        store.close()
+
+
+def receive(conn: Connection) -> list[tuple[str, bytes]] | None:
+    try:
+        messages = conn.recv()
+    except EOFError:
+        return None  # the parent is gone
+    return None if messages == STOP else messages
+
+
+def merge(ingest, messages: list[tuple[str, bytes]], parent_alive: Callable[[], bool]) -> Flushed:
+    """Classify and commit one batch; a failed commit is retried with the Ingest's backoff until it succeeds."""
+    if not messages:
+        return Flushed([], [], 0, 0, 0)
+    for topic, body in messages:
+        ingest.receive(topic, body, delivery=None)
+    while (flushed := ingest.flush()) is None:
+        time.sleep(ingest.seconds_until_due() or 0.0)
+        if not parent_alive():
+            raise SystemExit(1)
+    flushed.deliveries = []  # the parent holds them
+    return flushed
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this process when the parent dies (Linux); exit now if it already has."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            logger.warning("prctl(PR_SET_PDEATHSIG) failed (errno %d); relying on the pipe", ctypes.get_errno())
+    except (OSError, AttributeError):
+        logger.warning("no prctl here; the merge worker relies on its pipe to notice the hub's end")
+    if os.getppid() != parent:
+        os._exit(1)

@@ -48,7 +48,7 @@ def sort_out(conn: sqlite3.Connection, events: list[wire.Event]) -> tuple[list[w
         if body is None:
             kept[event_id] = event.body
             fresh.append(event)
-        elif body == event.body:
+        elif wire.same_content(body, event.body):
             duplicates[event.kiosk] += 1
         else:
             changed.append(event)

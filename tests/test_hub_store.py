@@ -177,6 +177,15 @@ def test_ok__a_duplicate_inside_one_batch(hub):
     assert (done.merged, done.duplicates) == (1, 1)
 
 
+def test_ok__the_same_event_spelled_another_way_is_a_duplicate(hub, path):
+    first = check_in("ka", 1)
+    hub.commit(Batch(events=[first]), AT)
+    respelled = json.dumps(json.loads(first.body), indent=1, ensure_ascii=True).encode()
+    done = hub.commit(Batch(events=[wire.parse_event(wire.topic("ka", wire.EVENT), respelled)]), LATER)
+    assert (done.merged, done.duplicates, done.quarantined) == (0, 1, 0)
+    assert row(path, "SELECT body FROM events WHERE event_id = 'ka:1'") == (first.body,)
+
+
 def test_fail__a_replay_with_other_content_is_quarantined_and_the_first_kept(hub, path):
     first = check_in("ka", 1)
     hub.commit(Batch(events=[first]), AT)

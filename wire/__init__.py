@@ -111,7 +111,8 @@ class Event:
     clock_synced: bool
     payload: dict[str, Any]
     body: str
-    """The canonical JSON text (sorted keys); two deliveries of one event have the same body."""
+    """The JSON text as received. A kiosk re-sends the bytes of its outbox, so two deliveries of one event are the
+    same text; `same_content` settles the rare case of one event spelled two ways."""
 
     @property
     def id(self) -> str:
@@ -161,8 +162,13 @@ def parse_event(topic_name: str, body: bytes) -> Event:
         raise Rejected("topic_mismatch", "an EventVoided voids an event of its own kiosk only")
     return Event(
         kiosk=kiosk, seq=message["seq"], type=message["type"], boot=message["boot"], at=message["at"],
-        clock_synced=message["clock_synced"], payload=message["payload"], body=canonical(message),
+        clock_synced=message["clock_synced"], payload=message["payload"], body=body.decode("utf-8"),
     )
+
+
+def same_content(body: str, other: str) -> bool:
+    """True when two event texts say the same (whatever their spacing, key order or escapes)."""
+    return body == other or json.loads(body) == json.loads(other)
 
 
 def decode(body: bytes) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import re
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -138,7 +139,17 @@ def environment(args) -> dict:
     return {"seed": args.seed, "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
             "cpu_model": cpu.group(1) if cpu else None, "kernel": platform.release(), "mosquitto": mosquitto,
             "paho_mqtt": version("paho-mqtt"), "sqlite_utils": version("sqlite-utils"), "sqlite": sqlite3.sqlite_version,
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()], "code_at_start": code_state()}
+
+
+def code_state() -> dict:
+    """The checkout the figures come from: commit and files changed since (other work in the same folder moves it)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        return done.stdout.rstrip() if done.returncode == 0 else ""
+
+    changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    return {"commit": git("rev-parse", "--short=12", "HEAD").strip() or None, "changed": changed[:20]}
 
 
 def main(argv=None) -> int:
@@ -162,6 +173,7 @@ def main(argv=None) -> int:
         else:
             say(f"kept {work}")
     report["environment"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    report["environment"]["code_at_end"] = code_state()
     report["targets"] = targets(report)
     report["wall_seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -68,6 +68,7 @@ def test_ok__latency_reports_percentiles_for_hub_and_raw(report):
     assert_percentiles(figures["raw"]["latency_ms"])
     assert_percentiles(figures["hub"]["latency_ms"])
     assert_percentiles(figures["hub"]["to_ack_ms"])
+    assert report["environment"]["code_at_start"]["commit"]
     checks = report["targets"]["checks"]
     assert set(checks) == {"throughput_ratio>=0.8", "catch_up_ratio<=1.3"}
     assert report["targets"]["passed"] == all(c["passed"] for c in checks.values())

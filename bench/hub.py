@@ -27,7 +27,8 @@ for path in (REPO, HERE):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-import hub_scenarios as scenarios  # noqa: E402  (after the path fix, so the bench runs from a checkout)
+import hub_latency  # noqa: E402  (after the path fix, so the bench runs from a checkout)
+import hub_scenarios as scenarios  # noqa: E402
 
 SEED = 20261125
 THROUGHPUT_TARGET = 0.8
@@ -63,11 +64,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def median(values: list[float]) -> float | None:
+    """The median of the values that are not None (None when there are none)."""
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
+    """a / b to three places, None when either is missing."""
     return round(a / b, 3) if a and b else None
 
 
@@ -110,9 +113,9 @@ def catch_up(args, work: Path, say) -> dict:
 
 def latency(args, work: Path, say) -> dict:
     """Kiosk commit -> hub commit at a steady rate, and the bare publish -> receive at the same rate."""
-    raw = scenarios.latency_raw(args, work / "latency-raw")
+    raw = hub_latency.latency_raw(args, work / "latency-raw")
     say(f"latency raw: p50 {raw['latency_ms']['p50']} ms")
-    hub = scenarios.latency_hub(args, work / "latency-hub")
+    hub = hub_latency.latency_hub(args, work / "latency-hub")
     say(f"latency hub: p50 {hub.get('latency_ms', {}).get('p50')} ms")
     return {"rate_per_s": args.rate, "seconds": args.seconds, "publisher": "kiosk", "raw": raw, "hub": hub}
 
@@ -128,6 +131,7 @@ def targets(report: dict) -> dict:
 
 
 def check(value: float | None, target: float, *, above: bool) -> dict:
+    """One target check: the value, the target and whether it passed."""
     passed = value is not None and (value >= target if above else value <= target)
     return {"value": value, "target": target, "passed": passed}
 
@@ -153,6 +157,7 @@ def code_state() -> dict:
 
 
 def main(argv=None) -> int:
+    """Run the chosen scenarios and print the report; 0 whether or not a target is met."""
     args = parse_args(argv)
     started = time.monotonic()
 

@@ -49,9 +49,11 @@ class Worker:
             return ""
 
     def go(self) -> None:
+        """Tell the worker to start."""
         self.send("go")
 
     def send(self, line: str) -> None:
+        """Write one line to the worker's stdin."""
         try:
             self.proc.stdin.write(line + "\n")
             self.proc.stdin.flush()
@@ -111,6 +113,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def hub_command(*args: str) -> list[str]:
+    """The command line of `python -m hub ARGS` with this interpreter."""
     return [sys.executable, "-m", "hub", *args]
 
 

@@ -94,6 +94,7 @@ class Publisher:
             self.done.set()
 
     def connect(self) -> None:
+        """Connect (Clean Start 0) and start paho's network thread."""
         connect(self.client, self.url, persistent=True)
 
     def publish_all(self) -> None:
@@ -143,10 +144,12 @@ class Counter:
             self.done.set()
 
     def start(self) -> "Counter":
+        """Connect; the subscription follows in on_connect."""
         connect(self.client, self.url, persistent=True)
         return self
 
     def report(self) -> dict:
+        """Count, first and last arrival (monotonic), and per-event times when timed."""
         figures = {"count": self.count, "first": self.first, "last": self.last}
         if self.timed:
             figures["times"] = self.times
@@ -203,6 +206,7 @@ def run_subscriber(args: argparse.Namespace) -> dict:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    """The workers' command line."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
     pub = sub.add_parser("publish")
@@ -223,6 +227,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    """Run one worker; its last line on stdout is a JSON report."""
     args = parse_args(argv)
     report = run_publisher(args) if args.command == "publish" else run_subscriber(args)
     print(json.dumps(report), flush=True)

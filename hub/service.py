@@ -192,7 +192,6 @@ class Hub:
         self.generation += 1
         logger.info("connected to %s (session %s)", self.settings.broker,
                     "resumed" if flags.session_present else "new: the broker had kept nothing for the hub")
-        self.publish(wire.HUB_STATUS_TOPIC, self.status_body("online"), "hub status online")
         options = mqtt.SubscribeOptions(qos=1)
         client.subscribe([(wire.EVENT_FILTER, options), (wire.STATUS_FILTER, options)])
         self.republish_acks()
@@ -205,6 +204,9 @@ class Hub:
             self.client.disconnect()  # not receiving is not running: retry from scratch with backoff
             return
         logger.info("subscribed to %s and %s", wire.EVENT_FILTER, wire.STATUS_FILTER)
+        # Online only once subscribed: a kiosk that saw `online` and published before the subscription existed
+        # (a broker that lost the hub's session) would get reason code 16 and wait to send again.
+        self.publish(wire.HUB_STATUS_TOPIC, self.status_body("online"), "hub status online")
         if not self.announced:
             self.announced = True
             self.say(f"hub: merging from {self.settings.broker} into {self.settings.db}")

@@ -1,10 +1,11 @@
-"""Turning received MQTT messages into store batches: classify, gather, commit, and say what to acknowledge.
+"""Turning received MQTT messages into store batches: classify, commit, and say what to acknowledge.
 
 Nothing here speaks MQTT: the merge worker (hub/merger.py) hands every message of
 a batch `hub run` received to `Ingest.receive`, then calls `Ingest.flush`; only
 after the store's commit returned does `hub run` get the acknowledgements to
 publish and acknowledge the batch's MQTT messages. A commit that fails keeps the
-whole batch for a retry with backoff.
+whole batch for a retry with backoff. When a batch is complete is the MQTT
+side's to decide (hub/service.py gathers for `--batch-ms` or `--batch-max`).
 """
 
 from __future__ import annotations
@@ -58,23 +59,18 @@ class Flushed:
 @dataclass
 class Pending:
     batch: Batch = field(default_factory=Batch)
-    deliveries: list[Delivery | None] = field(default_factory=list)
-    """One per message (None where the caller keeps the MQTT delivery itself, as the merge worker's parent does)."""
-    since: float | None = None
-    """Monotonic time of the oldest message in the batch."""
+    received: int = 0
+    """Messages in the batch, an ignored one (a cleared status) included: the MQTT side acknowledges it with the rest."""
     refused: Counter = field(default_factory=Counter)
     """(reason, kiosk) -> count, logged once per flush instead of once per message."""
 
 
 class Ingest:
-    """Gathers messages into one batch and commits it when it is full or old enough; retries a failed commit."""
+    """Classifies the messages of one batch and commits it; keeps a batch whose commit failed for a retry."""
 
-    def __init__(self, store: Store, *, batch_ms: float = 20.0, batch_max: int = 500,
-                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], str] = utc_now,
+    def __init__(self, store: Store, *, clock: Callable[[], float] = time.monotonic, wall: Callable[[], str] = utc_now,
                  refresh_seconds: float = ENROLLED_REFRESH_SECONDS):
         self.store = store
-        self.window = batch_ms / 1000.0
-        self.batch_max = batch_max
         self.clock = clock
         self.wall = wall
         self.refresh_seconds = refresh_seconds
@@ -83,17 +79,13 @@ class Ingest:
         self.refreshed_at: float | None = None
         self.retry_at: float | None = None
         self.retry_delay = RETRY_FIRST_SECONDS
-        self.totals = Counter()
         self.refresh_enrolled()
 
     # -- receiving --------------------------------------------------------------------------------------------------
 
-    def receive(self, topic: str, body: bytes, *, delivery: Delivery | None = None) -> None:
+    def receive(self, topic: str, body: bytes) -> None:
         """Classify one message into the pending batch: an event, a kiosk status, a quarantined message, or nothing."""
-        pending = self.pending
-        if pending.since is None:
-            pending.since = self.clock()
-        pending.deliveries.append(delivery)
+        self.pending.received += 1
         where = wire.parse_topic(topic)
         if where is None or where[1] == wire.ACK:
             self.quarantine(topic, None, "bad_topic", "not a kiosk event or status topic", body)
@@ -144,29 +136,16 @@ class Ingest:
 
     # -- committing -------------------------------------------------------------------------------------------------
 
-    def __len__(self) -> int:
-        return len(self.pending.deliveries)
-
-    def seconds_until_due(self) -> float | None:
-        """Seconds until `flush` should run (0: now); None when nothing is pending."""
-        if self.pending.since is None:
-            return None
-        now = self.clock()
-        if self.retry_at is not None:
-            return max(0.0, self.retry_at - now)
-        if len(self.pending.deliveries) >= self.batch_max:
-            return 0.0
-        return max(0.0, self.pending.since + self.window - now)
-
-    def due(self) -> bool:
-        wait = self.seconds_until_due()
-        return wait is not None and wait <= 0.0
+    def seconds_until_retry(self) -> float:
+        """Seconds until a failed commit should be tried again (0 when none failed)."""
+        return 0.0 if self.retry_at is None else max(0.0, self.retry_at - self.clock())
 
     def flush(self) -> Flushed | None:
-        """Commit the pending batch; return what to acknowledge, or None when the commit failed (kept for a retry)."""
+        """Commit the pending batch; return its acks and counts, or None when the commit failed (kept for a retry).
+
+        The returned ``deliveries`` are empty: the MQTT side holds the batch's deliveries.
+        """
         pending = self.pending
-        if pending.since is None:
-            return None
         try:
             committed = self.store.commit(pending.batch, self.wall()) if len(pending.batch) else None
         except Exception as exc:  # noqa: BLE001 -- any failure keeps the batch unacknowledged; the broker still holds it
@@ -175,13 +154,11 @@ class Ingest:
         self.pending, self.retry_at, self.retry_delay = Pending(), None, RETRY_FIRST_SECONDS
         self.log_refused(pending.refused)
         if committed is None:
-            return Flushed([], pending.deliveries, 0, 0, 0)
-        self.totals.update(merged=committed.merged, duplicates=committed.duplicates, quarantined=committed.quarantined)
+            return Flushed([], [], 0, 0, 0)
         logger.debug("committed %d messages: %d merged, %d duplicates, %d quarantined, %d statuses",
-                     len(pending.deliveries), committed.merged, committed.duplicates, committed.quarantined,
+                     pending.received, committed.merged, committed.duplicates, committed.quarantined,
                      len(pending.batch.statuses))
-        return Flushed(list(committed.acks.values()), pending.deliveries, committed.merged, committed.duplicates,
-                       committed.quarantined)
+        return Flushed(list(committed.acks.values()), [], committed.merged, committed.duplicates, committed.quarantined)
 
     def schedule_retry(self, exc: Exception) -> None:
         """Log why the commit failed (type and message only: a store error never carries an event body)."""
@@ -190,7 +167,7 @@ class Ingest:
         self.retry_delay = min(RETRY_MAX_SECONDS, delay * 2)
         logger.error(
             "commit of %d messages failed (%s: %s); nothing acknowledged, retrying in %.2g s",
-            len(self.pending.deliveries), type(exc).__name__, exc, delay,
+            self.pending.received, type(exc).__name__, exc, delay,
             exc_info=not isinstance(exc, (StoreError, OSError)),
         )
 

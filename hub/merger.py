@@ -149,7 +149,7 @@ def work(conn: Connection, settings: WorkerSettings) -> None:
 
     store = open_store(settings.db, settings.catalogue)
     try:
-        ingest = Ingest(store, batch_ms=0.0, batch_max=sys.maxsize)
+        ingest = Ingest(store)
         while (messages := receive(conn)) is not None:
             conn.send(merge(ingest, messages, lambda: os.getppid() == settings.parent))
     finally:
@@ -169,12 +169,11 @@ def merge(ingest, messages: list[tuple[str, bytes]], parent_alive: Callable[[], 
     if not messages:
         return Flushed([], [], 0, 0, 0)
     for topic, body in messages:
-        ingest.receive(topic, body, delivery=None)
+        ingest.receive(topic, body)
     while (flushed := ingest.flush()) is None:
-        time.sleep(ingest.seconds_until_due() or 0.0)
+        time.sleep(ingest.seconds_until_retry())
         if not parent_alive():
             raise SystemExit(1)
-    flushed.deliveries = []  # the parent holds them
     return flushed
 
 

@@ -11,7 +11,6 @@ message lost between broker and hub); ``acking`` False keeps it silent.
 from __future__ import annotations
 
 import threading
-import time
 from datetime import datetime, timezone
 
 import paho.mqtt.client as mqtt
@@ -22,20 +21,16 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 import wire
 
+from .polling import wait_until
+
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def wait_for(predicate, timeout: float = 15.0, what: str = "condition", interval: float = 0.02):
-    """Poll ``predicate`` until it returns something true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    """Poll ``predicate`` until it returns something true, and return that; fail after ``timeout`` seconds."""
+    return wait_until(predicate, timeout, what, interval)
 
 
 class AckHub:

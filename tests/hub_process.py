@@ -6,9 +6,7 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
-from typing import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -17,19 +15,10 @@ from paho.mqtt.properties import Properties
 import wire
 
 from .child import Child
+from .polling import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = "hub: merging from"
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
-    """Poll predicate every 20 ms until it is true; fail the test after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class HubProcess(Child):

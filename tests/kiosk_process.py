@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from .child import Child
+from .polling import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,12 +61,7 @@ class KioskProcess(Child):
             return json.load(error)
 
     def wait_until(self, predicate, timeout: float = 20.0, what: str = "condition") -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}")
+        wait_until(predicate, timeout, what, interval=0.05)
 
 
 def follow_events(url: str, into: list, stop: threading.Event) -> threading.Thread:

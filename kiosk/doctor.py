@@ -121,17 +121,17 @@ def ntp_synchronized() -> bool | None:
 def check_hub(config: Config) -> Check:
     """The link to the district hub as `kiosk publish` last recorded it, and what the hub has not merged yet."""
     from .queue import outbox
+    from .queue.events import backlog
     from .queue.store import Store
 
     if not config.hub.broker:
         return Check("hub", True, "no broker is set (hub.broker): events wait in the outbox; set it to send them to the district hub")
     try:
         store = Store(config.kiosk.db)
-        row, waiting = outbox.uplink(store.db), outbox.last_seq(store.db)
+        row, waiting = outbox.uplink(store.db), backlog(store.db)["unacknowledged"]
         store.close()
     except KioskError as exc:
         return Check("hub", False, str(exc))
-    waiting -= row["watermark"]
     state = f"{waiting} events not yet merged at the hub; last acknowledgement {row['acked_at'] or 'never'}"
     if row["error"]:
         return Check("hub", False, f"{row['error']}; {state}")

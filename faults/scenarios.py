@@ -6,42 +6,39 @@ import random
 import shutil
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
 from .rig import Rig
+from .verify import Tally
 
 SETTLE_SECONDS = {False: 90.0, True: 600.0}
 """How long a run may take, after its faults, for the hub's watermark to cover every event (small, full)."""
 
 
 @dataclass
-class Result:
-    """One scenario's figures, as the table and --json show them."""
+class Result(Tally):
+    """One scenario's figures, as the table and --json show them: the count of its run (a Tally) and how it went."""
 
-    scenario: str
-    acknowledged: int = 0
-    merged: int = 0
-    lost: int = 0
-    duplicate: int = 0
-    unexpected: int = 0
+    scenario: str = ""
     faults: int = 0
     duration_s: float = 0.0
-    absorbed: int = 0
     converged: bool = False
-    quarantine: dict[str, int] = field(default_factory=dict)
     failed_checks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    samples: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
     seed: int = 0
     folder: str | None = None
 
     @property
     def ok(self) -> bool:
-        return (self.lost == 0 and self.duplicate == 0 and self.unexpected == 0 and self.error is None
-                and not self.failed_checks and self.acknowledged > 0)
+        return super().ok and self.error is None and not self.failed_checks and self.acknowledged > 0
+
+    def take(self, tally: Tally) -> None:
+        """Take the counts of the scenario's run."""
+        for counted in fields(Tally):
+            setattr(self, counted.name, getattr(tally, counted.name))
 
     def to_json(self) -> dict:
         return {**asdict(self), "ok": self.ok}
@@ -55,7 +52,7 @@ class Run:
         self.folder = folder
         self.full = full
         self.rng = random.Random(seed)
-        self.result = Result(name, seed=seed, folder=str(folder))
+        self.result = Result(scenario=name, seed=seed, folder=str(folder))
         self.rigs: list[Rig] = []
         """The scenario's rig (one; a list so that a run which broke before making it has none)."""
 
@@ -135,7 +132,4 @@ def count(run: Run) -> None:
         except Exception as exc:  # no hub database: nothing merged
             run.note(f"could not count: {type(exc).__name__}: {exc}")
             continue
-        result = run.result
-        result.acknowledged, result.merged = tally.acknowledged, tally.merged
-        result.lost, result.duplicate, result.unexpected = tally.lost, tally.duplicate, tally.unexpected
-        result.absorbed, result.quarantine, result.samples = tally.absorbed, tally.quarantine, tally.samples
+        run.result.take(tally)

@@ -26,7 +26,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -63,27 +62,16 @@ class BrokerError(ValueError):
     """A broker address the hub cannot use."""
 
 
-@dataclass(frozen=True)
-class BrokerAddress:
-    host: str
-    port: int
-    tls: bool
-
-
 ACKS_IN_FLIGHT = 10_000
 """Outgoing QoS 1 messages (acknowledgements, status) paho keeps in flight; one per kiosk per batch."""
 
 
-def parse_broker(url: str) -> BrokerAddress:
+def parse_broker(url: str) -> wire.BrokerAddress:
     """Return host, port and TLS of ``mqtt://host[:1883]`` or ``mqtts://host[:8883]``; raise BrokerError otherwise."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise BrokerError(f"broker {url!r} must look like mqtt://host:1883 or mqtts://host:8883")
     try:
-        port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
-    except ValueError:
-        raise BrokerError(f"broker {url!r} has a bad port") from None
-    return BrokerAddress(parts.hostname, port, parts.scheme == "mqtts")
+        return wire.parse_broker(url)
+    except ValueError as exc:
+        raise BrokerError(f"--broker: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -215,10 +215,10 @@ def test_ok__conflicts_lists_nothing_on_a_clean_database(capsys, tmp_path):
     assert json.loads(run(capsys, "conflicts", "--db", str(db), "--json", "--kind", "duplicate_dose")[1]) == []
 
 
-@pytest.mark.parametrize("broker", ["http://x", "mqtt://", "mqtt://host:notaport"])
+@pytest.mark.parametrize("broker", ["http://x", "mqtt://", "mqtt://host:notaport", "mqtt://hub:secret@host:1883", "mqtt://host/vax"])
 def test_fail__run_refuses_a_bad_broker_address(capsys, tmp_path, broker):
     code, _, err = run(capsys, "run", "--broker", broker, "--db", str(tmp_path / "hub.db"))
-    assert code == 2 and "broker" in err
+    assert code == 2 and "broker" in err and "secret" not in err
 
 
 # -- docs ---------------------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 import fastjsonschema
 
@@ -94,6 +95,43 @@ def parse_topic(name: str) -> tuple[str, str] | None:
     if not KIOSK_ID.fullmatch(parts[2]):
         return None
     return parts[2], parts[3]
+
+
+# -- the broker's address ---------------------------------------------------------------------------------------------
+
+DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    """Where the district broker listens, as kiosk and hub are told it: ``mqtt://host[:1883]`` or ``mqtts://host[:8883]``."""
+
+    host: str
+    port: int
+    tls: bool
+
+    def __str__(self) -> str:
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+def parse_broker(url: str) -> BrokerAddress:
+    """Return the broker named by ``mqtt://host[:port]`` or ``mqtts://host[:port]``; raise ValueError saying what is wrong.
+
+    The message never repeats credentials put in the address.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(f"expected mqtt://HOST:PORT or mqtts://HOST:PORT, got {url!r}")
+    if parts.username or parts.password:
+        raise ValueError("put the credentials in hub.username and hub.password (the hub: --username and --password), "
+                         "not in the address")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"an MQTT address has no path or query, got {url!r}")
+    return BrokerAddress(parts.hostname, port or DEFAULT_PORTS[parts.scheme], parts.scheme == "mqtts")
 
 
 # -- events -----------------------------------------------------------------------------------------------------------

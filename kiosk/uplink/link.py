@@ -6,7 +6,6 @@ import os
 import socket
 import ssl
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -18,7 +17,6 @@ import wire
 from ..config import HubSettings
 from ..errors import ConfigError
 
-DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 CONNECT_TIMEOUT = 5.0
 """Seconds a TCP (and TLS) connection attempt may take before it counts as failed."""
 RECONNECT_MIN_SECONDS = 0.25
@@ -31,32 +29,12 @@ STATUS_SLOTS = 4
 """paho's in-flight limit is the event window plus these, so a status message never waits behind events."""
 
 
-@dataclass(frozen=True)
-class Broker:
-    """Where the district broker listens."""
-
-    host: str
-    port: int
-    tls: bool
-
-    def __str__(self) -> str:
-        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
-
-
-def parse_broker(url: str) -> Broker:
+def parse_broker(url: str) -> wire.BrokerAddress:
     """Return the broker named by ``mqtt://host[:port]`` or ``mqtts://host[:port]``; raise ConfigError naming hub.broker."""
     try:
-        parts = urlsplit(url.strip())
-        port = parts.port
+        return wire.parse_broker(url)
     except ValueError as exc:
         raise ConfigError(f"hub.broker: {exc}") from None
-    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-        raise ConfigError(f"hub.broker: expected mqtt://HOST:PORT or mqtts://HOST:PORT, got {url!r}")
-    if parts.username or parts.password:
-        raise ConfigError("hub.broker: put the credentials in hub.username and hub.password, not in the address")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ConfigError(f"hub.broker: an MQTT address has no path or query, got {url!r}")
-    return Broker(parts.hostname, port or DEFAULT_PORTS[parts.scheme], parts.scheme == "mqtts")
 
 
 def check_settings(settings: HubSettings) -> None:
@@ -70,7 +48,7 @@ def check_settings(settings: HubSettings) -> None:
         raise ConfigError(f"hub.ca_file: cannot read {settings.ca_file}")
 
 
-def new_client(kiosk_id: str, broker: Broker, settings: HubSettings, will: bytes) -> mqtt.Client:
+def new_client(kiosk_id: str, broker: wire.BrokerAddress, settings: HubSettings, will: bytes) -> mqtt.Client:
     """A paho client for one connection attempt: client id = kiosk id, credentials, TLS for mqtts, the `offline` will.
 
     A fresh client per attempt keeps paho's in-memory session out of the way:
@@ -113,7 +91,7 @@ def no_delay(client, userdata, sock) -> None:
         pass
 
 
-def connect(client: mqtt.Client, broker: Broker, settings: HubSettings) -> None:
+def connect(client: mqtt.Client, broker: wire.BrokerAddress, settings: HubSettings) -> None:
     """Open the TCP connection and send CONNECT: Clean Start 0 and a session expiry, so the broker keeps the session.
 
     Raises OSError when the broker cannot be reached; the CONNACK comes later, to on_connect.

@@ -23,7 +23,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -41,12 +40,6 @@ WINDOW = 32
 SESSION_EXPIRY_S = 3600
 
 
-def address(url: str) -> tuple[str, int]:
-    """Return (host, port) of an mqtt:// URL."""
-    parts = urlsplit(url)
-    return parts.hostname or "127.0.0.1", parts.port or 1883
-
-
 def client(client_id: str, *, manual_ack: bool = False) -> mqtt.Client:
     """Return an MQTT v5 paho client (callback API 2)."""
     return mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack)
@@ -56,8 +49,8 @@ def connect(c: mqtt.Client, url: str, *, persistent: bool = True) -> None:
     """Connect (Clean Start 0 with a session expiry when persistent) and start the network thread."""
     properties = Properties(PacketTypes.CONNECT)
     properties.SessionExpiryInterval = SESSION_EXPIRY_S if persistent else 0
-    host, port = address(url)
-    c.connect(host, port, keepalive=30, clean_start=not persistent, properties=properties)
+    broker = wire.parse_broker(url)
+    c.connect(broker.host, broker.port, keepalive=30, clean_start=not persistent, properties=properties)
     c.loop_start()
 
 

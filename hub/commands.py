@@ -35,10 +35,11 @@ def open_store(path: str, catalogue: str | None = None):
 
 def run(args: argparse.Namespace) -> int:
     """`hub run`: until SIGTERM or Ctrl-C."""
-    from .service import Hub, RunSettings, install_signal_handlers
+    from .service import Hub, RunSettings, install_signal_handlers, parse_broker
 
     if args.batch_max < 1 or args.batch_ms < 0:
         raise ValueError("--batch-max must be at least 1 and --batch-ms at least 0")
+    parse_broker(args.broker)  # a mistyped address must not leave a new, empty database behind
     settings = RunSettings(
         broker=args.broker, db=args.db, client_id=args.client_id, username=args.username,
         password=credentials.hub_password(args.password), ca_file=args.ca_file, catalogue=args.catalogue,

@@ -219,6 +219,7 @@ def test_ok__conflicts_lists_nothing_on_a_clean_database(capsys, tmp_path):
 def test_fail__run_refuses_a_bad_broker_address(capsys, tmp_path, broker):
     code, _, err = run(capsys, "run", "--broker", broker, "--db", str(tmp_path / "hub.db"))
     assert code == 2 and "broker" in err and "secret" not in err
+    assert not (tmp_path / "hub.db").exists(), "a refused address leaves no database behind"
 
 
 # -- docs ---------------------------------------------------------------------------------------------------------------

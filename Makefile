@@ -45,13 +45,13 @@ test: test-system-deps $(VENV)/.installed
 bench: bench-decode bench-latency bench-hub
 
 bench-decode: system-deps $(VENV)/.installed
-	$(BIN)/python bench/decode.py
+	@$(BIN)/python bench/decode.py
 
 bench-latency: system-deps $(VENV)/.installed
-	$(BIN)/python bench/latency.py --all-in-one
+	@$(BIN)/python bench/latency.py --all-in-one
 
 bench-hub: system-deps $(VENV)/.installed
-	$(BIN)/python bench/hub.py
+	@$(BIN)/python bench/hub.py
 
 frames: $(VENV)/.installed
 	$(BIN)/python -m kiosk.demo.generate

@@ -13,7 +13,7 @@ for pkg in "$@"; do
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -eq 0 ]]; then
-  echo "apt-deps: installing ${missing[*]}"
+  echo "apt-deps: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

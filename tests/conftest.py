@@ -1,4 +1,4 @@
-"""Shared fixtures: real config objects, a real SQLite file, gpiozero's mock pins, rendered QR frames."""
+"""Shared fixtures: real config objects, a real SQLite file, staff, gpiozero's mock pins, rendered QR frames."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from kiosk.config import Config, QueueSettings, build
 from kiosk.queue.clock import Clock, Instant
 from kiosk.queue.site import Site
 from kiosk.queue.store import Store
+from kiosk.staff import Staff, add_staff
 
 LAN = "001190012345|123456789|Nguyễn Thị Lan|15031990|Nữ|Số 12, Đường Lê Lợi, Phường Bến Nghé, Quận 1, Thành phố Hồ Chí Minh|20042021"
 HUNG = "036058001234||Trần Văn Hùng|02111958|Nam|Thôn Đông, Xã Tân Lập, Huyện Đan Phượng, Thành phố Hà Nội|11062021"
@@ -92,6 +93,21 @@ class Staffer:
 
 
 NURSE = Staffer(1, "Điều dưỡng Hoa")
+
+
+STAFF_ADDED = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def hoa(store) -> Staff:
+    """The supervisor Hoa, PIN 2580."""
+    return add_staff(store, "Điều dưỡng Hoa", "supervisor", "2580", STAFF_ADDED)
+
+
+@pytest.fixture
+def binh(store) -> Staff:
+    """The vaccinator Bình, PIN 4826."""
+    return add_staff(store, "Trần Văn Bình", "vaccinator", "4826", STAFF_ADDED)
 
 
 @pytest.fixture

@@ -2,20 +2,18 @@
 
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pytest
 
 from kiosk.payloads import manual_card
 from kiosk.queue import dosing
 from kiosk.queue.checkin import check_in
-from kiosk.staff import add_staff
 from kiosk.web import Services, create_app
 
 from .conftest import HUNG, LAN
-from .web_helpers import arrive, snapshot, walk
+from .web_helpers import arrive, sign_in, snapshot, walk
 
-NOW = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
 TODAY = date(2026, 11, 25)
 TOKEN = "c3d9e1f7a2b4-site-token"
 LAN_ID, HUNG_ID, CHILD_ID = "001190012345", "036058001234", "079318004321"
@@ -29,16 +27,6 @@ def app(config, site):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-@pytest.fixture
-def hoa(store):
-    return add_staff(store, "Điều dưỡng Hoa", "supervisor", "2580", NOW)
-
-
-@pytest.fixture
-def binh(store):
-    return add_staff(store, "Trần Văn Bình", "vaccinator", "4826", NOW)
 
 
 class Caller:
@@ -55,15 +43,9 @@ class Caller:
 
 
 def signed_in(client, member_id, pin) -> Caller:
-    form = {"csrf_token": form_token(client), "staff_id": str(member_id), "pin": pin}
-    assert client.post("/login", data=form).status_code == 302
+    assert sign_in(client, member_id, pin).status_code == 302
     html = client.get("/supervisor/checkin").get_data(as_text=True)
     return Caller(client, {"X-CSRFToken": re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)})
-
-
-def form_token(client) -> str:
-    html = client.get("/login").get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 @pytest.fixture

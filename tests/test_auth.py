@@ -14,6 +14,9 @@ from kiosk.web.auth import (
     Lockout, api_auth_required, current_staff, login_required, role_required, safe_next,
 )
 
+from . import web_helpers
+from .web_helpers import csrf_token
+
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
 TOKEN = "b7f0c2d4e6a8-site-token"
 
@@ -72,21 +75,9 @@ def lan(store):
     return add_staff(store, "Nguyễn Thị Lan", "supervisor", "2580", NOW)
 
 
-@pytest.fixture
-def binh(store):
-    return add_staff(store, "Trần Văn Bình", "vaccinator", "4826", NOW)
-
-
-def csrf_token(client, path="/login") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
 def sign_in(client, member_id, pin, next=None, address="10.0.0.5"):
-    form = {"csrf_token": csrf_token(client), "staff_id": str(member_id), "pin": pin}
-    if next is not None:
-        form["next"] = next
-    return client.post("/login", data=form, environ_base={"REMOTE_ADDR": address})
+    """Sign in from one address (the lockouts count per address)."""
+    return web_helpers.sign_in(client, member_id, pin, next=next, environ_base={"REMOTE_ADDR": address})
 
 
 # Signing in

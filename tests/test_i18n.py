@@ -12,6 +12,8 @@ from babel.messages.pofile import read_po
 from kiosk.web import Services, create_app
 from kiosk.web.i18n import LANGUAGES
 
+from .web_helpers import csrf_token
+
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "kiosk" / "web" / "translations"
 REDO = "run `make translations` (see babel.cfg)"
@@ -77,9 +79,7 @@ def heading(client) -> str:
 
 
 def switch(client, lang, next="/login"):
-    html = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    form = {"csrf_token": token, "lang": lang} | ({"next": next} if next is not None else {})
+    form = {"csrf_token": csrf_token(client), "lang": lang} | ({"next": next} if next is not None else {})
     return client.post("/lang", data=form)
 
 

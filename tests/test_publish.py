@@ -38,6 +38,7 @@ from kiosk.uplink.publisher import Publisher
 from .ack_hub import AckHub, wait_for
 from .conftest import HUNG, LAN, Ticker
 from .mosquitto import Broker
+from .web_helpers import sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 KIOSK = "kiosk-test"
@@ -480,9 +481,7 @@ def board_page(config, site, language: str) -> str:
     name = f"Giám sát {language}"
     found = site.store.db.execute("select id from staff where name = ?", [name]).fetchone()
     member_id = found[0] if found else add_staff(site.store, name, "supervisor", "2580", Ticker().now().wall).id
-    html = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    assert client.post("/login", data={"csrf_token": token, "staff_id": str(member_id), "pin": "2580"}).status_code == 302
+    assert sign_in(client, member_id, "2580").status_code == 302
     line = re.search(r'<span class="stat" id="uplink">(.*?)</span>\s*(?:<span class="stat bad">|</section>)',
                      client.get("/supervisor/").get_data(as_text=True), re.S)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", line.group(1)))

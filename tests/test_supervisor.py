@@ -2,7 +2,7 @@
 
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import date
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
@@ -12,13 +12,11 @@ from markupsafe import escape
 from kiosk.payloads import manual_card
 from kiosk.queue import actions, aefi, dosing
 from kiosk.queue.checkin import check_in
-from kiosk.staff import add_staff
 from kiosk.web import Services, create_app
 
 from .conftest import HUNG, LAN
-from .web_helpers import arrive, snapshot, walk
+from .web_helpers import arrive, csrf_token, sign_in, snapshot, walk
 
-NOW = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
 TODAY = date(2026, 11, 25)
 LAN_ID, HUNG_ID, CHILD_ID = "001190012345", "036058001234", "079318004321"
 ERROR = '<p class="error" role="alert">{}</p>'
@@ -35,25 +33,15 @@ def client(app):
 
 
 @pytest.fixture
-def hoa(store):
-    return add_staff(store, "Điều dưỡng Hoa", "supervisor", "2580", NOW)
-
-
-@pytest.fixture
-def binh(store):
-    return add_staff(store, "Trần Văn Bình", "vaccinator", "4826", NOW)
-
-
-@pytest.fixture
 def supervisor(client, hoa):
     """A client signed in as the supervisor Hoa."""
-    sign_in(client, hoa.id, "2580")
+    assert sign_in(client, hoa.id, "2580").status_code == 302
     return client
 
 
 @pytest.fixture
 def vaccinator(client, binh):
-    sign_in(client, binh.id, "4826")
+    assert sign_in(client, binh.id, "4826").status_code == 302
     return client
 
 
@@ -61,16 +49,6 @@ def vaccinator(client, binh):
 def lot(site, hoa):
     """An open lot of Vaxzevria, 10 doses a vial."""
     return dosing.open_lot(site, hoa, product="vaxzevria", lot_number="AZ-2611", expiry=date(2027, 3, 31), doses_per_vial=10)
-
-
-def csrf_token(client, path="/login") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def sign_in(client, member_id, pin):
-    form = {"csrf_token": csrf_token(client), "staff_id": str(member_id), "pin": pin}
-    assert client.post("/login", data=form).status_code == 302
 
 
 def do(client, name, **fields):
@@ -420,7 +398,7 @@ def test_ok__every_page_renders_for_every_state_in_both_languages(client, hoa, b
     dosing.close_lot(site, dosing.open_lot(site, hoa, product="spikevax", lot_number="MD-7", expiry=date(2027, 1, 31),
                                            doses_per_vial=10)["id"], hoa)
     for member, pin in ((hoa, "2580"), (binh, "4826")):
-        sign_in(client, member.id, pin)
+        assert sign_in(client, member.id, pin).status_code == 302
         client.post("/lang", data={"csrf_token": csrf_token(client, "/supervisor/checkin"), "lang": lang, "next": "/login"})
         pages = ["/supervisor/", "/supervisor/board", "/supervisor/checkin", "/supervisor/lots"]
         for path in pages + [f"/supervisor/tickets/{t}" for t in states.values()]:

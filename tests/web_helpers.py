@@ -1,10 +1,26 @@
-"""Arrangements shared by the web-layer tests: check a person in, walk a ticket along, snapshot what an action could change."""
+"""Arrangements shared by the web-layer tests: sign in, check a person in, walk a ticket along, snapshot what an action could change."""
+
+import re
 
 from kiosk.payloads import parse_payload
 from kiosk.queue import actions, dosing
 from kiosk.queue.checkin import check_in
 
 from .conftest import LAN
+
+
+def csrf_token(client, path="/login") -> str:
+    """The CSRF token in the form of the page at path (the sign-in page by default), as this session's browser gets it."""
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def sign_in(client, member_id, pin, next=None, **post):
+    """Send the sign-in form as the login page would; return the response (a 302 when the PIN is accepted)."""
+    form = {"csrf_token": csrf_token(client), "staff_id": str(member_id), "pin": pin}
+    if next is not None:
+        form["next"] = next
+    return client.post("/login", data=form, **post)
 
 
 def arrive(site, payload=LAN) -> int:

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_RUNTIME := libzbar0 mosquitto
-APT_TEST := chromium faketime mosquitto-clients
+APT_TEST := chromium libatomic1 faketime mosquitto-clients
 DEMO_PORT ?= 8080
 DEMO_DB ?= var/demo.db
 

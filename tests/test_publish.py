@@ -79,10 +79,13 @@ def all_acked(store: Store) -> bool:
 
 
 @contextmanager
-def publishing(config, url: str, **hub):
-    """A Publisher on its own thread (its own Store), pointed at the broker at ``url``; stopped and joined at the end."""
+def publishing(config, url: str, *, clock: Ticker | None = None, **hub):
+    """A Publisher on its own thread (its own Store), pointed at the broker at ``url``; stopped and joined at the end.
+
+    Its wall clock is ``clock`` (the test's Ticker, shared with the site and the board), never the machine's.
+    """
     settings = config.replace("hub", broker=url, **hub)
-    publisher = Publisher(settings, Store(settings.kiosk.db))
+    publisher = Publisher(settings, Store(settings.kiosk.db), clock=clock or Ticker())
     thread = threading.Thread(target=publisher.run, name="publisher")
     thread.start()
     try:
@@ -490,7 +493,7 @@ def board_page(config, site, language: str) -> str:
 def test_ok__the_board_shows_the_link_to_the_hub(config, store, site, broker):
     assert board_page(config, site, "en") == "District hub: not set up · not yet merged at the hub: 0"
     add_events(store, 3)
-    with hub_at(broker), publishing(config, broker.url):
+    with hub_at(broker), publishing(config, broker.url, clock=site.clock):
         wait_for(lambda: all_acked(store) and uplink(store)["hub_state"] == "online", what="every row acknowledged")
         line = board_page(config, site, "en")
         assert re.fullmatch(r"District hub: connected · hub online · last acknowledgement: \d\d:\d\d · not yet merged at the hub: 0", line), line

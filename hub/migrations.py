@@ -96,12 +96,38 @@ CREATE INDEX conflicts_by_kind ON conflicts (kind);
 """
 
 
-def m001_merge(conn: sqlite3.Connection) -> None:
-    """Kiosks (enrollment and fleet), events as received, quarantine, voids, and the derived people, doses, conflicts."""
-    for statement in M001.split(";"):
+def execute_all(conn: sqlite3.Connection, script: str) -> None:
+    """Run each statement of script inside the caller's transaction (executescript would commit it)."""
+    for statement in script.split(";"):
         if statement.strip():
             conn.execute(statement)
+
+
+def m001_merge(conn: sqlite3.Connection) -> None:
+    """Kiosks (enrollment and fleet), events as received, quarantine, voids, and the derived people, doses, conflicts."""
+    execute_all(conn, M001)
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
-MIGRATIONS = [m001_merge]
+M002 = """
+CREATE TABLE kiosk_keys (
+    key_id TEXT PRIMARY KEY,                       -- wire.signature.key_id: 16 hex digits of the SHA-256 of public_key
+    kiosk TEXT NOT NULL,
+    public_key BLOB NOT NULL,                      -- DER SubjectPublicKeyInfo of the kiosk's P-256 key
+    certificate TEXT,                              -- PEM of the certificate the district CA issued for it, if any
+    serial TEXT,                                   -- that certificate's serial number, hex
+    not_after TEXT,                                -- that certificate's end of validity, ISO 8601 UTC
+    added_at TEXT NOT NULL,
+    revoked_at TEXT,                               -- NULL: the key signs this kiosk's events
+    revoke_reason TEXT
+);
+CREATE INDEX kiosk_keys_by_kiosk ON kiosk_keys (kiosk);
+"""
+
+
+def m002_kiosk_keys(conn: sqlite3.Connection) -> None:
+    """Each kiosk's public keys (the events it signs are checked against them), with their certificates and revocation."""
+    execute_all(conn, M002)
+
+
+MIGRATIONS = [m001_merge, m002_kiosk_keys]

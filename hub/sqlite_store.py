@@ -21,7 +21,7 @@ from kiosk.queue.catalogue import Catalogue, load_catalogue
 from . import batch as batches
 from .merge import CONFLICT_KINDS
 from .migrations import APPLICATION_ID, MIGRATIONS
-from .store import Batch, Committed, StoreError
+from .store import Batch, Committed, KioskKey, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,41 @@ class SqliteStore:
         """Map every enrolled kiosk id to its site."""
         with self.transaction("DEFERRED") as conn:
             return dict(conn.execute("SELECT kiosk, site FROM kiosks WHERE enrolled_at IS NOT NULL ORDER BY kiosk"))
+
+    def add_key(self, key: KioskKey) -> None:
+        """Register a kiosk's public key (see hub.store.Store.add_key)."""
+        with self.transaction() as conn:
+            if key.kiosk not in dict(conn.execute("SELECT kiosk, site FROM kiosks WHERE enrolled_at IS NOT NULL")):
+                raise ValueError(f"kiosk {key.kiosk!r} is not enrolled")
+            owner = conn.execute("SELECT kiosk FROM kiosk_keys WHERE key_id = ?", (key.key_id,)).fetchone()
+            if owner is not None and owner[0] != key.kiosk:
+                raise ValueError(f"key {key.key_id} is already registered to kiosk {owner[0]!r}")
+            conn.execute(
+                "INSERT INTO kiosk_keys (key_id, kiosk, public_key, certificate, serial, not_after, added_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET certificate = excluded.certificate, "
+                "serial = excluded.serial, not_after = excluded.not_after",
+                (key.key_id, key.kiosk, key.public_key, key.certificate, key.serial, key.not_after, key.added_at),
+            )
+        logger.info("kiosk %s: key %s registered", key.kiosk, key.key_id)
+
+    def revoke_keys(self, kiosk: str, at: str, reason: str, *, keep: str | None = None) -> list[str]:
+        """Revoke every valid key of the kiosk but ``keep``; return the revoked key ids."""
+        with self.transaction() as conn:
+            ids = [key_id for (key_id,) in conn.execute(
+                "SELECT key_id FROM kiosk_keys WHERE kiosk = ? AND revoked_at IS NULL AND key_id IS NOT ? ORDER BY key_id",
+                (kiosk, keep))]
+            conn.executemany("UPDATE kiosk_keys SET revoked_at = ?, revoke_reason = ? WHERE key_id = ?",
+                             [(at, reason, key_id) for key_id in ids])
+        for key_id in ids:
+            logger.warning("kiosk %s: key %s revoked (%s)", kiosk, key_id, reason)
+        return ids
+
+    def keys(self) -> dict[str, KioskKey]:
+        """Every registered key, valid or revoked, by key id."""
+        with self.transaction("DEFERRED") as conn:
+            rows = conn.execute("SELECT key_id, kiosk, public_key, added_at, revoked_at, certificate, serial, not_after "
+                                "FROM kiosk_keys").fetchall()
+        return {row[0]: KioskKey(*row) for row in rows}
 
     def ack_for(self, kiosk: str, at: str) -> wire.Ack:
         """The current acknowledgement for one kiosk (watermark 0 for one not heard from)."""

@@ -37,6 +37,21 @@ class Quarantined:
 
 
 @dataclass(frozen=True)
+class KioskKey:
+    """One public key a kiosk signs its events with (wire/signature.py); ``revoked_at`` None while it is valid."""
+
+    key_id: str
+    kiosk: str
+    public_key: bytes
+    """DER SubjectPublicKeyInfo."""
+    added_at: str
+    revoked_at: str | None = None
+    certificate: str | None = None
+    serial: str | None = None
+    not_after: str | None = None
+
+
+@dataclass(frozen=True)
 class KioskStatus:
     """A kiosk's retained status message as received, for the fleet table."""
 
@@ -84,6 +99,16 @@ class Store(Protocol):
 
     def enroll(self, kiosk: str, site: str, password_hash: str, at: str) -> None:
         """Register a kiosk (or give an enrolled one a new password); raise ValueError for a bad kiosk id."""
+
+    def add_key(self, key: KioskKey) -> None:
+        """Register a kiosk's public key (the kiosk must be enrolled); adding a key already registered to the same
+        kiosk updates its certificate. Raise ValueError when the key id belongs to another kiosk."""
+
+    def revoke_keys(self, kiosk: str, at: str, reason: str, *, keep: str | None = None) -> list[str]:
+        """Revoke every valid key of the kiosk but ``keep``; return the revoked key ids."""
+
+    def keys(self) -> dict[str, KioskKey]:
+        """Every registered key, valid or revoked, by key id."""
 
     def ack_for(self, kiosk: str, at: str) -> wire.Ack:
         """The current acknowledgement for one kiosk (watermark 0 for one not heard from)."""

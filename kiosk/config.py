@@ -123,6 +123,14 @@ class HubSettings:
     username: str = setting("", "MQTT username. Empty: the kiosk id (what `hub enroll` registers).")
     password: str = setting("", "MQTT password from `hub enroll`. Empty: credential `kiosk-hub-password`, else `KIOSK_HUB_PASSWORD`.")
     ca_file: str = setting("", "CA certificate file for `mqtts://`. Empty: the system's trusted CAs.")
+    key_file: str = setting(
+        "", "The kiosk's private key (PEM, ECDSA P-256, made by `kiosk identity new`): signs every event, and opens the "
+        "mutual-TLS connection with `hub.cert_file`. Empty: the credential `kiosk-key`; without one, events leave unsigned "
+        "and the hub quarantines them."
+    )
+    cert_file: str = setting(
+        "", "The kiosk's certificate from `hub enroll` (PEM), shown to the broker over `mqtts://`. Empty: no client certificate."
+    )
     session_expiry_hours: float = setting(168.0, "How long the broker keeps this kiosk's session while it is offline.")
     keepalive_seconds: int = setting(30, "MQTT keepalive; the broker publishes the `offline` will after 1.5 times this without a word.")
     window: int = setting(32, "Events published and not yet acknowledged by the broker (PUBACK) at any time.")
@@ -153,6 +161,8 @@ class Config:
 SECRETS = {
     ("web", "secret_key"): "kiosk-secret-key", ("web", "api_token"): "kiosk-api-token", ("hub", "password"): "kiosk-hub-password",
 }
+CREDENTIAL_FILES = {("hub", "key_file"): "kiosk-key"}
+"""Settings that name a file: the credential's path is the value (a key is read by a library, not as text)."""
 
 
 def sections() -> dict[str, type]:
@@ -254,6 +264,10 @@ def read_secrets(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
         path = Path(directory) / name
         if path.is_file():
             found.setdefault(section, {})[key] = path.read_text(encoding="utf-8").strip()
+    for (section, key), name in CREDENTIAL_FILES.items():
+        path = Path(directory) / name
+        if path.is_file():
+            found.setdefault(section, {})[key] = str(path)
     return found
 
 

@@ -1,10 +1,14 @@
 """What one commit writes to the hub's SQLite database, inside the caller's transaction.
 
-Events are kept as received (the truth); a delivery of an event already kept
-is a duplicate when its body is the same and quarantined (replayed_changed)
-when not. Each kiosk's watermark moves incrementally: only the sequence
-numbers held above its old watermark are read. Every person a batch touches is
-derived again, once, from all their events (hub/merge.py).
+Events are kept as received (the truth). An event is *settled* once it is
+merged, or refused for good (it verified as its kiosk's own but breaks the
+contract: table `refused`). A delivery of a settled event is a duplicate when
+its text is the same, and otherwise quarantined (replayed_changed) and kept as
+a dispute for the data staff: the first text stays. Each kiosk's watermark
+and chain (what its acknowledgement confirms, wire.Ack) move incrementally:
+only the sequence numbers settled above the old watermark are read. Every
+person a batch touches is derived again, once, from all their events
+(hub/merge.py).
 """
 
 from __future__ import annotations
@@ -27,39 +31,78 @@ IN_LIST = "IN (SELECT value FROM json_each(?))"
 
 def write(conn: sqlite3.Connection, batch: Batch, received_at: str, catalogue: Catalogue) -> Committed:
     """Write everything in batch; return the acks of the kiosks whose events it held and the counts."""
-    fresh, duplicates, changed = sort_out(conn, batch.events)
+    kiosks = list(dict.fromkeys([*(e.kiosk for e in batch.events), *(q.kiosk for q in batch.quarantined if q.settles)]))
+    conn.executemany("INSERT OR IGNORE INTO kiosks (kiosk) VALUES (?)", [(k,) for k in kiosks])
+    settled = settled_texts(conn, [e.id for e in batch.events] + [refusal_id(q) for q in batch.quarantined if q.settles])
+    fresh, duplicates, changed = sort_out(batch.events, settled)
+    refusals, redundant = sort_refusals(batch.quarantined, settled)
     quarantined = [*batch.quarantined, *(replayed(event, received_at) for event in changed)]
     keep_quarantined(conn, quarantined)
     keep_events(conn, fresh, received_at)
-    acks = advance(conn, batch.events, fresh, duplicates, received_at)
+    keep_refused(conn, refusals, received_at)
+    keep_disputes(conn, [(e.id, e.digest) for e in changed] + redundant, settled, received_at)
+    acks = advance(conn, kiosks, fresh, refusals, duplicates, received_at)
     note_seen(conn, batch, received_at)
     keep_statuses(conn, batch.statuses)
     derive(conn, fresh, catalogue)
     return Committed(acks, merged=len(fresh), duplicates=sum(duplicates.values()), quarantined=len(quarantined))
 
 
-def sort_out(conn: sqlite3.Connection, events: list[wire.Event]) -> tuple[list[wire.Event], Counter, list[wire.Event]]:
-    """Split events into new ones, duplicates (counted per kiosk) and replays with a changed body."""
-    ids = [event.id for event in events]
-    kept = dict(conn.execute(f"SELECT event_id, body FROM events WHERE event_id {IN_LIST}", (json.dumps(ids),)))
+def refusal_id(quarantined: Quarantined) -> str:
+    return wire.event_id(quarantined.kiosk, quarantined.seq)
+
+
+def settled_texts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[str | None, bytes]]:
+    """For the ids already settled here: (the merged body, or None for a refused event) and its digest."""
+    if not ids:
+        return {}
+    keys = json.dumps(ids)
+    settled: dict[str, tuple[str | None, bytes]] = {
+        event_id: (None, digest) for event_id, digest in conn.execute(f"SELECT event_id, digest FROM refused WHERE event_id {IN_LIST}", (keys,))}
+    settled.update((event_id, (body, digest)) for event_id, body, digest in conn.execute(
+        f"SELECT event_id, body, digest FROM events WHERE event_id {IN_LIST}", (keys,)))
+    return settled
+
+
+def sort_out(events: list[wire.Event], settled: dict) -> tuple[list[wire.Event], Counter, list[wire.Event]]:
+    """Split events into new ones, duplicates (counted per kiosk) and replays with a changed text.
+
+    An event settled before as refused counts as a duplicate when it is the same text, else as a replay. ``settled``
+    gains the new events, so that a repeat within the batch is a duplicate too.
+    """
     fresh, changed, duplicates = [], [], Counter()
-    for event_id, event in zip(ids, events):
-        body = kept.get(event_id)
-        if body is None:
-            kept[event_id] = event.body
+    for event in events:
+        kept = settled.get(event.id)
+        if kept is None:
+            settled[event.id] = (event.body, event.digest)
             fresh.append(event)
-        elif wire.same_content(body, event.body):
+        elif kept[1] == event.digest or (kept[0] is not None and wire.same_content(kept[0], event.body)):
             duplicates[event.kiosk] += 1
         else:
             changed.append(event)
     return fresh, duplicates, changed
 
 
+def sort_refusals(quarantined: list[Quarantined], settled: dict) -> tuple[list[Quarantined], list[tuple[str, bytes]]]:
+    """The refusals that settle an event not settled before, and (event id, digest) of those that differ from the
+    text settled before (a dispute). A refusal of the very text settled before changes nothing."""
+    new, disputed = [], []
+    for refusal in (q for q in quarantined if q.settles):
+        event_id = refusal_id(refusal)
+        kept = settled.get(event_id)
+        if kept is None:
+            settled[event_id] = (None, refusal.digest)
+            new.append(refusal)
+        elif kept[1] != refusal.digest:
+            disputed.append((event_id, refusal.digest))
+    return new, disputed
+
+
 def replayed(event: wire.Event, received_at: str) -> Quarantined:
     body = event.body.encode()
     return Quarantined(
         topic=wire.topic(event.kiosk, wire.EVENT), kiosk=event.kiosk, reason="replayed_changed",
-        detail=f"event {event.id} was merged before with different content; the first is kept", body=body,
+        detail=f"event {event.id} was settled before with different content; the first is kept", body=body,
         received_at=received_at,
     )
 
@@ -74,10 +117,10 @@ def keep_quarantined(conn: sqlite3.Connection, quarantined: list[Quarantined]) -
 
 def keep_events(conn: sqlite3.Connection, fresh: list[wire.Event], received_at: str) -> None:
     conn.executemany(
-        "INSERT INTO events (event_id, kiosk, seq, type, boot, at, clock_synced, id_number, body, received_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(e.id, e.kiosk, e.seq, e.type, e.boot, e.at, int(e.clock_synced), id_number_of(e.payload), e.body, received_at)
-         for e in fresh],
+        "INSERT INTO events (event_id, kiosk, seq, type, boot, at, clock_synced, id_number, body, received_at, digest) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(e.id, e.kiosk, e.seq, e.type, e.boot, e.at, int(e.clock_synced), id_number_of(e.payload), e.body, received_at,
+          e.digest) for e in fresh],
     )
     conn.executemany(
         "INSERT OR IGNORE INTO voids (target_id, void_id) VALUES (?, ?)",
@@ -85,35 +128,62 @@ def keep_events(conn: sqlite3.Connection, fresh: list[wire.Event], received_at: 
     )
 
 
-def advance(conn: sqlite3.Connection, events: list[wire.Event], fresh: list[wire.Event], duplicates: Counter,
-            received_at: str) -> dict[str, wire.Ack]:
-    """Move each kiosk's watermark and highest past its new events; return one ack per kiosk in events."""
-    kiosks = list(dict.fromkeys(event.kiosk for event in events))
-    conn.executemany("INSERT OR IGNORE INTO kiosks (kiosk) VALUES (?)", [(k,) for k in kiosks])
-    seqs: dict[str, list[int]] = defaultdict(list)
+def keep_refused(conn: sqlite3.Connection, refusals: list[Quarantined], received_at: str) -> None:
+    """Settle each refused event: the watermark may pass it, and the kiosk's acknowledgements name it."""
+    conn.executemany(
+        "INSERT INTO refused (event_id, kiosk, seq, reason, digest, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [(refusal_id(q), q.kiosk, q.seq, q.reason, q.digest, received_at) for q in refusals],
+    )
+    counts = Counter(q.kiosk for q in refusals)
+    conn.executemany("UPDATE kiosks SET refused = refused + ? WHERE kiosk = ?", [(n, k) for k, n in counts.items()])
+
+
+def keep_disputes(conn: sqlite3.Connection, others: list[tuple[str, bytes]], settled: dict, received_at: str) -> None:
+    """Record each event that arrived with a text other than the one settled: a security conflict for the data staff."""
+    for event_id, digest in others:
+        kiosk, seq = event_id.rsplit(":", 1)
+        added = conn.execute(
+            "INSERT INTO disputes (event_id, kiosk, seq, kept_digest, other_digest, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (event_id) DO UPDATE SET deliveries = deliveries + 1, last_at = excluded.last_at RETURNING deliveries",
+            (event_id, kiosk, int(seq), settled[event_id][1], digest, received_at, received_at),
+        ).fetchone()[0]
+        if added == 1:
+            conn.execute("UPDATE kiosks SET disputed = disputed + 1 WHERE kiosk = ?", (kiosk,))
+
+
+def advance(conn: sqlite3.Connection, kiosks: list[str], fresh: list[wire.Event], refusals: list[Quarantined],
+            duplicates: Counter, received_at: str) -> dict[str, wire.Ack]:
+    """Move each kiosk's watermark, chain and highest past its newly settled events; return one ack per kiosk."""
+    new: dict[str, dict[int, tuple[bool, bytes]]] = defaultdict(dict)
     for event in fresh:
-        seqs[event.kiosk].append(event.seq)
-    marks = {k: (w, h) for k, w, h in conn.execute(
-        f"SELECT kiosk, watermark, highest FROM kiosks WHERE kiosk {IN_LIST}", (json.dumps(kiosks),))}
+        new[event.kiosk][event.seq] = (False, event.digest)
+    for refusal in refusals:
+        new[refusal.kiosk][refusal.seq] = (True, refusal.digest)
+    marks = {row[0]: row[1:] for row in conn.execute(
+        f"SELECT kiosk, watermark, highest, chain, refused, disputed FROM kiosks WHERE kiosk {IN_LIST}", (json.dumps(kiosks),))}
     acks, updates = {}, []
     for kiosk in kiosks:
-        watermark, highest = marks[kiosk]
-        new = seqs.get(kiosk, [])
+        watermark, highest, chain, refused, disputed = marks[kiosk]
+        added = new.get(kiosk, {})
         # nothing held above the watermark before: the new seqs are all there is above it
-        held = sorted(new) if highest == watermark else held_above(conn, kiosk, watermark)
-        watermark, rest = climb(watermark, held)
-        highest = max(highest, *new) if new else highest
-        acks[kiosk] = wire.Ack(kiosk, watermark, highest, wire.gaps_between(watermark, rest), received_at)
-        updates.append((watermark, highest, duplicates[kiosk], kiosk))
+        held = sorted(added) if highest == watermark else held_above(conn, kiosk, watermark)
+        climbed, rest = climb(watermark, held)
+        chain = extend_chain(conn, kiosk, chain or wire.chain_start(kiosk), watermark, climbed, added)
+        highest = max(highest, *added) if added else highest
+        updates.append((climbed, highest, chain, duplicates[kiosk], kiosk))
+        acks[kiosk] = make_ack(conn, kiosk, climbed, highest, wire.gaps_between(climbed, rest), chain, received_at,
+                               listing=(refused, disputed))
     conn.executemany(
-        "UPDATE kiosks SET watermark = ?, highest = ?, duplicates = duplicates + ? WHERE kiosk = ?", updates
+        "UPDATE kiosks SET watermark = ?, highest = ?, chain = ?, duplicates = duplicates + ? WHERE kiosk = ?", updates
     )
     return acks
 
 
 def held_above(conn: sqlite3.Connection, kiosk: str, watermark: int) -> list[int]:
-    """The kiosk's merged seqs above watermark, in order (read from the (kiosk, seq) index alone)."""
-    rows = conn.execute("SELECT seq FROM events WHERE kiosk = ? AND seq > ? ORDER BY seq", (kiosk, watermark))
+    """The kiosk's settled seqs above watermark, in order (read from the (kiosk, seq) indexes alone)."""
+    rows = conn.execute(
+        "SELECT seq FROM events WHERE kiosk = ? AND seq > ? UNION SELECT seq FROM refused WHERE kiosk = ? AND seq > ? "
+        "ORDER BY seq", (kiosk, watermark, kiosk, watermark))
     return [seq for (seq,) in rows]
 
 
@@ -126,11 +196,55 @@ def climb(watermark: int, held: list[int]) -> tuple[int, list[int]]:
     return watermark, held[i:]
 
 
+def extend_chain(conn: sqlite3.Connection, kiosk: str, chain: bytes, start: int, end: int,
+                 known: dict[int, tuple[bool, bytes]]) -> bytes:
+    """The chain folded over the settled events start+1..end; their digests from ``known`` or else the database."""
+    if end <= start:
+        return chain
+    if any(seq not in known for seq in range(start + 1, end + 1)):
+        known = {**settled_digests(conn, kiosk, start, end), **known}
+    for seq in range(start + 1, end + 1):
+        refused, digest = known[seq]
+        chain = wire.chain_next(chain, digest, refused)
+    return chain
+
+
+def settled_digests(conn: sqlite3.Connection, kiosk: str, start: int, end: int) -> dict[int, tuple[bool, bytes]]:
+    found = {seq: (True, digest) for seq, digest in conn.execute(
+        "SELECT seq, digest FROM refused WHERE kiosk = ? AND seq > ? AND seq <= ?", (kiosk, start, end))}
+    found.update((seq, (False, digest)) for seq, digest in conn.execute(
+        "SELECT seq, digest FROM events WHERE kiosk = ? AND seq > ? AND seq <= ?", (kiosk, start, end)))
+    return found
+
+
+def make_ack(conn: sqlite3.Connection, kiosk: str, watermark: int, highest: int, gaps: tuple, chain: bytes, at: str, *,
+             listing: tuple[int, int] | None = None) -> wire.Ack:
+    """The acknowledgement of one kiosk, with its refused and disputed events up to the watermark when it has any.
+
+    ``listing`` is the kiosk's (refused, disputed) counts when the caller has read them already.
+    """
+    refused_total, disputed_total = listing or conn.execute("SELECT refused, disputed FROM kiosks WHERE kiosk = ?", (kiosk,)).fetchone()
+    refused, refused_count = listed(conn, "SELECT seq, reason FROM refused", kiosk, watermark) if refused_total else ((), 0)
+    disputed, disputed_count = listed(conn, "SELECT seq, hex(kept_digest) FROM disputes", kiosk, watermark) if disputed_total else ((), 0)
+    disputed = tuple((seq, digest.lower()) for seq, digest in disputed)
+    return wire.Ack(kiosk, watermark, highest, gaps, at, chain.hex(), refused, refused_count, disputed, disputed_count)
+
+
+def listed(conn: sqlite3.Connection, select: str, kiosk: str, watermark: int) -> tuple[tuple, int]:
+    """The newest wire.MAX_LISTED rows of a per-event table up to the watermark, oldest first, and how many there are."""
+    where = "WHERE kiosk = ? AND seq <= ?"
+    rows = conn.execute(f"{select} {where} ORDER BY seq DESC LIMIT {wire.MAX_LISTED}", (kiosk, watermark)).fetchall()
+    count = conn.execute(f"SELECT count(*) FROM ({select} {where})", (kiosk, watermark)).fetchone()[0]
+    return tuple(tuple(row) for row in reversed(rows)), count
+
+
 def ack_for(conn: sqlite3.Connection, kiosk: str, at: str) -> wire.Ack:
-    row = conn.execute("SELECT watermark, highest FROM kiosks WHERE kiosk = ?", (kiosk,)).fetchone()
-    watermark, highest = row or (0, 0)
+    row = conn.execute("SELECT watermark, highest, chain FROM kiosks WHERE kiosk = ?", (kiosk,)).fetchone()
+    if row is None:
+        return wire.Ack(kiosk, 0, 0, (), at, wire.chain_start(kiosk).hex())
+    watermark, highest, chain = row
     rest = held_above(conn, kiosk, watermark) if highest > watermark else []
-    return wire.Ack(kiosk, watermark, highest, wire.gaps_between(watermark, rest), at)
+    return make_ack(conn, kiosk, watermark, highest, wire.gaps_between(watermark, rest), chain or wire.chain_start(kiosk), at)
 
 
 def note_seen(conn: sqlite3.Connection, batch: Batch, received_at: str) -> None:

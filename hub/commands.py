@@ -144,8 +144,8 @@ def print_stats(figures: dict[str, Any]) -> None:
     print(f"duplicates   {figures.get('duplicates', 0)} absorbed")
     print(f"quarantined  {quarantined.get('total', 0)}{breakdown(quarantined.get('by_reason', {}))}")
     print(f"conflicts    {conflicts.get('total', 0)}{breakdown(conflicts.get('by_kind', {}))}")
-    columns = ["kiosk", "site", "enrolled", "watermark", "highest", "missing", "duplicates", "status", "last_seen",
-               "backlog", "clock_skew_s"]
+    columns = ["kiosk", "site", "enrolled", "watermark", "highest", "missing", "duplicates", "refused", "disputed", "status",
+               "last_seen", "backlog", "clock_skew_s"]
     kiosks = figures.get("kiosks", [])
     print()
     print_table(kiosks, columns) if kiosks else print("no kiosks enrolled or heard from")

@@ -18,13 +18,19 @@ from datetime import datetime, timezone
 from typing import Callable
 
 import wire
+from wire import signature
 
-from .store import Batch, KioskStatus, Quarantined, Store, StoreError
+from .store import Batch, KioskKey, KioskStatus, Quarantined, Store, StoreError
 
 logger = logging.getLogger(__name__)
 
 ENROLLED_REFRESH_SECONDS = 2.0
 """A message from an unknown kiosk re-reads the enrolled kiosks at most this often (`hub enroll` on a running hub)."""
+
+KEYS_REFRESH_SECONDS = 2.0
+"""How often the kiosks' keys are read again: a key revoked at `hub revoke` is refused within this, without a restart."""
+VERIFIED_CACHE = 65536
+"""Signatures verified lately (a re-sent event is byte-identical, so its signature need not be checked twice)."""
 
 RETRY_FIRST_SECONDS = 0.25
 RETRY_MAX_SECONDS = 15.0
@@ -79,6 +85,7 @@ class Ingest:
         self.refreshed_at: float | None = None
         self.retry_at: float | None = None
         self.retry_delay = RETRY_FIRST_SECONDS
+        self.keys = Keys(store, clock)
         self.refresh_enrolled()
 
     # -- receiving --------------------------------------------------------------------------------------------------
@@ -97,10 +104,26 @@ class Ingest:
             self.add_status(topic, where[0], body)
 
     def add_event(self, topic: str, kiosk: str, body: bytes) -> None:
+        """Verify the event's signature, then its content: a forgery settles nothing, the kiosk's own mistake settles
+        its sequence number as refused."""
         try:
-            self.pending.batch.events.append(wire.parse_event(topic, body))
+            message = wire.decode(body)
         except wire.Rejected as exc:
             self.quarantine(topic, kiosk, exc.reason, exc.detail, body)
+            return
+        signed = signature.split(body)
+        if signed is None:
+            self.quarantine(topic, kiosk, "unsigned", "no signature member at the end of the event", body)
+            return
+        digest = signature.digest(signed.text)
+        refused = self.keys.check(kiosk, signed, digest)
+        if refused is not None:
+            self.quarantine(topic, kiosk, *refused, body)
+            return
+        try:
+            self.pending.batch.events.append(wire.check_event(kiosk, message, body, digest))
+        except wire.Rejected as exc:
+            self.quarantine(topic, kiosk, exc.reason, exc.detail, body, seq=wire.claimed_seq(message), digest=digest)
 
     def add_status(self, topic: str, kiosk: str, body: bytes) -> None:
         if not body:
@@ -112,10 +135,11 @@ class Ingest:
             return
         self.pending.batch.statuses.append(KioskStatus(kiosk, message, self.wall()))
 
-    def quarantine(self, topic: str, kiosk: str | None, reason: str, detail: str, body: bytes) -> None:
+    def quarantine(self, topic: str, kiosk: str | None, reason: str, detail: str, body: bytes, *,
+                   seq: int | None = None, digest: bytes | None = None) -> None:
         self.pending.batch.quarantined.append(
             Quarantined(topic=topic, kiosk=kiosk, reason=reason, detail=detail, body=body[: wire.MAX_MESSAGE_BYTES],
-                        received_at=self.wall())
+                        received_at=self.wall(), seq=seq, digest=digest)
         )
         self.pending.refused[(reason, kiosk or "-")] += 1
 
@@ -175,3 +199,50 @@ class Ingest:
     def log_refused(refused: Counter) -> None:
         for (reason, kiosk), count in sorted(refused.items()):
             logger.warning("quarantined %d message%s from kiosk %s: %s", count, "" if count == 1 else "s", kiosk, reason)
+
+
+class Keys:
+    """The kiosks' public keys as the merge worker checks signatures against them: re-read every
+    KEYS_REFRESH_SECONDS (and at once, at most that often, for a key not seen yet)."""
+
+    def __init__(self, store: Store, clock: Callable[[], float]):
+        self.store = store
+        self.clock = clock
+        self.known: dict[str, KioskKey] = {}
+        self.public: dict[str, signature.ec.EllipticCurvePublicKey] = {}
+        self.verified: dict[tuple[str, bytes], None] = {}
+        """(key id, signed text's digest + signature) -> None, oldest first: signatures verified already."""
+        self.read_at: float | None = None
+        self.refresh()
+
+    def check(self, kiosk: str, signed: signature.Signed, digest: bytes) -> tuple[str, str] | None:
+        """None when ``signed`` (whose text has this digest) is the kiosk's valid signature; else (reason, detail)."""
+        if self.clock() - self.read_at >= KEYS_REFRESH_SECONDS:
+            self.refresh()
+        key = self.known.get(signed.key_id)
+        if key is None or key.kiosk != kiosk:
+            return "unknown_key", f"key {signed.key_id} is not a key of kiosk {kiosk!r} here"
+        if key.revoked_at is not None:
+            return "revoked_key", f"key {signed.key_id} of kiosk {kiosk!r} was revoked at {key.revoked_at}"
+        seen = (signed.key_id, digest + signed.signature)
+        if seen in self.verified:
+            return None
+        if not signature.verify(self.public_key(key), signed):
+            return "bad_signature", f"the signature by key {signed.key_id} does not verify"
+        self.verified[seen] = None
+        if len(self.verified) > VERIFIED_CACHE:
+            del self.verified[next(iter(self.verified))]
+        return None
+
+    def public_key(self, key: KioskKey):
+        loaded = self.public.get(key.key_id)
+        if loaded is None:
+            loaded = self.public[key.key_id] = signature.load_public_der(key.public_key)
+        return loaded
+
+    def refresh(self) -> None:
+        self.read_at = self.clock()
+        try:
+            self.known = self.store.keys()
+        except (StoreError, OSError) as exc:
+            logger.error("cannot read the kiosks' keys (%s); keeping the %d known", exc, len(self.known))

@@ -30,6 +30,8 @@ PERSON_EVENTS = frozenset({wire.CHECK_IN_EVENT, wire.DOSE_EVENT})
 """The event types whose payloads the derived tables read; other events about a person are only counted."""
 
 CONFLICT_KINDS = ("duplicate_dose", "interval_too_short", "identity_mismatch")
+SECURITY_KINDS = ("disputed_event",)
+"""Conflicts kept apart from the per-person derivation (table `disputes`, hub/batch.py)."""
 IDENTITY_FIELDS = ("full_name", "birth_date", "sex")
 BY_KIOSK_AND_SEQ = itemgetter(0, 1)
 

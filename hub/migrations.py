@@ -130,4 +130,48 @@ def m002_kiosk_keys(conn: sqlite3.Connection) -> None:
     execute_all(conn, M002)
 
 
-MIGRATIONS = [m001_merge, m002_kiosk_keys]
+M003 = """
+ALTER TABLE events ADD COLUMN digest BLOB;         -- SHA-256 of the text the kiosk signed (wire/signature.py)
+ALTER TABLE kiosks ADD COLUMN chain BLOB;          -- wire.chain_next over events 1..watermark (NULL: wire.chain_start)
+ALTER TABLE kiosks ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;   -- rows in `refused` of this kiosk
+ALTER TABLE kiosks ADD COLUMN disputed INTEGER NOT NULL DEFAULT 0;  -- rows in `disputes` of this kiosk
+CREATE TABLE refused (
+    event_id TEXT PRIMARY KEY,                     -- <kiosk>:<seq> of an event that verified as its kiosk's own but
+    kiosk TEXT NOT NULL,                           -- breaks the contract. Settled (the watermark passes it), never merged
+    seq INTEGER NOT NULL,
+    reason TEXT NOT NULL,                          -- its quarantine reason
+    digest BLOB NOT NULL,                          -- SHA-256 of the text the kiosk signed
+    received_at TEXT NOT NULL,
+    UNIQUE (kiosk, seq)
+);
+CREATE TABLE disputes (
+    event_id TEXT PRIMARY KEY,                     -- an event for which two different texts arrived, each validly signed
+    kiosk TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kept_digest BLOB NOT NULL,                     -- the text the hub holds (merged or refused): the first that arrived
+    other_digest BLOB NOT NULL,                    -- the first other text (its message is in the quarantine)
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL,
+    deliveries INTEGER NOT NULL DEFAULT 1,         -- how many other texts arrived
+    UNIQUE (kiosk, seq)
+)
+"""
+
+
+def m003_confirmed_content(conn: sqlite3.Connection) -> None:
+    """What acknowledgements confirm: each event's digest, each kiosk's chain, refused events, disputed events."""
+    from wire import chain_next, chain_start
+    from wire.signature import digest, unsigned
+
+    execute_all(conn, M003)
+    rows = conn.execute("SELECT event_id, body FROM events").fetchall()
+    conn.executemany("UPDATE events SET digest = ? WHERE event_id = ?",
+                     [(digest(unsigned(body.encode("utf-8"))), event_id) for event_id, body in rows])
+    for kiosk, watermark in conn.execute("SELECT kiosk, watermark FROM kiosks").fetchall():
+        chain = chain_start(kiosk)
+        for (seq_digest,) in conn.execute("SELECT digest FROM events WHERE kiosk = ? AND seq <= ? ORDER BY seq", (kiosk, watermark)):
+            chain = chain_next(chain, seq_digest)
+        conn.execute("UPDATE kiosks SET chain = ? WHERE kiosk = ?", (chain, kiosk))
+
+
+MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content]

@@ -43,14 +43,31 @@ def quarantine(path: str | Path, *, limit: int = 100, reason: str | None = None)
 
 
 def conflicts(path: str | Path, *, limit: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
-    """Conflicts for the data staff: kind, the person's ID number, the events involved and the detail."""
+    """Conflicts for the data staff: kind, the person's ID number, the events involved and the detail.
+
+    Besides the clinical conflicts merged from events, a ``disputed_event`` is a
+    security conflict: two different texts of one event arrived, each signed
+    with its kiosk's key (a stolen key, or a kiosk database restored or copied
+    and used again). The first text stays; the other is in the quarantine.
+    """
     conn = read_only(path)
     try:
         where, args = ("WHERE kind = ?", [kind]) if kind else ("", [])
         rows = conn.execute(
-            f"SELECT id, kind, id_number, event_ids, detail FROM conflicts {where} ORDER BY kind, id_number, id LIMIT ?",
+            f"SELECT * FROM (SELECT id, kind, id_number, event_ids, detail FROM conflicts UNION ALL {DISPUTES}) {where} "
+            f"ORDER BY kind, id_number, id LIMIT ?",
             [*args, limit],
         ).fetchall()
     finally:
         conn.close()
     return [{**dict(row), "event_ids": json.loads(row["event_ids"]), "detail": json.loads(row["detail"])} for row in rows]
+
+
+DISPUTES = (
+    "SELECT 'disputed_event:' || d.event_id, 'disputed_event', e.id_number, json_array(d.event_id), "
+    "json_object('kiosk', d.kiosk, 'seq', d.seq, 'kept', CASE WHEN e.event_id IS NULL THEN 'refused' ELSE 'merged' END, "
+    "'kept_digest', lower(hex(d.kept_digest)), 'other_digest', lower(hex(d.other_digest)), 'deliveries', d.deliveries, "
+    "'first_at', d.first_at, 'last_at', d.last_at) "
+    "FROM disputes d LEFT JOIN events e ON e.event_id = d.event_id"
+)
+"""The disputes as rows of the conflicts listing."""

@@ -19,7 +19,7 @@ import wire
 from kiosk.queue.catalogue import Catalogue, load_catalogue
 
 from . import batch as batches
-from .merge import CONFLICT_KINDS
+from .merge import CONFLICT_KINDS, SECURITY_KINDS
 from .migrations import APPLICATION_ID, MIGRATIONS
 from .store import Batch, Committed, KioskKey, StoreError
 
@@ -194,8 +194,9 @@ def read_stats(conn: sqlite3.Connection) -> dict[str, Any]:
     """Counts of events, doses, people, duplicates, quarantine and conflicts, and one dict per kiosk."""
     one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
     by_reason = dict(conn.execute("SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason"))
-    by_kind = {kind: 0 for kind in CONFLICT_KINDS}
+    by_kind = {kind: 0 for kind in (*CONFLICT_KINDS, *SECURITY_KINDS)}
     by_kind.update(conn.execute("SELECT kind, count(*) FROM conflicts GROUP BY kind"))
+    by_kind["disputed_event"] = one("SELECT count(*) FROM disputes")
     return {
         "events": one("SELECT count(*) FROM events"),
         "doses": one("SELECT count(*) FROM doses WHERE voided_by IS NULL"),
@@ -210,13 +211,13 @@ def read_stats(conn: sqlite3.Connection) -> dict[str, Any]:
 
 KIOSK_STATS = (
     "SELECT kiosk, site, enrolled_at IS NOT NULL, watermark, highest, duplicates, last_seen, status, status_at, boot, "
-    "version, backlog, camera_fps, clock_skew_s FROM kiosks ORDER BY kiosk"
+    "version, backlog, camera_fps, clock_skew_s, refused, disputed FROM kiosks ORDER BY kiosk"
 )
 
 
 def kiosk_stats(conn: sqlite3.Connection, row: tuple) -> dict[str, Any]:
     keys = ("kiosk", "site", "enrolled", "watermark", "highest", "duplicates", "last_seen", "status", "status_at",
-            "boot", "version", "backlog", "camera_fps", "clock_skew_s")
+            "boot", "version", "backlog", "camera_fps", "clock_skew_s", "refused", "disputed")
     kiosk = dict(zip(keys, row))
     kiosk["enrolled"] = bool(kiosk["enrolled"])
     held = batches.held_above(conn, kiosk["kiosk"], kiosk["watermark"]) if kiosk["highest"] > kiosk["watermark"] else []

@@ -34,6 +34,15 @@ class Quarantined:
     detail: str
     body: bytes
     received_at: str
+    seq: int | None = None
+    """Set when the message verified as its kiosk's own event ``seq``: it is settled as refused (the watermark passes
+    it and the acknowledgement names it), since sending the same signed text again cannot change the verdict."""
+    digest: bytes | None = None
+    """SHA-256 of the text the kiosk signed, with ``seq``."""
+
+    @property
+    def settles(self) -> bool:
+        return self.seq is not None and self.digest is not None and self.kiosk is not None
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,8 @@ def ntp_synchronized() -> bool | None:
 
 
 def check_hub(config: Config) -> Check:
-    """The link to the district hub as `kiosk publish` last recorded it, and what the hub has not merged yet."""
+    """The link to the district hub as `kiosk publish` last recorded it, what the hub has not merged yet, and what it
+    settled otherwise than as this kiosk wrote it."""
     from .queue import outbox
     from .queue.events import backlog
     from .queue.store import Store
@@ -128,13 +129,31 @@ def check_hub(config: Config) -> Check:
         return Check("hub", True, "no broker is set (hub.broker): events wait in the outbox; set it to send them to the district hub")
     try:
         store = Store(config.kiosk.db)
-        row, waiting = outbox.uplink(store.db), backlog(store.db)["unacknowledged"]
+        row, waiting, verdicts = outbox.uplink(store.db), backlog(store.db)["unacknowledged"], outbox.verdicts(store.db)
         store.close()
     except KioskError as exc:
         return Check("hub", False, str(exc))
     state = f"{waiting} events not yet merged at the hub; last acknowledgement {row['acked_at'] or 'never'}"
+    problems = [verdict_line(verdict, seqs) for verdict, seqs in sorted(verdicts.items())]
     if row["error"]:
-        return Check("hub", False, f"{row['error']}; {state}")
-    if not row["connected"]:
-        return Check("hub", False, f"kiosk publish is not connected to {config.hub.broker} (is kiosk-publish running?); {state}")
+        problems.insert(0, row["error"])
+    elif not row["connected"]:
+        problems.insert(0, f"kiosk publish is not connected to {config.hub.broker} (is kiosk-publish running?)")
+    if problems:
+        return Check("hub", False, "; ".join([*problems, state]))
     return Check("hub", True, f"connected to {config.hub.broker}, hub {row['hub_state'] or 'unknown'}; {state}")
+
+
+VERDICT_WORDS = {
+    "disputed": "SECURITY: the hub holds another text than this kiosk's for {n} events ({events}): tell the district office now",
+    "impersonated": "SECURITY: someone else sent {n} events in this kiosk's name ({events}); the hub kept this kiosk's own: "
+                    "tell the district office now",
+    "refused": "the hub refused {n} events ({events}), reason {reason}: they stay here, the rest still merge; "
+               "tell the district office",
+}
+
+
+def verdict_line(verdict: str, seqs: list[int]) -> str:
+    kind, _, reason = verdict.partition(":")
+    events = ", ".join(f"#{seq}" for seq in seqs[:10]) + (" ..." if len(seqs) > 10 else "")
+    return VERDICT_WORDS[kind].format(n=len(seqs), events=events, reason=reason)

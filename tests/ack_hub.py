@@ -20,6 +20,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 import wire
+from wire import signature
 
 from .polling import wait_until
 
@@ -43,11 +44,14 @@ class AckHub:
         self.deliveries: list[int] = []
         """Every sequence number delivered, in arrival order, repeats included."""
         self.bodies: dict[int, bytes] = {}
+        self.digests: dict[int, bytes] = {}
+        """A test's stand-in for what the hub holds: seq -> the digest it folds instead of the body's own."""
         self.held: set[int] = set()
         self.drop = set(drop)
         self.acking = acking
         self.state = state
         self.watermark = 0
+        self.chain = wire.chain_start(kiosk)
         self.connected = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         if username:
@@ -83,6 +87,8 @@ class AckHub:
             self.held.add(event.seq)
             while self.watermark + 1 in self.held:
                 self.watermark += 1
+                self.chain = wire.chain_next(self.chain, self.digests[self.watermark] if self.watermark in self.digests
+                                             else signature.digest(signature.unsigned(self.bodies[self.watermark])))
             acking = self.acking
         if acking:
             self.acknowledge()
@@ -91,7 +97,8 @@ class AckHub:
         """Publish the retained watermark and gaps of what is held now."""
         with self.lock:
             above = sorted(seq for seq in self.held if seq > self.watermark)
-            ack = wire.Ack(self.kiosk, self.watermark, max([self.watermark, *above]), wire.gaps_between(self.watermark, above), now_iso())
+            ack = wire.Ack(self.kiosk, self.watermark, max([self.watermark, *above]), wire.gaps_between(self.watermark, above),
+                           now_iso(), self.chain.hex())
         self.client.publish(wire.topic(self.kiosk, wire.ACK), ack.encode(), qos=1, retain=True)
 
     def set_state(self, state: str) -> None:

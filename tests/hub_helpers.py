@@ -1,4 +1,5 @@
-"""Events as kiosks publish them (built with wire.envelope, read back with wire.parse_event) and hub database snapshots."""
+"""Events as kiosks publish them (built with wire.envelope, signed with the kiosk's test key, read back with
+wire.parse_event) and hub database snapshots."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import wire
+
+from .keys import signer
 
 DAY = "2024-05-01"
 STAFF = {"staff_id": 7, "name": "Y tá Hoa"}
@@ -17,10 +20,10 @@ HUNG_ID = "036058001234"
 
 def event(kiosk: str, seq: int, event_type: str, payload: dict[str, Any], *, at: str | None = None,
           boot: str = "boot-1") -> wire.Event:
-    """A validated event, exactly as the hub's ingest hands it to the store."""
+    """A validated event, exactly as the hub's ingest hands it to the store (signed with the kiosk's test key)."""
     body = wire.envelope(kiosk, seq, event_type, boot=boot, at=at or f"{DAY}T08:00:00+07:00", clock_synced=True,
                          payload=payload)
-    return wire.parse_event(wire.topic(kiosk, wire.EVENT), body.encode())
+    return wire.parse_event(wire.topic(kiosk, wire.EVENT), signer(kiosk).sign(body))
 
 
 def ticket(seq: int, id_number: str) -> dict[str, Any]:
@@ -58,7 +61,7 @@ SNAPSHOT = {
     "doses": "SELECT * FROM doses ORDER BY event_id",
     "conflicts": "SELECT * FROM conflicts ORDER BY id",
     "voids": "SELECT * FROM voids ORDER BY target_id, void_id",
-    "kiosks": "SELECT kiosk, watermark, highest FROM kiosks ORDER BY kiosk",
+    "kiosks": "SELECT kiosk, watermark, highest, hex(chain), refused, disputed FROM kiosks ORDER BY kiosk",
 }
 """The merged state, without what depends on delivery (received_at, duplicate counts)."""
 

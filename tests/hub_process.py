@@ -15,6 +15,7 @@ from paho.mqtt.properties import Properties
 import wire
 
 from .child import Child
+from .keys import signer
 from .polling import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,15 +135,15 @@ class Client:
         self.client.loop_stop()
 
 
-def event(kiosk: str, seq: int, *, lot: str = "L1", at: str = "2026-03-02T08:00:00+07:00") -> str:
-    """A valid event body (LotOpened: no personal data) as a kiosk publishes it."""
-    return wire.envelope(kiosk, seq, "LotOpened", boot="boot-1", at=at, clock_synced=True,
-                         payload={"lot": {"product": "Vaxzevria", "lot_number": lot}})
+def event(kiosk: str, seq: int, *, lot: str = "L1", at: str = "2026-03-02T08:00:00+07:00") -> bytes:
+    """A valid event (LotOpened: no personal data) as a kiosk publishes it, signed with its test key."""
+    return signer(kiosk).sign(wire.envelope(kiosk, seq, "LotOpened", boot="boot-1", at=at, clock_synced=True,
+                                            payload={"lot": {"product": "Vaxzevria", "lot_number": lot}}))
 
 
-def check_in(kiosk: str, seq: int, id_number: str = "001190012345", name: str = "Nguyễn Thị Lan") -> str:
-    """A valid PersonCheckedIn body: it carries personal data, which must never reach a log."""
+def check_in(kiosk: str, seq: int, id_number: str = "001190012345", name: str = "Nguyễn Thị Lan") -> bytes:
+    """A valid PersonCheckedIn, signed: it carries personal data, which must never reach a log."""
     payload = {"ticket": {"day": "2026-03-02", "number": seq}, "id_number": id_number,
                "person": {"full_name": name, "birth_date": "1990-05-17", "sex": "Nữ"}, "source": "cccd"}
-    return wire.envelope(kiosk, seq, "PersonCheckedIn", boot="boot-1", at="2026-03-02T08:00:00+07:00", clock_synced=True,
-                         payload=payload)
+    return signer(kiosk).sign(wire.envelope(kiosk, seq, "PersonCheckedIn", boot="boot-1", at="2026-03-02T08:00:00+07:00",
+                                            clock_synced=True, payload=payload))

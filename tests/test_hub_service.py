@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 import wire
-from hub import credentials, reports
+from hub import reports
 from hub.sqlite_store import open_store
 from tests.hub_process import Client, HubProcess, check_in, event, wait_until
+from tests.keys import enroll, signer
+from wire import signature
 
 AT = "2026-03-02T01:00:00Z"
 
@@ -28,7 +30,7 @@ def db(tmp_path):
     path = tmp_path / "hub.db"
     store = open_store(path)
     for kiosk in ("k1", "k2"):
-        store.enroll(kiosk, "site-a", credentials.hash_password("pw"), AT)
+        enroll(store, kiosk)
     store.close()
     return path
 
@@ -112,15 +114,29 @@ def test_ok__a_gap_is_reported_in_the_ack_until_filled(broker, db, watcher, kios
         assert watcher.wait_watermark("k2", 6).gaps == ()
 
 
+def unsigned(body: bytes) -> dict:
+    return json.loads(signature.unsigned(body))
+
+
+def signed(kiosk: str, message: dict) -> bytes:
+    """A message as kiosk's own key signs it, whatever it says."""
+    return signer(kiosk).sign(wire.canonical(message))
+
+
 BAD_MESSAGES = [
     ("k1", wire.EVENT, b"garbage", "not_json"),
     ("k1", wire.EVENT, b"\xff\xfe{}", "not_utf8"),
     ("k1", wire.EVENT, b"[" + b" " * (wire.MAX_MESSAGE_BYTES + 1) + b"]", "too_large"),
-    ("k1", wire.EVENT, json.dumps({**json.loads(event("k1", 9)), "v": 2}).encode(), "unsupported_version"),
-    ("k1", wire.EVENT, json.dumps({**json.loads(event("k1", 9)), "type": "DoseInvented"}).encode(), "unknown_type"),
-    ("k1", wire.EVENT, json.dumps({k: v for k, v in json.loads(check_in("k1", 9)).items() if k != "boot"}).encode(), "schema"),
-    ("k1", wire.EVENT, check_in("k2", 9).encode(), "topic_mismatch"),
-    ("k9", wire.EVENT, check_in("k9", 1).encode(), "not_enrolled"),
+    ("k1", wire.EVENT, signature.unsigned(event("k1", 9)), "unsigned"),
+    ("k1", wire.EVENT, event("k1", 9).replace(b"L1", b"L2"), "bad_signature"),
+    ("k1", wire.EVENT, signature.Signer(signature.generate_key()).sign(signature.unsigned(event("k1", 9))), "unknown_key"),
+    ("k1", wire.EVENT, event("k2", 9), "unknown_key"),  # k2's own event, on k1's topic
+    # signed by k1 itself: settled as refused, the watermark may pass them
+    ("k1", wire.EVENT, signed("k1", {**unsigned(event("k1", 9)), "v": 2}), "unsupported_version"),
+    ("k1", wire.EVENT, signed("k1", {**unsigned(event("k1", 10)), "type": "DoseInvented"}), "unknown_type"),
+    ("k1", wire.EVENT, signed("k1", {k: v for k, v in unsigned(check_in("k1", 11)).items() if k != "boot"}), "schema"),
+    ("k1", wire.EVENT, signed("k1", unsigned(check_in("k2", 12))), "topic_mismatch"),
+    ("k9", wire.EVENT, check_in("k9", 1), "not_enrolled"),
     ("k1", wire.STATUS, b"not a status", "not_json"),
 ]
 
@@ -248,7 +264,7 @@ def test_ok__a_kiosk_enrolled_while_the_hub_runs_is_merged(broker, db, watcher, 
         kiosk.publish(wire.topic("k3", wire.EVENT), event("k3", 1))
         wait_until(lambda: reasons(db) == ["not_enrolled"], what="k3 quarantined")
         store = open_store(db)
-        store.enroll("k3", "site-b", credentials.hash_password("pw"), AT)
+        enroll(store, "k3", "site-b")
         store.close()
         wait_until(lambda: resend("k3", 1, kiosk, watcher), timeout=10, what="k3 merged once enrolled")
     assert "not_enrolled" in reasons(db)  # what came before the enrollment stays in the quarantine

@@ -34,9 +34,11 @@ from kiosk.queue.checkin import check_in
 from kiosk.queue.store import Store
 from kiosk.uplink.health import socket_path
 from kiosk.uplink.publisher import Publisher
+from wire import signature
 
 from .ack_hub import AckHub, wait_for
 from .conftest import HUNG, LAN, Ticker
+from .keys import key_file, signer
 from .mosquitto import Broker
 from .web_helpers import sign_in
 
@@ -48,8 +50,9 @@ FAST = {"keepalive_seconds": 5, "status_seconds": 0.5, "resend_seconds": 30.0, "
 
 @pytest.fixture
 def config(tmp_path):
-    """The kiosk `kiosk-test` (the id the `site` fixture records events under), with short hub timings."""
-    return build({"kiosk": {"id": KIOSK, "db": str(tmp_path / "kiosk.db")}, "feedback": {"pin_factory": "mock"}, "hub": FAST})
+    """The kiosk `kiosk-test` (the id the `site` fixture records events under), with short hub timings and its key."""
+    hub = {**FAST, "key_file": str(key_file(tmp_path, KIOSK))}
+    return build({"kiosk": {"id": KIOSK, "db": str(tmp_path / "kiosk.db")}, "feedback": {"pin_factory": "mock"}, "hub": hub})
 
 
 def add_events(store: Store, count: int, ticker: Ticker | None = None) -> None:
@@ -153,14 +156,18 @@ def test_fail__kiosk_publish_names_a_bad_setting(tmp_path):
 # --- order, bodies, marks -------------------------------------------------------------------------
 
 
-def test_ok__publishes_in_seq_order_with_the_bodies_of_the_outbox(config, store, site, broker):
+def test_ok__publishes_in_seq_order_the_bodies_of_the_outbox_signed(config, store, site, broker):
     check_in(site, parse_payload(LAN, today=None), source="camera")  # a real event, with personal data in its body
     add_events(store, 40)
     with hub_at(broker) as hub, publishing(config, broker.url):
         wait_for(lambda: all_acked(store), what="every row acknowledged")
         assert hub.deliveries == list(range(1, 42))
         bodies = dict(store.db.execute("select seq, body from outbox").fetchall())
-        assert {seq: body.decode() for seq, body in hub.bodies.items()} == bodies  # byte for byte, as stored
+        key = signer(KIOSK).private_key.public_key()
+        for seq, message in hub.bodies.items():
+            signed = signature.split(message)
+            assert signed.text.decode() == bodies[seq]  # byte for byte, as stored
+            assert signed.key_id == signature.key_id(key) and signature.verify(key, signed)
         wait_for(lambda: uplink(store)["watermark"] == 41, what="the watermark stored")
         row = uplink(store)
         assert (row["broker"], row["connected"], row["hub_state"], row["error"]) == (broker.url, 1, "online", None)
@@ -343,7 +350,7 @@ class PublishProcess:
 
     def __init__(self, db: Path, broker: Broker, **env: str):
         environ = {**os.environ, "PYTHONUNBUFFERED": "1", "KIOSK_KIOSK_ID": KIOSK, "KIOSK_HUB_STATUS_SECONDS": "0.5",
-                   "KIOSK_HUB_KEEPALIVE_SECONDS": "5", **env}
+                   "KIOSK_HUB_KEEPALIVE_SECONDS": "5", "KIOSK_HUB_KEY_FILE": str(key_file(db.parent, KIOSK)), **env}
         environ.pop("KIOSK_CONFIG", None)
         command = [sys.executable, "-m", "kiosk", "publish", "--db", str(db), "--broker", broker.url]
         self.proc = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -421,6 +428,7 @@ def test_ok__kiosk_run_with_a_broker_publishes_what_the_camera_checks_in(tmp_pat
     with hub_at(broker) as hub:
         process = KioskProcess(tmp_path, f"replay:{frames}", env={
             "KIOSK_KIOSK_ID": KIOSK, "KIOSK_HUB_BROKER": broker.url, "KIOSK_CAMERA_REPLAY_LOOP": "false",
+            "KIOSK_HUB_KEY_FILE": str(key_file(tmp_path, KIOSK)),
         })
         try:
             wait_for(lambda: hub.watermark >= 1, timeout=30, what="the check-in at the hub")

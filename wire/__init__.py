@@ -17,6 +17,7 @@ Topics carry the kiosk id as their third level, so a Mosquitto pattern ACL
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from urllib.parse import urlsplit
 
 import fastjsonschema
 
+from . import signature
+
 VERSION = 1
 ROOT = "vax"
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -34,6 +37,9 @@ MAX_MESSAGE_BYTES = 64 * 1024
 
 MAX_GAPS = 32
 """The most gap ranges one acknowledgement lists; the rest follow once these are filled."""
+
+MAX_LISTED = 32
+"""The most refused or disputed events one acknowledgement lists (the newest); it also gives their counts."""
 
 KIOSK_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
@@ -66,6 +72,10 @@ REJECTION_REASONS = {
     "topic_mismatch": "The kiosk in the topic is not the kiosk in the message, or `id` is not `<kiosk>:<seq>`.",
     "bad_topic": "The topic is not `vax/k/<kiosk>/event`.",
     "not_enrolled": "The kiosk is not enrolled at this hub (`hub enroll`).",
+    "unsigned": "The event carries no signature (`sig`), or not as its last member.",
+    "unknown_key": "The event is signed with a key this hub does not know for its kiosk.",
+    "revoked_key": "The event is signed with a key revoked at this hub (`hub revoke`, or replaced at `hub enroll`).",
+    "bad_signature": "The signature does not verify: the event was changed, or not signed by its kiosk.",
     "replayed_changed": "An event with this id was merged before with different content.",
 }
 """Why the hub quarantines a message; stable codes."""
@@ -149,8 +159,11 @@ class Event:
     clock_synced: bool
     payload: dict[str, Any]
     body: str
-    """The JSON text as received. A kiosk re-sends the bytes of its outbox, so two deliveries of one event are the
-    same text; `same_content` settles the rare case of one event spelled two ways."""
+    """The JSON text as received, signature included. A kiosk re-sends the bytes of its outbox, signed
+    deterministically, so two deliveries of one event are the same text; `same_content` settles the rare case of
+    one event spelled two ways (or signed with two keys)."""
+    digest: bytes = b""
+    """SHA-256 of the text the kiosk signed (its outbox text): what acknowledgements chain."""
 
     @property
     def id(self) -> str:
@@ -162,7 +175,7 @@ def event_id(kiosk_id: str, seq: int) -> str:
 
 
 def envelope(kiosk_id: str, seq: int, event_type: str, *, boot: str, at: str, clock_synced: bool, payload: dict[str, Any]) -> str:
-    """Return the JSON text of an event as the kiosk stores it in its outbox and publishes it."""
+    """Return the JSON text of an event as the kiosk stores it in its outbox (and signs it when it publishes it)."""
     message = {
         "v": VERSION, "type": event_type, "id": event_id(kiosk_id, seq), "kiosk": kiosk_id, "seq": seq,
         "boot": boot, "at": at, "clock_synced": bool(clock_synced), "payload": payload,
@@ -177,13 +190,25 @@ def canonical(message: dict[str, Any]) -> str:
 def parse_event(topic_name: str, body: bytes) -> Event:
     """Return the event in a message received on topic_name; raise Rejected saying why it cannot be merged.
 
-    Checks, in order: the topic, the size, UTF-8, JSON, the version, the type,
-    the schema, and that topic, ``kiosk``, ``seq`` and ``id`` agree.
+    Checks, in order: the topic, the size, UTF-8, JSON (`read_event`), then the
+    version, the type, the schema, and that topic, ``kiosk``, ``seq`` and ``id``
+    agree (`check_event`). It does not verify the signature: that needs the
+    kiosk's key, which the hub looks up between the two steps.
     """
+    kiosk, message = read_event(topic_name, body)
+    return check_event(kiosk, message, body, signature.digest(signature.unsigned(body)))
+
+
+def read_event(topic_name: str, body: bytes) -> tuple[str, dict[str, Any]]:
+    """The kiosk a message's topic names and its JSON object; raise Rejected (bad_topic, too_large, not_utf8, not_json)."""
     where = parse_topic(topic_name)
     if where is None or where[1] != EVENT:
         raise Rejected("bad_topic", f"events are published on {ROOT}/k/<kiosk>/{EVENT}")
-    message = decode(body)
+    return where[0], decode(body)
+
+
+def check_event(kiosk: str, message: dict[str, Any], body: bytes, digest: bytes) -> Event:
+    """The event in a message of this kiosk (read_event's result); raise Rejected when it breaks the contract."""
     version = message.get("v")
     if version != VERSION:
         raise Rejected("unsupported_version", f"v={str(version)[:20]!r}; this hub reads v={VERSION}")
@@ -193,20 +218,34 @@ def parse_event(topic_name: str, body: bytes) -> Event:
         event_validator()(message)
     except fastjsonschema.JsonSchemaValueException as exc:
         raise Rejected("schema", schema_detail(exc)) from None
-    kiosk = where[0]
     if message["kiosk"] != kiosk or message["id"] != event_id(kiosk, message["seq"]):
         raise Rejected("topic_mismatch", f"topic names kiosk {kiosk!r}; the message says kiosk {message['kiosk']!r}, id {message['id']!r}")
     if message["type"] == VOID_EVENT and not message["payload"]["voids"].startswith(kiosk + ":"):
         raise Rejected("topic_mismatch", "an EventVoided voids an event of its own kiosk only")
     return Event(
         kiosk=kiosk, seq=message["seq"], type=message["type"], boot=message["boot"], at=message["at"],
-        clock_synced=message["clock_synced"], payload=message["payload"], body=body.decode("utf-8"),
+        clock_synced=message["clock_synced"], payload=message["payload"], body=body.decode("utf-8"), digest=digest,
     )
 
 
+def claimed_seq(message: dict[str, Any]) -> int | None:
+    """The sequence number a message claims when it is a plausible one (an int from 1 to MAX_SEQ), else None."""
+    seq = message.get("seq")
+    return seq if type(seq) is int and 1 <= seq <= MAX_SEQ else None
+
+
+MAX_SEQ = 999_999_999_999_999_999
+"""The highest sequence number the schema allows (18 digits)."""
+
+
 def same_content(body: str, other: str) -> bool:
-    """True when two event texts say the same (whatever their spacing, key order or escapes)."""
-    return body == other or json.loads(body) == json.loads(other)
+    """True when two event texts say the same, whatever their spacing, key order, escapes or signature."""
+    if body == other:
+        return True
+    mine, theirs = json.loads(body), json.loads(other)
+    mine.pop(signature.SIG_FIELD, None)
+    theirs.pop(signature.SIG_FIELD, None)
+    return mine == theirs
 
 
 def decode(body: bytes) -> dict[str, Any]:
@@ -282,11 +321,18 @@ VOID_EVENT = "EventVoided"
 
 @dataclass(frozen=True)
 class Ack:
-    """The hub's word to one kiosk: every event up to ``watermark`` is merged and committed.
+    """The hub's word to one kiosk: every event up to ``watermark`` is settled, and this is what it holds of them.
 
+    Settled means merged, or refused for good (``refused``: the event verified
+    as the kiosk's but breaks the contract, so sending it again changes
+    nothing). ``chain`` folds, in sequence order, the SHA-256 of the text the
+    hub holds for each settled event (`chain_next`); a kiosk that folds its own
+    outbox texts the same way knows the hub holds exactly what it wrote, or
+    knows it does not. ``disputed`` lists events for which the hub received two
+    different texts, each validly signed, with the SHA-256 of the one it keeps.
     ``gaps`` are ranges (first, last) above the watermark the hub has not got
     although it has later ones: the kiosk re-sends them at once. ``highest`` is
-    the highest sequence number the hub has merged from this kiosk.
+    the highest sequence number the hub has settled from this kiosk.
     """
 
     kiosk: str
@@ -294,12 +340,35 @@ class Ack:
     highest: int
     gaps: tuple[tuple[int, int], ...]
     at: str
+    chain: str = ""
+    """Hex SHA-256 chain over events 1..watermark; empty from a hub that does not confirm content."""
+    refused: tuple[tuple[int, str], ...] = ()
+    """(seq, reason code) of the newest MAX_LISTED refused events up to the watermark."""
+    refused_count: int = 0
+    disputed: tuple[tuple[int, str], ...] = ()
+    """(seq, hex SHA-256 of the text kept) of the newest MAX_LISTED disputed events up to the watermark."""
+    disputed_count: int = 0
 
     def encode(self) -> bytes:
         return canonical(
             {"v": VERSION, "kiosk": self.kiosk, "watermark": self.watermark, "highest": self.highest,
-             "gaps": [list(g) for g in self.gaps[:MAX_GAPS]], "at": self.at}
+             "gaps": [list(g) for g in self.gaps[:MAX_GAPS]], "at": self.at, "chain": self.chain,
+             "refused": [list(r) for r in self.refused[-MAX_LISTED:]], "refused_count": self.refused_count,
+             "disputed": [list(d) for d in self.disputed[-MAX_LISTED:]], "disputed_count": self.disputed_count}
         ).encode()
+
+
+CHAIN_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def chain_start(kiosk_id: str) -> bytes:
+    """The chain of a kiosk before its first event."""
+    return hashlib.sha256(f"vax chain v{VERSION}\n{kiosk_id}".encode()).digest()
+
+
+def chain_next(previous: bytes, digest: bytes, refused: bool = False) -> bytes:
+    """The chain after one more settled event: its text's SHA-256, marked merged (M) or refused (R)."""
+    return hashlib.sha256(previous + (b"R" if refused else b"M") + digest).digest()
 
 
 def parse_ack(kiosk_id: str, body: bytes) -> Ack:
@@ -309,16 +378,36 @@ def parse_ack(kiosk_id: str, body: bytes) -> Ack:
         if message["v"] != VERSION or message["kiosk"] != kiosk_id:
             raise Rejected("topic_mismatch", "acknowledgement for another kiosk or version")
         watermark, highest = message["watermark"], message["highest"]
-        gaps = tuple((int(a), int(b)) for a, b in message["gaps"])
-        if not (isinstance(watermark, int) and isinstance(highest, int) and 0 <= watermark <= highest):
+        if not (type(watermark) is int and type(highest) is int and 0 <= watermark <= highest <= MAX_SEQ):
             raise Rejected("schema", "watermark and highest must be integers, 0 <= watermark <= highest")
+        gaps = tuple((int(a), int(b)) for a, b in message["gaps"][:MAX_GAPS])
         if any(not watermark < a <= b < highest for a, b in gaps):
             raise Rejected("schema", "gaps must lie between the watermark and the highest")
-        return Ack(kiosk_id, watermark, highest, gaps, str(message["at"]))
+        chain = message.get("chain", "")
+        if chain and not (isinstance(chain, str) and CHAIN_HEX.fullmatch(chain)):
+            raise Rejected("schema", "chain must be 64 lower-case hex digits")
+        refused = tuple(listed(message.get("refused", []), watermark, REJECTION_REASONS.__contains__))
+        disputed = tuple(listed(message.get("disputed", []), watermark, CHAIN_HEX.fullmatch))
+        refused_count, disputed_count = message.get("refused_count", 0), message.get("disputed_count", 0)
+        if not (type(refused_count) is int and type(disputed_count) is int
+                and len(refused) <= refused_count <= watermark and len(disputed) <= disputed_count <= watermark):
+            raise Rejected("schema", "refused_count and disputed_count must count at least the events listed")
+        return Ack(kiosk_id, watermark, highest, gaps, str(message["at"])[:40], chain, refused, refused_count,
+                   disputed, disputed_count)
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, Rejected):
             raise
         raise Rejected("schema", f"not an acknowledgement: {exc.__class__.__name__}") from None
+
+
+def listed(entries: list, watermark: int, valid) -> list[tuple[int, str]]:
+    """The (seq, text) pairs of an acknowledgement's list; raise Rejected for an entry out of range or malformed."""
+    pairs = []
+    for seq, text in entries[:MAX_LISTED]:
+        if not (type(seq) is int and 1 <= seq <= watermark and isinstance(text, str) and valid(text)):
+            raise Rejected("schema", "a listed event must be a sequence number up to the watermark and its code")
+        pairs.append((seq, text))
+    return pairs
 
 
 def gaps_between(watermark: int, seqs: list[int]) -> tuple[tuple[int, int], ...]:

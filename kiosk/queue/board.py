@@ -12,7 +12,7 @@ from .dosing import use_of
 from .eligibility import age_on
 from .clock import Instant
 from .events import backlog
-from .outbox import uplink
+from .outbox import uplink, verdicts
 from .site import Site
 from .states import HIGHLIGHTED, STATES, allowed_actions
 
@@ -58,9 +58,19 @@ def uplink_view(db, day: str) -> dict[str, Any]:
     acked = row["acked_at"]
     return {
         "configured": bool(row["broker"]), "connected": bool(row["connected"]), "hub_state": row["hub_state"],
-        "watermark": row["watermark"], "error": row["error"],
+        "watermark": row["watermark"], "error": row["error"], "unconfirmed": bool(row["unconfirmed"]),
         "last_ack": None if not acked else acked[11:16] if acked[:10] == day else acked[:16].replace("T", " "),
+        "verdicts": verdicts_view(db),
     }
+
+
+def verdicts_view(db) -> dict[str, list]:
+    """The events the hub settled otherwise than merged as written: refused [(seq, reason)], disputed, impersonated."""
+    found: dict[str, list] = {"refused": [], "disputed": [], "impersonated": []}
+    for verdict, seqs in verdicts(db).items():
+        kind, _, reason = verdict.partition(":")
+        found.setdefault(kind, []).extend((seq, reason) if kind == "refused" else seq for seq in seqs)
+    return found
 
 
 def ticket_board_view(site: Site, ticket_id: int) -> dict[str, Any] | None:

@@ -112,4 +112,19 @@ def m004_voided_doses(db: sqlite_utils.Database) -> None:
     db["doses"].add_column("void_reason", str)
 
 
-MIGRATIONS = [m001_people_and_tickets, m002_workflow, m003_uplink, m004_voided_doses]
+def m005_confirmed_by_the_hub(db: sqlite_utils.Database) -> None:
+    """What the hub's acknowledgement confirmed (kiosk/uplink/confirm.py).
+
+    ``uplink.watermark`` is now the confirmed point: every row up to it is what
+    the hub holds, and ``uplink.chain`` (hex) is the chain up to it.
+    ``outbox.verdict`` is set for a confirmed row that is not plainly merged:
+    ``refused:<reason>``, ``disputed`` or ``impersonated``. ``uplink.unconfirmed``
+    is 1 while the hub's last acknowledgement could not be confirmed.
+    """
+    db["uplink"].add_column("chain", str)
+    db["uplink"].add_column("unconfirmed", int, not_null_default=0)
+    db["outbox"].add_column("verdict", str)
+    db.execute("create index outbox_verdicts on outbox (seq) where verdict is not null")
+
+
+MIGRATIONS = [m001_people_and_tickets, m002_workflow, m003_uplink, m004_voided_doses, m005_confirmed_by_the_hub]

@@ -1,8 +1,10 @@
 """The outbox as the publisher works it: rows to send, published and acknowledged marks, and the one-row uplink table.
 
 A row is *published* once the broker acknowledged it (PUBACK with a success
-code) and *acknowledged* once the hub's watermark covers it. Both marks are
-derived facts: losing one (a power cut) only means the row is sent again.
+code) and *acknowledged* once the hub's acknowledgement confirmed it merged
+as written (kiosk/uplink/confirm.py). A confirmed row the hub did not merge as
+written keeps ``acked_at`` empty and gets a ``verdict``. The marks are derived
+facts: losing one (a power cut) only means the row is sent again.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any, Iterable
 
 import sqlite_utils
 
-UPLINK_FIELDS = ("broker", "connected", "hub_state", "watermark", "acked_at", "error")
+UPLINK_FIELDS = ("broker", "connected", "hub_state", "watermark", "chain", "unconfirmed", "acked_at", "error")
 """What the publisher keeps in the uplink row; ``changed_at`` is set whenever one of these changes."""
 
 
@@ -39,8 +41,13 @@ def mark_published(db: sqlite_utils.Database, seqs: Iterable[int], at: str) -> N
     db.conn.executemany("update outbox set published_at = ? where seq = ? and published_at is null", [(at, s) for s in set(seqs)])
 
 
-def record_watermark(db: sqlite_utils.Database, watermark: int, at: str) -> None:
-    """Mark the rows up to ``watermark`` as merged at the hub. Call inside ``store.write()``.
+MERGED_AS_WRITTEN = ("impersonated",)
+"""Verdicts of rows the hub merged as this kiosk wrote them all the same (acknowledged)."""
+
+
+def record_watermark(db: sqlite_utils.Database, watermark: int, at: str, verdicts: dict[int, str] | None = None) -> None:
+    """Mark the rows up to the confirmed ``watermark`` as merged at the hub, but those with a verdict. Call inside
+    ``store.write()``.
 
     Reads the watermark stored before, so only the rows between the two are
     touched. A watermark lower than before (a stale retained acknowledgement
@@ -54,6 +61,18 @@ def record_watermark(db: sqlite_utils.Database, watermark: int, at: str) -> None
             "update outbox set acked_at = ?, published_at = coalesce(published_at, ?) where seq > ? and seq <= ? and acked_at is null",
             [at, at, before, watermark],
         )
+    db.conn.executemany(
+        "update outbox set verdict = ?, acked_at = case when ? then acked_at end where seq = ?",
+        [(verdict, verdict in MERGED_AS_WRITTEN, seq) for seq, verdict in (verdicts or {}).items() if before < seq <= watermark],
+    )
+
+
+def verdicts(db: sqlite_utils.Database) -> dict[str, list[int]]:
+    """The confirmed rows the hub did not merge as written, by verdict ("refused:<reason>", "disputed", ...)."""
+    found: dict[str, list[int]] = {}
+    for seq, verdict in db.execute("select seq, verdict from outbox where verdict is not null order by seq"):
+        found.setdefault(verdict, []).append(seq)
+    return found
 
 
 def uplink(db: sqlite_utils.Database) -> dict[str, Any]:

@@ -27,6 +27,9 @@ class Progress:
         self.taken: list[int] = []
         """Rows the broker took (a PUBACK with a success code)."""
         self.watermark_moved = False
+        """The confirmed point moved (the uplink row's watermark)."""
+        self.verdicts: dict[int, str] = {}
+        """Rows up to the new confirmed point that the hub did not merge as written."""
         self.acked_at = acked_at
         """Kiosk wall time of the last acknowledgement that moved the watermark."""
         self.written: dict | None = None
@@ -44,7 +47,7 @@ class Progress:
                 if self.taken:
                     outbox.mark_published(db, self.taken, at)
                 if self.watermark_moved:
-                    outbox.record_watermark(db, row["watermark"], at)
+                    outbox.record_watermark(db, row["watermark"], at, self.verdicts)
                 if row != self.written:
                     outbox.write_uplink(db, row, at)
         except DatabaseBusy:
@@ -54,7 +57,7 @@ class Progress:
             logger.error("cannot record the publisher's progress (will try again): %s", exc)
             return False
         changed = self.written is None or any(row[key] != self.written[key] for key in LINK_FIELDS)
-        self.taken, self.watermark_moved, self.written = [], False, row
+        self.taken, self.watermark_moved, self.verdicts, self.written = [], False, {}, row
         return changed
 
 

@@ -19,13 +19,16 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 import wire
+from wire import signature
 
 from .. import systemd
-from ..config import Config
+from ..config import Config, HubSettings
+from ..errors import ConfigError
 from ..queue import outbox
 from ..queue.clock import Clock
 from ..queue.events import backlog
 from ..queue.store import Store
+from .confirm import Confirmer
 from .flow import Flow
 from .link import Backoff, Session, check_settings, connect, delivered, describe, new_client, parse_broker
 from .progress import Progress, summary
@@ -57,6 +60,7 @@ class Publisher:
         self.kiosk = config.kiosk.id
         self.broker = parse_broker(config.hub.broker) if config.hub.broker else None
         check_settings(self.settings)
+        self.signer = load_signer(self.settings)
         self.store = store
         self.camera = CameraRate(camera_fps)
         self.clock = clock or Clock()
@@ -66,6 +70,9 @@ class Publisher:
         self.beat = monotonic()
         """When the loop last went round, for the watchdog."""
         self.flow = Flow(self.settings.window, self.settings.ahead, self.settings.resend_seconds, self.beat)
+        self.confirmer = Confirmer(self.kiosk)
+        self.unconfirmed: tuple | None = None
+        """The last acknowledgement that could not be confirmed, so that the same one is not folded again."""
         self.session: Session | None = None
         self.backoff = Backoff()
         self.attempts = 0
@@ -93,11 +100,8 @@ class Publisher:
             # waiting in SQLite's busy handler (steps of up to 100 ms) would stop publishing (bench: p99 80-255 ms).
             self.store.db.execute(f"PRAGMA busy_timeout={MARKS_BUSY_MS}")
             self.load()
-            if self.broker is None:
-                logger.warning("publisher off: hub.broker is empty; events stay in the outbox")
-                self.save()
-                while not self.stopping.wait(1.0):
-                    self.beat = self.monotonic()
+            if self.broker is None or self.signer is None:
+                self.idle()
                 return
             while not self.stopping.is_set():
                 self.step()
@@ -116,11 +120,24 @@ class Publisher:
         """For the watchdog: the loop went round recently."""
         return self.monotonic() - self.beat < STALLED_SECONDS
 
+    def idle(self) -> None:
+        """No broker, or no key to sign with: nothing leaves; say why on the board until stopped."""
+        if self.broker is None:
+            logger.warning("publisher off: hub.broker is empty; events stay in the outbox")
+        else:
+            self.fail("key", "no kiosk key to sign events with (hub.key_file, or the credential kiosk-key): events stay "
+                             "in the outbox; make one with `kiosk identity new` and enroll it at the hub")
+        self.save()
+        while not self.stopping.wait(1.0):
+            self.beat = self.monotonic()
+
     def load(self) -> None:
         row = outbox.uplink(self.store.db)
         self.flow.watermark = row["watermark"]
         self.flow.restart(self.monotonic())
         self.progress.acked_at = row["acked_at"]
+        refused = sum(len(seqs) for verdict, seqs in outbox.verdicts(self.store.db).items() if verdict.startswith("refused"))
+        self.confirmer = Confirmer(self.kiosk, row["watermark"], bytes.fromhex(row["chain"]) if row["chain"] else None, refused)
 
     def step(self) -> None:
         """One turn: connect when due, let paho read and write, send what the window allows, save the marks."""
@@ -238,7 +255,7 @@ class Publisher:
         for seq, body in rows:
             if self.session is None:
                 break
-            info = self.session.client.publish(self.topics[wire.EVENT], body.encode("utf-8"), qos=1)
+            info = self.session.client.publish(self.topics[wire.EVENT], self.signer.sign(body), qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 break  # not connected any more: the row stays pending
             self.flow.sent(info.mid, seq, now)
@@ -282,10 +299,29 @@ class Publisher:
             self.fail("ack", f"the hub acknowledges up to {ack.watermark} but this kiosk's outbox ends at {last}: "
                              "is this kiosk id used by another kiosk or database?")
             return
+        self.flow.acknowledged(ack.watermark, ack.gaps, self.monotonic())
+        self.confirm(ack)
+
+    def confirm(self, ack: wire.Ack) -> None:
+        """Mark what the acknowledgement confirms the hub holds as this kiosk wrote it; name what it does not."""
+        attempt = (ack.watermark, ack.chain, ack.refused, ack.disputed)
+        if attempt == self.unconfirmed:
+            return
+        first = self.confirmer.confirmed + 1
+        texts = outbox.rows_from(self.store.db, first, max(0, ack.watermark - first + 1)) if ack.chain else []
+        result = self.confirmer.confirm(ack, texts)
+        if result.problem is not None:
+            self.unconfirmed = attempt
+            self.fail("ack", result.problem)
+            return
+        self.unconfirmed = None
         self.errors.pop("ack", None)
-        if self.flow.acknowledged(ack.watermark, ack.gaps, self.monotonic()):
+        if result.confirmed >= first:
             self.progress.acked_at = self.clock.now().wall.isoformat()
             self.progress.watermark_moved = True
+            self.progress.verdicts.update(result.verdicts)
+            for seq, verdict in sorted(result.verdicts.items()):
+                logger.warning("the hub settled event %s as %s", wire.event_id(self.kiosk, seq), verdict)
 
     # -- status and records -----------------------------------------------------------------------------------------
 
@@ -307,7 +343,9 @@ class Publisher:
     def uplink_row(self) -> dict:
         return {
             "broker": str(self.broker) if self.broker else "", "connected": int(self.connected), "hub_state": self.hub_state,
-            "watermark": self.flow.watermark, "acked_at": self.progress.acked_at, "error": "; ".join(self.errors.values()) or None,
+            "watermark": self.confirmer.confirmed, "chain": self.confirmer.chain.hex(),
+            "unconfirmed": int(self.unconfirmed is not None), "acked_at": self.progress.acked_at,
+            "error": "; ".join(self.errors.values()) or None,
         }
 
     def save(self) -> None:
@@ -329,3 +367,13 @@ class Publisher:
             session.client.loop(LOOP_SECONDS)
         self.save()
         logger.info("publisher stopped at watermark %d", self.flow.watermark)
+
+
+def load_signer(settings: HubSettings) -> signature.Signer | None:
+    """The kiosk's event signer from hub.key_file; None when there is no key. Raise ConfigError for a bad key."""
+    if not settings.key_file:
+        return None
+    try:
+        return signature.Signer.from_file(settings.key_file)
+    except signature.SignatureError as exc:
+        raise ConfigError(f"hub.key_file: {exc}") from None

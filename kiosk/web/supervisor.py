@@ -43,6 +43,13 @@ WARNING_LABELS = {
     "id_year_mismatch": L("ID number and birth year disagree"),
     "id_sex_mismatch": L("ID number and sex disagree"),
 }
+REFUSAL_REASONS = {
+    "schema": L("breaks the data rules"),
+    "topic_mismatch": L("names another kiosk"),
+    "unknown_type": L("a kind of event the hub does not know"),
+    "unsupported_version": L("newer than the hub's software"),
+}
+"""Why the district hub refused an event this kiosk signed (wire.REJECTION_REASONS), in a supervisor's words."""
 
 
 def services():
@@ -54,6 +61,7 @@ def labels() -> dict:
     return {
         "state_labels": STATE_LABELS, "action_labels": ACTION_LABELS, "quick_actions": QUICK_ACTIONS,
         "flag_labels": FLAG_LABELS, "severity_labels": SEVERITY_LABELS, "warning_labels": WARNING_LABELS,
+        "refusal_reasons": REFUSAL_REASONS,
     }
 
 

@@ -31,6 +31,8 @@ from wire import signature
 
 CA_KEY, CA_CERT, SERVER_KEY, SERVER_CERT = "ca.key", "ca.crt", "server.key", "server.crt"
 CA_NAME = "vax district CA"
+BROKER_NAME = "vax district broker"
+"""The broker certificate's CN; kiosks check its subjectAltName. Never a host name, so it can never be `hub` either."""
 CA_DAYS, SERVER_DAYS, KIOSK_DAYS, CRL_DAYS = 20 * 365, 10 * 365, 5 * 365, 10 * 365
 BACKDATE = timedelta(days=1)
 HASH = hashes.SHA256()
@@ -167,7 +169,7 @@ def leaf(authority: Authority, subject: x509.Name, public_key, now: datetime, da
 def server_certificate(authority: Authority, public_key, names: tuple[str, ...], now: datetime) -> x509.Certificate:
     """The broker's certificate for the host names and addresses kiosks connect to."""
     alternatives = x509.SubjectAlternativeName([alternative(n) for n in names])
-    return (leaf(authority, name(names[0]), public_key, now, SERVER_DAYS)
+    return (leaf(authority, name(BROKER_NAME), public_key, now, SERVER_DAYS)
             .add_extension(alternatives, critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .sign(authority.key, HASH))

@@ -117,11 +117,25 @@ def hub_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "hub", *args]
 
 
-def enroll(db: Path, kiosks: list[str], site: str = "bench-site") -> None:
-    """Enroll every kiosk at the hub database with the real `hub enroll` command."""
+def enroll(db: Path, kiosks: list[str], site: str = "bench-site") -> Path:
+    """Enroll every kiosk at the hub database with the real `hub enroll --csr` command; return the folder of their keys.
+
+    Each kiosk gets a P-256 key and CSR as `kiosk identity new` makes them (kiosk/identity.py), certified by a
+    district CA made beside the database (`hub ca init`); the keys stay in ``<db>.keys/<kiosk>.key`` for whoever
+    signs the kiosks' events. The broker is a plain one: the ACL and CRL `hub enroll` writes go unread.
+    """
+    from kiosk import identity
+
+    keys, ca_dir = Path(f"{db}.keys"), Path(f"{db}.ca")
+    keys.mkdir(parents=True, exist_ok=True)
+    subprocess.run(hub_command("ca", "init", "--dir", str(ca_dir), "--tls-name", "127.0.0.1"), cwd=REPO, check=True,
+                   capture_output=True, timeout=60)
     for kiosk in kiosks:
-        subprocess.run(hub_command("enroll", kiosk, "--site", site, "--db", str(db)), cwd=REPO, check=True,
-                       capture_output=True, timeout=60)
+        key = identity.new_key(keys / f"{kiosk}.key", force=True)
+        subprocess.run(hub_command("enroll", kiosk, "--site", site, "--csr", "-", "--db", str(db), "--ca-dir", str(ca_dir),
+                                   "--broker-dir", str(keys), "--out", str(keys / f"{kiosk}.crt")),
+                       input=identity.csr_pem(key, kiosk), cwd=REPO, check=True, capture_output=True, timeout=60)
+    return keys
 
 
 def hub_stats(db: Path) -> dict:

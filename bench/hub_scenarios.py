@@ -34,7 +34,7 @@ def fresh_broker(folder: Path) -> Broker:
 
 def hub_database(folder: Path, kiosks: list[str], work: Path) -> Path:
     """Return a fresh hub database with these kiosks enrolled (`hub enroll` runs once per set; later runs copy it)."""
-    template = work / f"hub-template-{len(kiosks)}-{kiosks[0]}.db"
+    template = work / f"hub-template-{len(kiosks)}-{kiosks[0]}-csr.db"  # -csr: enrolled with keys (older caches had none)
     if not template.exists():
         enroll(template, kiosks)
     db = folder / "hub.db"

@@ -65,20 +65,32 @@ class Rig:
         self.broker.start()
 
     def enroll(self, kiosk_id: str, site: str = SITE) -> dict:
-        """`hub enroll KIOSK --site SITE --db PATH --json`; return what it printed."""
-        done = run(python("-m", "hub", "--log-level", "WARNING", "enroll", kiosk_id, "--site", site, "--db", str(self.hub_db), "--json"))
-        return json.loads(done.stdout)
+        """As at a real site: `kiosk identity new` makes the kiosk's key and CSR, `hub enroll --csr` certifies it (the
+        rig's own district CA, made on first use; the broker here is a plain one, so the ACL and CRL are only written).
+        Return what `hub enroll --json` printed, with the key's path as ``key_file``."""
+        ca_dir, broker_dir, folder = self.folder / "ca", self.folder / "broker-files", self.folder / kiosk_id
+        if not (ca_dir / "ca.key").exists():
+            run(python("-m", "hub", "--log-level", "WARNING", "ca", "init", "--dir", str(ca_dir), "--tls-name", "127.0.0.1"))
+        broker_dir.mkdir(exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        key, csr = folder / "kiosk-key", folder / "kiosk.csr"
+        run(python("-m", "kiosk", "--log-level", "WARNING", "identity", "new", "--force", "--key", str(key), "--csr", str(csr)),
+            env={"KIOSK_KIOSK_ID": kiosk_id})
+        done = run(python("-m", "hub", "--log-level", "WARNING", "enroll", kiosk_id, "--site", site, "--csr", str(csr),
+                          "--out", str(folder / "kiosk.crt"), "--db", str(self.hub_db), "--ca-dir", str(ca_dir),
+                          "--broker-dir", str(broker_dir), "--json"))
+        return {**json.loads(done.stdout), "key_file": str(key)}
 
     def add_kiosk(self, kiosk_id: str, *, clock: str | None = None, link: bool = False, enroll: bool = True) -> Kiosk:
         """A kiosk with its own database, enrolled at the hub; under a wrong clock and behind a cuttable link if asked."""
-        if enroll:
-            self.enroll(kiosk_id)
+        key_file = self.enroll(kiosk_id)["key_file"] if enroll else ""
         link_ = Link(self.broker.port) if link else None
         env = {
             "KIOSK_KIOSK_ID": kiosk_id, "KIOSK_KIOSK_SITE": SITE,
             "KIOSK_HUB_BROKER": link_.url if link_ else self.broker.url,
             "KIOSK_HUB_RESEND_SECONDS": str(self.resend_seconds),
             "KIOSK_FEEDBACK_PIN_FACTORY": "mock",
+            **({"KIOSK_HUB_KEY_FILE": key_file} if key_file else {}),  # an enrolled kiosk's key: its events leave signed
         }
         wrapper = python()
         clock_file = None

@@ -1,4 +1,4 @@
-"""The `hub` command: run (MQTT ingest and merge), enroll, passwd, stats, quarantine, conflicts."""
+"""The `hub` command: run (MQTT ingest and merge), ca init, enroll, revoke, broker-files, passwd, stats, quarantine, conflicts."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from . import credentials
 from .store import StoreError
 
 DEFAULT_DB_HELP = "hub database file (e.g. /var/lib/hub/hub.db)"
+DEFAULT_CA_DIR = "/etc/hub/ca"
+DEFAULT_BROKER_DIR = "/etc/mosquitto/vax"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -36,11 +38,32 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-ms", type=float, default=20.0, metavar="MS", help="commit a batch once its oldest message is this old (default: 20)")
     run.add_argument("--batch-max", type=int, default=500, metavar="N", help="commit a batch once it holds this many messages (default: 500)")
 
-    enroll = sub.add_parser("enroll", parents=[database, as_json], help="register a kiosk (or give it a new password) and print its credentials")
-    enroll.add_argument("kiosk", metavar="KIOSK", help="kiosk id: lower-case letters, digits and dashes")
+    pki = argparse.ArgumentParser(add_help=False)
+    pki.add_argument("--ca-dir", default=DEFAULT_CA_DIR, metavar="DIR", help=f"the district CA's folder (default: {DEFAULT_CA_DIR})")
+    pki.add_argument("--broker-dir", default=DEFAULT_BROKER_DIR, metavar="DIR",
+                     help=f"where the broker's ACL (acl) and CRL (crl.pem) are written (default: {DEFAULT_BROKER_DIR})")
+    pki.add_argument("--reload-pid-file", metavar="PATH", help="then send SIGHUP to the Mosquitto whose pid this file holds "
+                     "(default: none; installed hubs reload through hub-broker-reload.path)")
+
+    ca = sub.add_parser("ca", help="the district CA: `hub ca init`")
+    ca_verbs = ca.add_subparsers(dest="ca_command", required=True, metavar="ACTION")
+    init = ca_verbs.add_parser("init", help="make the district CA (once) and the broker's certificate (ECDSA P-256)")
+    init.add_argument("--dir", default=DEFAULT_CA_DIR, metavar="DIR", help=f"the CA's folder (default: {DEFAULT_CA_DIR})")
+    init.add_argument("--tls-name", action="append", metavar="NAME", help="a host name or IP address kiosks use to reach the "
+                      "broker, for its certificate; repeat for several (default: the names of the existing certificate)")
+
+    enroll = sub.add_parser("enroll", parents=[database, as_json, pki], help="certify a kiosk's key from its CSR and let it in (re-keys an enrolled kiosk)")
+    enroll.add_argument("kiosk", metavar="KIOSK", help="kiosk id: lower-case letters, digits and dashes (not `hub`)")
     enroll.add_argument("--site", required=True, metavar="SITE", help="the site the kiosk serves")
-    enroll.add_argument("--passwd-file", metavar="PATH", help="also write the kiosk's line in this Mosquitto password file")
+    enroll.add_argument("--csr", required=True, metavar="FILE", help="the CSR `kiosk identity new` printed on the kiosk ('-': stdin)")
+    enroll.add_argument("--out", metavar="FILE", help="write the kiosk's certificate here (default: print it; the instructions go to stderr)")
     enroll.add_argument("--broker", metavar="URL", help="broker address to put in the kiosk.toml snippet")
+
+    revoke = sub.add_parser("revoke", parents=[database, as_json, pki], help="revoke a kiosk's keys (lost or stolen Pi): the broker and the hub refuse it")
+    revoke.add_argument("kiosk", metavar="KIOSK", help="kiosk id")
+    revoke.add_argument("--reason", required=True, metavar="TEXT", help="why, for the record (e.g. 'stolen 2026-03-02, police report 123')")
+
+    sub.add_parser("broker-files", parents=[database, pki], help="rewrite the broker's ACL and CRL from the database")
 
     passwd = sub.add_parser("passwd", help="set a user's line in a Mosquitto password file, the password read from stdin")
     passwd.add_argument("user", metavar="USER", help="MQTT username (e.g. hub)")

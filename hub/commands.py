@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable
 
-import wire
-
-from . import credentials, reports
+from . import broker_files, ca, credentials, enrollment, reports
 from .ingest import utc_now
 
-KIOSK_CREDENTIAL = "kiosk-hub-password"
-"""The systemd credential the kiosk's publisher reads its password from (kiosk/config.py SECRETS)."""
-KIOSK_CREDENTIALS_DIR = "/etc/kiosk/credentials"
+KIOSK_CERT_FILE = "/etc/kiosk/kiosk.crt"
+KIOSK_CA_FILE = "/etc/kiosk/district-ca.crt"
+"""Where the enrollment instructions put the kiosk's certificate and the district CA on the kiosk (hub.cert_file, hub.ca_file)."""
 
 
 def print_json(value: Any) -> None:
@@ -55,58 +55,122 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- enroll and passwd ------------------------------------------------------------------------------------------------
+# -- the district CA, enroll, revoke, passwd ---------------------------------------------------------------------------
 
 
-def enroll(args: argparse.Namespace) -> int:
-    """`hub enroll`: a new password for the kiosk, its hash in the store (and the password file); print it once."""
-    kiosk = wire.check_kiosk_id(args.kiosk)
-    password = credentials.generate_password()
-    hashed = credentials.hash_password(password)
-    store = open_store(args.db)
-    try:
-        re_keyed = kiosk in store.enrolled()
-        store.enroll(kiosk, args.site, hashed, utc_now())
-    finally:
-        store.close()
-    if args.passwd_file:
-        credentials.set_password_line(args.passwd_file, kiosk, hashed)
-    result = {
-        "kiosk": kiosk, "site": args.site, "re_keyed": re_keyed, "passwd_file": args.passwd_file,
-        "username": kiosk, "password": password,
-        "kiosk_toml": kiosk_toml(kiosk, args.broker), "credential": KIOSK_CREDENTIAL,
-        "credential_command": credential_command(password),
-    }
-    if args.json:
-        print_json(result)
-    else:
-        print_enrollment(result)
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def ca_init(args: argparse.Namespace) -> int:
+    """`hub ca init`: the district CA (once) and the broker's certificate for the names kiosks use."""
+    done = ca.init(args.dir, args.tls_name or [], now())
+    folder = done.folder
+    print(f"hub: {'made' if done.made_ca else 'kept'} the district CA {folder / ca.CA_CERT} (its key {folder / ca.CA_KEY} "
+          f"never leaves this folder)")
+    state = "made" if done.made_server else "kept"
+    print(f"hub: {state} the broker's certificate {folder / ca.SERVER_CERT} for {', '.join(done.names)}")
+    if done.made_server and not done.made_ca:
+        print("hub: copy it and server.key to the broker's folder and restart mosquitto (install-hub.sh does both)")
     return 0
 
 
+def load_pki(args: argparse.Namespace):
+    """The CA and the store the enrollment commands work on."""
+    return ca.load(args.ca_dir), open_store(args.db)
+
+
+def enroll(args: argparse.Namespace) -> int:
+    """`hub enroll KIOSK --csr FILE`: certify the kiosk's key, register it, rewrite the broker's ACL and CRL."""
+    authority, store = load_pki(args)
+    try:
+        csr = read_input(args.csr)
+        done = enrollment.enroll(store, authority, args.kiosk, args.site, csr, args.broker_dir, now())
+    finally:
+        store.close()
+    reloaded = reload_broker(args)
+    if args.out:
+        ca.write_public(Path(args.out), done.certificate.encode("ascii"))
+    result = {
+        "kiosk": done.kiosk, "site": done.site, "key_id": done.key_id, "serial": done.serial, "not_after": done.not_after,
+        "re_keyed": done.re_keyed, "revoked_keys": done.revoked, "certificate_file": args.out, "certificate": done.certificate,
+        "acl_file": str(done.files.acl), "crl_file": str(done.files.crl), "broker_reloaded": reloaded,
+        "kiosk_toml": kiosk_toml(done.kiosk, args.broker),
+    }
+    if args.json:
+        print_json(result)
+        return 0
+    if not args.out:
+        sys.stdout.write(done.certificate)
+    print_enrollment(result, sys.stdout if args.out else sys.stderr)
+    return 0
+
+
+def read_input(path: str) -> bytes:
+    """The bytes of a file, or of stdin for '-'."""
+    return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+
+
+def reload_broker(args: argparse.Namespace) -> int | None:
+    """SIGHUP to the broker when --reload-pid-file names it; the pid signalled, or None."""
+    return broker_files.reload(args.reload_pid_file) if args.reload_pid_file else None
+
+
 def kiosk_toml(kiosk: str, broker: str | None) -> str:
-    """The lines of kiosk.toml that name the kiosk and its hub; the password goes in a credential, not here."""
+    """The lines of kiosk.toml that name the kiosk, its broker and its certificate (the key stays in the credential kiosk-key)."""
     return (f'[kiosk]\nid = "{kiosk}"\n\n[hub]\nbroker = "{broker or "mqtts://HUB-ADDRESS:8883"}"\n'
-            f'username = "{kiosk}"\n')
+            f'ca_file = "{KIOSK_CA_FILE}"\ncert_file = "{KIOSK_CERT_FILE}"\n')
 
 
-def credential_command(password: str) -> str:
-    """A shell line that stores the password as the kiosk's systemd credential (readable by root only)."""
-    return (f"sudo sh -c 'umask 077; printf %s {password} > {KIOSK_CREDENTIALS_DIR}/{KIOSK_CREDENTIAL}'")
+def print_enrollment(result: dict[str, Any], out) -> None:
+    say = lambda line="": print(line, file=out)  # noqa: E731
+    what = "re-keyed" if result["re_keyed"] else "enrolled"
+    say(f"hub: {what} kiosk {result['kiosk']} at site {result['site']}: key {result['key_id']}, certificate serial "
+        f"{result['serial']}, valid until {result['not_after'][:10]}")
+    if result["revoked_keys"]:
+        say(f"hub: revoked its previous keys {', '.join(result['revoked_keys'])}: the broker refuses them, the hub too")
+    say(f"hub: wrote the broker's ACL {result['acl_file']} and CRL {result['crl_file']}; " + (
+        f"sent the broker (pid {result['broker_reloaded']}) SIGHUP" if result["broker_reloaded"]
+        else "the broker reads them on reload (hub-broker-reload.path does it; by hand: sudo systemctl reload mosquitto)"))
+    where = result["certificate_file"] or "the certificate printed above"
+    say(f"\nOn the kiosk: copy {where} to {KIOSK_CERT_FILE}, the district CA's ca.crt to {KIOSK_CA_FILE},")
+    say("put these lines in /etc/kiosk/kiosk.toml, then: sudo systemctl restart kiosk-publish\n")
+    say("".join(f"  {line}\n" if line else "\n" for line in result["kiosk_toml"].splitlines()).rstrip("\n"))
 
 
-def print_enrollment(result: dict[str, Any]) -> None:
-    verb = "gave kiosk {kiosk} (site {site}) a new password; the old one no longer works" if result["re_keyed"] \
-        else "enrolled kiosk {kiosk} at site {site}"
-    print("hub: " + verb.format(**result))
-    if result["passwd_file"]:
-        print(f"hub: wrote its line in {result['passwd_file']}; make the broker read it: sudo systemctl reload mosquitto")
-    print("\nWhat the kiosk needs (the password is shown only now; the hub keeps only its hash):")
-    for key, value in (("kiosk.id", result["kiosk"]), ("hub.username", result["username"]), ("hub.password", result["password"])):
-        print(f"  {key:<13} {value}")
-    print("\nkiosk.toml (/etc/kiosk/kiosk.toml on the kiosk):\n")
-    print("".join(f"  {line}\n" if line else "\n" for line in result["kiosk_toml"].splitlines()), end="")
-    print(f"\nthe password, as the credential {result['credential']} (on the kiosk):\n\n  {result['credential_command']}")
+def revoke(args: argparse.Namespace) -> int:
+    """`hub revoke KIOSK --reason TEXT`: revoke its keys; the rewritten ACL and CRL shut it out of the broker."""
+    authority, store = load_pki(args)
+    try:
+        done = enrollment.revoke(store, authority, args.kiosk, args.reason, args.broker_dir, now())
+    finally:
+        store.close()
+    reloaded = reload_broker(args)
+    if args.json:
+        print_json({"kiosk": done.kiosk, "revoked_keys": done.revoked, "acl_file": str(done.files.acl),
+                    "crl_file": str(done.files.crl), "broker_reloaded": reloaded})
+        return 0
+    keys = ", ".join(done.revoked) if done.revoked else "none left to revoke (already revoked)"
+    print(f"hub: kiosk {done.kiosk}: revoked keys: {keys}. The hub refuses its events from now on.")
+    print(f"hub: wrote the broker's ACL {done.files.acl} (no lines for {done.kiosk}) and CRL {done.files.crl} "
+          f"({done.files.revoked} certificates revoked)")
+    print(f"hub: sent the broker (pid {reloaded}) SIGHUP" if reloaded else
+          "hub: the broker reads them on reload (hub-broker-reload.path does it; by hand: sudo systemctl reload mosquitto)")
+    print(f"hub: to bring the kiosk back with a new key: `kiosk identity new --force` on it, then `hub enroll {done.kiosk} --csr`")
+    return 0
+
+
+def write_broker_files(args: argparse.Namespace) -> int:
+    """`hub broker-files`: rewrite the broker's ACL and CRL from the database (after a restore, or on install)."""
+    authority, store = load_pki(args)
+    try:
+        files = broker_files.write(store, args.broker_dir, authority, now())
+    finally:
+        store.close()
+    reloaded = reload_broker(args)
+    print(f"hub: wrote {files.acl} ({files.kiosks} kiosks let in) and {files.crl} ({files.revoked} certificates revoked)"
+          + (f"; sent the broker (pid {reloaded}) SIGHUP" if reloaded else ""))
+    return 0
 
 
 def passwd(args: argparse.Namespace) -> int:
@@ -202,5 +266,5 @@ def conflicts(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "run": run, "enroll": enroll, "passwd": passwd, "stats": stats, "quarantine": quarantine, "conflicts": conflicts,
+    "run": run, "ca": ca_init, "enroll": enroll, "revoke": revoke, "broker-files": write_broker_files, "passwd": passwd, "stats": stats, "quarantine": quarantine, "conflicts": conflicts,
 }

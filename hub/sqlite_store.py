@@ -79,7 +79,7 @@ class SqliteStore:
         with self.transaction() as conn:
             return batches.write(conn, batch, received_at, self.catalogue)
 
-    def enroll(self, kiosk: str, site: str, password_hash: str, at: str) -> None:
+    def enroll(self, kiosk: str, site: str, password_hash: str | None, at: str) -> None:
         """Register a kiosk, or give an enrolled one a new site and password; raise ValueError for a bad kiosk id."""
         wire.check_kiosk_id(kiosk)
         with self.transaction() as conn:
@@ -121,7 +121,7 @@ class SqliteStore:
             conn.executemany("UPDATE kiosk_keys SET revoked_at = ?, revoke_reason = ? WHERE key_id = ?",
                              [(at, reason, key_id) for key_id in ids])
         for key_id in ids:
-            logger.warning("kiosk %s: key %s revoked (%s)", kiosk, key_id, reason)
+            logger.warning("kiosk %s: key %s revoked", kiosk, key_id)  # the reason is free text: the database keeps it, not the log
         return ids
 
     def keys(self) -> dict[str, KioskKey]:

@@ -106,8 +106,9 @@ class Store(Protocol):
     def enrolled(self) -> dict[str, str]:
         """Map every enrolled kiosk id to its site."""
 
-    def enroll(self, kiosk: str, site: str, password_hash: str, at: str) -> None:
-        """Register a kiosk (or give an enrolled one a new password); raise ValueError for a bad kiosk id."""
+    def enroll(self, kiosk: str, site: str, password_hash: str | None, at: str) -> None:
+        """Register a kiosk (or give an enrolled one a new site and password hash; None for a kiosk that signs in with
+        its certificate); raise ValueError for a bad kiosk id."""
 
     def add_key(self, key: KioskKey) -> None:
         """Register a kiosk's public key (the kiosk must be enrolled); adding a key already registered to the same

@@ -1,4 +1,4 @@
-"""The `kiosk` command: run, scan, web, publish, decode, doctor, check-config, staff."""
+"""The `kiosk` command: run, scan, web, publish, decode, doctor, check-config, staff, identity."""
 
 from __future__ import annotations
 
@@ -47,7 +47,23 @@ def parser() -> argparse.ArgumentParser:
 
     sub.add_parser("check-config", help="validate the settings and print them (secrets hidden)")
     add_staff_parser(sub)
+    add_identity_parser(sub)
     return top
+
+
+def add_identity_parser(sub) -> None:
+    """`kiosk identity new|csr|show`: the kiosk's key, its certificate signing request, its certificate."""
+    key = argparse.ArgumentParser(add_help=False)
+    key.add_argument("--key", metavar="PATH", help="the key file (default: hub.key_file, else /etc/kiosk/credentials/kiosk-key)")
+    csr = argparse.ArgumentParser(add_help=False)
+    csr.add_argument("--csr", metavar="PATH", help="write the certificate signing request here (default: print it)")
+    identity = sub.add_parser("identity", help="the kiosk's key and certificate: make the key and the CSR for `hub enroll`, show them")
+    verbs = identity.add_subparsers(dest="identity_command", required=True, metavar="ACTION")
+    new = verbs.add_parser("new", parents=[key, csr], help="make the kiosk's key (P-256, mode 0600) and print its CSR for `hub enroll --csr`")
+    new.add_argument("--force", action="store_true", help="replace a key that is already there (the kiosk then needs a new certificate)")
+    verbs.add_parser("csr", parents=[key, csr], help="print a new CSR for the existing key (to renew its certificate)")
+    show = verbs.add_parser("show", parents=[key], help="the key id; the certificate's subject, issuer, serial, validity and whether it matches")
+    show.add_argument("--json", action="store_true", help="print JSON")
 
 
 def add_staff_parser(sub) -> None:
@@ -223,4 +239,55 @@ def print_staff(members, as_json: bool) -> None:
         print(f"{m.id:4}  {m.role:10}  {'active' if m.active else 'disabled':8}  {m.name}")
 
 
-COMMANDS = {"run": cmd_run, "scan": cmd_run, "web": cmd_run, "publish": cmd_run, "decode": cmd_decode, "doctor": cmd_doctor, "check-config": cmd_check_config, "staff": cmd_staff}
+def cmd_identity(config: configuration.Config, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import identity
+
+    path = identity.key_path(config, args.key)
+    if args.identity_command == "show":
+        return show_identity(config, path, args.json)
+    if args.identity_command == "new":
+        key = identity.new_key(path, force=args.force)
+        print(f"kiosk: made the key {path} (key id {identity.signature.key_id(key.public_key())})", file=sys.stderr)
+    else:
+        key = identity.load_key(path)
+    request = identity.csr_pem(key, config.kiosk.id)
+    if args.csr:
+        Path(args.csr).write_bytes(request)
+        print(f"kiosk: wrote the CSR for kiosk {config.kiosk.id} to {args.csr}", file=sys.stderr)
+    else:
+        sys.stdout.write(request.decode("ascii"))
+    print(f"kiosk: at the hub: hub enroll {config.kiosk.id} --site SITE --csr FILE  (FILE: this CSR, copied there)", file=sys.stderr)
+    return 0
+
+
+def show_identity(config: configuration.Config, path, as_json: bool) -> int:
+    """`kiosk identity show`: the key id, and the certificate (hub.cert_file) when there is one."""
+    from . import identity
+
+    key = identity.load_key(path)
+    shown = {"kiosk": config.kiosk.id, "key_file": str(path), "key_id": identity.signature.key_id(key.public_key()),
+             "cert_file": config.hub.cert_file or None, "ca_file": config.hub.ca_file or None}
+    if config.hub.cert_file:
+        cert = identity.inspect(identity.load_certificate(config.hub.cert_file), key)
+        shown.update(subject=cert.subject, issuer=cert.issuer, serial=cert.serial, not_before=cert.not_before.isoformat(),
+                     not_after=cert.not_after.isoformat(), matches_key=cert.matches_key)
+    found = identity.problems(config.replace("hub", key_file=str(path)), identity.utc_now())
+    shown["problems"] = found
+    if as_json:
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+    else:
+        for name, value in shown.items():
+            if name != "problems" and value is not None:
+                print(f"{name:11} {cell(value)}")
+        for line in found:
+            print(f"problem     {line}")
+    return 1 if found else 0
+
+
+def cell(value) -> str:
+    return "yes" if value is True else "no" if value is False else str(value)
+
+
+COMMANDS = {"run": cmd_run, "scan": cmd_run, "web": cmd_run, "publish": cmd_run, "decode": cmd_decode, "doctor": cmd_doctor, "check-config": cmd_check_config, "staff": cmd_staff, "identity": cmd_identity}

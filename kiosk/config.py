@@ -120,8 +120,8 @@ class HubSettings:
     broker: str = setting(
         "", "Broker address, `mqtts://host:8883` (TLS) or `mqtt://host:1883`. Empty: events stay in the outbox, nothing is sent."
     )
-    username: str = setting("", "MQTT username. Empty: the kiosk id (what `hub enroll` registers).")
-    password: str = setting("", "MQTT password from `hub enroll`. Empty: credential `kiosk-hub-password`, else `KIOSK_HUB_PASSWORD`.")
+    username: str = setting("", "MQTT username, for a broker without mutual TLS (tests, the demo). Empty: the kiosk id. The district broker takes it from the certificate.")
+    password: str = setting("", "MQTT password, for a broker without mutual TLS only (the district broker uses `hub.cert_file`). Empty: credential `kiosk-hub-password`, else `KIOSK_HUB_PASSWORD`.")
     ca_file: str = setting("", "CA certificate file for `mqtts://`. Empty: the system's trusted CAs.")
     key_file: str = setting(
         "", "The kiosk's private key (PEM, ECDSA P-256, made by `kiosk identity new`): signs every event, and opens the "
@@ -129,7 +129,7 @@ class HubSettings:
         "and the hub quarantines them."
     )
     cert_file: str = setting(
-        "", "The kiosk's certificate from `hub enroll` (PEM), shown to the broker over `mqtts://`. Empty: no client certificate."
+        "", "The kiosk's certificate from `hub enroll` (PEM), shown to the broker over `mqtts://` (mutual TLS: the district broker requires it). Needs the key (`hub.key_file` or the credential `kiosk-key`); a certificate for another key is a config error. Empty: no client certificate."
     )
     session_expiry_hours: float = setting(168.0, "How long the broker keeps this kiosk's session while it is offline.")
     keepalive_seconds: int = setting(30, "MQTT keepalive; the broker publishes the `offline` will after 1.5 times this without a word.")

@@ -1,4 +1,4 @@
-"""`kiosk doctor`: checks camera, decoder, database, disk, clock and the link to the hub, and says what is wrong in plain words."""
+"""`kiosk doctor`: checks camera, decoder, database, disk, clock, the kiosk's identity and the link to the hub, in plain words."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class Check:
 
 def run_checks(config: Config) -> list[Check]:
     """Run every check; none raises."""
-    return [check(config) for check in (check_camera, check_decoder, check_database, check_disk, check_clock, check_hub)]
+    return [check(config) for check in (check_camera, check_decoder, check_database, check_disk, check_clock, check_identity, check_hub)]
 
 
 def check_camera(config: Config) -> Check:
@@ -116,6 +116,26 @@ def ntp_synchronized() -> bool | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return {"yes": True, "no": False}.get(out)
+
+
+def check_identity(config: Config, now: datetime | None = None) -> Check:
+    """The kiosk's key (signs its events), its certificate (mutual TLS) and the district CA: readable, matching, in date."""
+    from . import identity
+
+    if not config.hub.broker:
+        return Check("identity", True, "no broker is set (hub.broker): no key or certificate needed yet")
+    try:
+        found = identity.problems(config, now or identity.utc_now())
+    except KioskError as exc:
+        return Check("identity", False, str(exc))
+    if found:
+        return Check("identity", False, "; ".join(found))
+    key_id = identity.describe_key(Path(config.hub.key_file))
+    if not config.hub.cert_file:
+        return Check("identity", True, f"key {key_id}; no certificate (hub.cert_file): fine for a broker without mutual TLS, "
+                     "the district broker refuses it")
+    cert = identity.inspect(identity.load_certificate(config.hub.cert_file), None)
+    return Check("identity", True, f"key {key_id}, certificate for {cert.common_name} until {cert.not_after:%Y-%m-%d}")
 
 
 def check_hub(config: Config) -> Check:

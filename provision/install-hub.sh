@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Turn a Debian 12 machine into the district hub: Mosquitto (TLS, passwords, ACL) and hub.service. Idempotent:
-# run it again after every update. Usage: sudo provision/install-hub.sh [--tls-name NAME]   (from the project folder)
-#   --tls-name NAME   the host name (or IP address) kiosks use to reach this broker, written into the server
-#                     certificate made on the first run (default: hostname -f); see docs/hub.md
+# Turn a Debian 12 machine into the district hub: the district CA, Mosquitto (mutual TLS, ACL, CRL) and hub.service.
+# Idempotent: run it again after every update. Usage: sudo provision/install-hub.sh [--tls-name NAME ...]
+#   --tls-name NAME   a host name or IP address kiosks use to reach this broker, for the broker's certificate
+#                     (repeat for several; default: hostname -f, or the names it already has); see docs/hub.md
 set -euo pipefail
-tls_name=$(hostname -f 2>/dev/null || hostname)
+tls_names=()
 while [[ $# -gt 0 ]]; do
   case $1 in
-    --tls-name) tls_name=${2:?--tls-name needs a value}; shift 2 ;;
+    --tls-name) tls_names+=(--tls-name "${2:?--tls-name needs a value}"); shift 2 ;;
     -h|--help) sed -n '2,5s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "install-hub: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
@@ -16,10 +16,12 @@ done
 src=$(cd "$(dirname "$0")/.." && pwd)
 dest=/opt/hub
 credentials=/etc/hub/credentials
+ca=/etc/hub/ca
 broker=/etc/mosquitto/vax
-units=(hub.service)
+db=/var/lib/hub/hub.db
+units=(hub.service hub-broker-reload.path hub-broker-reload.service)
 
-"$src/provision/apt-deps.sh" mosquitto python3-venv rsync openssl
+"$src/provision/apt-deps.sh" mosquitto python3-venv rsync
 
 id hub >/dev/null 2>&1 || useradd --system --home /var/lib/hub --shell /usr/sbin/nologin hub
 install -d -o root -g root -m 0755 "$dest" /etc/hub
@@ -29,31 +31,28 @@ rsync -a --delete --exclude .venv --exclude var --exclude .git "$src/" "$dest/"
 [[ -x $dest/.venv/bin/python ]] || python3 -m venv --system-site-packages "$dest/.venv"
 "$dest/.venv/bin/python" -m pip install --quiet "$dest"
 
-# The broker's password file and ACL. The hub user rewrites the password file (`hub enroll --passwd-file`);
-# Mosquitto reads it through its group (the setgid folder gives every new file the group mosquitto).
+# The broker's folder: the hub user rewrites the ACL and the CRL in it (`hub enroll`, `hub revoke`); Mosquitto
+# reads them through its group (the setgid folder gives every new file the group mosquitto).
 install -d -o hub -g mosquitto -m 2750 "$broker"
 install -d -o root -g mosquitto -m 0750 "$broker/certs"
 [[ -f $broker/passwd ]] || install -o hub -g mosquitto -m 0640 /dev/null "$broker/passwd"
-install -o root -g mosquitto -m 0640 "$dest/provision/mosquitto-hub.acl" "$broker/acl"
+hub=(runuser -u hub -- "$dest/.venv/bin/hub" --log-level WARNING)
 
-# TLS for the kiosks' listener: a district CA and a server certificate, made once. To use your own, put
-# ca.crt, server.crt and server.key in $broker/certs before running this (or after, then reload mosquitto).
-if [[ ! -f $broker/certs/server.crt ]]; then
-  if [[ $tls_name =~ ^[0-9.]+$ || $tls_name == *:* ]]; then san="IP:$tls_name"; else san="DNS:$tls_name"; fi
-  (
-    umask 077
-    cd "$broker/certs"
-    openssl req -x509 -newkey rsa:3072 -nodes -days 3650 -subj "/CN=vax district CA" -keyout ca.key -out ca.crt 2>/dev/null
-    openssl req -newkey rsa:3072 -nodes -subj "/CN=$tls_name" -keyout server.key -out server.csr 2>/dev/null
-    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1825 -out server.crt \
-      -extfile <(printf 'subjectAltName=%s\n' "$san") 2>/dev/null
-    rm -f server.csr
-  )
-  echo "install-hub: made a district CA and a server certificate for $tls_name in $broker/certs"
+# The district CA, made once as the hub user (its key never leaves $ca, which hub.service cannot see), and
+# the broker's certificate for the names kiosks use. Mosquitto gets copies of the public parts and its own key.
+install -d -o hub -g hub -m 0700 "$ca"
+if [[ ${#tls_names[@]} -eq 0 && ! -f $ca/server.crt ]]; then tls_names=(--tls-name "$(hostname -f 2>/dev/null || hostname)"); fi
+"${hub[@]}" ca init --dir "$ca" "${tls_names[@]}"
+install -o root -g mosquitto -m 0644 "$ca/ca.crt" "$broker/certs/ca.crt"
+install -o root -g mosquitto -m 0644 "$ca/server.crt" "$broker/certs/server.crt"
+install -o root -g mosquitto -m 0640 "$ca/server.key" "$broker/certs/server.key"
+if [[ -f $broker/certs/ca.key ]]; then  # an older install's RSA CA, which signed nothing a kiosk still uses
+  rm -f "$broker/certs/ca.key" "$broker/certs/ca.srl"
+  echo "install-hub: removed the old RSA CA key from $broker/certs; kiosks need the new ca.crt (re-enroll them)"
 fi
-chown root:mosquitto "$broker/certs/ca.crt" "$broker/certs/server.crt" "$broker/certs/server.key"
-chmod 0644 "$broker/certs/ca.crt" "$broker/certs/server.crt"
-chmod 0640 "$broker/certs/server.key"
+
+# The ACL and CRL from the hub's database (an empty fleet on the first run).
+"${hub[@]}" broker-files --db "$db" --ca-dir "$ca" --broker-dir "$broker"
 
 # The hub's own broker password: a systemd credential of hub.service, its hash in the password file.
 [[ -s $credentials/hub-mqtt-password ]] || (umask 077; od -An -tx1 -N24 /dev/urandom | tr -d ' \n' > "$credentials/hub-mqtt-password")
@@ -70,13 +69,14 @@ if ! cmp -s "$dest/provision/mosquitto-hub.conf" "$conf"; then
   systemctl restart mosquitto.service  # SIGTERM: Mosquitto saves its sessions and queues before it exits
 else
   systemctl enable mosquitto.service
-  systemctl reload-or-restart mosquitto.service  # SIGHUP: the password file and the ACL are read again
+  systemctl reload-or-restart mosquitto.service  # SIGHUP: the password file, ACL, certificates and CRL are read again
 fi
 
 for unit in "${units[@]}"; do
   install -m 0644 "$dest/systemd/$unit" "/etc/systemd/system/$unit"
 done
 systemctl daemon-reload
+systemctl enable --now hub-broker-reload.path  # `hub enroll` / `hub revoke` rewrite the ACL: Mosquitto reloads
 systemctl enable hub.service
 systemctl restart hub.service
 
@@ -84,10 +84,10 @@ cli="sudo -u hub $dest/.venv/bin/hub"
 cat <<NEXT
 install-hub: done; mosquitto is $(systemctl is-active mosquitto.service), hub is $(systemctl is-active hub.service).
 Next steps:
-  1. Enroll each kiosk (prints its password once), then make the broker read the new line:
-       $cli enroll KIOSK-ID --site SITE --db /var/lib/hub/hub.db --passwd-file $broker/passwd --broker mqtts://$tls_name:8883
-       sudo systemctl reload mosquitto
-  2. Copy $broker/certs/ca.crt to each kiosk and set hub.ca_file to it (kiosks check the broker's certificate).
-  3. Watch the merge:   $cli stats --db /var/lib/hub/hub.db      Logs: journalctl -u hub -u mosquitto -f
-Operating the hub (enrolling, quarantine, conflicts, backup): $dest/docs/hub.md
+  1. Give each kiosk the district CA: copy $ca/ca.crt to the kiosk (install-kiosk.sh says where).
+  2. Enroll each kiosk from the CSR its install-kiosk.sh printed (saved here as KIOSK-ID.csr); the broker reloads by itself:
+       $cli enroll KIOSK-ID --site SITE --csr - --db $db < KIOSK-ID.csr > KIOSK-ID.crt
+     and copy KIOSK-ID.crt back to the kiosk (the command says where it goes). A lost or stolen kiosk:  $cli revoke KIOSK-ID --reason TEXT --db $db
+  3. Watch the merge:   $cli stats --db $db      Logs: journalctl -u hub -u mosquitto -f
+Operating the hub (enrolling, revoking, quarantine, conflicts, backup): $dest/docs/hub.md
 NEXT

@@ -42,9 +42,11 @@ db = "/var/lib/kiosk/kiosk.db"
 source = "auto"
 
 [hub]
-# The district broker and this kiosk's password come from \`hub enroll $(hostname) --site SITE\` at the hub:
+# From \`hub enroll $(hostname) --site SITE --csr ...\` at the hub (the CSR is printed below):
 # broker = "mqtts://hub.example.vn:8883"
-# The password goes in /etc/kiosk/credentials/kiosk-hub-password, not here.
+# ca_file = "/etc/kiosk/district-ca.crt"
+# cert_file = "/etc/kiosk/kiosk.crt"
+# The kiosk's key stays in /etc/kiosk/credentials/kiosk-key (the credential kiosk-key), never here.
 TOML
 fi
 
@@ -58,8 +60,15 @@ for name in kiosk-secret-key kiosk-api-token; do
   chown root:root "$credentials/$name"
   chmod 0600 "$credentials/$name"
 done
-# The hub's MQTT password is not ours to invent: `hub enroll` prints it. Until it is written here the file is
-# empty (kiosk-publish starts, the broker refuses it, and the supervisor screen says so).
+# The kiosk's identity: its P-256 key, made here once and never copied anywhere (kiosk-publish gets it as the
+# credential kiosk-key), and the CSR for `hub enroll`, printed at the end of every run. The district broker
+# lets the kiosk in with the certificate the hub sends back (hub.cert_file); no password any more. An MQTT
+# password is only for a broker without mutual TLS: the file stays empty on a district kiosk.
+kiosk_cli=("$dest/.venv/bin/kiosk" --log-level WARNING --config /etc/kiosk/kiosk.toml)
+[[ -s $credentials/kiosk-key ]] || "${kiosk_cli[@]}" identity new --key "$credentials/kiosk-key" --csr /etc/kiosk/kiosk.csr
+chown root:root "$credentials/kiosk-key"
+chmod 0600 "$credentials/kiosk-key"
+"${kiosk_cli[@]}" identity csr --key "$credentials/kiosk-key" --csr /etc/kiosk/kiosk.csr
 [[ -f $credentials/kiosk-hub-password ]] || install -o root -g root -m 0600 /dev/null "$credentials/kiosk-hub-password"
 
 # One process per unit since the split: the old all-in-one kiosk.service goes.
@@ -87,14 +96,21 @@ if [[ $display == yes ]]; then
 fi
 
 cli="sudo -u kiosk $dest/.venv/bin/kiosk --config /etc/kiosk/kiosk.toml"
+kiosk_id=$("${kiosk_cli[@]}" check-config | sed -n 's/^kiosk\.id = "\(.*\)"$/\1/p' || true)
 cat <<NEXT
 install-kiosk: done; kiosk.target is running ($(systemctl is-active kiosk-scan.service) scanner, $(systemctl is-active kiosk-web.service) screens, $(systemctl is-active kiosk-publish.service) publisher).
 Next steps:
   1. Create the first supervisor (asks for a PIN):  $cli staff add NAME --role supervisor
   2. Check the kiosk (stop kiosk-scan first to free the camera):
        systemctl stop kiosk-scan; $cli doctor; systemctl start kiosk-scan
-  3. Connect it to the district hub: set hub.broker in /etc/kiosk/kiosk.toml, write the password from
-     \`hub enroll\` into $credentials/kiosk-hub-password, then: systemctl restart kiosk-publish
+  3. Connect it to the district hub. Copy this certificate signing request (also in /etc/kiosk/kiosk.csr) to the hub
+     as $kiosk_id.csr and enroll it there (install-hub.sh shows the command); it holds no secret:
+
+$(sed 's/^/       /' /etc/kiosk/kiosk.csr)
+
+     Put the certificate the hub gives back in /etc/kiosk/kiosk.crt and the district CA (/etc/hub/ca/ca.crt at the hub)
+     in /etc/kiosk/district-ca.crt, set hub.broker, hub.ca_file and hub.cert_file in /etc/kiosk/kiosk.toml (the hub
+     prints the lines), then: systemctl restart kiosk-publish; $dest/.venv/bin/kiosk identity show --key $credentials/kiosk-key
   4. Follow the logs:                               journalctl -u 'kiosk-*' -f
-Operating it (start, stop, logs, watchdog, credentials, upgrading): $dest/docs/production.md
+Operating it (start, stop, logs, watchdog, credentials, identity, upgrading): $dest/docs/production.md
 NEXT

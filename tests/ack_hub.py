@@ -38,7 +38,8 @@ class AckHub:
     """Takes the events of ``kiosk`` on ``port`` and acknowledges them; `close` when done."""
 
     def __init__(self, port: int, kiosk: str, *, drop=(), acking: bool = True, state: str = "online",
-                 client_id: str = "test-hub", username: str | None = None, password: str | None = None, tls_ca: str | None = None):
+                 client_id: str = "test-hub", username: str | None = None, password: str | None = None, tls_ca: str | None = None,
+                 tls_client: tuple[str, str] | None = None):
         self.kiosk = kiosk
         self.lock = threading.Lock()
         self.deliveries: list[int] = []
@@ -56,8 +57,8 @@ class AckHub:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         if username:
             self.client.username_pw_set(username, password)
-        if tls_ca:
-            self.client.tls_set(ca_certs=tls_ca)
+        if tls_ca:  # tls_client: (certificate, key) for a broker that asks for one
+            self.client.tls_set(ca_certs=tls_ca, certfile=tls_client and tls_client[0], keyfile=tls_client and tls_client[1])
         self.client.will_set(wire.HUB_STATUS_TOPIC, wire.hub_status("offline", at=now_iso(), version="test"), qos=1, retain=True)
         self.client.on_connect = self.on_connect
         self.client.on_message = self.on_message

@@ -64,8 +64,10 @@ class Client:
     """A raw paho v5 client (loop thread) that publishes at QoS 1 and records what it receives and every PUBACK code."""
 
     def __init__(self, broker, client_id: str, *, username: str | None = None, password: str | None = None,
-                 subscribe: tuple[str, ...] = (), clean_start: bool = True):
+                 subscribe: tuple[str, ...] = (), clean_start: bool = True, tls: tuple[Path, Path, Path] | None = None):
+        """``tls``: (CA file, client certificate, client key) for mutual TLS; the connection then verifies the broker."""
         self.messages: list[mqtt.MQTTMessage] = []
+        self.disconnects: list[int] = []
         self.pubacks: dict[int, int] = {}
         self.subacks: list[int] = []
         self.connack: int | None = None
@@ -75,7 +77,10 @@ class Client:
         self.client.max_inflight_messages_set(100)
         if username is not None:
             self.client.username_pw_set(username, password)
+        if tls is not None:
+            self.client.tls_set(ca_certs=str(tls[0]), certfile=str(tls[1]), keyfile=str(tls[2]))
         self.client.on_connect = self.on_connect
+        self.client.on_disconnect = self.on_disconnect
         self.client.on_message = self.on_message
         self.client.on_publish = self.on_publish
         self.client.on_subscribe = self.on_subscribe
@@ -90,6 +95,9 @@ class Client:
         self.connack = reason_code.value
         if not reason_code.is_failure and self.topics:
             client.subscribe([(name, 1) for name in self.topics])
+
+    def on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.disconnects.append(reason_code.value)
 
     def on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         self.subacks.extend(code.value for code in reason_codes)

@@ -1,4 +1,4 @@
-"""`hub enroll`, `hub passwd`, `hub stats`, `hub quarantine`, `hub conflicts`; the password file and ACL against a real Mosquitto."""
+"""`hub ca init`, `hub enroll`, `hub revoke`, `hub passwd`, `hub stats`, `hub quarantine`, `hub conflicts`; the ACL against a real Mosquitto."""
 
 from __future__ import annotations
 
@@ -14,14 +14,18 @@ from pathlib import Path
 import pytest
 
 import wire
-from hub import cli, credentials
+from wire import signature
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from hub import ca, cli, credentials
 from hub.sqlite_store import open_store
 from hub.store import Batch, Quarantined
+from tests import pki
 from tests.hub_process import Client, wait_until
 from tests.mosquitto import Broker
 
 ROOT = Path(__file__).resolve().parent.parent
-ACL = (ROOT / "provision" / "mosquitto-hub.acl").read_text(encoding="utf-8")
 MOSQUITTO_LINE = re.compile(r"^(?P<user>[^:]+):\$7\$101\$[A-Za-z0-9+/]{16}\$[A-Za-z0-9+/]{86}==$")
 
 
@@ -31,43 +35,161 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def enroll(capsys, db: Path, kiosk: str, *extra: str) -> dict:
-    code, out, err = run(capsys, "enroll", kiosk, "--site", "phuong-1", "--db", str(db), "--json", *extra)
+@pytest.fixture
+def hub_dirs(tmp_path):
+    """A district CA (`hub ca init`), a broker folder for the ACL and CRL, and the database path."""
+    (tmp_path / "broker").mkdir()
+    return HubDirs(pki.district_ca(tmp_path / "ca"), tmp_path / "broker", tmp_path / "hub.db", tmp_path / "kiosks")
+
+
+class HubDirs:
+    def __init__(self, ca_dir: Path, broker: Path, db: Path, kiosks: Path):
+        self.ca_dir, self.broker, self.db, self.kiosks = ca_dir, broker, db, kiosks
+
+    def args(self) -> list[str]:
+        return ["--db", str(self.db), "--ca-dir", str(self.ca_dir), "--broker-dir", str(self.broker)]
+
+
+def enroll(capsys, dirs: HubDirs, kiosk: str, *extra: str, csr: Path | None = None) -> dict:
+    """`hub enroll KIOSK --csr` for a new key made as on the kiosk (or the given CSR); its JSON."""
+    csr = csr or pki.identity(dirs.kiosks, kiosk).csr
+    code, out, err = run(capsys, "enroll", kiosk, "--site", "phuong-1", "--csr", str(csr), "--json", *dirs.args(), *extra)
     assert code == 0, err
     return json.loads(out)
 
 
-def password_hash(db: Path, kiosk: str) -> str:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT password_hash FROM kiosks WHERE kiosk = ?", (kiosk,)).fetchone()[0]
+def test_ok__ca_init_makes_the_ca_once_and_the_broker_certificate_for_its_names(capsys, tmp_path):
+    folder = tmp_path / "ca"
+    code, out, _ = run(capsys, "ca", "init", "--dir", str(folder), "--tls-name", "hub.example.vn", "--tls-name", "10.0.0.5")
+    assert code == 0 and "made the district CA" in out
+    assert {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()} == {
+        "ca.key": 0o600, "ca.crt": 0o644, "server.key": 0o600, "server.crt": 0o644}
+    authority = ca.load(folder)
+    assert authority.certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert ca.server_names(folder) == ("hub.example.vn", "10.0.0.5")
+    server = ca.load_certificate(folder / "server.crt")
+    server.verify_directly_issued_by(authority.certificate)
+    before = (folder / "ca.crt").read_bytes(), (folder / "server.crt").read_bytes()
+    code, out, _ = run(capsys, "ca", "init", "--dir", str(folder))  # again: nothing changes
+    assert code == 0 and "kept the district CA" in out and "kept the broker's" in out
+    assert ((folder / "ca.crt").read_bytes(), (folder / "server.crt").read_bytes()) == before
+    code, out, _ = run(capsys, "ca", "init", "--dir", str(folder), "--tls-name", "hub2.example.vn")
+    assert code == 0 and (folder / "ca.crt").read_bytes() == before[0] and ca.server_names(folder) == ("hub2.example.vn",)
 
 
-def test_ok__enroll_prints_the_credentials_and_keeps_only_a_hash(capsys, tmp_path):
-    db = tmp_path / "hub.db"
-    result = enroll(capsys, db, "k1", "--broker", "mqtts://hub.example:8883")
-    assert (result["kiosk"], result["username"], result["site"], result["re_keyed"]) == ("k1", "k1", "phuong-1", False)
-    assert len(result["password"]) == 32 and result["credential"] == "kiosk-hub-password"
-    assert 'broker = "mqtts://hub.example:8883"' in result["kiosk_toml"] and 'username = "k1"' in result["kiosk_toml"]
-    assert result["password"] not in result["kiosk_toml"] and result["password"] in result["credential_command"]
-    assert credentials.verify_password(result["password"], password_hash(db, "k1"))
-    assert result["password"].encode() not in db.read_bytes()
-    code, out, _ = run(capsys, "enroll", "k2", "--site", "phuong-1", "--db", str(db))
-    assert code == 0 and "hub.password" in out and "[hub]" in out and "kiosk-hub-password" in out
+@pytest.mark.parametrize("name", ["hub example", "http://hub", ""])
+def test_fail__ca_init_refuses_a_name_that_is_no_host(capsys, tmp_path, name):
+    code, _, err = run(capsys, "ca", "init", "--dir", str(tmp_path / "ca"), "--tls-name", name)
+    assert code == 2 and "host name" in err
 
 
-def test_ok__enrolling_again_gives_a_new_password_and_the_old_one_stops_working(capsys, tmp_path):
-    db = tmp_path / "hub.db"
-    first = enroll(capsys, db, "k1")
-    second = enroll(capsys, db, "k1")
-    assert second["re_keyed"] and second["password"] != first["password"]
-    assert not credentials.verify_password(first["password"], password_hash(db, "k1"))
-    assert credentials.verify_password(second["password"], password_hash(db, "k1"))
+def test_ok__enroll_certifies_the_kiosk_s_key_and_prints_no_password(capsys, hub_dirs):
+    result = enroll(capsys, hub_dirs, "k1", "--broker", "mqtts://hub.example:8883")
+    assert (result["kiosk"], result["site"], result["re_keyed"], result["revoked_keys"]) == ("k1", "phuong-1", False, [])
+    certificate = x509.load_pem_x509_certificate(result["certificate"].encode())
+    assert certificate.subject.rfc4514_string() == "CN=k1" and format(certificate.serial_number, "x") == result["serial"]
+    certificate.verify_directly_issued_by(ca.load(hub_dirs.ca_dir).certificate)
+    usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usage) == [x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]
+    key = signature.load_private_key(hub_dirs.kiosks / "k1.key")
+    assert result["key_id"] == signature.key_id(key.public_key())
+    assert 'broker = "mqtts://hub.example:8883"' in result["kiosk_toml"] and 'cert_file = "' in result["kiosk_toml"]
+    assert "password" not in json.dumps(result)
+    store = open_store(hub_dirs.db)
+    try:
+        stored = store.keys()[result["key_id"]]
+        assert store.enrolled() == {"k1": "phuong-1"}
+    finally:
+        store.close()
+    assert (stored.kiosk, stored.serial, stored.certificate, stored.revoked_at) == ("k1", result["serial"], result["certificate"], None)
+    assert "user k1\n" in (hub_dirs.broker / "acl").read_text()
+
+
+def test_ok__enroll_prints_the_certificate_or_writes_it_and_says_what_to_do(capsys, hub_dirs, tmp_path):
+    made = pki.identity(hub_dirs.kiosks, "k2")
+    code, out, err = run(capsys, "enroll", "k2", "--site", "s", "--csr", str(made.csr), *hub_dirs.args())
+    assert code == 0 and out.startswith("-----BEGIN CERTIFICATE-----") and out.count("BEGIN") == 1
+    assert "hub.cert_file" not in err and "cert_file = " in err and "systemctl restart kiosk-publish" in err
+    code, out, err = run(capsys, "enroll", "k2", "--site", "s", "--csr", str(made.csr), "--out", str(tmp_path / "k2.crt"), *hub_dirs.args())
+    assert code == 0 and "BEGIN" not in out and "enrolled kiosk k2" in out and str(tmp_path / "k2.crt") in out
+    assert x509.load_pem_x509_certificate((tmp_path / "k2.crt").read_bytes()).subject.rfc4514_string() == "CN=k2"
+
+
+def test_ok__enrolling_again_with_a_new_key_revokes_the_old_one(capsys, hub_dirs):
+    first = enroll(capsys, hub_dirs, "k1")
+    same = enroll(capsys, hub_dirs, "k1", csr=hub_dirs.kiosks / "k1.csr")  # the same key again: a new certificate for it
+    assert same["key_id"] == first["key_id"] and not same["re_keyed"] and same["revoked_keys"] == []
+    second = enroll(capsys, hub_dirs, "k1")  # `kiosk identity new --force`: a new key
+    assert second["re_keyed"] and second["revoked_keys"] == [first["key_id"]] and second["key_id"] != first["key_id"]
+    crl = x509.load_pem_x509_crl((hub_dirs.broker / "crl.pem").read_bytes())
+    assert {format(r.serial_number, "x") for r in crl} == {same["serial"]}  # the old key's current certificate
+    assert crl.is_signature_valid(ca.load(hub_dirs.ca_dir).key.public_key())
+    assert "user k1\n" in (hub_dirs.broker / "acl").read_text()
+    old_again = run(capsys, "enroll", "k1", "--site", "s", "--csr", str(hub_dirs.kiosks / "k1.csr"), *hub_dirs.args())
+    assert old_again[0] == 0  # k1.csr is the new key's by now
+    stale = pki.identity(hub_dirs.kiosks / "old", "k1")
+    enroll(capsys, hub_dirs, "k1", csr=stale.csr)
+    enroll(capsys, hub_dirs, "k1")
+    code, _, err = run(capsys, "enroll", "k1", "--site", "s", "--csr", str(stale.csr), *hub_dirs.args())
+    assert code == 2 and "was revoked" in err  # a revoked key never comes back
 
 
 @pytest.mark.parametrize("kiosk", ["K1", "k_1", "k1/x", "k+", "k" * 64, ""])
-def test_fail__enroll_refuses_an_id_that_cannot_be_a_topic_level(capsys, tmp_path, kiosk):
-    code, _, err = run(capsys, "enroll", kiosk, "--site", "s", "--db", str(tmp_path / "hub.db"))
+def test_fail__enroll_refuses_an_id_that_cannot_be_a_topic_level(capsys, hub_dirs, kiosk):
+    csr = pki.identity(hub_dirs.kiosks, "k1").csr
+    code, _, err = run(capsys, "enroll", kiosk, "--site", "s", "--csr", str(csr), *hub_dirs.args())
     assert code == 2 and "kiosk id" in err
+
+
+def test_fail__enroll_refuses_the_hub_s_name_a_csr_for_another_kiosk_and_a_bad_csr(capsys, hub_dirs, tmp_path):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    def refused(kiosk: str, csr: Path) -> str:
+        code, _, err = run(capsys, "enroll", kiosk, "--site", "s", "--csr", str(csr), *hub_dirs.args())
+        assert code == 2
+        return err
+
+    assert "reserved" in refused("hub", pki.identity(hub_dirs.kiosks, "hub").csr)
+    assert "not 'k2'" in refused("k2", pki.identity(hub_dirs.kiosks, "k1").csr)
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "rsa.csr").write_bytes(x509.CertificateSigningRequestBuilder().subject_name(ca.name("k1")).sign(
+        rsa_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    assert "P-256" in refused("k1", tmp_path / "rsa.csr")
+    (tmp_path / "junk.csr").write_text("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n")
+    assert "not a PEM certificate signing request" in refused("k1", tmp_path / "junk.csr")
+    store = open_store(hub_dirs.db)
+    try:
+        assert store.enrolled() == {} and store.keys() == {}
+    finally:
+        store.close()
+
+
+def test_fail__enroll_without_a_ca_says_how_to_make_one(capsys, tmp_path):
+    csr = pki.identity(tmp_path, "k1").csr
+    code, _, err = run(capsys, "enroll", "k1", "--site", "s", "--csr", str(csr), "--db", str(tmp_path / "hub.db"),
+                       "--ca-dir", str(tmp_path / "no-ca"), "--broker-dir", str(tmp_path))
+    assert code == 2 and "hub ca init" in err
+
+
+def test_ok__revoke_takes_the_kiosk_out_of_the_acl_and_puts_its_certificate_in_the_crl(capsys, hub_dirs):
+    k1, k2 = enroll(capsys, hub_dirs, "k1"), enroll(capsys, hub_dirs, "k2")
+    code, out, _ = run(capsys, "revoke", "k1", "--reason", "stolen", *hub_dirs.args())
+    assert code == 0 and k1["key_id"] in out
+    acl = (hub_dirs.broker / "acl").read_text()
+    assert "user k1\n" not in acl and "vax/k/k1/" not in acl and "user k2\n" in acl and "user hub\n" in acl
+    crl = x509.load_pem_x509_crl((hub_dirs.broker / "crl.pem").read_bytes())
+    assert [format(r.serial_number, "x") for r in crl] == [k1["serial"]]
+    store = open_store(hub_dirs.db)
+    try:
+        keys = store.keys()
+    finally:
+        store.close()
+    assert keys[k1["key_id"]].revoked_at is not None and keys[k2["key_id"]].revoked_at is None
+    code, out, _ = run(capsys, "revoke", "k1", "--reason", "stolen", "--json", *hub_dirs.args())  # again: nothing more
+    assert code == 0 and json.loads(out)["revoked_keys"] == []
+    assert run(capsys, "revoke", "k9", "--reason", "x", *hub_dirs.args())[0] == 2
+    assert run(capsys, "revoke", "k2", "--reason", " ", *hub_dirs.args())[0] == 2
 
 
 def test_ok__our_hash_is_mosquitto_passwd_s_format_and_reads_its_lines(tmp_path):
@@ -87,21 +209,20 @@ def connack(broker: Broker, user: str, password: str) -> int:
     return client.connack
 
 
-def test_ok__the_password_file_we_write_lets_the_kiosk_in_and_keeps_a_wrong_password_out(capsys, tmp_path):
-    broker = Broker(tmp_path / "mosquitto", passwords={"hub": "hub-secret"}, acl=ACL)  # its file: mosquitto_passwd's
-    passwd, db = broker.folder / "passwd", tmp_path / "hub.db"
-    first = enroll(capsys, db, "k1", "--passwd-file", str(passwd))
-    k2 = enroll(capsys, db, "k2", "--passwd-file", str(passwd))
-    assert [MOSQUITTO_LINE.match(line)["user"] for line in passwd.read_text().splitlines()] == ["hub", "k1", "k2"]
+def test_ok__the_hub_s_password_line_lets_it_in_and_keeps_a_wrong_password_out(capsys, tmp_path, monkeypatch):
+    broker = Broker(tmp_path / "mosquitto", passwords={"someone": "else"})  # its file: mosquitto_passwd's
+    passwd = broker.folder / "passwd"
+    monkeypatch.setattr("sys.stdin", io.StringIO("hub-secret\n"))
+    assert run(capsys, "passwd", "hub", "--passwd-file", str(passwd))[0] == 0
     with broker:
-        assert connack(broker, "k1", first["password"]) == 0 and connack(broker, "k2", k2["password"]) == 0
         assert connack(broker, "hub", "hub-secret") == 0
-        assert connack(broker, "k1", k2["password"]) in (134, 135)  # bad user name or password / not authorized
-        second = enroll(capsys, db, "k1", "--passwd-file", str(passwd))
-        assert len(passwd.read_text().splitlines()) == 3  # replaced, not appended
+        assert connack(broker, "hub", "wrong") in (134, 135)  # bad user name or password / not authorized
+        monkeypatch.setattr("sys.stdin", io.StringIO("new-secret\n"))
+        assert run(capsys, "passwd", "hub", "--passwd-file", str(passwd))[0] == 0
+        assert len(passwd.read_text().splitlines()) == 2  # replaced, not appended
         os.kill(broker.proc.pid, signal.SIGHUP)  # `systemctl reload mosquitto`: the broker reads the file again
-        wait_until(lambda: connack(broker, "k1", second["password"]) == 0, what="the new password accepted after the reload")
-        assert connack(broker, "k1", first["password"]) in (134, 135)
+        wait_until(lambda: connack(broker, "hub", "new-secret") == 0, what="the new password accepted after the reload")
+        assert connack(broker, "hub", "hub-secret") in (134, 135)
 
 
 def test_ok__hub_passwd_sets_the_hub_s_own_line_from_stdin(capsys, tmp_path, monkeypatch):
@@ -120,12 +241,17 @@ def test_ok__hub_passwd_sets_the_hub_s_own_line_from_stdin(capsys, tmp_path, mon
 
 
 @pytest.fixture
-def acl_broker(tmp_path):
-    with Broker(tmp_path / "mosquitto", passwords={"k1": "p1", "k2": "p2", "hub": "ph"}, acl=ACL) as broker:
+def acl_broker(capsys, hub_dirs, tmp_path):
+    """A password broker with the ACL `hub enroll` writes for k1 and k2 and `hub revoke` for k3 (usernames = kiosk ids)."""
+    for kiosk in ("k1", "k2", "k3"):
+        enroll(capsys, hub_dirs, kiosk)
+    assert run(capsys, "revoke", "k3", "--reason", "lost", *hub_dirs.args())[0] == 0
+    acl = (hub_dirs.broker / "acl").read_text()
+    with Broker(tmp_path / "mosquitto", passwords=PASSWORDS, acl=acl) as broker:
         yield broker
 
 
-PASSWORDS = {"k1": "p1", "k2": "p2", "hub": "ph"}
+PASSWORDS = {"k1": "p1", "k2": "p2", "k3": "p3", "hub": "ph"}
 
 
 def puback(broker: Broker, user: str, topic: str) -> int:
@@ -144,6 +270,8 @@ def puback(broker: Broker, user: str, topic: str) -> int:
     ("k1", wire.topic("k2", wire.STATUS), False),
     ("k1", wire.topic("k1", wire.ACK), False),
     ("k1", wire.HUB_STATUS_TOPIC, False),
+    ("k3", wire.topic("k3", wire.EVENT), False),
+    ("k3", wire.topic("k3", wire.STATUS), False),
     ("hub", wire.topic("k1", wire.ACK), True),
     ("hub", wire.HUB_STATUS_TOPIC, True),
     ("hub", wire.topic("k1", wire.EVENT), False),
@@ -178,9 +306,9 @@ def test_ok__a_kiosk_reads_its_own_ack_and_not_another_s(acl_broker):
 # -- reports ------------------------------------------------------------------------------------------------------------
 
 
-def test_ok__stats_shows_an_enrolled_kiosk(capsys, tmp_path):
-    db = tmp_path / "hub.db"
-    enroll(capsys, db, "k1")
+def test_ok__stats_shows_an_enrolled_kiosk(capsys, hub_dirs):
+    db = hub_dirs.db
+    enroll(capsys, hub_dirs, "k1")
     code, out, _ = run(capsys, "stats", "--db", str(db), "--json")
     figures = json.loads(out)
     assert code == 0 and figures["events"] == 0 and [k["kiosk"] for k in figures["kiosks"]] == ["k1"]

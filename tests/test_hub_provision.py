@@ -6,12 +6,15 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 import wire
-from hub import credentials
+from hub import ca, credentials
+from tests import pki
 from tests.hub_process import Client, wait_until
 from tests.mosquitto import MOSQUITTO, free_port
 from tests.test_systemd import analyze, one, parse_unit, words
@@ -20,8 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "systemd" / "hub.service"
 INSTALLER = (ROOT / "provision" / "install-hub.sh").read_text(encoding="utf-8")
 CONF = (ROOT / "provision" / "mosquitto-hub.conf").read_text(encoding="utf-8")
-ACL = (ROOT / "provision" / "mosquitto-hub.acl").read_text(encoding="utf-8")
-OPENSSL = shutil.which("openssl")
 
 
 def installer_value(name: str) -> str:
@@ -51,22 +52,41 @@ def test_ok__hub_service_runs_the_installed_hub_with_its_credential_and_a_watchd
 
 def test_ok__install_hub_installs_the_unit_and_the_broker_files():
     units = re.search(r"^units=\((.*)\)$", INSTALLER, re.MULTILINE).group(1).split()
-    assert units == ["hub.service"]
-    for name in ("provision/mosquitto-hub.conf", "provision/mosquitto-hub.acl"):
-        assert f"$dest/{name}" in INSTALLER
+    assert units == ["hub.service", "hub-broker-reload.path", "hub-broker-reload.service"]
+    assert "$dest/provision/mosquitto-hub.conf" in INSTALLER
     broker = installer_value("broker")
     assert conf_value("password_file") == f"{broker}/passwd" and conf_value("acl_file") == f"{broker}/acl"
+    assert conf_value("crlfile") == f"{broker}/crl.pem" and conf_value("cafile") == f"{broker}/certs/ca.crt"
+    assert '"${hub[@]}" ca init --dir "$ca"' in INSTALLER and '"${hub[@]}" broker-files' in INSTALLER
+    for name in ("ca.crt", "server.crt", "server.key"):  # what the config names, from what `hub ca init` made
+        assert f'"$ca/{name}" "$broker/certs/{name}"' in INSTALLER
     assert subprocess.run(["bash", "-n", str(ROOT / "provision" / "install-hub.sh")]).returncode == 0
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
-def test_ok__systemd_analyze_verifies_hub_service(tmp_path):
+def test_ok__systemd_analyze_verifies_the_hub_s_units(tmp_path):
     stub = tmp_path / "stub"
     stub.write_text("#!/bin/sh\n")
     stub.chmod(0o755)
-    copy = tmp_path / "hub.service"
-    copy.write_text(re.sub(r"^ExecStart=/\S+", f"ExecStart={stub}", UNIT.read_text(), flags=re.MULTILINE))
-    assert analyze([], [copy], {}) == []
+    copies = []
+    for name in ("hub.service", "hub-broker-reload.path", "hub-broker-reload.service"):
+        copies.append(tmp_path / name)
+        text = (UNIT.parent / name).read_text()
+        copies[-1].write_text(re.sub(r"^ExecStart=/\S+", f"ExecStart={stub}", text, flags=re.MULTILINE))
+    assert analyze([], copies, {}) == []
+
+
+def test_ok__the_broker_reloads_when_the_hub_rewrites_the_acl_it_reads():
+    """hub-broker-reload.path watches the file `hub enroll` / `hub revoke` write last, which the config reads."""
+    from hub import broker_files
+
+    watch = parse_unit(UNIT.parent / "hub-broker-reload.path")
+    assert one(watch, "Path", "PathChanged") == conf_value("acl_file") == f"{installer_value('broker')}/{broker_files.ACL_FILE}"
+    assert one(watch, "Path", "Unit") == "hub-broker-reload.service"
+    reload = parse_unit(UNIT.parent / "hub-broker-reload.service")
+    assert one(reload, "Service", "ExecStart").split()[1:] == ["try-reload-or-restart", "mosquitto.service"]
+    assert conf_value("crlfile") == f"{installer_value('broker')}/{broker_files.CRL_FILE}"
+    assert "-/etc/hub/ca" in words(parse_unit(UNIT), "Service", "InaccessiblePaths")  # the hub's service never sees the CA key
 
 
 def test_ok__the_broker_is_sized_for_a_day_of_fifty_kiosks():
@@ -75,79 +95,102 @@ def test_ok__the_broker_is_sized_for_a_day_of_fifty_kiosks():
     assert conf_value("set_tcp_nodelay") == "true" and conf_value("allow_anonymous") == "false"
 
 
-# -- the config itself, run by a real Mosquitto --------------------------------------------------------------------
+# -- the shipped config, run by a real Mosquitto, with the product's own CA, enroll and revoke ----------------------
 
 
-def make_certificates(folder: Path) -> None:
-    """A CA and a server certificate for 127.0.0.1, as install-hub.sh makes them (smaller keys: faster)."""
-    folder.mkdir()
+PASSWORDS = {"hub": "hub-secret", "kiosk-a": "a-secret", "kiosk-b": "b-secret"}
+"""The hub's line, and kiosk lines as a hub enrolled before certificates had them: the kiosks' listener must ignore them."""
 
-    def openssl(*args: str) -> None:
-        subprocess.run([OPENSSL, *args], cwd=folder, check=True, capture_output=True)
 
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test CA", "-keyout", "ca.key", "-out", "ca.crt")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr")
-    (folder / "san").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1",
-            "-out", "server.crt", "-extfile", "san")
+class District:
+    """provision/mosquitto-hub.conf with only its paths and ports moved into a folder, the CA from `hub ca init`,
+    kiosks enrolled with the real `hub enroll --csr`, and the ACL and CRL those commands write."""
+
+    def __init__(self, folder: Path, conf: str = CONF):
+        self.folder, self.db = folder, folder / "hub.db"
+        self.ca_dir = pki.district_ca(folder / "ca")
+        certs = folder / "certs"
+        certs.mkdir()
+        for name in ("ca.crt", "server.crt", "server.key"):  # what install-hub.sh copies for Mosquitto
+            shutil.copy(self.ca_dir / name, certs / name)
+        (folder / "data").mkdir()
+        for user, password in PASSWORDS.items():
+            credentials.set_password_line(folder / "passwd", user, credentials.hash_password(password))
+        self.tls_port, self.local_port = free_port(), free_port()
+        text = conf.replace("/etc/mosquitto/vax", str(folder)).replace("/var/lib/mosquitto/", f"{folder}/data/")
+        text = re.sub(r"^listener 8883$", f"listener {self.tls_port} 127.0.0.1", text, flags=re.MULTILINE)
+        text = re.sub(r"^listener 1883 127.0.0.1$", f"listener {self.local_port} 127.0.0.1", text, flags=re.MULTILINE)
+        text += f"pid_file {folder / 'mosquitto.pid'}\n" + ("user root\n" if os.geteuid() == 0 else "")
+        (folder / "mosquitto.conf").write_text(text)
+        self.proc: subprocess.Popen | None = None
+        self.clients: list[Client] = []
+        self.hub_command("broker-files")  # install-hub.sh: the ACL and CRL of an empty fleet
+
+    def hub_command(self, *args: str) -> subprocess.CompletedProcess:
+        """`hub ARGS --db --ca-dir --broker-dir --reload-pid-file` as a process; fail the test when it fails."""
+        argv = [sys.executable, "-m", "hub", "--log-level", "WARNING", *args, "--db", str(self.db), "--ca-dir", str(self.ca_dir),
+                "--broker-dir", str(self.folder)]
+        if self.running:
+            argv += ["--reload-pid-file", str(self.folder / "mosquitto.pid")]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    def enroll(self, kiosk: str) -> pki.Identity:
+        """A new key made as on the kiosk, and `hub enroll KIOSK --csr` for it."""
+        made = pki.identity(self.folder / "kiosks", kiosk)
+        self.hub_command("enroll", kiosk, "--site", "site-a", "--csr", str(made.csr), "--out", str(made.cert))
+        return made
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> "District":
+        with open(self.folder / "log", "ab") as log:
+            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.folder / "mosquitto.conf")], stdout=log, stderr=log)
+        wait_until(lambda: listening(self.tls_port) and listening(self.local_port) and (self.folder / "mosquitto.pid").exists(),
+                   what=f"mosquitto listening: {self.log[-500:]}")
+        return self
+
+    def stop(self) -> None:
+        for client in self.clients:
+            client.close()
+        self.clients.clear()
+        if self.running:
+            self.proc.terminate()
+            self.proc.wait(10)
+        (self.folder / "mosquitto.pid").unlink(missing_ok=True)
+
+    @property
+    def log(self) -> str:
+        return (self.folder / "log").read_text(errors="replace")
+
+    def kiosk(self, made: pki.Identity, client_id: str | None = None, **options) -> Client:
+        """A kiosk over mutual TLS with its certificate (and its old password, which the listener must not need)."""
+        client = Client(Port(self.tls_port), client_id or made.kiosk, username=made.kiosk, password=PASSWORDS.get(made.kiosk),
+                        tls=(self.ca_dir / "ca.crt", made.cert, made.key), **options)
+        self.clients.append(client)
+        return client
+
+    def hub(self, **options) -> Client:
+        client = Client(Port(self.local_port), "hub", username="hub", password=PASSWORDS["hub"], **options)
+        self.clients.append(client)
+        return client
 
 
 @pytest.fixture
-def district_broker(tmp_path):
-    """provision/mosquitto-hub.conf with its paths and ports moved into tmp_path; (tls port, local port, folder)."""
-    folder = tmp_path / "vax"
-    folder.mkdir()
-    make_certificates(folder / "certs")
-    (folder / "data").mkdir()
-    (folder / "acl").write_text(ACL)
-    (folder / "passwd").write_text("")
-    for user, password in (("hub", "hub-secret"), ("k1", "k1-secret")):
-        credentials.set_password_line(folder / "passwd", user, credentials.hash_password(password))
-    tls_port, local_port = free_port(), free_port()
-    text = CONF.replace("/etc/mosquitto/vax", str(folder)).replace("/var/lib/mosquitto/", f"{folder}/data/")
-    text = re.sub(r"^listener 8883$", f"listener {tls_port} 127.0.0.1", text, flags=re.MULTILINE)
-    text = re.sub(r"^listener 1883 127.0.0.1$", f"listener {local_port} 127.0.0.1", text, flags=re.MULTILINE)
-    text += "user root\n" if os.geteuid() == 0 else ""
-    (folder / "mosquitto.conf").write_text(text)
-    with open(folder / "log", "wb") as log:
-        proc = subprocess.Popen([MOSQUITTO, "-c", str(folder / "mosquitto.conf")], stdout=log, stderr=log)
+def district(tmp_path):
+    district = District(tmp_path / "vax")
     try:
-        yield tls_port, local_port, folder
+        yield district
     finally:
-        proc.terminate()
-        proc.wait(10)
+        district.stop()
 
 
 class Port:
     def __init__(self, port: int):
         self.port = port
-
-
-@pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed")
-def test_ok__the_district_broker_config_runs_tls_for_kiosks_and_loopback_for_the_hub(district_broker):
-    import paho.mqtt.client as mqtt
-
-    tls_port, local_port, folder = district_broker
-    wait_until(lambda: listening(tls_port) and listening(local_port), what=f"mosquitto listening: {(folder / 'log').read_bytes()[-500:]!r}")
-    kiosk = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="k1", protocol=mqtt.MQTTv5, reconnect_on_failure=False)
-    kiosk.tls_set(ca_certs=str(folder / "certs" / "ca.crt"))
-    kiosk.username_pw_set("k1", "k1-secret")
-    codes = []
-    kiosk.on_connect = lambda client, userdata, flags, code, properties: codes.append(code.value)
-    kiosk.connect("127.0.0.1", tls_port)
-    kiosk.loop_start()
-    try:
-        wait_until(lambda: codes, what="the kiosk's CONNACK over TLS")
-        assert codes == [0]
-        assert kiosk.publish(wire.topic("k1", wire.EVENT), b"x", qos=1).rc == mqtt.MQTT_ERR_SUCCESS
-    finally:
-        kiosk.disconnect()
-        kiosk.loop_stop()
-    hub = Client(Port(local_port), "hub", username="hub", password="hub-secret")
-    anonymous = Client(Port(local_port), "nobody")
-    hub.close()
-    anonymous.close()
-    assert hub.connack == 0 and anonymous.connack == 135
 
 
 def listening(port: int) -> bool:
@@ -160,24 +203,149 @@ def listening(port: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed")
-def test_ok__hub_run_merges_over_tls_through_the_district_broker(district_broker, tmp_path):
-    from hub.sqlite_store import open_store
+def test_ok__kiosks_sign_in_with_their_certificate_and_the_hub_with_its_password(district):
+    made = district.enroll("kiosk-a")
+    district.start()
+    kiosk = district.kiosk(made)
+    assert kiosk.connack == 0
+    assert kiosk.puback(kiosk.publish(wire.topic("kiosk-a", wire.EVENT), b"x")) in (0, 16)
+    hub, anonymous = district.hub(), Client(Port(district.local_port), "nobody")
+    anonymous.close()
+    assert hub.connack == 0 and anonymous.connack == 135
+    assert "u'kiosk-a'" in district.log  # the username came from the certificate's CN
+
+
+def test_fail__no_certificate_or_another_ca_s_is_refused_on_the_kiosks_listener(district, tmp_path):
+    made = district.enroll("kiosk-a")
+    stranger_ca = pki.district_ca(tmp_path / "stranger-ca")
+    forged = pki.identity(tmp_path / "forged", "kiosk-a")
+    forged.cert.write_bytes(ca.pem(ca.issue(ca.load(stranger_ca), ca.read_csr(forged.csr.read_bytes()), "kiosk-a",
+                                            datetime.now(timezone.utc))))
+    district.start()
+    assert try_connect(district, None, password=PASSWORDS["kiosk-a"]) != 0  # the old way in: a password, no certificate
+    assert try_connect(district, forged) != 0
+    assert try_connect(district, made) == 0
+
+
+def try_connect(district: District, made: pki.Identity | None, client_id: str = "kiosk-a", password: str | None = None):
+    """One connection attempt to the kiosks' listener: the CONNACK code, or what ended it before one came."""
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, reconnect_on_failure=False)
+    if made is None:
+        client.tls_set(ca_certs=str(district.ca_dir / "ca.crt"))
+    else:
+        client.tls_set(ca_certs=str(district.ca_dir / "ca.crt"), certfile=str(made.cert), keyfile=str(made.key))
+    client.username_pw_set(client_id, password)
+    outcome = []
+    client.on_connect = lambda c, u, f, code, p: outcome.append(code.value)
+    client.on_disconnect = lambda c, u, f, code, p: outcome.append(f"disconnected ({code})")
+    try:
+        client.connect("127.0.0.1", district.tls_port)
+        wait_until(lambda: client.loop(0.05) != mqtt.MQTT_ERR_SUCCESS or outcome, what="a CONNACK or the end of the connection")
+    except OSError as exc:  # ssl.SSLError included: the handshake failed
+        return f"tls: {exc}"
+    finally:
+        client.disconnect()
+    return outcome[0] if outcome else "closed"
+
+
+def test_ok__hub_run_merges_what_a_kiosk_sends_over_mutual_tls(district):
     from tests.hub_process import HubProcess, event
 
-    tls_port, local_port, folder = district_broker
-    wait_until(lambda: listening(tls_port), what="mosquitto listening")
-    db = tmp_path / "hub.db"
-    store = open_store(db)
-    store.enroll("k1", "site-a", credentials.hash_password("k1-secret"), "2026-03-02T01:00:00Z")
-    store.close()
-    with HubProcess(f"mqtts://127.0.0.1:{tls_port}", db, "--ca-file", str(folder / "certs" / "ca.crt"),
-                    env={"HUB_PASSWORD": "hub-secret"}) as hub:
-        kiosk = Client(Port(local_port), "k1", username="k1", password="k1-secret", subscribe=(wire.topic("k1", wire.ACK),))
-        try:
-            kiosk.wait_subscribed()
-            assert kiosk.puback(kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", 1))) == 0
-            assert kiosk.wait_watermark("k1", 1).watermark == 1  # the ACL let the hub read the event and write the ack
-        finally:
-            kiosk.close()
+    made = district.enroll("kiosk-a")
+    district.start()
+    with HubProcess(f"mqtt://127.0.0.1:{district.local_port}", district.db, env={"HUB_PASSWORD": PASSWORDS["hub"]}) as hub:
+        kiosk = district.kiosk(made, subscribe=(wire.topic("kiosk-a", wire.ACK),)).wait_subscribed()
+        assert kiosk.subacks == [1]
+        assert kiosk.puback(kiosk.publish(wire.topic("kiosk-a", wire.EVENT), event("kiosk-a", 1))) == 0
+        assert kiosk.wait_watermark("kiosk-a", 1).watermark == 1  # the ACL let the hub read the event and write the ack
         assert "refused" not in hub.log
+
+
+# -- one kiosk's key is not a key to the district (issue 10, part 4) -------------------------------------------------
+
+
+def still_connected(district: District, hub: Client, kiosk_b: Client, round_: int) -> None:
+    """The hub and kiosk B kept their one connection: nothing disconnected them, and each still hears the other."""
+    assert hub.disconnects == [] and kiosk_b.disconnects == [], district.log[-2000:]
+    hub.publish(wire.HUB_STATUS_TOPIC, f"hub-{round_}")
+    kiosk_b.publish(wire.topic("kiosk-b", wire.STATUS), f"b-{round_}")
+    wait_until(lambda: f"hub-{round_}".encode() in kiosk_b.on(wire.HUB_STATUS_TOPIC), what="kiosk B hearing the hub")
+    wait_until(lambda: f"b-{round_}".encode() in hub.on(wire.topic("kiosk-b", wire.STATUS)), what="the hub hearing kiosk B")
+
+
+def test_fail__kiosk_a_cannot_throw_the_hub_or_kiosk_b_off_the_broker_with_their_client_ids(district):
+    a, b = district.enroll("kiosk-a"), district.enroll("kiosk-b")
+    district.start()
+    hub = district.hub(subscribe=(wire.STATUS_FILTER,)).wait_subscribed()
+    kiosk_b = district.kiosk(b, subscribe=(wire.HUB_STATUS_TOPIC,)).wait_subscribed()
+    still_connected(district, hub, kiosk_b, 0)
+    for round_ in range(1, 4):  # repeatably
+        for victim in ("hub", "kiosk-b"):
+            intruder = district.kiosk(a, client_id=victim)  # kiosk A's own certificate, someone else's client id
+            assert intruder.connack == 0  # let in, as itself: the broker makes its client id kiosk-a
+            intruder.close()
+            stale = Client(Port(district.local_port), victim, username="kiosk-a", password=PASSWORDS["kiosk-a"])
+            stale.close()  # a kiosk password left in the file, on the hub's own listener: still only kiosk-a
+        still_connected(district, hub, kiosk_b, round_)
+
+
+def publish_refused(kiosk: Client, seq: list[int]) -> bool:
+    """Publish one event from the kiosk; True once the broker refuses it (135) or has dropped the kiosk."""
+    if kiosk.disconnects:
+        return True
+    seq[0] += 1
+    mid = kiosk.publish(wire.topic(kiosk_id(kiosk), wire.EVENT), f"probe-{seq[0]}")
+    wait_until(lambda: mid in kiosk.pubacks or kiosk.disconnects, what="a PUBACK or the end of the connection")
+    return kiosk.pubacks.get(mid) == 135 or bool(kiosk.disconnects)
+
+
+def kiosk_id(client: Client) -> str:
+    return client.client._client_id.decode()
+
+
+def test_fail__a_revoked_kiosk_is_shut_out_at_once_and_the_others_keep_their_connection(district):
+    a, b = district.enroll("kiosk-a"), district.enroll("kiosk-b")
+    district.start()
+    hub = district.hub(subscribe=(wire.EVENT_FILTER, wire.STATUS_FILTER)).wait_subscribed()
+    kiosk_a = district.kiosk(a)
+    kiosk_b = district.kiosk(b, subscribe=(wire.HUB_STATUS_TOPIC,)).wait_subscribed()
+    assert kiosk_a.puback(kiosk_a.publish(wire.topic("kiosk-a", wire.EVENT), b"before")) == 0
+    still_connected(district, hub, kiosk_b, 0)
+
+    district.hub_command("revoke", "kiosk-a", "--reason", "stolen from the site")  # the one command; SIGHUP through the pid file
+
+    wait_until(lambda: publish_refused(kiosk_a, [0]), what="kiosk A's publish refused after the reload")
+    assert publish_refused(kiosk_a, [100])  # and every one after it (2.0.11 answers a v5 client 135 and keeps it connected)
+    assert b"before" in hub.on(wire.topic("kiosk-a", wire.EVENT)) and not [
+        body for body in hub.on(wire.topic("kiosk-a", wire.EVENT)) if body.startswith(b"probe")]
+    assert str(try_connect(district, a)).startswith(("tls:", "disconnected", "closed"))  # the CRL, read again at the reload
+    still_connected(district, hub, kiosk_b, 1)  # the same connection as before: no reconnect
+    assert kiosk_b.puback(kiosk_b.publish(wire.topic("kiosk-b", wire.EVENT), b"after")) == 0
+
+    district.stop()  # and after a restart, the CRL keeps kiosk A out while kiosk B comes back
+    district.start()
+    assert try_connect(district, a) != 0
+    assert try_connect(district, b, client_id="kiosk-b") == 0
+
+
+def test_ok__re_keying_a_kiosk_lets_the_new_key_in_and_keeps_the_old_one_out(district):
+    old = district.enroll("kiosk-a")
+    district.start()
+    hub = district.hub(subscribe=(wire.EVENT_FILTER,)).wait_subscribed()
+    assert try_connect(district, old) == 0
+    old_copy = pki.Identity("kiosk-a", *(shutil.copy(p, district.folder / f"old-{p.name}") for p in (old.key, old.csr, old.cert)))
+    new = district.enroll("kiosk-a")  # `kiosk identity new --force` on the Pi, then `hub enroll kiosk-a --csr` again
+    wait_until(lambda: try_connect(district, old_copy) != 0, what="the old certificate refused after the reload")
+    kiosk = district.kiosk(new)
+    assert kiosk.puback(kiosk.publish(wire.topic("kiosk-a", wire.EVENT), b"new key")) == 0
+    assert hub.disconnects == []
+
+
+def test_fail__hub_enroll_refuses_the_hub_s_own_name(district):
+    made = pki.identity(district.folder / "kiosks", "hub")
+    done = subprocess.run([sys.executable, "-m", "hub", "enroll", "hub", "--site", "s", "--csr", str(made.csr), "--db", str(district.db),
+                           "--ca-dir", str(district.ca_dir), "--broker-dir", str(district.folder)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "reserved" in done.stderr
+    assert "user hub\n" in (district.folder / "acl").read_text() and not (district.folder / "kiosks" / "hub.crt").exists()

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -36,6 +36,11 @@ from kiosk.uplink.health import socket_path
 from kiosk.uplink.publisher import Publisher
 from wire import signature
 
+from hub import ca
+from kiosk.errors import ConfigError
+from kiosk.uplink.link import check_settings
+
+from . import pki
 from .ack_hub import AckHub, wait_for
 from .conftest import HUNG, LAN, Ticker
 from .keys import key_file, signer
@@ -545,28 +550,25 @@ def test_fail__a_malformed_acknowledgement_is_ignored(config, store, broker, cap
 
 
 def make_certificates(folder: Path) -> dict[str, Path]:
-    """A throw-away CA and a server certificate for 127.0.0.1, made with the openssl command."""
-    folder.mkdir()
-    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=30)
-
-    openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=kiosk test CA")
-    openssl("req", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
-    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
-    return {name: folder / f"{name}" for name in ("ca.crt", "server.crt", "server.key")}
+    """A district CA and a broker certificate for 127.0.0.1 and localhost, made by the product's own `hub ca init` code."""
+    pki.district_ca(folder)
+    return {name: folder / name for name in ("ca.crt", "server.crt", "server.key")}
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def tls_broker(folder: Path, files: dict[str, Path], *, mutual: bool = False) -> Broker:
+    """A broker whose one listener is TLS with the district's broker certificate; ``mutual``: as the district
+    broker's kiosk listener, a client certificate of the district CA required and its CN the username."""
+    broker = Broker(folder)
+    with open(broker.config, "a") as conf:
+        conf.write(f"cafile {files['ca.crt']}\ncertfile {files['server.crt']}\nkeyfile {files['server.key']}\n")
+        if mutual:
+            conf.write("require_certificate true\nuse_identity_as_username true\nuse_username_as_clientid true\n")
+    return broker.start()
+
+
 def test_ok__mqtts_verifies_the_broker_with_the_ca_file(config, store, tmp_path):
     files = make_certificates(tmp_path / "tls")
-    broker = Broker(tmp_path / "tls-broker")
-    with open(broker.config, "a") as conf:  # the one listener becomes a TLS listener
-        conf.write(f"cafile {files['ca.crt']}\ncertfile {files['server.crt']}\nkeyfile {files['server.key']}\n")
-    broker.start()
+    broker = tls_broker(tmp_path / "tls-broker", files)
     try:
         tls = f"mqtts://127.0.0.1:{broker.port}"
         add_events(store, 3)
@@ -582,3 +584,47 @@ def test_ok__mqtts_verifies_the_broker_with_the_ca_file(config, store, tmp_path)
             hub.close()
     finally:
         broker.stop()
+
+
+def test_ok__mutual_tls_shows_the_kiosk_s_certificate_and_the_broker_names_it_by_it(config, store, tmp_path):
+    files = make_certificates(tmp_path / "tls")
+    kiosk, hub = enrolled(tmp_path, KIOSK), enrolled(tmp_path, "test-hub")
+    broker = tls_broker(tmp_path / "mtls-broker", files, mutual=True)
+    try:
+        tls, ca_file = f"mqtts://127.0.0.1:{broker.port}", str(files["ca.crt"])
+        add_events(store, 3)
+        with publishing(config, tls, ca_file=ca_file, key_file=str(kiosk.key)) as publisher:  # a key, no certificate
+            wait_for(lambda: uplink(store)["error"], what="the broker refusing a kiosk without a certificate")
+            assert not publisher.connected
+        ack_hub = AckHub(broker.port, KIOSK, tls_ca=ca_file, tls_client=(str(hub.cert), str(hub.key)))
+        try:
+            with publishing(config, tls, ca_file=ca_file, key_file=str(kiosk.key), cert_file=str(kiosk.cert)):
+                wait_for(lambda: all_acked(store), what="every row over mutual TLS")
+            assert ack_hub.held == {1, 2, 3}
+        finally:
+            ack_hub.close()
+        assert f"u'{KIOSK}'" in broker.log.read_text()  # its username: the CN of its certificate
+    finally:
+        broker.stop()
+
+
+def enrolled(folder: Path, kiosk_id: str) -> pki.Identity:
+    """A key and CSR made as on the kiosk, and the certificate the district CA in folder/tls issues for it."""
+    made = pki.identity(folder / "keys", kiosk_id)
+    authority = ca.load(folder / "tls")
+    made.cert.write_bytes(ca.pem(ca.issue(authority, ca.read_csr(made.csr.read_bytes()), kiosk_id, datetime.now(timezone.utc))))
+    return made
+
+
+def test_fail__a_certificate_without_its_key_or_for_another_key_is_a_config_error(config, tmp_path):
+    make_certificates(tmp_path / "tls")
+    mine, other = enrolled(tmp_path, KIOSK), enrolled(tmp_path, "kiosk-other")
+    broker = "mqtts://127.0.0.1:8883"
+    cases = [({"cert_file": str(mine.cert)}, "no key"),
+             ({"cert_file": str(mine.cert), "key_file": str(other.key)}, "do not go together"),
+             ({"cert_file": str(tmp_path / "missing.crt"), "key_file": str(mine.key)}, "cannot read")]
+    for settings, says in cases:
+        with pytest.raises(ConfigError, match=says):
+            check_settings(config.replace("hub", broker=broker, **settings).hub)
+    check_settings(config.replace("hub", broker=broker, cert_file=str(mine.cert), key_file=str(mine.key)).hub)
+    check_settings(config.replace("hub", broker=broker, key_file=str(mine.key)).hub)  # a key alone signs; no certificate shown

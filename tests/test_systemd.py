@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import systemd
-from kiosk.config import SECRETS
+from kiosk.config import CREDENTIAL_FILES, SECRETS
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = ROOT / "systemd"
@@ -286,7 +286,8 @@ def test_ok__scanner_gets_camera_and_gpio_devices_and_no_network():
     assert "LoadCredential" not in unit["Service"]
 
 
-CREDENTIALS = {"kiosk-web.service": {"kiosk-secret-key", "kiosk-api-token"}, "kiosk-publish.service": {"kiosk-hub-password"}}
+CREDENTIALS = {"kiosk-web.service": {"kiosk-secret-key", "kiosk-api-token"},
+               "kiosk-publish.service": {"kiosk-hub-password", "kiosk-key"}}
 
 
 @pytest.mark.parametrize("name, wanted", CREDENTIALS.items())
@@ -300,8 +301,8 @@ def test_ok__web_and_publish_get_their_own_credentials_and_no_devices(name, want
 
 
 def test_ok__every_secret_is_loaded_by_a_unit_and_created_by_the_installer():
-    assert set().union(*CREDENTIALS.values()) == set(SECRETS.values())
-    for name in SECRETS.values():
+    assert set().union(*CREDENTIALS.values()) == set(SECRETS.values()) | set(CREDENTIAL_FILES.values())
+    for name in [*SECRETS.values(), *CREDENTIAL_FILES.values()]:
         assert name in INSTALLER, f"install-kiosk.sh does not create the credential {name}"
 
 

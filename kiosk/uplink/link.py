@@ -46,6 +46,8 @@ def check_settings(settings: HubSettings) -> None:
         raise ConfigError("hub.resend_seconds, hub.status_seconds and hub.session_expiry_hours must be more than 0")
     if settings.ca_file and not os.access(settings.ca_file, os.R_OK):
         raise ConfigError(f"hub.ca_file: cannot read {settings.ca_file}")
+    if settings.cert_file:
+        tls_context(settings)  # a certificate without its key, or for another key, is a setting to fix, not a retry
 
 
 def new_client(kiosk_id: str, broker: wire.BrokerAddress, settings: HubSettings, will: bytes) -> mqtt.Client:
@@ -57,7 +59,7 @@ def new_client(kiosk_id: str, broker: wire.BrokerAddress, settings: HubSettings,
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=kiosk_id, protocol=mqtt.MQTTv5)
     client.username_pw_set(settings.username or kiosk_id, settings.password or None)
     if broker.tls:
-        client.tls_set_context(tls_context(settings.ca_file))
+        client.tls_set_context(tls_context(settings))
     client.will_set(wire.topic(kiosk_id, wire.STATUS), will, qos=1, retain=True)
     client.max_inflight_messages_set(settings.window + STATUS_SLOTS)
     client.connect_timeout = CONNECT_TIMEOUT
@@ -76,10 +78,27 @@ class ClosingSSLSocket(ssl.SSLSocket):
             raise
 
 
-def tls_context(ca_file: str) -> ssl.SSLContext:
-    """Verify the broker's certificate and host name against ``ca_file``, or the system's CAs when it is empty."""
-    context = ssl.create_default_context(cafile=ca_file or None)
+def tls_context(settings: HubSettings) -> ssl.SSLContext:
+    """Verify the broker's certificate and host name against hub.ca_file (the system's CAs when empty); with
+    hub.cert_file, show the broker the kiosk's certificate and prove its key (hub.key_file): mutual TLS.
+
+    Raise ConfigError for a certificate without a key, or a key the certificate does not certify. A key
+    without a certificate is fine: it signs the events, and the connection goes without a client certificate.
+    """
+    context = ssl.create_default_context(cafile=settings.ca_file or None)
     context.sslsocket_class = ClosingSSLSocket
+    if settings.cert_file:
+        if not settings.key_file:
+            raise ConfigError("hub.cert_file is set but no key is (hub.key_file, or the credential kiosk-key)")
+        try:
+            context.load_cert_chain(settings.cert_file, settings.key_file)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"hub.cert_file / hub.key_file: cannot read {exc.filename}") from None
+        except ssl.SSLError as exc:
+            raise ConfigError(f"hub.cert_file {settings.cert_file} and hub.key_file {settings.key_file} do not go "
+                              f"together ({exc.reason or exc}): a new key needs a new certificate from `hub enroll`") from None
+        except OSError as exc:
+            raise ConfigError(f"hub.cert_file / hub.key_file: {exc}") from None
     return context
 
 

@@ -2,10 +2,15 @@
 
 Each kind of garbage is built from a real event of the streaming kiosk, so it
 differs from a good message in one way only, and is expected in the hub's
-quarantine under one reason. Replays of merged events are sent too: the same
-body is absorbed as a duplicate, a changed body is quarantined
-(``replayed_changed``). Nothing of it may reach the merged tables, and the
-hub must keep running.
+quarantine under one reason. Three senders are modelled: anyone on the broker
+without the kiosk's key (bytes that are not an event, the event unsigned,
+tampered with, or signed with another key), and someone holding the kiosk's
+own key (a stolen key, or a kiosk software bug), whose broken variants of an
+event verify and so are refused under the contract's reasons. Replays of
+merged events are sent too: the same signed text is absorbed as a duplicate, a
+changed text signed with the kiosk's key is quarantined (``replayed_changed``)
+and kept as a dispute. Nothing of it may reach the merged tables, and the hub
+must keep running.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 import wire
+from wire import signature
 
 from . import verify
 from .procs import run as run_command
@@ -44,24 +50,31 @@ def as_kiosk(message: dict, kiosk: str) -> dict:
     return {**message, "kiosk": kiosk, "id": wire.event_id(kiosk, message["seq"])}
 
 
-def garbage(good: dict) -> list[tuple[str, str, bytes]]:
-    """(expected reason, topic, body) for every kind of bad message, each made from the good event."""
+def garbage(good: dict, key: signature.Signer) -> list[tuple[str, str, bytes]]:
+    """(expected reason, topic, body) for every kind of bad message, each made from the good event; ``key`` is the
+    streaming kiosk's own."""
     event_topic = wire.topic(STREAM, wire.EVENT)
     no_boot = {k: v for k, v in good.items() if k != "boot"}
     oversized = {**good, "payload": {**good["payload"], "padding": "x" * (wire.MAX_MESSAGE_BYTES + 1)}}
+    signed = key.sign(text(good))
     return [
+        # anyone who can reach the broker
         ("not_utf8", event_topic, b"\xff\xfe\x00\x9c not text"),
         ("not_json", event_topic, b"{this is not json"),
         ("not_json", event_topic, b"[1, 2, 3]"),
         ("too_large", event_topic, text(oversized)),
-        ("schema", event_topic, text(no_boot)),
-        ("schema", event_topic, text({**good, "seq": -4, "id": wire.event_id(STREAM, -4)})),
-        ("unknown_type", event_topic, text({**good, "type": "DoseTeleported"})),
-        ("unsupported_version", event_topic, text({**good, "v": 99})),
-        ("topic_mismatch", wire.topic(SILENT, wire.EVENT), text(good)),
-        ("topic_mismatch", event_topic, text({**good, "id": wire.event_id(STREAM, good["seq"] + 1)})),
+        ("unsigned", event_topic, text(good)),
+        ("bad_signature", event_topic, signed.replace(b'"v":1', b'"v":2')),
+        ("unknown_key", event_topic, signature.Signer(signature.generate_key()).sign(text(good))),
+        ("unknown_key", wire.topic(SILENT, wire.EVENT), signed),  # k-1's key is not k-2's
         ("not_enrolled", wire.topic(STRANGER, wire.EVENT), text(as_kiosk(good, STRANGER))),
         ("bad_topic", f"{wire.ROOT}/k/K-UPPER/{wire.EVENT}", text(good)),
+        # whoever holds k-1's key: it verifies, and the contract refuses it
+        ("schema", event_topic, key.sign(text(no_boot))),
+        ("schema", event_topic, key.sign(text({**good, "seq": -4, "id": wire.event_id(STREAM, -4)}))),
+        ("unknown_type", event_topic, key.sign(text({**good, "type": "DoseTeleported"}))),
+        ("unsupported_version", event_topic, key.sign(text({**good, "v": 99}))),
+        ("topic_mismatch", event_topic, key.sign(text({**good, "id": wire.event_id(STREAM, good["seq"] + 1)}))),
     ]
 
 
@@ -88,18 +101,19 @@ def garbage_run(run: Run) -> None:
     rig.start_all()
     generator = rig.generate(streaming, events=run.scale(6000, 600), rate=150)
     wait_until(lambda: verify.hub_watermarks(rig.hub_db).get(STREAM, 0) >= REPLAYED_SEQ, 30, what="the first events merged")
-    expected = send_garbage(run, rig, outbox_body(streaming.db, REPLAYED_SEQ), generator)
+    key = signature.Signer.from_file(streaming.env["KIOSK_HUB_KEY_FILE"])
+    expected = send_garbage(run, rig, outbox_body(streaming.db, REPLAYED_SEQ), key, generator)
     rig.wait_generators(120)
     rig.settle(60)
     check_quarantine(run, rig, expected)
 
 
-def send_garbage(run: Run, rig, good: dict, generator) -> Counter:
+def send_garbage(run: Run, rig, good: dict, key: signature.Signer, generator) -> Counter:
     """Send each round's messages in a random order, spaced while the stream lasts; return how many per reason."""
     expected: Counter = Counter()
     for _ in range(run.scale(10, 1)):
-        batch = garbage(good) + [("replayed_changed", wire.topic(STREAM, wire.EVENT), text(changed(good))),
-                                 ("absorbed", wire.topic(STREAM, wire.EVENT), text(good))]
+        batch = garbage(good, key) + [("replayed_changed", wire.topic(STREAM, wire.EVENT), key.sign(text(changed(good)))),
+                                      ("absorbed", wire.topic(STREAM, wire.EVENT), key.sign(text(good)))]
         run.rng.shuffle(batch)
         for reason, topic, body in batch:
             publish(rig.broker.port, topic, body, rig.folder, run.result.faults)

@@ -119,9 +119,16 @@ def tally(kiosks: list[KioskLog], hub_db: Path) -> Tally:
 
 
 def changed_bodies(acknowledged: dict[str, dict | None], merged: dict[str, tuple]) -> list[str]:
-    """Merged events whose content is not what the kiosk stored (compared as parsed JSON)."""
+    """Merged events whose content is not what the kiosk stored (compared as parsed JSON, without the signature the
+    publisher appends as it sends)."""
     return [event_id for event_id, (_, _, body) in merged.items()
-            if event_id in acknowledged and acknowledged[event_id] is not None and json.loads(body) != acknowledged[event_id]]
+            if event_id in acknowledged and acknowledged[event_id] is not None and unsigned(body) != acknowledged[event_id]]
+
+
+def unsigned(body: str) -> dict:
+    message = json.loads(body)
+    message.pop("sig", None)
+    return message
 
 
 def count_derived(conn: sqlite3.Connection, merged: dict[str, dict | None], acknowledged: dict[str, dict | None],

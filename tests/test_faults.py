@@ -40,8 +40,9 @@ def test_ok__garbage_is_quarantined_by_reason_and_never_merged(tmp_path):
     result = execute("garbage", SCENARIOS["garbage"], tmp_path / "garbage", full=False, seed=SEED)
     assert result.ok, explain(result)
     assert result.quarantine == {
-        "bad_topic": 1, "not_enrolled": 1, "not_json": 2, "not_utf8": 1, "replayed_changed": 1, "schema": 2,
-        "too_large": 1, "topic_mismatch": 2, "unknown_type": 1, "unsupported_version": 1,
+        "bad_signature": 1, "bad_topic": 1, "not_enrolled": 1, "not_json": 2, "not_utf8": 1, "replayed_changed": 1,
+        "schema": 2, "too_large": 1, "topic_mismatch": 1, "unknown_key": 2, "unknown_type": 1, "unsigned": 1,
+        "unsupported_version": 1,
     }
     assert result.absorbed >= 1
     assert result.acknowledged == result.merged
@@ -75,7 +76,7 @@ def test_fail__the_count_sees_a_lost_a_changed_and_an_invented_event(tmp_path):
         conn.execute("delete from events where event_id = 'k-1:3'")
         conn.execute("update events set body = replace(body, '\"seq\":7', '\"seq\":7,\"x\":1') where event_id = 'k-1:7'")
         conn.execute("insert into events select 'k-1:999', kiosk, 999, type, boot, at, clock_synced, id_number, body, "
-                     "received_at from events where event_id = 'k-1:8'")
+                     "received_at, digest from events where event_id = 'k-1:8'")
         dose = conn.execute("select event_id from doses limit 1").fetchone()[0]
         conn.execute("delete from doses where event_id = ?", [dose])
     conn.close()

@@ -241,3 +241,19 @@ def test_ok__the_refusals_speak_the_screens_language(config, site):
     text = client.post("/api/call_next", data='{"desk": "\\ud800"}', content_type="application/json",
                        headers={"Authorization": f"Bearer {TOKEN}"}).get_json()["message"]
     assert url.startswith("Không bao giờ đưa mã API") and text.startswith("Một ô có ký tự không lưu được")
+
+
+def test_ok__a_short_api_token_refuses_only_itself_in_a_query(config, site, hoa):
+    client = create_app(Services(config.replace("web", api_token="ab1"), site)).test_client()
+    sign_in(client, hoa.id, "2580")
+    assert client.get("/supervisor/?view=tab1ab1").status_code == 200
+    assert client.get("/supervisor/?view=ab1").status_code == 400
+
+
+def test_fail__broken_utf_8_and_a_nul_in_a_multipart_form_is_a_400(client, hoa):
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    body = (f'--X\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+            f'--X\r\nContent-Disposition: form-data; name="staff_id"\r\n\r\n{hoa.id}\r\n').encode()
+    body += b'--X\r\nContent-Disposition: form-data; name="pin"\r\n\r\n\xed\xa0\x80\x00\r\n--X--\r\n'
+    response = client.post("/login", data=body, content_type="multipart/form-data; boundary=X")
+    assert response.status_code == 400 and "cannot be stored" in response.get_data(as_text=True)

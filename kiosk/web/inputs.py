@@ -28,6 +28,8 @@ CREDENTIAL_NAME = re.compile(
 """Query parameter names that carry credentials (matched whole, ``-`` read as ``_``): token, access_token, api_key, pin..."""
 UNSTORABLE = re.compile(r"[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 """A lone surrogate, or a control character other than tab and line breaks."""
+MIN_SEARCHED_TOKEN = 12
+"""A shorter API token is only matched whole: "ab" must not refuse every query with an "ab" in it."""
 MAX_DEPTH = 32
 """JSON nested deeper than this is not a form anyone sends."""
 
@@ -63,9 +65,14 @@ def credential_in_url() -> bool:
     for name, value in request.args.items(multi=True):
         if CREDENTIAL_NAME.fullmatch(name.replace("-", "_")):
             return True
-        if (token and token in value) or value.lower().startswith("bearer "):
+        if holds_token(value, token) or value.lower().startswith("bearer "):
             return True
     return False
+
+
+def holds_token(value: str, token: str) -> bool:
+    """True when ``value`` is the API token or, for a token long enough not to occur by chance, contains it."""
+    return bool(token) and (value == token or (len(token) >= MIN_SEARCHED_TOKEN and token in value))
 
 
 def fields() -> Iterator[tuple[str, Any]]:

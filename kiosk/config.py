@@ -95,12 +95,31 @@ class WebSettings:
         "else `KIOSK_API_TOKEN`, else the API needs a session.",
     )
     language: str = setting("vi", "Language of the screens: `vi` (Vietnamese) or `en` (English); a user can switch.")
-    pin_attempts: int = setting(3, "Wrong PINs allowed for one staff member before sign-in is locked.")
-    lockout_seconds: float = setting(30.0, "First lockout after too many wrong PINs; doubles with each further wrong PIN, up to 15 minutes.")
+    pin_attempts: int = setting(
+        3, "Wrong PINs allowed for one staff member before sign-in is locked; no more PINs than this are checked per lock, however many arrive at once."
+    )
+    lockout_seconds: float = setting(
+        30.0, "First lockout after too many wrong PINs; doubles with each further wrong PIN, up to 15 minutes. Kept in the database: a restart does not lift it."
+    )
     live_socket: str = setting(
         "", "Unix socket on which `kiosk web` hears `kiosk scan`'s outcomes. Empty: `live.sock` beside the database."
     )
     session_minutes: float = setting(480.0, "A signed-in session ends after this many minutes without a request.")
+    session_max_hours: float = setting(
+        12.0, "A signed-in session ends this many hours after sign-in, however busy. Signing out, a reboot, a new PIN or disabling the member end it at once."
+    )
+    trusted_proxies: int = setting(
+        0,
+        "Reverse proxies in front of the screen (e.g. one that serves it over HTTPS) whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed. "
+        "0: none, the headers are ignored.",
+    )
+
+    def __post_init__(self):
+        if self.trusted_proxies < 0:
+            raise ConfigError("web.trusted_proxies: a number of proxies, 0 or more")
+        for key in ("pin_attempts", "session_minutes", "session_max_hours"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"web.{key}: must be more than 0")
 
 
 @dataclass(frozen=True)

@@ -96,10 +96,9 @@ class WebPart:
     """The screens and the JSON API; follows the database so every screen updates within a second."""
 
     def __init__(self, config: Config, live, scanner_health: Callable[[], object] | None, *, site: Site | None = None):
-        from werkzeug.serving import make_server
-
         from .web import Services, create_app
         from .web.feed import feeder
+        from .web.serving import screen_server
 
         self.config = config
         self.site = site or build_site(config)
@@ -107,7 +106,7 @@ class WebPart:
         reanchor_observations(self.site)
         self.app = create_app(Services(config, self.site, live, scanner_health))
         self.feed = Watcher(self.site.store, feeder(live))
-        self.server = make_server(config.web.host, config.web.port, self.app, threaded=True)
+        self.server = screen_server(self.app, config.web.host, config.web.port)
 
     @property
     def url(self) -> str:

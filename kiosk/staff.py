@@ -13,6 +13,7 @@ from datetime import datetime
 
 from .errors import KioskError
 from .queue.store import Store
+from .sessions import end_sessions_of
 
 logger = logging.getLogger(__name__)
 
@@ -94,21 +95,23 @@ def list_staff(store: Store, active_only: bool = True) -> list[Staff]:
 
 
 def set_active(store: Store, name: str, active: bool) -> Staff:
-    """Enable or disable a member by name; return them. Raises StaffError for an unknown name."""
+    """Enable or disable a member by name (disabling ends their sessions); return them. Raises StaffError for an unknown name."""
     with store.write() as db:
         row = require_row(db, name)
         db["staff"].update(row["id"], {"active": int(active)})
-    logger.info("staff %d %s", row["id"], "enabled" if active else "disabled")
+        ended = 0 if active else end_sessions_of(db, row["id"])
+    logger.info("staff %d %s%s", row["id"], "enabled" if active else "disabled", f"; {ended} session(s) ended" if ended else "")
     return Staff(row["id"], row["name"], row["role"], active)
 
 
 def set_pin(store: Store, name: str, pin: str) -> Staff:
-    """Give a member a new PIN; return them. Raises StaffError for an unknown name or a bad PIN."""
+    """Give a member a new PIN, ending their sessions; return them. Raises StaffError for an unknown name or a bad PIN."""
     pin_hash = hash_pin(check_pin(pin))
     with store.write() as db:
         row = require_row(db, name)
         db["staff"].update(row["id"], {"pin_hash": pin_hash})
-    logger.info("staff %d has a new PIN", row["id"])
+        ended = end_sessions_of(db, row["id"])
+    logger.info("staff %d has a new PIN%s", row["id"], f"; {ended} session(s) ended" if ended else "")
     return to_staff(row)
 
 

@@ -8,11 +8,9 @@ from datetime import datetime, timezone
 import pytest
 from flask import Blueprint, jsonify
 
-from kiosk.staff import add_staff, list_staff, set_active
+from kiosk.staff import add_staff, list_staff, set_active, set_pin
 from kiosk.web import Services, create_app
-from kiosk.web.auth import (
-    Lockout, api_auth_required, current_staff, login_required, role_required, safe_next,
-)
+from kiosk.web.auth import api_auth_required, current_staff, login_required, role_required, safe_next
 
 from . import web_helpers
 from .web_helpers import csrf_token
@@ -58,11 +56,15 @@ def services(config, site):
     return Services(config.replace("web", language="en", api_token=TOKEN), site)
 
 
-@pytest.fixture
-def app(services):
+def probed_app(services):
     app = create_app(services)
     app.register_blueprint(probe)
     return app
+
+
+@pytest.fixture
+def app(services):
+    return probed_app(services)
 
 
 @pytest.fixture
@@ -168,16 +170,23 @@ def test_fail__one_address_trying_many_names_is_slowed_down(client, lan, ticker)
     assert sign_in(client, lan.id, "2580", address="10.0.0.66").status_code == 302
 
 
-def test_ok__lockout_doubles_up_to_fifteen_minutes():
-    now = [0.0]
-    lockout = Lockout(3, 30.0, clock=lambda: now[0])
-    locks = []
-    for _ in range(10):
-        locks.append(lockout.fail("k"))
-        now[0] += lockout.remaining("k")
-    assert locks == [0, 0, 30, 60, 120, 240, 480, 900, 900, 900]
-    lockout.succeed("k")
-    assert lockout.remaining("k") == 0 and lockout.fail("k") == 0
+def test_fail__a_spoofed_x_forwarded_for_does_not_escape_the_address_lockout(client, lan):
+    """No proxy is trusted by default: the header is ignored, the lock stays on the real address."""
+    for staff_id in range(100, 110):
+        sign_in(client, staff_id, "9031", address="10.0.0.66")
+    spoofed = {"REMOTE_ADDR": "10.0.0.66"}
+    response = web_helpers.sign_in(client, lan.id, "2580", environ_base=spoofed, headers={"X-Forwarded-For": "10.9.9.9"})
+    assert response.status_code == 429
+
+
+def test_ok__behind_a_trusted_proxy_the_lockout_counts_per_forwarded_address(services, lan):
+    services.config = services.config.replace("web", trusted_proxies=1)
+    client = create_app(services).test_client()
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    for staff_id in range(100, 110):
+        web_helpers.sign_in(client, staff_id, "9031", environ_base=proxy, headers={"X-Forwarded-For": "192.168.1.50"})
+    other = web_helpers.sign_in(client, lan.id, "2580", environ_base=proxy, headers={"X-Forwarded-For": "192.168.1.51"})
+    assert other.status_code == 302
 
 
 # The session
@@ -189,7 +198,15 @@ def test_ok__a_member_disabled_after_signing_in_is_signed_out_on_the_next_reques
     set_active(store, lan.name, False)
     response = client.get("/desk")
     assert response.status_code == 302 and response.location.startswith("/login?next=")
-    assert "staff_id" not in session_of(client)
+    assert "sid" not in session_of(client)
+
+
+def test_ok__a_new_pin_ends_the_members_sessions_and_no_one_elses(app, lan, binh, store):
+    hers, his = app.test_client(), app.test_client()
+    sign_in(hers, lan.id, "2580")
+    sign_in(his, binh.id, "4826", address="10.0.0.6")
+    set_pin(store, lan.name, "3691")
+    assert hers.get("/desk").status_code == 302 and his.get("/desk").status_code == 200
 
 
 def test_ok__sign_out_ends_the_session_and_keeps_the_language(client, lan):
@@ -200,20 +217,81 @@ def test_ok__sign_out_ends_the_session_and_keeps_the_language(client, lan):
     assert session_of(client).get("lang") == "vi"
 
 
-def test_ok__the_session_cookie_is_httponly_strict_and_holds_no_personal_data(client, lan, app):
+def test_fail__a_copy_of_the_session_cookie_stops_working_at_sign_out(client, lan):
+    sign_in(client, lan.id, "2580")
+    copied = client.get_cookie("session").value
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    client.set_cookie("session", copied)
+    assert client.get("/desk").status_code == 302
+    assert client.get("/api/whoami").status_code == 401
+
+
+def test_fail__a_session_idle_for_web_session_minutes_is_over_on_the_server(app, lan, ticker):
+    busy, idle = app.test_client(), app.test_client()
+    sign_in(busy, lan.id, "2580")
+    sign_in(idle, lan.id, "2580")
+    ticker.advance(479 * 60)
+    assert busy.get("/desk").status_code == 200
+    ticker.advance(60)
+    assert idle.get("/desk").status_code == 302  # the browser still sends the cookie; the server has ended the session
+    assert busy.get("/desk").status_code == 200
+
+
+def test_fail__a_session_ends_web_session_max_hours_after_sign_in_however_busy(client, lan, ticker):
+    sign_in(client, lan.id, "2580")
+    answers = []
+    for _ in range(12 * 4):
+        ticker.advance(15 * 60)
+        answers.append(client.get("/desk").status_code)
+    assert answers == [200] * 47 + [302]
+    assert sign_in(client, lan.id, "2580").status_code == 302 and client.get("/desk").status_code == 200
+
+
+def test_ok__a_restart_of_the_screens_keeps_sessions_and_a_reboot_ends_them(services, site, lan, ticker):
+    services.config = services.config.replace("web", secret_key="a-fixed-key-for-this-test")
+    before = probed_app(services).test_client()
+    sign_in(before, lan.id, "2580")
+    after = probed_app(services).test_client()  # `kiosk web` started again in the same boot
+    after.set_cookie("session", before.get_cookie("session").value)
+    assert after.get("/api/whoami").status_code == 200
+    ticker.reboot()
+    assert after.get("/api/whoami").status_code == 401
+
+
+def test_ok__the_session_cookie_is_httponly_strict_and_holds_no_personal_data(client, lan, app, store):
     response = sign_in(client, lan.id, "2580")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Expires=" in cookie
-    assert set(session_of(client)) <= {"staff_id", "signed_in_at", "_permanent", "lang", "csrf_token", "_flashes"}
+    assert set(session_of(client)) <= {"sid", "_permanent", "lang", "csrf_token", "_flashes"}
     payload = client.get_cookie("session").value.split(".")[0]
     decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
     assert "Lan" not in decoded and "2580" not in decoded and "supervisor" not in decoded
     assert app.permanent_session_lifetime.total_seconds() == 480 * 60
+    stored = [row["id_hash"] for row in store.db["staff_sessions"].rows]
+    assert len(stored) == 1 and session_of(client)["sid"] not in stored  # a copy of the database signs nobody in
 
 
 def test_ok__each_request_renews_the_idle_expiry(client, lan):
     sign_in(client, lan.id, "2580")
     assert "Expires=" in client.get("/desk").headers.get("Set-Cookie", "")
+
+
+@pytest.mark.parametrize("base_url, headers, trusted, secure", [
+    ("https://localhost", {}, 0, True),
+    ("http://localhost", {}, 0, False),
+    ("http://localhost", {"X-Forwarded-Proto": "https"}, 0, False),
+    ("http://localhost", {"X-Forwarded-Proto": "https"}, 1, True),
+    ("http://localhost", {"X-Forwarded-Proto": "http"}, 1, False),
+])
+def test_ok__the_session_cookie_is_secure_exactly_when_the_screen_is_reached_over_tls(
+        services, lan, base_url, headers, trusted, secure):
+    services.config = services.config.replace("web", trusted_proxies=trusted)
+    client = create_app(services).test_client()
+    token = csrf_token(client)
+    form = {"csrf_token": token, "staff_id": str(lan.id), "pin": "2580"}
+    response = client.post("/login", base_url=base_url, headers={"Referer": "https://localhost/login", **headers}, data=form)
+    assert response.status_code == 302
+    assert ("; Secure" in response.headers["Set-Cookie"]) is secure
 
 
 def session_of(client) -> dict:

@@ -112,7 +112,27 @@ def m004_voided_doses(db: sqlite_utils.Database) -> None:
     db["doses"].add_column("void_reason", str)
 
 
-def m005_confirmed_by_the_hub(db: sqlite_utils.Database) -> None:
+def m005_sign_in(db: sqlite_utils.Database) -> None:
+    """Sign-in lockouts and staff sessions, so that restarting `kiosk web` neither lifts a lock nor revives a session.
+
+    Their times are monotonic seconds of the boot ``boot_id`` names, never wall time
+    (kiosk/lockouts.py and kiosk/sessions.py say what a reboot does to them).
+    ``signin_failures.key`` is ``staff:<id>`` or ``address:<client address>``;
+    ``staff_sessions.id_hash`` is the SHA-256 of the id in the cookie, so the file holds no usable session.
+    """
+    db["signin_failures"].create(
+        {"key": str, "failures": int, "lock_seconds": float, "boot_id": str, "locked_until": float, "touched": int},
+        pk="key", not_null={"failures", "lock_seconds", "touched"}, defaults={"failures": 0, "lock_seconds": 0.0},
+    )
+    db["staff_sessions"].create(
+        {"id_hash": str, "staff_id": int, "boot_id": str, "started_mono": float, "seen_mono": float, "started_at": str},
+        pk="id_hash", foreign_keys=[("staff_id", "staff", "id")],
+        not_null={"staff_id", "boot_id", "started_mono", "seen_mono", "started_at"},
+    )
+    db["staff_sessions"].create_index(["staff_id"])
+
+
+def m006_confirmed_by_the_hub(db: sqlite_utils.Database) -> None:
     """What the hub's acknowledgement confirmed (kiosk/uplink/confirm.py).
 
     ``uplink.watermark`` is now the confirmed point: every row up to it is what
@@ -127,4 +147,6 @@ def m005_confirmed_by_the_hub(db: sqlite_utils.Database) -> None:
     db.execute("create index outbox_verdicts on outbox (seq) where verdict is not null")
 
 
-MIGRATIONS = [m001_people_and_tickets, m002_workflow, m003_uplink, m004_voided_doses, m005_confirmed_by_the_hub]
+MIGRATIONS = [
+    m001_people_and_tickets, m002_workflow, m003_uplink, m004_voided_doses, m005_sign_in, m006_confirmed_by_the_hub,
+]

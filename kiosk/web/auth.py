@@ -1,4 +1,4 @@
-"""Staff sign-in with PINs and lockouts, the session, CSRF, and the decorators that guard pages and the API."""
+"""Staff sign-in with PINs and lockouts, server-side sessions, CSRF, and the decorators that guard pages and the API."""
 
 from __future__ import annotations
 
@@ -6,18 +6,20 @@ import functools
 import hmac
 import logging
 import math
-import threading
-import time
-from collections import OrderedDict
-from typing import Callable, Hashable
+from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import (
-    Blueprint, Flask, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for,
+    Blueprint, Flask, current_app, flash, g, has_request_context, jsonify, redirect, render_template, request, session,
+    url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _, lazy_gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from ..errors import StoreError
+from ..lockouts import Rule, carry_over_locks, clear_failures, reserve_attempt
+from ..sessions import Limits, end_session as end_stored_session, open_session, session_holder
 from ..staff import API_CLIENT, Staff, get_staff, list_staff, verify_pin
 
 logger = logging.getLogger(__name__)
@@ -25,84 +27,36 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
 
-LOCKOUT_CAP_SECONDS = 900.0
 ADDRESS_ATTEMPTS = 10
-"""Wrong PINs in a row from one client address, whatever names it tries, before it is slowed down."""
+"""Wrong PINs in a row from one client address, whatever names it tries, before it is locked too."""
 ROLE_LABELS = {"supervisor": lazy_gettext("Supervisor"), "vaccinator": lazy_gettext("Vaccinator")}
 KEPT_ON_SIGN_OUT = ("lang",)
 
 
-class Lockout:
-    """Wrong attempts in a row per key (a staff id or a client address) and the lock they earn.
+class SessionCookie(SecureCookieSessionInterface):
+    """Flask's signed cookie, marked ``Secure`` whenever the request came over TLS (directly or through a trusted proxy).
 
-    After ``attempts`` wrong ones the key is locked for ``first_seconds``; each further
-    wrong one (once the lock is over) doubles it, up to ``cap``. Kept in memory only.
+    It carries only the session's random id (and the language and CSRF token); who signed in is in the database.
     """
 
-    MAX_KEYS = 4096
-
-    def __init__(self, attempts: int, first_seconds: float, *, cap: float = LOCKOUT_CAP_SECONDS,
-                 clock: Callable[[], float] = time.monotonic):
-        self.attempts, self.first_seconds, self.cap, self.clock = max(1, attempts), first_seconds, cap, clock
-        self.failures: OrderedDict[Hashable, int] = OrderedDict()
-        self.until: dict[Hashable, float] = {}
-        self.mutex = threading.Lock()
-
-    def remaining(self, key: Hashable) -> float:
-        """Seconds this key stays locked; 0 when it may try."""
-        with self.mutex:
-            return max(0.0, self.until.get(key, 0.0) - self.clock())
-
-    def fail(self, key: Hashable) -> float:
-        """Count a wrong attempt; return the lock it starts, in seconds (0: not locked)."""
-        with self.mutex:
-            count = self.failures.pop(key, 0) + 1
-            self.failures[key] = count
-            while len(self.failures) > self.MAX_KEYS:
-                self.until.pop(self.failures.popitem(last=False)[0], None)
-            if count < self.attempts:
-                return 0.0
-            seconds = min(self.cap, self.first_seconds * 2 ** min(count - self.attempts, 32))
-            self.until[key] = self.clock() + seconds
-            return seconds
-
-    def succeed(self, key: Hashable) -> None:
-        """A right attempt: the count starts again."""
-        with self.mutex:
-            self.failures.pop(key, None)
-            self.until.pop(key, None)
-
-
-class SignInLimits:
-    """The two lockouts sign-in checks: per staff member and per client address."""
-
-    def __init__(self, attempts: int, first_seconds: float, clock: Callable[[], float] = time.monotonic):
-        self.members = Lockout(attempts, first_seconds, clock=clock)
-        self.addresses = Lockout(ADDRESS_ATTEMPTS, first_seconds, clock=clock)
-
-    def remaining(self, staff_id: int, address: str) -> float:
-        return max(self.members.remaining(staff_id), self.addresses.remaining(address))
-
-    def fail(self, staff_id: int, address: str) -> float:
-        return max(self.members.fail(staff_id), self.addresses.fail(address))
-
-    def succeed(self, staff_id: int, address: str) -> None:
-        self.members.succeed(staff_id)
-        self.addresses.succeed(address)
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
 
 def init_app(app: Flask) -> None:
-    """Install sign-in, its lockouts (``app.extensions["kiosk_signin"]``), CSRF and the template helpers.
+    """Install sign-in, the session cookie, CSRF and the template helpers.
 
-    Lockouts count on the site's monotonic clock, so a test steps them with its Ticker.
+    Lockouts and sessions are counted on the site's clock, so a test steps them with its Ticker.
+    Locks set before a reboot start again in full now (kiosk/lockouts.py says why).
     """
-    services = app.extensions["kiosk"]
-    web, clock = services.config.web, services.site.clock
-    app.extensions["kiosk_signin"] = SignInLimits(web.pin_attempts, web.lockout_seconds, lambda: clock.now().mono)
+    app.session_interface = SessionCookie()
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # guard_request decides: bearer-token API calls carry no cookie
     csrf.init_app(app)
     app.register_blueprint(bp)
     app.context_processor(template_helpers)
+    restarted = carry_over_locks(services_of(app).store, services_of(app).site.clock.now())
+    if restarted:
+        logger.warning("%d sign-in lock(s) from before a reboot start again in full", restarted)
 
 
 def template_helpers() -> dict:
@@ -126,38 +80,55 @@ def login_form():
 
 @bp.post("/login")
 def login():
-    """Check the PIN under both lockouts; on success start a session and go to ``next``."""
+    """Count the attempt under both lockouts, then check the PIN; on success start a session and go to ``next``."""
     staff_id, pin, address = parse_id(request.form.get("staff_id")), request.form.get("pin", ""), client_address()
     if staff_id is None:
         return render_login(400, _("Choose your name."), None)
     if not pin:
         return render_login(400, _("Type your PIN."), staff_id)
-    limits: SignInLimits = current_app.extensions["kiosk_signin"]
-    wait = limits.remaining(staff_id, address)
-    if wait:
-        logger.warning("sign-in refused for staff %d from %s: locked for %.0f s more", staff_id, address, wait)
-        return render_login(429, locked_message(wait), staff_id, wait)
+    try:
+        return check_pin(staff_id, pin, address)
+    except StoreError as exc:  # nothing counted means no PIN checked; a PIN checked and not recorded signs nobody in
+        logger.error("sign-in for staff %d from %s not completed: %s", staff_id, address, exc)
+        return render_login(503, _("The kiosk could not check sign-ins just now. Try again in a moment."), staff_id)
+
+
+def check_pin(staff_id: int, pin: str, address: str):
+    """Reserve the attempt (or refuse it while locked), then check the PIN; raises StoreError when the database refuses."""
+    rules = sign_in_rules(staff_id, address)
+    attempt = reserve_attempt(services().store, rules, now())
+    if attempt.refused:
+        logger.warning("sign-in refused for staff %d from %s: locked for %.0f s more", staff_id, address, attempt.wait)
+        return render_login(429, locked_message(attempt.wait), staff_id, attempt.wait)
     member = verify_pin(services().store, staff_id, pin)
     if member is None:
-        return refuse_pin(limits, staff_id, address)
-    limits.succeed(staff_id, address)
+        return refuse_pin(attempt.lock, staff_id, address)
+    clear_failures(services().store, [rule.key for rule in rules])
     start_session(member)
     logger.info("staff %d signed in from %s", member.id, address)
     return redirect(safe_next(request.form.get("next")) or current_app.config["KIOSK_STAFF_HOME"])
 
 
-def refuse_pin(limits: SignInLimits, staff_id: int, address: str):
-    locked = limits.fail(staff_id, address)
+def sign_in_rules(staff_id: int, address: str) -> list[Rule]:
+    """The two lockouts an attempt counts against: the staff member's and the client address's."""
+    web = services().config.web
+    return [
+        Rule(f"staff:{staff_id}", web.pin_attempts, web.lockout_seconds),
+        Rule(f"address:{address}", ADDRESS_ATTEMPTS, web.lockout_seconds),
+    ]
+
+
+def refuse_pin(lock: float, staff_id: int, address: str):
     logger.warning("sign-in failed for staff %d from %s: wrong PIN or no such active member", staff_id, address)
-    if locked:
-        logger.warning("sign-in for staff %d from %s locked for %.0f s", staff_id, address, locked)
-        return render_login(429, locked_message(locked), staff_id, locked)
+    if lock:
+        logger.warning("sign-in for staff %d from %s locked for %.0f s", staff_id, address, lock)
+        return render_login(429, locked_message(lock), staff_id, lock)
     return render_login(401, _("Wrong PIN. Try again."), staff_id)
 
 
 @bp.post("/logout")
 def logout():
-    """End the session (keeping the language) and go back to the sign-in page."""
+    """End the session on the server (a copy of the cookie stops working too), keep the language, go to sign-in."""
     member = current_staff()
     end_session()
     if member is not None and not member.is_token:
@@ -183,19 +154,27 @@ def locked_message(seconds: float) -> str:
 
 
 def start_session(member: Staff) -> None:
-    """A fresh session holding only the member's id and the sign-in time (and the language)."""
+    """A fresh cookie holding only a new session's id (and the language); the session itself is a row in the database."""
     end_session()
-    session["staff_id"] = member.id
-    session["signed_in_at"] = int(time.time())
-    session.permanent = True  # expires after web.session_minutes without a request
+    session["sid"] = open_session(services().store, member.id, session_limits(), now())
+    session.permanent = True  # the browser keeps the cookie web.session_minutes past the last request; the server decides
     g.kiosk_staff = member
 
 
 def end_session() -> None:
+    """Delete this cookie's session from the database and forget it in the cookie (the language stays)."""
+    session_id = session.get("sid")
+    if isinstance(session_id, str):
+        end_stored_session(services().store, session_id)
     kept = {key: session[key] for key in KEPT_ON_SIGN_OUT if key in session}
     session.clear()
     session.update(kept)
     g.kiosk_staff = None
+
+
+def session_limits() -> Limits:
+    web = services().config.web
+    return Limits(idle_seconds=web.session_minutes * 60, lifetime_seconds=web.session_max_hours * 3600)
 
 
 # Who is asking
@@ -212,12 +191,15 @@ def current_staff() -> Staff | None:
 
 
 def session_staff() -> Staff | None:
-    staff_id = session.get("staff_id")
-    if not isinstance(staff_id, int):
+    """The member whose live session this cookie names; a session that is over, or a member disabled since, signs out here."""
+    session_id = session.get("sid")
+    if not isinstance(session_id, str):
         return None
-    member = get_staff(services().store, staff_id)
+    staff_id = session_holder(services().store, session_id, session_limits(), now())
+    member = get_staff(services().store, staff_id) if staff_id is not None else None
     if member is None or not member.active:
-        logger.info("staff %d signed out: no longer active", staff_id)
+        if staff_id is not None:
+            logger.info("staff %d signed out: no longer active", staff_id)
         end_session()
         return None
     return member
@@ -234,7 +216,7 @@ def guard_request():
         return None  # no cookie rides on this request, so there is nothing to forge
     if request.method in current_app.config["WTF_CSRF_METHODS"]:
         csrf.protect()
-    if request.endpoint != "static" and "staff_id" in session:
+    if request.endpoint != "static" and "sid" in session:
         current_staff()
     return None
 
@@ -323,9 +305,9 @@ def forbidden(member: Staff):
     return render_template("base.html", page_error=message, title=_("Not allowed")), 403
 
 
-def api_error(status: int, error: str, message: str):
-    """The API's error body: a stable ``error`` code and a ``message`` in the user's language."""
-    response = jsonify({"error": error, "message": str(message)})
+def api_error(status: int, error: str, message: str, **detail):
+    """The API's error body: a stable ``error`` code, a ``message`` in the user's language, and any ``detail``."""
+    response = jsonify({"error": error, "message": str(message), **detail})
     response.status_code = status
     return response
 
@@ -368,4 +350,12 @@ def client_address() -> str:
 
 
 def services():
-    return current_app.extensions["kiosk"]
+    return services_of(current_app)
+
+
+def services_of(app: Flask):
+    return app.extensions["kiosk"]
+
+
+def now():
+    return services().site.clock.now()

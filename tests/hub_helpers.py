@@ -70,3 +70,11 @@ def snapshot(path: str | Path) -> dict[str, list[tuple]]:
         return {name: conn.execute(sql).fetchall() for name, sql in SNAPSHOT.items()}
     finally:
         conn.close()
+
+
+def corrected(kiosk: str, seq: int, id_number: str = LAN_ID, *, stored: dict | None = None,
+              reason: str = "đổi tên theo giấy khai sinh", **person: str) -> wire.Event:
+    """An IdentityCorrected: a supervisor confirmed the same person with other details (person fields override Lan's)."""
+    payload = {**ticket(seq, id_number), "stored": stored or LAN, "corrected": {**LAN, **person},
+               "reason": reason, "source": "manual", "by": STAFF}
+    return event(kiosk, seq, wire.IDENTITY_EVENT, payload)

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from kiosk.payloads import manual_card
-from kiosk.queue import dosing
+from kiosk.queue import actions, dosing
 from kiosk.queue.checkin import check_in
 from kiosk.web import Services, create_app
 
@@ -408,3 +408,38 @@ def test_ok__the_api_never_sends_a_full_id_number(api, store, site, hoa, lot):
         assert not re.search(r"\d{9,}", text), text
     tails = {t["id_tail"] for t in api.get("/api/queue").get_json()["tickets"]}
     assert tails == {LAN_ID[-4:], HUNG_ID[-4:], CHILD_ID[-4:]}
+
+
+# Identity: a typed ID never attaches a person to someone else's record (issue 10)
+
+LAN_TYPO = {"id_number": LAN_ID, "full_name": "Nguyễn Thị Lân", "birth_date": "1990-03-16", "sex": "Nữ"}
+"""Lan's ID number typed with another name and birth date (a mistyped digit, or someone else)."""
+
+
+@pytest.fixture
+def lan_released(site, hoa, lot, ticker):
+    """Lan scanned her card, was vaccinated and released today."""
+    ticket_id = arrive(site)
+    walk(site, ticket_id, hoa, "call", "screen", "clear", "inject", lot_id=lot["id"])
+    ticker.advance(1800)
+    actions.release(site, ticket_id, hoa)
+    return ticket_id
+
+
+def test_fail__a_known_id_typed_with_another_name_and_birth_date_is_409_identity_mismatch(api, store, lan_released):
+    before = snapshot(store)
+    response = api.post("/api/check_in", LAN_TYPO)
+    answer = refused(response, 409, "identity_mismatch")
+    assert answer["id_tail"] == LAN_ID[-4:] and answer["fields"] == ["full_name", "birth_date"]
+    assert (answer["stored"]["full_name"], answer["stored"]["birth_date"]) == ("Nguyễn Thị Lan", "1990-03-15")
+    assert (answer["new"]["full_name"], answer["new"]["birth_date"]) == ("Nguyễn Thị Lân", "1990-03-16")
+    assert not re.search(r"\d{9,}", response.get_data(as_text=True)), "no full ID number (nor old ID) in the answer"
+    assert snapshot(store) == before
+
+
+def test_fail__a_person_known_from_another_day_is_checked_against_too(api, store, site, ticker):
+    arrive(site)
+    ticker.advance(86400)
+    before = snapshot(store)
+    refused(api.post("/api/check_in", LAN_TYPO), 409, "identity_mismatch")
+    assert snapshot(store) == before

@@ -61,3 +61,18 @@ def test_fail__full_disk_refuses_and_saves_nothing(store, site, feedback):
     refused = [o for o in outcomes if not o.accepted]
     assert refused and refused[0].reason == "not_saved"
     assert store.db["tickets"].count == sum(o.accepted for o in outcomes)
+
+
+LAN_OTHER_CARD = LAN.replace("Nguyễn Thị Lan", "Nguyễn Thị Lân").replace("15031990", "16031990")
+"""A card with Lan's ID number but another name and birth date."""
+
+
+def test_fail__a_card_whose_id_is_known_with_other_details_is_not_attached(store, site, feedback):
+    desk = make_desk(site, feedback, [])
+    desk.handle(code(LAN))
+    outcome = desk.handle(code(LAN_OTHER_CARD))
+    assert (outcome.accepted, outcome.reason, outcome.ticket) == (False, "identity_mismatch", None)
+    shown = str(outcome.public())
+    for private in ("001190012345", "2345", "Nguyễn", "Lan", "Lân", "1990"):
+        assert private not in shown
+    assert store.db["tickets"].get(1)["scans"] == 1, "not counted as Lan's return"

@@ -18,7 +18,7 @@ from hub.sqlite_store import open_store
 from hub.store import Batch
 from kiosk.queue.catalogue import load_catalogue
 
-from .hub_helpers import HUNG_ID, LAN, LAN_ID, called, check_in, dose, snapshot, void
+from .hub_helpers import HUNG_ID, LAN, LAN_ID, called, check_in, corrected, dose, snapshot, void
 
 CATALOGUE = load_catalogue()
 AT = "2024-05-01T10:00:00+07:00"
@@ -102,6 +102,18 @@ def test_ok__conflict_id_depends_on_the_events_only():
     first = derive([dose("ka", 1), dose("kb", 1)]).conflicts[0]
     again = derive([dose("kb", 1), dose("ka", 1), check_in("ka", 2)]).conflicts[0]
     assert first["id"] == again["id"] and first["id"].startswith("duplicate_dose:")
+
+
+def test_fail__a_corrected_identity_is_a_conflict_with_both_versions_and_the_reason():
+    view = derive([check_in("ka", 1), corrected("ka", 2, full_name="Nguyễn Thị Lân", birth_date="1990-03-16")])
+    [found] = view.conflicts
+    assert (found["kind"], json.loads(found["event_ids"])) == ("identity_mismatch", ["ka:1", "ka:2"])
+    detail = json.loads(found["detail"])
+    new = {**LAN, "full_name": "Nguyễn Thị Lân", "birth_date": "1990-03-16"}
+    assert detail["fields"] == ["full_name", "birth_date"] and detail["versions"] == [LAN, new]
+    assert detail["corrections"] == [
+        {"event": "ka:2", "stored": LAN, "corrected": new, "reason": "đổi tên theo giấy khai sinh", "by": "Y tá Hoa"}
+    ]
 
 
 # -- voids ------------------------------------------------------------------------------------------------------------

@@ -500,3 +500,19 @@ def test_fail__a_form_without_the_csrf_token_changes_nothing(supervisor, store, 
     before = snapshot(store)
     response = supervisor.post("/supervisor/do/call", data={"ticket": ticket_id, "desk": "1"})
     assert response.status_code == 400 and snapshot(store) == before
+
+
+# Identity: a typed ID never attaches a person to someone else's record (issue 10)
+
+LAN_TYPO = {"id_number": LAN_ID, "full_name": "Nguyễn Thị Lân", "birth_date": "1990-03-16", "sex": "Nữ"}
+
+
+def test_fail__a_known_id_typed_with_other_details_shows_both_versions(supervisor, store, site):
+    arrive(site)
+    before = snapshot(store)
+    response = do(supervisor, "check_in", **LAN_TYPO)
+    html = page(response)
+    assert response.status_code == 409
+    assert "Nguyễn Thị Lan" in html and "Nguyễn Thị Lân" in html and "1990-03-15" in html and "1990-03-16" in html
+    assert f"…{LAN_ID[-4:]}" in html
+    assert snapshot(store) == before

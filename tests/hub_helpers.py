@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import wire
+from wire import identity
 
 DAY = "2024-05-01"
 STAFF = {"staff_id": 7, "name": "Y tá Hoa"}
@@ -75,6 +76,8 @@ def snapshot(path: str | Path) -> dict[str, list[tuple]]:
 def corrected(kiosk: str, seq: int, id_number: str = LAN_ID, *, stored: dict | None = None,
               reason: str = "đổi tên theo giấy khai sinh", **person: str) -> wire.Event:
     """An IdentityCorrected: a supervisor confirmed the same person with other details (person fields override Lan's)."""
-    payload = {**ticket(seq, id_number), "stored": stored or LAN, "corrected": {**LAN, **person},
+    stored = stored or LAN
+    fields = identity.differences(stored, {**LAN, **person}) or ["full_name"]  # the schema wants one at least
+    payload = {**ticket(seq, id_number), "stored": stored, "corrected": {**LAN, **person}, "fields": fields,
                "reason": reason, "source": "manual", "by": STAFF}
     return event(kiosk, seq, wire.IDENTITY_EVENT, payload)

@@ -633,4 +633,4 @@ def test_ok__the_identity_pages_speak_vietnamese(supervisor, site, held):
     question = page(supervisor.get(f"/supervisor/questions/{held}"))
     assert "Kiểm tra danh tính" in question and "Trên thẻ vừa quét" in question and "Nhập lại bằng tay" in question
     typed = page(do(supervisor, "check_in", **LAN_TYPO))
-    assert "Số CCCD này đã có trên máy với thông tin khác." in typed and "Cùng một người, thông tin đã sửa" in typed
+    assert "Số CCCD này đã có trên máy với thông tin khác; chưa lưu gì." in typed and "Cùng một người, thông tin đã sửa" in typed

@@ -148,7 +148,8 @@ def do(name: str):
 def render_refusal(name: str, refusal: Refusal):
     ticket = request.form.get("ticket", "")
     if name == "check_in" and refusal.code == "identity_mismatch":
-        return render_template("identity.html", title=_("Identity check"), error=refusal.message, mismatch=refusal.detail,
+        # the page says it in short beside the two versions; the API's longer message would push them off a 800×480 screen
+        return render_template("identity.html", title=_("Identity check"), mismatch=refusal.detail,
                                question=None, values=typed_values(request.form, keep_payload=True)), refusal.status
     if name == "check_in":
         values = typed_values(request.form)

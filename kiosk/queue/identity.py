@@ -33,7 +33,7 @@ class IdentityMismatch(KioskError, ValueError):
     """
 
     def __init__(self, id_number: str, stored: dict[str, str], new: dict[str, str], fields: list[str]):
-        super().__init__(f"the ID number ending {id_number[-4:]} is stored with another {', '.join(fields)}")
+        super().__init__(f"this ID number is stored here with another {', '.join(fields)}")
         self.id_number, self.stored, self.new, self.fields = id_number, stored, new, fields
 
     def public(self) -> dict[str, Any]:

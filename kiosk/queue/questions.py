@@ -73,6 +73,13 @@ def open_questions(site: Site) -> list[dict[str, Any]]:
     return [question_view(db, row) for row in rows]
 
 
+def find_question(site: Site, question_id: int) -> dict[str, Any] | None:
+    """One question (of any day, open or settled) as a staff screen shows it, or None when there is none."""
+    db = site.store.db
+    rows = list(db["identity_questions"].rows_where("id = ?", [question_id]))
+    return question_view(db, rows[0]) if rows else None
+
+
 def question_view(db: sqlite_utils.Database, row: dict[str, Any]) -> dict[str, Any]:
     """One question: both versions, the fields that differ now (the stored person may have changed since)."""
     stored = stored_identity(db, row["id_number"])
@@ -84,9 +91,9 @@ def question_view(db: sqlite_utils.Database, row: dict[str, Any]) -> dict[str, A
     }
 
 
-def question_values(db: sqlite_utils.Database, question_id: int) -> dict[str, str]:
-    """The card a question holds as the manual check-in form's fields, for re-typing it by hand."""
-    rows = list(db["identity_questions"].rows_where("id = ?", [question_id]))
+def question_values(site: Site, question_id: int) -> dict[str, str]:
+    """The card a question holds as the manual check-in form's fields, for re-typing it by hand ({} for none)."""
+    rows = list(site.store.db["identity_questions"].rows_where("id = ?", [question_id]))
     return {key: rows[0][key] or "" for key in ("id_number", *rule.FIELDS)} if rows else {}
 
 

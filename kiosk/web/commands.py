@@ -18,8 +18,8 @@ from ..errors import PayloadRejected, StoreError
 from ..payloads import manual_card, parse_payload
 from ..queue import actions, aefi, corrections, dosing, questions
 from ..queue.checkin import Ticket, check_in
-from ..queue.identity import IdentityMismatch
 from ..queue.errors import DetailsInvalid, TransitionRefused
+from ..queue.identity import IdentityMismatch
 from ..queue.site import ActionRefused, Site, StaleAction, UnknownTicket
 from ..staff import Staff
 from .i18n import in_language

@@ -19,7 +19,7 @@ from ..queue.actions import PRIORITY_FLAGS
 from ..queue.aefi import SEVERITIES
 from ..queue.board import board, lots_view, ticket_board_view
 from ..queue.dosing import eligibility_for
-from ..queue.questions import question_values, question_view
+from ..queue.questions import find_question, question_values
 from ..queue.site import UnknownTicket, load_ticket, person_of
 from .auth import current_staff, login_required, safe_next
 from .commands import Refusal, perform
@@ -134,7 +134,7 @@ def do(name: str):
     except Refusal as refusal:
         return render_refusal(name, refusal)
     if name == "dismiss_identity" and request.form.get("retype"):
-        values = question_values(services().site.store.db, result["id"])
+        values = question_values(services().site, result["id"])
         return render_template("checkin.html", title=_("Manual check-in"), values=values)
     flash(done_message(name, result), "ok")
     target = safe_next(request.form.get("next")) or url_for("supervisor.home")
@@ -177,11 +177,9 @@ def typed_values(form, *, keep_payload: bool = False) -> dict[str, str]:
 
 def render_question(question_id: int, error: str | None = None, status: int = 200):
     """A held scan's page: both versions side by side and the supervisor's choices (or why it is closed)."""
-    db = services().site.store.db
-    rows = list(db["identity_questions"].rows_where("id = ?", [question_id]))
-    if not rows:
+    view = find_question(services().site, question_id)
+    if view is None:
         return render_board(error=error or _("There is no such identity question."), status=404 if error is None else status)
-    view = question_view(db, rows[0])
     return render_template("identity.html", title=_("Identity check"), error=error, mismatch=view, question=view,
                            values={}), status
 

@@ -121,11 +121,14 @@ def test_ok__a_scanned_card_with_a_known_id_and_other_details_goes_to_the_superv
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("size", SIZES)
-def test_ok__a_mistyped_id_shows_both_versions_side_by_side_and_is_re_typed_or_confirmed(served, browser, site, hoa, size):
+@pytest.mark.parametrize("size, lang", [("pi", "vi"), ("tablet", "vi"), ("pi", "en")])
+def test_ok__a_mistyped_id_shows_both_versions_side_by_side_and_is_re_typed_or_confirmed(served, browser, site, hoa, size, lang):
     url, _services = served
     arrive(site)
     staff = signed_in(browser, url, size, hoa, "2580")
+    if lang != "vi":
+        staff.click(f"form.lang button[value={lang}]")
+        staff.wait_for_selector(f"html[lang={lang}]")
     staff.goto(url + "/supervisor/checkin")
     staff.fill("#id_number", LAN_ID)
     staff.fill("input[name=full_name]", "Nguyễn Thị Lân")
@@ -138,8 +141,8 @@ def test_ok__a_mistyped_id_shows_both_versions_side_by_side_and_is_re_typed_or_c
     assert cells == ["Nguyễn Thị Lan", "Nguyễn Thị Lân", "1990-03-15", "1990-03-16"]
     assert not re.search(r"\d{9,}", staff.inner_text("main")), "the ID masked on screen"
     fits(staff, "table.identity")
-    staff.screenshot(path=str(ARTIFACTS / f"identity-typed-{size}.png"))
-    staff.screenshot(path=str(ARTIFACTS / f"identity-typed-{size}-full.png"), full_page=True)
+    staff.screenshot(path=str(ARTIFACTS / f"identity-typed-{size}-{lang}.png"))
+    staff.screenshot(path=str(ARTIFACTS / f"identity-typed-{size}-{lang}-full.png"), full_page=True)
 
     staff.click("button[data-action=retype]")
     staff.wait_for_selector("form.checkin")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,16 +22,16 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 import wire
+from wire import identity
 from kiosk.queue.catalogue import Catalogue
 from kiosk.queue.eligibility import Dose, DueDose, min_interval_days
 
-PERSON_EVENTS = frozenset({wire.CHECK_IN_EVENT, wire.DOSE_EVENT})
+PERSON_EVENTS = frozenset({wire.CHECK_IN_EVENT, wire.DOSE_EVENT, wire.IDENTITY_EVENT})
 """The event types whose payloads the derived tables read; other events about a person are only counted."""
 
 CONFLICT_KINDS = ("duplicate_dose", "interval_too_short", "identity_mismatch")
 SECURITY_KINDS = ("disputed_event",)
 """Conflicts kept apart from the per-person derivation (table `disputes`, hub/batch.py)."""
-IDENTITY_FIELDS = ("full_name", "birth_date", "sex")
 BY_KIOSK_AND_SEQ = itemgetter(0, 1)
 
 
@@ -74,12 +73,13 @@ def derive_person(
     """Return the person's merged view from all their events; ``voided`` maps a voided event id to the void's id."""
     ordered = sorted(events, key=BY_KIOSK_AND_SEQ)
     check_ins = [e for e in ordered if e.type == wire.CHECK_IN_EVENT and e.id not in voided]
+    corrections = [e for e in ordered if e.type == wire.IDENTITY_EVENT and e.id not in voided]
     doses = [dose_row(id_number, e, voided.get(e.id)) for e in ordered if e.type == wire.DOSE_EVENT]
     live = [d for d in doses if d["voided_by"] is None]
     conflicts = [
         *duplicate_doses(id_number, live),
         *short_intervals(id_number, live, catalogue),
-        *identity_mismatches(id_number, check_ins),
+        *identity_mismatches(id_number, check_ins, corrections),
     ]
     conflicts.sort(key=lambda c: c["id"])
     return PersonView(person_row(id_number, ordered, check_ins), doses, conflicts)
@@ -191,18 +191,37 @@ def day(dose: dict[str, Any]) -> datetime.date | None:
         return None
 
 
-def identity_mismatches(id_number: str, check_ins: list[PersonEvent]) -> list[dict[str, Any]]:
-    """One conflict when live check-ins of one ID disagree on name, birth date or sex (case and spacing aside)."""
-    if len(check_ins) < 2:
+def identity_mismatches(id_number: str, check_ins: list[PersonEvent], corrections: list[PersonEvent]) -> list[dict[str, Any]]:
+    """One conflict when the live check-ins of one ID disagree on identity (wire.identity's rule: name, birth date,
+    sex, and the old ID when both have one), or when a kiosk's supervisor recorded a corrected identity for it.
+
+    The detail names the fields that differ, the versions (each as first written, in (kiosk, seq) order) and every
+    correction with its reason, for the data staff to settle against the population register.
+    """
+    events = sorted([*check_ins, *corrections], key=BY_KIOSK_AND_SEQ)
+    written = [version for e in events for version in versions_in(e)]
+    fields = identity.disagreements(written)
+    if not fields and not corrections:
         return []
-    values = {field: {normalise(e.payload["person"][field]) for e in check_ins} for field in IDENTITY_FIELDS}
-    fields = [field for field in IDENTITY_FIELDS if len(values[field]) > 1]
-    if not fields:
-        return []
-    variants = len({tuple(normalise(e.payload["person"][f]) for f in IDENTITY_FIELDS) for e in check_ins})
-    return [conflict("identity_mismatch", id_number, [e.id for e in check_ins], {"fields": fields, "variants": variants})]
+    versions: dict[tuple, dict[str, str]] = {}
+    for version in written:
+        versions.setdefault(tuple(identity.comparable(version)[f] for f in fields), identity.identity(version))
+    return [conflict("identity_mismatch", id_number, [e.id for e in events], {
+        "fields": fields, "variants": len(versions), "versions": list(versions.values()),
+        "corrections": [correction_detail(e) for e in corrections],
+    })]
 
 
-def normalise(text: str) -> str:
-    """Compare names as a person would: Unicode NFC, case folded, runs of spaces as one."""
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+def versions_in(event: PersonEvent) -> list[dict[str, Any]]:
+    """The identities an event states: a check-in's person; a correction's stored and corrected person."""
+    if event.type == wire.IDENTITY_EVENT:
+        return [event.payload["stored"], event.payload["corrected"]]
+    return [event.payload["person"]]
+
+
+def correction_detail(event: PersonEvent) -> dict[str, Any]:
+    payload = event.payload
+    return {
+        "event": event.id, "stored": identity.identity(payload["stored"]), "corrected": identity.identity(payload["corrected"]),
+        "reason": payload["reason"], "by": payload["by"]["name"],
+    }

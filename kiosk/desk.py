@@ -1,4 +1,4 @@
-"""The check-in desk: turns one decoded code into a ticket or a clear refusal, with feedback."""
+"""The check-in desk: turns one decoded code into a ticket, a clear refusal, or a question for the supervisor, with feedback."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from .errors import PayloadRejected, StoreError
 from .feedback import Feedback
 from .payloads import parse_payload
 from .queue.checkin import Ticket, check_in, note_rejected_scan
+from .queue.identity import IdentityMismatch
+from .queue.questions import ask_about_identity
 from .queue.site import Site
 
 logger = logging.getLogger(__name__)
@@ -20,6 +22,12 @@ NOT_SAVED = (
     "The kiosk could not save your check-in. Please ask the staff.",
     "Máy không lưu được lượt đăng ký của bạn. Vui lòng gặp nhân viên.",
 )
+SEE_SUPERVISOR = (
+    "identity_mismatch",
+    "Please see the supervisor to check your details.",
+    "Vui lòng gặp cán bộ giám sát để kiểm tra thông tin.",
+)
+"""A card whose ID number is stored here with other details: the public screen says only this, in both languages."""
 
 
 @dataclass(frozen=True)
@@ -66,11 +74,22 @@ class Desk:
             logger.info("scan rejected: %s", exc.reason)
             self.note_rejection(exc.reason)
             return self.finish(refused(exc.reason, exc.message_en, exc.message_vi))
+        except IdentityMismatch as exc:
+            logger.info("scan held for the supervisor: the ID number is stored with another %s", ", ".join(exc.fields))
+            self.hold(card, source)
+            return self.finish(refused(*SEE_SUPERVISOR))
         except StoreError as exc:
             logger.error("check-in not saved: %s", exc)
             return self.finish(refused(*NOT_SAVED))
         logger.info("checked in: ticket %d (%s)", ticket.number, "returning" if not ticket.new else "new")
         return self.finish(welcomed(ticket))
+
+    def hold(self, card, source: str) -> None:
+        """Leave the scan as an identity question on the supervisor's board; never attach it to the stored person."""
+        try:
+            ask_about_identity(self.site, card, source)
+        except StoreError as exc:  # the person is still sent to the supervisor, who can check them in by hand
+            logger.error("identity question not saved: %s", exc)
 
     def note_rejection(self, reason: str) -> None:
         try:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import wire
+from wire import identity
 
 from .keys import signer
 
@@ -73,3 +74,13 @@ def snapshot(path: str | Path) -> dict[str, list[tuple]]:
         return {name: conn.execute(sql).fetchall() for name, sql in SNAPSHOT.items()}
     finally:
         conn.close()
+
+
+def corrected(kiosk: str, seq: int, id_number: str = LAN_ID, *, stored: dict | None = None,
+              reason: str = "đổi tên theo giấy khai sinh", **person: str) -> wire.Event:
+    """An IdentityCorrected: a supervisor confirmed the same person with other details (person fields override Lan's)."""
+    stored = stored or LAN
+    fields = identity.differences(stored, {**LAN, **person}) or ["full_name"]  # the schema wants one at least
+    payload = {**ticket(seq, id_number), "stored": stored, "corrected": {**LAN, **person}, "fields": fields,
+               "reason": reason, "source": "manual", "by": STAFF}
+    return event(kiosk, seq, wire.IDENTITY_EVENT, payload)

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from kiosk.payloads import manual_card
-from kiosk.queue import dosing
+from kiosk.queue import actions, dosing
 from kiosk.queue.checkin import check_in
 from kiosk.web import Services, create_app
 
@@ -408,3 +408,132 @@ def test_ok__the_api_never_sends_a_full_id_number(api, store, site, hoa, lot):
         assert not re.search(r"\d{9,}", text), text
     tails = {t["id_tail"] for t in api.get("/api/queue").get_json()["tickets"]}
     assert tails == {LAN_ID[-4:], HUNG_ID[-4:], CHILD_ID[-4:]}
+
+
+# Identity: a typed ID never attaches a person to someone else's record (issue 10)
+
+LAN_TYPO = {"id_number": LAN_ID, "full_name": "Nguyễn Thị Lân", "birth_date": "1990-03-16", "sex": "Nữ"}
+"""Lan's ID number typed with another name and birth date (a mistyped digit, or someone else)."""
+
+
+@pytest.fixture
+def lan_released(site, hoa, lot, ticker):
+    """Lan scanned her card, was vaccinated and released today."""
+    ticket_id = arrive(site)
+    walk(site, ticket_id, hoa, "call", "screen", "clear", "inject", lot_id=lot["id"])
+    ticker.advance(1800)
+    actions.release(site, ticket_id, hoa)
+    return ticket_id
+
+
+def test_fail__a_known_id_typed_with_another_name_and_birth_date_is_409_identity_mismatch(api, store, lan_released):
+    before = snapshot(store)
+    response = api.post("/api/check_in", LAN_TYPO)
+    answer = refused(response, 409, "identity_mismatch")
+    assert answer["id_tail"] == LAN_ID[-4:] and answer["fields"] == ["full_name", "birth_date"]
+    assert (answer["stored"]["full_name"], answer["stored"]["birth_date"]) == ("Nguyễn Thị Lan", "1990-03-15")
+    assert (answer["new"]["full_name"], answer["new"]["birth_date"]) == ("Nguyễn Thị Lân", "1990-03-16")
+    assert not re.search(r"\d{9,}", response.get_data(as_text=True)), "no full ID number (nor old ID) in the answer"
+    assert snapshot(store) == before
+
+
+def test_fail__a_person_known_from_another_day_is_checked_against_too(api, store, site, ticker):
+    arrive(site)
+    ticker.advance(86400)
+    before = snapshot(store)
+    refused(api.post("/api/check_in", LAN_TYPO), 409, "identity_mismatch")
+    assert snapshot(store) == before
+
+
+LAN_OTHER_CARD = LAN.replace("Nguyễn Thị Lan", "Nguyễn Thị Lân").replace("15031990", "16031990")
+
+
+@pytest.mark.parametrize("changes, fields", [
+    ({"full_name": "Nguyễn Thị Lâm"}, ["full_name"]),
+    ({"birth_date": "1991-03-15"}, ["birth_date"]),
+    ({"sex": "Nam"}, ["sex"]),
+    ({"old_id": "123456780"}, ["old_id"]),
+    ({"full_name": "Trần Văn Hùng", "birth_date": "1958-11-02", "sex": "Nam", "old_id": "987654321"},
+     ["full_name", "birth_date", "sex", "old_id"]),
+])
+def test_fail__any_differing_field_is_named_and_nothing_is_saved(api, store, site, changes, fields):
+    arrive(site)
+    before = snapshot(store)
+    body = {**LAN_TYPO, "full_name": "Nguyễn Thị Lan", "birth_date": "1990-03-15", "old_id": "123456789", **changes}
+    assert refused(api.post("/api/check_in", body), 409, "identity_mismatch")["fields"] == fields
+    assert snapshot(store) == before
+
+
+@pytest.mark.parametrize("name", ["NGUYỄN THỊ LAN", "  nguyễn  thị   lan ", "Nguye\u0302\u0303n Thi\u0323 Lan"])
+def test_ok__case_spacing_and_unicode_form_are_the_same_person(api, site, name):
+    arrive(site)
+    body = {"id_number": LAN_ID, "full_name": name, "birth_date": "1990-03-15", "sex": "Nữ"}
+    assert api.post("/api/check_in", body).get_json()["result"] | {"id": None} == {
+        "id": None, "number": 1, "new": False, "due_dose": 1, "warnings": []}
+
+
+def test_ok__a_supervisor_confirms_the_same_person_with_a_reason(supervisor, store, hoa, lan_released):
+    response = supervisor.post("/api/check_in", {**LAN_TYPO, "correction_reason": "Giấy khai sinh ghi ngày 16/03"})
+    assert response.status_code == 200 and not re.search(r"\d{9,}", response.get_data(as_text=True))
+    assert response.get_json()["result"]["id"] == lan_released, "today's ticket, released, is kept"
+    [event] = events_of(store, "IdentityCorrected")
+    assert event["staff_id"] == hoa.id and event["reason"] == "Giấy khai sinh ghi ngày 16/03"
+    assert (event["stored"]["full_name"], event["corrected"]["full_name"]) == ("Nguyễn Thị Lan", "Nguyễn Thị Lân")
+    assert store.db["people"].get(LAN_ID)["birth_date"] == "1990-03-16"
+
+
+def test_fail__a_vaccinator_may_not_confirm_corrected_details(vaccinator, store, lan_released):
+    before = snapshot(store)
+    refused(vaccinator.post("/api/check_in", {**LAN_TYPO, "correction_reason": "cùng một người"}), 403, "forbidden",
+            "Only a supervisor may confirm corrected details.")
+    refused(vaccinator.post("/api/check_in", LAN_TYPO), 409, "identity_mismatch")
+    assert snapshot(store) == before
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 201])
+def test_fail__a_correction_needs_a_reason(api, store, lan_released, reason):
+    before = snapshot(store)
+    refused(api.post("/api/check_in", {**LAN_TYPO, "correction_reason": reason}), 409, "bad_reason")
+    assert snapshot(store) == before
+
+
+@pytest.fixture
+def held(site, feedback):
+    """Lan was checked in; a card with her ID number and another name and birth date was then scanned at the camera."""
+    from kiosk.decode import Code
+    from kiosk.desk import Desk
+
+    arrive(site)
+    outcome = Desk(site, feedback).handle(Code(LAN_OTHER_CARD, LAN_OTHER_CARD.encode(), "zxing"))
+    assert outcome.reason == "identity_mismatch"
+    return site.store.db.execute("select id from identity_questions").fetchone()[0]
+
+
+def test_ok__a_held_scan_is_on_the_queue_and_a_supervisor_settles_it(api, vaccinator, store, held):
+    queue = api.get("/api/queue")
+    [question] = queue.get_json()["identity_questions"]
+    assert not re.search(r"\d{9,}", queue.get_data(as_text=True))
+    assert (question["id"], question["id_tail"], question["fields"], question["scans"]) == (held, "2345", ["full_name", "birth_date"], 1)
+    assert (question["stored"]["full_name"], question["new"]["full_name"]) == ("Nguyễn Thị Lan", "Nguyễn Thị Lân")
+    before = snapshot(store)
+    refused(vaccinator.post(f"/api/questions/{held}/confirm_identity", {"reason": "cùng người"}), 403, "forbidden")
+    refused(api.post(f"/api/questions/{held}/confirm_identity", {}), 400, "missing_field")
+    refused(api.post(f"/api/questions/{held}/bogus", {}), 404, "unknown_action")
+    refused(api.post("/api/questions/99/confirm_identity", {"reason": "x"}), 409, "unknown_question")
+    assert snapshot(store) == before
+    ticket = api.post(f"/api/questions/{held}/confirm_identity", {"reason": "Thẻ mới, tên đúng là Lân"}).get_json()["result"]
+    assert (ticket["number"], ticket["new"]) == (1, False)
+    [event] = events_of(store, "IdentityCorrected")
+    assert event["source"] == "camera" and event["by"] == {"staff_id": None, "name": "api"}
+    assert api.get("/api/queue").get_json()["identity_questions"] == []
+    refused(api.post(f"/api/questions/{held}/dismiss_identity"), 409, "question_closed")
+
+
+def test_ok__anyone_may_dismiss_a_held_scan_and_nothing_is_checked_in(vaccinator, store, held):
+    before = snapshot(store)
+    answer = vaccinator.post(f"/api/questions/{held}/dismiss_identity").get_json()
+    assert answer == {"ok": True, "result": {"id": held, "resolution": "dismissed"}}
+    after = snapshot(store)
+    assert after["identity_questions"] == [(held, 1, "dismissed")]
+    assert {**after, "identity_questions": None} == {**before, "identity_questions": None}
+    assert store.db["people"].get(LAN_ID)["full_name"] == "Nguyễn Thị Lan"

@@ -18,7 +18,7 @@ from hub.sqlite_store import open_store
 from hub.store import Batch
 from kiosk.queue.catalogue import load_catalogue
 
-from .hub_helpers import HUNG_ID, LAN, LAN_ID, called, check_in, dose, snapshot, void
+from .hub_helpers import HUNG_ID, LAN, LAN_ID, called, check_in, corrected, dose, snapshot, void
 
 CATALOGUE = load_catalogue()
 AT = "2024-05-01T10:00:00+07:00"
@@ -95,13 +95,28 @@ def test_ok__interval_of_an_unknown_product_is_not_judged():
 
 def test_ok__identity_conflict_names_the_fields():
     view = derive([check_in("ka", 1), check_in("ka", 2, full_name="Lan", sex="Nam"), check_in("kb", 1)])
-    assert json.loads(view.conflicts[0]["detail"]) == {"fields": ["full_name", "sex"], "variants": 2}
+    assert json.loads(view.conflicts[0]["detail"]) == {
+        "fields": ["full_name", "sex"], "variants": 2, "versions": [LAN, {**LAN, "full_name": "Lan", "sex": "Nam"}],
+        "corrections": [],
+    }
 
 
 def test_ok__conflict_id_depends_on_the_events_only():
     first = derive([dose("ka", 1), dose("kb", 1)]).conflicts[0]
     again = derive([dose("kb", 1), dose("ka", 1), check_in("ka", 2)]).conflicts[0]
     assert first["id"] == again["id"] and first["id"].startswith("duplicate_dose:")
+
+
+def test_fail__a_corrected_identity_is_a_conflict_with_both_versions_and_the_reason():
+    view = derive([check_in("ka", 1), corrected("ka", 2, full_name="Nguyễn Thị Lân", birth_date="1990-03-16")])
+    [found] = view.conflicts
+    assert (found["kind"], json.loads(found["event_ids"])) == ("identity_mismatch", ["ka:1", "ka:2"])
+    detail = json.loads(found["detail"])
+    new = {**LAN, "full_name": "Nguyễn Thị Lân", "birth_date": "1990-03-16"}
+    assert detail["fields"] == ["full_name", "birth_date"] and detail["versions"] == [LAN, new]
+    assert detail["corrections"] == [
+        {"event": "ka:2", "stored": LAN, "corrected": new, "reason": "đổi tên theo giấy khai sinh", "by": "Y tá Hoa"}
+    ]
 
 
 # -- voids ------------------------------------------------------------------------------------------------------------
@@ -119,6 +134,24 @@ def test_ok__voided_dose_leaves_the_interval_rule():
     events = [dose("ka", 1, number=1, on="2024-05-01"), early, void("ka", 3, 2)]
     assert kinds(derive(events)) == ["interval_too_short"]
     assert derive(events, voids=[(early, events[2])]).conflicts == []
+
+
+def test_ok__a_voided_correction_counts_in_no_conflict():
+    wrong = corrected("ka", 2, full_name="Trần Văn Hùng")
+    events = [check_in("ka", 1), wrong, void("ka", 3, 2)]
+    assert kinds(derive(events)) == ["identity_mismatch"]
+    assert derive(events, voids=[(wrong, events[2])]).conflicts == []
+
+
+def test_ok__a_correction_and_the_check_in_it_allowed_are_one_conflict():
+    """A supervisor's correction at a later visit: the earlier check-in, the correction and the new check-in."""
+    typo = {"full_name": "Nguyễn Thị Lân", "birth_date": "1990-03-16"}
+    events = [check_in("ka", 1), corrected("kb", 7, **typo), check_in("kb", 8, **typo), check_in("kb", 9, **typo)]
+    [found] = derive(events).conflicts
+    detail = json.loads(found["detail"])
+    assert json.loads(found["event_ids"]) == ["ka:1", "kb:7", "kb:8", "kb:9"]
+    assert (detail["fields"], detail["variants"], len(detail["corrections"])) == (["full_name", "birth_date"], 2, 1)
+    assert derive(events).person["full_name"] == "Nguyễn Thị Lân", "the identity most check-ins carry, as before"
 
 
 def test_ok__voided_check_in_identity_does_not_count():
@@ -179,6 +212,7 @@ action = st.one_of(
     st.tuples(st.just("check_in"), st.sampled_from(PEOPLE), st.sampled_from(VARIANTS)),
     st.tuples(st.just("dose"), st.sampled_from(PEOPLE), st.integers(1, 2), st.sampled_from(DAYS)),
     st.tuples(st.just("called"), st.sampled_from(PEOPLE)),
+    st.tuples(st.just("corrected"), st.sampled_from(PEOPLE), st.sampled_from(VARIANTS), st.sampled_from(VARIANTS)),
     st.tuples(st.just("void"), st.integers(1, 40)),
 )
 
@@ -196,6 +230,8 @@ def build(plan: list[tuple[str, tuple]]) -> list[wire.Event]:
             events.append(dose(kiosk, seq, args[0], number=args[1], on=args[2]))
         elif kind == "called":
             events.append(called(kiosk, seq, args[0]))
+        elif kind == "corrected":
+            events.append(corrected(kiosk, seq, args[0], stored={**LAN, **args[1]}, **args[2]))
         else:
             events.append(void(kiosk, seq, 1 + (args[0] - 1) % (seq - 1) if seq > 1 else seq + 1))
     return events

@@ -500,3 +500,153 @@ def test_fail__a_form_without_the_csrf_token_changes_nothing(supervisor, store, 
     before = snapshot(store)
     response = supervisor.post("/supervisor/do/call", data={"ticket": ticket_id, "desk": "1"})
     assert response.status_code == 400 and snapshot(store) == before
+
+
+# Identity: a typed ID never attaches a person to someone else's record (issue 10)
+
+LAN_TYPO = {"id_number": LAN_ID, "full_name": "Nguyễn Thị Lân", "birth_date": "1990-03-16", "sex": "Nữ"}
+
+
+def test_fail__a_known_id_typed_with_other_details_shows_both_versions(supervisor, store, site):
+    arrive(site)
+    before = snapshot(store)
+    response = do(supervisor, "check_in", **LAN_TYPO)
+    html = page(response)
+    assert response.status_code == 409
+    assert "Nguyễn Thị Lan" in html and "Nguyễn Thị Lân" in html and "1990-03-15" in html and "1990-03-16" in html
+    assert f"…{LAN_ID[-4:]}" in html
+    assert snapshot(store) == before
+
+
+def rows_marked(html: str) -> list[str]:
+    return re.findall(r'<tr class="differs" data-field="(\w+)">', html)
+
+
+def test_ok__the_identity_page_marks_the_differing_rows_and_offers_both_choices(supervisor, store, site):
+    arrive(site)
+    html = page(do(supervisor, "check_in", **LAN_TYPO))
+    assert rows_marked(html) == ["full_name", "birth_date"]
+    assert LAN_ID not in without_tokens(html).replace(f'name="id_number" value="{LAN_ID}"', ""), "only the form resends it"
+    actions = [form["action"] for form in Forms(html).forms]
+    assert "/supervisor/checkin" in actions and "/supervisor/do/check_in" in actions
+    [confirm] = [form for form in Forms(html).forms if form["action"] == "/supervisor/do/check_in"]
+    assert confirm["fields"] | {"csrf_token": ""} == {**LAN_TYPO, "old_id": "", "csrf_token": "", "correction_reason": ""}
+
+
+def test_ok__re_type_goes_back_to_the_form_with_the_values_kept(supervisor, store, site):
+    arrive(site)
+    before = snapshot(store)
+    again = submit(supervisor, "/supervisor/checkin", "check_in", **LAN_TYPO)
+    [retype] = [form for form in Forms(page(again)).forms if form["action"] == "/supervisor/checkin"]
+    retyped = supervisor.post(retype["action"], data=retype["fields"])
+    html = page(retyped)
+    assert retyped.status_code == 200 and 'action="/supervisor/do/check_in"' in html
+    assert f'value="{LAN_ID}"' in html and 'value="Nguyễn Thị Lân"' in html and 'value="1990-03-16"' in html
+    assert 'value="Nữ" checked' in html
+    assert snapshot(store) == before
+    fixed = submit(supervisor, "/supervisor/checkin", "check_in", **{**LAN_TYPO, "id_number": "001190012346"})
+    assert fixed.status_code == 303 and store.db["tickets"].count == 2
+
+
+def test_ok__a_supervisor_confirms_the_same_person_with_a_reason(supervisor, store, site, hoa):
+    first = arrive(site)
+    mismatch = do(supervisor, "check_in", **LAN_TYPO)
+    [confirm] = [form for form in Forms(page(mismatch)).forms if form["action"] == "/supervisor/do/check_in"]
+    response = supervisor.post(confirm["action"], data={**confirm["fields"], "correction_reason": "Hồ sơ cũ sai ngày sinh"})
+    assert response.status_code == 303 and response.location == f"/supervisor/tickets/{first}"
+    [event] = events_of(store, "IdentityCorrected")
+    assert event["fields"] == ["full_name", "birth_date"] and event["by"]["name"] == hoa.name
+    assert "Nguyễn Thị Lân" in page(supervisor.get(response.location))
+
+
+def test_fail__a_vaccinator_sees_only_re_type_and_may_not_confirm(vaccinator, store, site):
+    arrive(site)
+    html = page(do(vaccinator, "check_in", **LAN_TYPO))
+    assert "Only a supervisor may confirm corrected details." in html and 'name="correction_reason"' not in html
+    before = snapshot(store)
+    response = do(vaccinator, "check_in", **LAN_TYPO, correction_reason="cùng một người")
+    assert response.status_code == 403 and ERROR.format("Only a supervisor may confirm corrected details.") in page(response)
+    assert snapshot(store) == before
+
+
+LAN_OTHER_CARD = LAN.replace("Nguyễn Thị Lan", "Nguyễn Thị Lân").replace("15031990", "16031990")
+
+
+@pytest.fixture
+def held(site, feedback):
+    """Lan is checked in; then a card with her ID number, another name and another birth date is scanned twice."""
+    from kiosk.decode import Code
+    from kiosk.desk import Desk
+
+    arrive(site)
+    desk = Desk(site, feedback)
+    for _ in range(2):
+        assert desk.handle(Code(LAN_OTHER_CARD, LAN_OTHER_CARD.encode(), "zxing")).reason == "identity_mismatch"
+    return site.store.db.execute("select id from identity_questions").fetchone()[0]
+
+
+def test_ok__the_board_shows_a_held_scan_with_both_versions_and_the_id_masked(supervisor, held):
+    html = without_tokens(page(supervisor.get("/supervisor/board")))
+    assert 'class="questions" role="alert"' in html and "Scanned 2 times." in html
+    assert "Nguyễn Thị Lan" in html and "Nguyễn Thị Lân" in html and rows_marked(html) == ["full_name", "birth_date"]
+    assert not re.search(r"\d{9,}", html) and "ID …2345" in html
+    assert f'href="/supervisor/questions/{held}"' in html
+
+
+def test_ok__a_supervisor_settles_a_held_scan_on_its_page(supervisor, store, site, held):
+    html = page(supervisor.get(f"/supervisor/questions/{held}"))
+    assert rows_marked(html) == ["full_name", "birth_date"] and not re.search(r"\d{9,}", without_tokens(html))
+    refused = submit(supervisor, f"/supervisor/questions/{held}", "confirm_identity", reason="  ")
+    assert refused.status_code == 400 and rows_marked(page(refused)) == ["full_name", "birth_date"]
+    response = submit(supervisor, f"/supervisor/questions/{held}", "confirm_identity", reason="Thẻ mới cấp, tên đúng là Lân")
+    assert response.status_code == 303 and response.location == "/supervisor/tickets/1"
+    assert [e["source"] for e in events_of(store, "IdentityCorrected")] == ["camera"]
+    assert 'class="questions"' not in page(supervisor.get("/supervisor/board"))
+    closed = do(supervisor, "dismiss_identity", question=held)
+    assert closed.status_code == 409 and "This identity question was already settled." in page(closed)
+
+
+def test_ok__re_type_by_hand_closes_the_question_and_fills_the_form_with_the_card(supervisor, store, held):
+    before = snapshot(store)
+    response = submit(supervisor, f"/supervisor/questions/{held}", "dismiss_identity", retype="1")
+    html = page(response)
+    assert response.status_code == 200 and f'value="{LAN_ID}"' in html and 'value="Nguyễn Thị Lân"' in html
+    assert {**snapshot(store), "identity_questions": None} == {**before, "identity_questions": None}
+    assert store.db["identity_questions"].get(held)["resolution"] == "dismissed"
+
+
+def test_fail__a_vaccinator_may_dismiss_but_not_confirm_a_held_scan(vaccinator, store, held):
+    assert "Only a supervisor may confirm corrected details." in page(vaccinator.get(f"/supervisor/questions/{held}"))
+    before = snapshot(store)
+    assert do(vaccinator, "confirm_identity", question=held, reason="cùng người").status_code == 403
+    assert snapshot(store) == before
+    assert do(vaccinator, "dismiss_identity", question=held).status_code == 303
+    assert "The identity question is closed; nobody was checked in." in page(vaccinator.get("/supervisor/"))
+    assert store.db["identity_questions"].get(held)["resolution"] == "dismissed"
+
+
+def test_fail__an_unknown_question_is_404_on_the_board(supervisor):
+    response = supervisor.get("/supervisor/questions/99")
+    assert response.status_code == 404 and ERROR.format("There is no such identity question.") in page(response)
+
+
+def test_ok__the_identity_pages_speak_vietnamese(supervisor, site, held):
+    supervisor.post("/lang", data={"csrf_token": csrf_token(supervisor, "/supervisor/checkin"), "lang": "vi", "next": "/login"})
+    question = page(supervisor.get(f"/supervisor/questions/{held}"))
+    assert "Kiểm tra danh tính" in question and "Trên thẻ vừa quét" in question and "Nhập lại bằng tay" in question
+    typed = page(do(supervisor, "check_in", **LAN_TYPO))
+    assert "Số CCCD này đã có trên máy với thông tin khác; chưa lưu gì." in typed and "Cùng một người, thông tin đã sửa" in typed
+
+
+def test_ok__a_handheld_scan_of_a_known_id_with_other_details_is_checked_the_same_way(supervisor, store, site):
+    arrive(site)
+    other = LAN.replace("|Nữ|", "|Nam|")
+    before = snapshot(store)
+    response = do(supervisor, "check_in", id_number=other)
+    assert response.status_code == 409 and rows_marked(page(response)) == ["sex"]
+    assert snapshot(store) == before
+    [confirm] = [form for form in Forms(page(response)).forms if form["action"] == "/supervisor/do/check_in"]
+    assert confirm["fields"]["id_number"] == other, "the card's payload is sent again unchanged"
+    done = supervisor.post(confirm["action"], data={**confirm["fields"], "correction_reason": "Thẻ ghi đúng giới tính"})
+    assert done.status_code == 303
+    assert [(e["source"], e["fields"]) for e in events_of(store, "IdentityCorrected")] == [("handheld", ["sex"])]

@@ -75,6 +75,32 @@ def test_ok__a_void_of_an_event_of_the_same_kiosk():
     assert wire.parse_event(TOPIC, body(event_type="EventVoided", payload=payload)).payload["voids"] == "kiosk-a:2"
 
 
+PERSON = {"full_name": "Nguyễn Thị Lan", "birth_date": "1990-03-15", "sex": "Nữ", "old_id": "123456789"}
+CORRECTED = {
+    "ticket": {"day": "2026-11-25", "number": 3}, "id_number": "001190012345", "by": {"staff_id": 1, "name": "Hoa"},
+    "stored": PERSON, "corrected": {**PERSON, "full_name": "Nguyễn Thị Lân"}, "fields": ["full_name"],
+    "reason": "Tên trên thẻ mới cấp", "source": "manual",
+}
+
+
+def test_ok__an_identity_correction():
+    event = wire.parse_event(TOPIC, body(event_type=wire.IDENTITY_EVENT, payload=CORRECTED))
+    assert event.payload["corrected"]["full_name"] == "Nguyễn Thị Lân"
+
+
+@pytest.mark.parametrize("payload", [
+    without(CORRECTED, "reason"), without(CORRECTED, "by"), without(CORRECTED, "stored"), without(CORRECTED, "fields"),
+    without(CORRECTED, "corrected", "birth_date"), {**CORRECTED, "reason": ""}, {**CORRECTED, "reason": "x" * 201},
+    {**CORRECTED, "fields": []}, {**CORRECTED, "fields": ["address"]}, {**CORRECTED, "fields": ["sex"] * 5},
+    {**CORRECTED, "stored": {**PERSON, "full_name": "x" * 101}}, {**CORRECTED, "corrected": {**PERSON, "old_id": "12"}},
+], ids=["no-reason", "no-by", "no-stored", "no-fields", "no-birth-date", "empty-reason", "long-reason", "fields-empty",
+        "fields-address", "fields-repeated", "long-name", "bad-old-id"])
+def test_fail__an_identity_correction_breaking_the_schema(payload):
+    with pytest.raises(wire.Rejected) as caught:
+        wire.parse_event(TOPIC, body(event_type=wire.IDENTITY_EVENT, payload=payload))
+    assert caught.value.reason == "schema"
+
+
 @pytest.mark.parametrize(
     "topic_name, message, reason",
     [
@@ -227,6 +253,7 @@ def test_ok__the_fast_validator_agrees_with_the_schema_as_written():
         ("PersonCheckedIn", DOSE), ("PersonCheckedIn", {**DOSE, "source": "scan", "person": {"full_name": "A", "birth_date": "2000-01-01", "sex": "Nam"}}),
         ("LotOpened", {"lot": {"product": "x", "lot_number": "y"}}), ("LotOpened", {}), ("PersonCalled", {"desk": 1}),
         ("EventVoided", {"voids": "kiosk-a:1", "reason": "r", "by": DOSE["by"]}), ("AefiRecorded", {**DOSE, "aefi": {"severity": "bad"}}),
+        ("IdentityCorrected", CORRECTED), ("IdentityCorrected", {**CORRECTED, "fields": []}), ("IdentityCorrected", DOSE),
     )]
     for message in samples:
         verdicts = []

@@ -51,4 +51,5 @@ def snapshot(store) -> dict:
         "doses": rows("select id from doses"),
         "lots": rows("select id, vials_opened, wasted, closed_at from lots order by id"),
         "aefi": rows("select id, acknowledged_at from aefi order by id"),
+        "identity_questions": rows("select id, scans, resolution from identity_questions order by id"),
     }

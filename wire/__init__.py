@@ -314,6 +314,8 @@ EVENT_TYPES = frozenset(event_schema()["definitions"]["event_type"]["enum"])
 DOSE_EVENT = "DoseRecorded"
 CHECK_IN_EVENT = "PersonCheckedIn"
 VOID_EVENT = "EventVoided"
+IDENTITY_EVENT = "IdentityCorrected"
+"""A supervisor confirmed that a known ID number's person has other details than the kiosk held (wire.identity's rule)."""
 
 
 # -- acknowledgements and status --------------------------------------------------------------------------------------

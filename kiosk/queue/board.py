@@ -13,6 +13,7 @@ from .eligibility import age_on
 from .clock import Instant
 from .events import backlog
 from .outbox import uplink, verdicts
+from .questions import open_questions
 from .site import Site
 from .states import HIGHLIGHTED, STATES, allowed_actions
 
@@ -45,6 +46,7 @@ def board(site: Site) -> dict[str, Any]:
         "tickets": tickets,
         "lots": lots_view(site, day),
         "alarms": [alarm_view(db, row) for row in open_alarms(db)],
+        "identity_questions": open_questions(site),
         "outbox": backlog(db),
         "uplink": uplink_view(db, day),
         "desks": site.settings.desks,

@@ -9,6 +9,7 @@ import sqlite_utils
 
 from ..payloads import CccdCard
 from .clock import Instant
+from .identity import check_reason, correct_identity, settle_identity
 from .site import Actor, Site
 
 SOURCES = ("camera", "manual", "handheld")
@@ -29,34 +30,51 @@ class Ticket:
     """The dose number due next from this kiosk's records: 1 for someone never vaccinated here."""
 
 
-def check_in(site: Site, card: CccdCard, *, source: str, by: Actor | None = None) -> Ticket:
+def check_in(site: Site, card: CccdCard, *, source: str, by: Actor | None = None, correction: str | None = None) -> Ticket:
     """Give the card's holder today's ticket: a new one, or the one they already hold.
 
     The person, the ticket, the scan record and the PersonCheckedIn event are
-    written in one transaction. Raises StoreError when the write fails (nothing is
-    saved) and ValueError for an unknown source.
+    written in one transaction. An ID number stored here (any day) with another
+    identity (wire.identity's rule) raises IdentityMismatch and writes nothing,
+    unless ``correction`` is a supervisor's reason: then the card's details
+    replace the stored ones and IdentityCorrected records both versions and the
+    reason, in the same transaction. Raises StoreError when the write fails
+    (nothing is saved), ActionRefused(bad_reason) for an empty or too long
+    reason and ValueError for an unknown source.
     """
     if source not in SOURCES:
         raise ValueError(f"unknown check-in source {source!r}")
+    correction = check_reason(correction)
     now = site.clock.now()
-    day = now.wall.date().isoformat()
     with site.store.write() as db:
-        existing = find_ticket(db, day, card.id_number)
-        if existing is not None:
-            db["tickets"].update(existing["id"], {"scans": existing["scans"] + 1, "last_scan_at": now.wall.isoformat()})
-            note_scan(db, now, ticket_id=existing["id"], returning=True)
-            return to_ticket(db, existing, card, new=False)
-        save_person(db, card, now)
-        row = {
-            "day": day, "number": next_number(db, day), "id_number": card.id_number, "state": "waiting",
-            "source": source, "checked_in_at": now.wall.isoformat(), "scans": 1, "last_scan_at": now.wall.isoformat(),
-            "warnings": json.dumps([w.code for w in card.warnings]), "updated_at": now.wall.isoformat(),
-        }
-        row["id"] = db["tickets"].insert(row).last_pk
-        if source != "manual":
-            note_scan(db, now, ticket_id=row["id"], returning=False)
-        site.emit(db, "PersonCheckedIn", now, checked_in_payload(card, source), ticket=row, by=by)
-        return to_ticket(db, row, card, new=True)
+        return admit(site, db, now, card, source=source, by=by, correction=correction)
+
+
+def admit(site: Site, db: sqlite_utils.Database, now: Instant, card: CccdCard, *, source: str, by: Actor | None,
+          correction: str | None) -> Ticket:
+    """check_in inside the caller's write transaction (an identity question's confirmation shares it)."""
+    day = now.wall.date().isoformat()
+    pending = settle_identity(db, card, correction)
+    existing = find_ticket(db, day, card.id_number)
+    if existing is not None:
+        db["tickets"].update(existing["id"], {"scans": existing["scans"] + 1, "last_scan_at": now.wall.isoformat()})
+        note_scan(db, now, ticket_id=existing["id"], returning=True)
+        if pending:
+            correct_identity(site, db, now, card, pending, ticket=existing, source=source, by=by)
+        return to_ticket(db, existing, card, new=False)
+    save_person(db, card, now)
+    row = {
+        "day": day, "number": next_number(db, day), "id_number": card.id_number, "state": "waiting",
+        "source": source, "checked_in_at": now.wall.isoformat(), "scans": 1, "last_scan_at": now.wall.isoformat(),
+        "warnings": json.dumps([w.code for w in card.warnings]), "updated_at": now.wall.isoformat(),
+    }
+    row["id"] = db["tickets"].insert(row).last_pk
+    if source != "manual":
+        note_scan(db, now, ticket_id=row["id"], returning=False)
+    if pending:
+        correct_identity(site, db, now, card, pending, ticket=row, source=source, by=by)
+    site.emit(db, "PersonCheckedIn", now, checked_in_payload(card, source), ticket=row, by=by)
+    return to_ticket(db, row, card, new=True)
 
 
 def checked_in_payload(card: CccdCard, source: str) -> dict:

@@ -147,6 +147,27 @@ def m006_confirmed_by_the_hub(db: sqlite_utils.Database) -> None:
     db.execute("create index outbox_verdicts on outbox (seq) where verdict is not null")
 
 
+
+def m007_identity_questions(db: sqlite_utils.Database) -> None:
+    """Scans held because the card's ID number is stored here with another identity, until a supervisor decides.
+
+    The card's fields as scanned; ``resolution`` is null while the question is open, then ``corrected`` (checked in
+    with IdentityCorrected: ``ticket_id``) or ``dismissed``.
+    """
+    db["identity_questions"].create(
+        {
+            "id": int, "day": str, "asked_at": str, "last_scan_at": str, "scans": int, "source": str,
+            "id_number": str, "old_id": str, "full_name": str, "birth_date": str, "sex": str, "address": str,
+            "issue_date": str, "extra": str, "resolution": str, "resolved_by": int, "resolved_at": str, "ticket_id": int,
+        },
+        pk="id", foreign_keys=[("ticket_id", "tickets", "id")],
+        not_null={"day", "asked_at", "last_scan_at", "scans", "source", "id_number", "old_id", "full_name", "birth_date", "sex"},
+    )
+    db["identity_questions"].create_index(["day", "resolution"])
+
+
+
 MIGRATIONS = [
     m001_people_and_tickets, m002_workflow, m003_uplink, m004_voided_doses, m005_sign_in, m006_confirmed_by_the_hub,
+    m007_identity_questions,
 ]

@@ -22,6 +22,7 @@ PRIVATE = {"id_number"}
 TICKET_ACTIONS = ("call", "screen", "clear", "requeue", "defer", "refuse", "inject", "release", "leave", "leave_early",
                   "prioritise", "aefi", "void_dose")
 LOT_ACTIONS = ("open_vial", "waste", "close_lot")
+QUESTION_ACTIONS = ("confirm_identity", "dismiss_identity")
 OTHER_ACTIONS = ("check_in", "call_next", "open_lot")
 """Each route runs only its own actions: /api/tickets/5/call_next must not call somebody else."""
 
@@ -62,6 +63,15 @@ def lot_action(lot_id: int, name: str):
     if name not in LOT_ACTIONS:
         return unknown_action()
     return run(name, {**body(), "lot": lot_id})
+
+
+@bp.post("/questions/<int:question_id>/<name>")
+@api_auth_required
+def question_action(question_id: int, name: str):
+    """confirm_identity (supervisors), dismiss_identity: settle a scan held for an identity check."""
+    if name not in QUESTION_ACTIONS:
+        return unknown_action()
+    return run(name, {**body(), "question": question_id})
 
 
 @bp.post("/alarms/<int:aefi_id>/acknowledge")

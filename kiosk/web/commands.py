@@ -16,9 +16,10 @@ from flask_babel import gettext as _
 
 from ..errors import PayloadRejected, StoreError
 from ..payloads import manual_card, parse_payload
-from ..queue import actions, aefi, corrections, dosing
-from ..queue.checkin import check_in
+from ..queue import actions, aefi, corrections, dosing, questions
+from ..queue.checkin import Ticket, check_in
 from ..queue.errors import DetailsInvalid, TransitionRefused
+from ..queue.identity import IdentityMismatch
 from ..queue.site import ActionRefused, Site, StaleAction, UnknownTicket
 from ..staff import Staff
 from .i18n import in_language
@@ -86,7 +87,14 @@ def inject(site: Site, by: Staff, form: Fields) -> dict[str, Any]:
 
 
 def manual_check_in(site: Site, by: Staff, form: Fields) -> dict[str, Any]:
-    """Typed details, or a whole card payload typed into the ID field by a USB handheld scanner."""
+    """Typed details, or a whole card payload typed into the ID field by a USB handheld scanner.
+
+    ``correction_reason`` (supervisors only) confirms that an ID number stored with other details is the same
+    person's, with these corrected details; without it such a check-in is refused as identity_mismatch.
+    """
+    correction = form.values.get("correction_reason")
+    if correction is not None and by.role != "supervisor":
+        raise Refusal(403, "forbidden", _("Only a supervisor may confirm corrected details."))
     first = form.text("id_number")
     today = site.clock.now().wall.date()
     if "|" in first:
@@ -97,8 +105,23 @@ def manual_check_in(site: Site, by: Staff, form: Fields) -> dict[str, Any]:
             old_id=form.text("old_id", required=False) or "", today=today,
         )
         source = "manual"
-    ticket = check_in(site, card, source=source, by=by)
+    ticket = check_in(site, card, source=source, by=by, correction=None if correction is None else str(correction))
+    return ticket_result(ticket)
+
+
+def ticket_result(ticket: Ticket) -> dict[str, Any]:
     return {"id": ticket.id, "number": ticket.number, "new": ticket.new, "due_dose": ticket.due_dose, "warnings": list(ticket.warnings)}
+
+
+def confirm_identity(site: Site, by: Staff, form: Fields) -> dict[str, Any]:
+    """A held scan is the same person with corrected details: check them in, with the supervisor's reason."""
+    return ticket_result(questions.confirm_identity(site, form.number("question"), by, reason=form.text("reason")))
+
+
+def dismiss_identity(site: Site, by: Staff, form: Fields) -> dict[str, Any]:
+    """Close a held scan without a check-in; the answer names no one."""
+    question = questions.dismiss_identity(site, form.number("question"), by)
+    return {"id": question["id"], "resolution": question["resolution"]}
 
 
 COMMANDS: dict[str, Command] = {
@@ -120,6 +143,8 @@ COMMANDS: dict[str, Command] = {
     "void_dose": Command(lambda site, by, form: corrections.void_dose(
         site, form.number("ticket"), by, reason=form.text("reason")), roles=("supervisor",)),
     "check_in": Command(manual_check_in),
+    "confirm_identity": Command(confirm_identity, roles=("supervisor",)),
+    "dismiss_identity": Command(dismiss_identity),
     "open_lot": Command(lambda site, by, form: dosing.open_lot(
         site, by, product=form.text("product"), lot_number=form.text("lot_number"), expiry=form.date("expiry"),
         doses_per_vial=form.number("doses_per_vial")), roles=("supervisor",)),
@@ -164,17 +189,23 @@ REFUSALS = {
     "nobody_waiting": lambda **p: _("Nobody is waiting.", **p),
     "not_vaccinated": lambda **p: _("This person has no recorded dose: a reaction is recorded after an injection.", **p),
     "observation_not_over": lambda **p: _("The observation is not over (%(minutes)d min left): give a reason to release early.", **p),
+    "question_closed": lambda **p: _("This identity question was already settled.", **p),
     "too_late_for_priority": lambda **p: _("Priority no longer applies at this step.", **p),
     "unknown_aefi": lambda **p: _("There is no such adverse reaction.", **p),
     "unknown_lot": lambda **p: _("There is no such lot.", **p),
     "unknown_priority": lambda **p: _("Choose a priority: 65 or older, pregnant, disability or chronic illness.", **p),
     "unknown_product": lambda **p: _("This product is not in the vaccine catalogue.", **p),
+    "unknown_question": lambda **p: _("There is no such identity question.", **p),
 }
 """Each ActionRefused code's sentence in the user's language, filled with its params; the English detail goes in ``why``."""
 
 
 def refusal_for(exc: Exception) -> Refusal:
     """The Refusal for an error a use case raised; anything unexpected is re-raised."""
+    if isinstance(exc, IdentityMismatch):
+        return Refusal(409, "identity_mismatch", _(
+            "This ID number is already stored here with other details. Nothing was saved: check the ID number and "
+            "the details, or a supervisor confirms that these are the same person's corrected details."), exc.public())
     if isinstance(exc, UnknownTicket):
         return Refusal(404, "unknown_ticket", _("There is no such ticket. Nothing was changed."))
     if isinstance(exc, StaleAction):

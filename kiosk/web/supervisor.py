@@ -2,7 +2,10 @@
 
 Staff-facing (a PIN is needed), but a tablet can be seen by others: the board
 shows names, birth years and the last four digits of ID numbers; the full
-record is on the ticket's own page. URLs carry ticket numbers, never personal data.
+record is on the ticket's own page. An identity check (an ID number stored
+here with other details) shows both versions in full but the ID numbers
+masked: comparing them is the supervisor's job. URLs carry ticket and
+question numbers, never personal data.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from ..queue.actions import PRIORITY_FLAGS
 from ..queue.aefi import SEVERITIES
 from ..queue.board import board, lots_view, ticket_board_view
 from ..queue.dosing import eligibility_for
+from ..queue.questions import find_question, question_values
 from ..queue.site import UnknownTicket, load_ticket, person_of
 from .auth import current_staff, login_required, safe_next
 from .commands import Refusal, perform
@@ -38,6 +42,9 @@ QUICK_ACTIONS = ("call", "screen", "clear", "requeue", "release")
 """Actions the board offers as one tap; the others need details and live on the ticket's page."""
 FLAG_LABELS = {"age65": L("65 or older"), "pregnant": L("Pregnant"), "disabled": L("Disability"), "chronic": L("Chronic illness")}
 SEVERITY_LABELS = {"mild": L("Mild"), "moderate": L("Moderate"), "severe": L("Severe")}
+IDENTITY_LABELS = {
+    "full_name": L("Full name"), "birth_date": L("Date of birth"), "sex": L("Sex"), "old_id": L("Old ID number"),
+}
 WARNING_LABELS = {
     "id_century_mismatch": L("ID number and birth century disagree"),
     "id_year_mismatch": L("ID number and birth year disagree"),
@@ -62,6 +69,7 @@ def labels() -> dict:
         "state_labels": STATE_LABELS, "action_labels": ACTION_LABELS, "quick_actions": QUICK_ACTIONS,
         "flag_labels": FLAG_LABELS, "severity_labels": SEVERITY_LABELS, "warning_labels": WARNING_LABELS,
         "refusal_reasons": REFUSAL_REASONS,
+        "identity_labels": IDENTITY_LABELS,
     }
 
 
@@ -94,6 +102,21 @@ def checkin_page():
     return render_template("checkin.html", title=_("Manual check-in"), values={})
 
 
+@bp.post("/checkin")
+@login_required
+def retype():
+    """The check-in form again with the posted details in it, to correct them: changes nothing (a POST keeps the
+    details out of the URL)."""
+    return render_template("checkin.html", title=_("Manual check-in"), values=typed_values(request.form))
+
+
+@bp.get("/questions/<int:question_id>")
+@login_required
+def question_page(question_id: int):
+    """A scan held for an identity check: both versions, and what the supervisor may decide."""
+    return render_question(question_id)
+
+
 @bp.get("/lots")
 @login_required
 def lots_page():
@@ -118,9 +141,12 @@ def do(name: str):
         result = perform(services().site, current_staff(), name, request.form)
     except Refusal as refusal:
         return render_refusal(name, refusal)
+    if name == "dismiss_identity" and request.form.get("retype"):
+        values = question_values(services().site, result["id"])
+        return render_template("checkin.html", title=_("Manual check-in"), values=values)
     flash(done_message(name, result), "ok")
     target = safe_next(request.form.get("next")) or url_for("supervisor.home")
-    if name == "check_in":
+    if name in ("check_in", "confirm_identity"):
         target = url_for("supervisor.ticket_page", ticket_id=result["id"])
     elif name == "call_next":
         target = url_for("supervisor.home", desk=result["desk"])  # this screen keeps calling to the desk just chosen
@@ -129,9 +155,15 @@ def do(name: str):
 
 def render_refusal(name: str, refusal: Refusal):
     ticket = request.form.get("ticket", "")
+    if name == "check_in" and refusal.code == "identity_mismatch":
+        # the page says it in short beside the two versions; the API's longer message would push them off a 800×480 screen
+        return render_template("identity.html", title=_("Identity check"), mismatch=refusal.detail,
+                               question=None, values=typed_values(request.form, keep_payload=True)), refusal.status
     if name == "check_in":
-        values = {key: request.form.get(key, "") for key in ("full_name", "birth_date", "sex", "old_id")}
+        values = typed_values(request.form)
         return render_template("checkin.html", title=_("Manual check-in"), error=refusal.message, values=values), refusal.status
+    if name in ("confirm_identity", "dismiss_identity") and request.form.get("question", "").isdigit():
+        return render_question(int(request.form["question"]), refusal.message, refusal.status)
     if name in ("open_lot", "open_vial", "waste", "close_lot"):
         return render_lots(error=refusal.message, status=refusal.status)
     if ticket.isdigit() and refusal.code != "unknown_ticket" and request.form.get("from") == "ticket":
@@ -142,8 +174,28 @@ def render_refusal(name: str, refusal: Refusal):
     return render_board(error=refusal.message, status=refusal.status)
 
 
+def typed_values(form, *, keep_payload: bool = False) -> dict[str, str]:
+    """The check-in form's fields as typed. A whole card payload (a handheld scanner's) goes back in the ID field only
+    for resending it unchanged, never to be edited."""
+    values = {key: form.get(key, "") for key in ("id_number", "full_name", "birth_date", "sex", "old_id")}
+    if "|" in values["id_number"] and not keep_payload:
+        values["id_number"] = ""
+    return values
+
+
+def render_question(question_id: int, error: str | None = None, status: int = 200):
+    """A held scan's page: both versions side by side and the supervisor's choices (or why it is closed)."""
+    view = find_question(services().site, question_id)
+    if view is None:
+        return render_board(error=error or _("There is no such identity question."), status=404 if error is None else status)
+    return render_template("identity.html", title=_("Identity check"), error=error, mismatch=view, question=view,
+                           values={}), status
+
+
 def done_message(name: str, result: dict) -> str:
-    if name == "check_in":
+    if name == "dismiss_identity":
+        return _("The identity question is closed; nobody was checked in.")
+    if name in ("check_in", "confirm_identity"):
         return _("Checked in: ticket %(number)d.", number=result["number"])
     if "number" in result:
         return _("Done: ticket %(number)d.", number=result["number"])

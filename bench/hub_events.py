@@ -73,13 +73,14 @@ def event_payload(kiosk_index: int, number: int, seed: int, at: datetime | None 
     return wire.DOSE_EVENT, {**ticket, "dose": dose, "by": NURSE}, at
 
 
-def wire_bodies(kiosk_id: str, kiosk_index: int, count: int, seed: int) -> list[bytes]:
-    """Return the outbox bodies of seq 1..count of one kiosk, in order."""
+def wire_bodies(kiosk_id: str, kiosk_index: int, count: int, seed: int, signer=None) -> list[bytes]:
+    """Return the messages of seq 1..count of one kiosk, in order: its outbox texts, signed as its publisher sends them
+    when a ``signer`` (wire.signature.Signer) is given."""
     bodies = []
     for number in range(count):
         kind, payload, at = event_payload(kiosk_index, number, seed)
-        bodies.append(wire.envelope(kiosk_id, number + 1, kind, boot=BOOT, at=at.isoformat(), clock_synced=True,
-                                    payload=payload).encode())
+        text = wire.envelope(kiosk_id, number + 1, kind, boot=BOOT, at=at.isoformat(), clock_synced=True, payload=payload)
+        bodies.append(signer.sign(text) if signer is not None else text.encode())
     return bodies
 
 

@@ -53,16 +53,18 @@ def copy_databases(paths: dict[str, Path], folder: Path) -> dict[str, Path]:
     return copies
 
 
-def kiosk_config(kiosk: str, db: Path, broker: str) -> Config:
-    """The settings `kiosk publish` would read from kiosk.toml: this kiosk, its database, the broker; defaults otherwise."""
-    return Config().replace("kiosk", id=kiosk, db=str(db)).replace("hub", broker=broker)
+def kiosk_config(kiosk: str, db: Path, broker: str, keys: Path) -> Config:
+    """The settings `kiosk publish` would read from kiosk.toml: this kiosk, its database, the broker, its key in
+    ``keys``; defaults otherwise."""
+    return Config().replace("kiosk", id=kiosk, db=str(db)).replace("hub", broker=broker, key_file=str(keys / f"{kiosk}.key"))
 
 
 def run_publishers(args: argparse.Namespace) -> dict:
     """The ``publish`` worker: one real publisher part per kiosk (as `kiosk run --broker` runs it), started at the go."""
     from kiosk.publish import PublishPart
 
-    parts = [PublishPart(kiosk_config(kiosk, Path(db), args.broker)) for kiosk, db in (p.split("=", 1) for p in args.kiosk)]
+    parts = [PublishPart(kiosk_config(kiosk, Path(db), args.broker, Path(args.keys)))
+             for kiosk, db in (p.split("=", 1) for p in args.kiosk)]
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":
         return {"error": "no go"}
@@ -86,6 +88,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     pub = sub.add_parser("publish")
     pub.add_argument("--broker", required=True)
     pub.add_argument("--kiosk", action="append", required=True, metavar="ID=DB")
+    pub.add_argument("--keys", required=True, metavar="DIR", help="the kiosks' keys, <kiosk>.key")
     return ap.parse_args(argv)
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from hub_events import kiosk_ids, record_now, wire_bodies
 from hub_harness import Worker, raw_worker
-from hub_scenarios import RUN_TIMEOUT_S, fresh_broker, start_hub
+from hub_scenarios import RUN_TIMEOUT_S, fresh_broker, kiosk_keys, start_hub
 from mqtt_raw import Counter, Publisher
 from kiosk.queue.store import Store
+from wire.signature import Signer
 
 WARMUP_EVENTS = 50
 """The first events (first connections, first SQLite pages) are recorded but not counted."""
@@ -24,7 +25,7 @@ def latency_raw(args, folder: Path) -> dict:
     folder.mkdir(parents=True)
     count = int(args.rate * args.seconds)
     kiosk = kiosk_ids(1, prefix="lat")[0]
-    bodies = wire_bodies(kiosk, 0, count, args.seed)
+    bodies = wire_bodies(kiosk, 0, count, args.seed, Signer.from_file(kiosk_keys([kiosk], folder.parent) / f"{kiosk}.key"))
     broker = fresh_broker(folder)
     try:
         sink = raw_worker("subscribe", "--broker", broker.url, "--client-id", "raw-sink", "--expect", str(count), "--timed",
@@ -65,7 +66,7 @@ def latency_hub(args, folder: Path) -> dict:
         spy = Counter(broker.url, "bench-spy", count, timed=True).start()
         spy.subscribed.wait(10)
         store = Store(folder / "kiosk.db")
-        publisher = kiosk_publish(folder, kiosk, broker.url)
+        publisher = kiosk_publish(folder, kiosk, broker.url, kiosk_keys([kiosk], folder.parent) / f"{kiosk}.key")
         start = time.monotonic()
         for n in range(count):
             pause(start + n / args.rate)
@@ -93,10 +94,10 @@ def latency_hub(args, folder: Path) -> dict:
             "stages_ms": {"kiosk_to_broker": percentiles(to_broker), "broker_to_hub_commit": percentiles(on_to_hub)}}
 
 
-def kiosk_publish(folder: Path, kiosk: str, url: str) -> Worker:
-    """Start the real `kiosk publish` on folder/kiosk.db and wait for its ready line."""
+def kiosk_publish(folder: Path, kiosk: str, url: str, key: Path) -> Worker:
+    """Start the real `kiosk publish` on folder/kiosk.db, signing with ``key``, and wait for its ready line."""
     config = folder / "kiosk.toml"
-    config.write_text(f'[kiosk]\nid = "{kiosk}"\ndb = "{folder / "kiosk.db"}"\n\n[hub]\nbroker = "{url}"\n')
+    config.write_text(f'[kiosk]\nid = "{kiosk}"\ndb = "{folder / "kiosk.db"}"\n\n[hub]\nbroker = "{url}"\nkey_file = "{key}"\n')
     return Worker([sys.executable, "-m", "kiosk", "--config", str(config), "publish"], log=folder / "publisher.log",
                   ready=f"kiosk {kiosk}:")
 

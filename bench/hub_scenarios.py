@@ -32,11 +32,23 @@ def fresh_broker(folder: Path) -> Broker:
     return Broker(folder / "mosquitto", max_queued=0).start()
 
 
-def hub_database(folder: Path, kiosks: list[str], work: Path) -> Path:
-    """Return a fresh hub database with these kiosks enrolled (`hub enroll` runs once per set; later runs copy it)."""
+def enrolled_template(kiosks: list[str], work: Path) -> Path:
+    """The hub database with these kiosks enrolled, made once per set (`hub enroll` for each) and copied by every run;
+    their keys are in ``<template>.keys/<kiosk>.key``."""
     template = work / f"hub-template-{len(kiosks)}-{kiosks[0]}-csr.db"  # -csr: enrolled with keys (older caches had none)
     if not template.exists():
         enroll(template, kiosks)
+    return template
+
+
+def kiosk_keys(kiosks: list[str], work: Path) -> Path:
+    """The folder of these kiosks' keys (``<kiosk>.key``): raw runs publish the very messages the hub runs do, signed."""
+    return Path(f"{enrolled_template(kiosks, work)}.keys")
+
+
+def hub_database(folder: Path, kiosks: list[str], work: Path) -> Path:
+    """Return a fresh hub database with these kiosks enrolled (a copy of their template)."""
+    template = enrolled_template(kiosks, work)
     db = folder / "hub.db"
     for suffix in ("", "-wal"):
         if Path(f"{template}{suffix}").exists():
@@ -123,7 +135,8 @@ def throughput_once(mode: str, args, folder: Path) -> dict:
     try:
         sink, watcher = sink_for(mode, folder, broker, kiosks, per_kiosk)
         pub = raw_worker("publish", "--broker", broker.url, "--kiosks", ",".join(f"{i}={k}" for i, k in enumerate(kiosks)),
-                         "--count", str(per_kiosk), "--seed", str(args.seed), log=folder / "publisher.log")
+                         "--count", str(per_kiosk), "--seed", str(args.seed), "--keys", str(kiosk_keys(kiosks, folder.parent)),
+                         log=folder / "publisher.log")
         broker_cpu = cpu_seconds(broker.proc.pid)
         pub.go()
         published = pub.result(RUN_TIMEOUT_S)
@@ -158,13 +171,14 @@ def catch_up_once(mode: str, args, folder: Path, outboxes: dict[str, Path] | Non
         shares = [[(i, k) for i, k in enumerate(kiosks) if i % args.processes == p] for p in range(args.processes)]
         real = mode == "hub" and outboxes is not None
         dbs = copy_databases(outboxes, folder / "kiosks") if real else {}
+        keys = kiosk_keys(kiosks, folder.parent)
         for p, share in enumerate(s for s in shares if s):
             if real:
-                publishers.append(kiosk_worker(broker.url, {k: dbs[k] for _, k in share}, log=folder / f"publisher-{p}.log"))
+                publishers.append(kiosk_worker(broker.url, {k: dbs[k] for _, k in share}, keys, log=folder / f"publisher-{p}.log"))
             else:
                 publishers.append(raw_worker("publish", "--broker", broker.url, "--kiosks", ",".join(f"{i}={k}" for i, k in share),
                                              "--count", str(per_kiosk), "--seed", str(args.seed), "--connect-after-go",
-                                             log=folder / f"publisher-{p}.log"))
+                                             "--keys", str(keys), log=folder / f"publisher-{p}.log"))
         broker_cpu = cpu_seconds(broker.proc.pid)
         for pub in publishers:
             pub.go()
@@ -181,10 +195,11 @@ def catch_up_once(mode: str, args, folder: Path, outboxes: dict[str, Path] | Non
     return {"events": total, **run, "publish_failed": failed, "cpu_us_per_event": cpu}
 
 
-def kiosk_worker(url: str, dbs: dict[str, Path], *, log: Path) -> Worker:
-    """Start a bench/hub_kiosks.py worker running one real kiosk publisher per database; wait until it is ready."""
+def kiosk_worker(url: str, dbs: dict[str, Path], keys: Path, *, log: Path) -> Worker:
+    """Start a bench/hub_kiosks.py worker running one real kiosk publisher per database (signing with the kiosk's key
+    in ``keys``); wait until it is ready."""
     pairs = [f"--kiosk={kiosk}={db}" for kiosk, db in dbs.items()]
-    return Worker([sys.executable, str(HERE / "hub_kiosks.py"), "publish", "--broker", url, *pairs], log=log)
+    return Worker([sys.executable, str(HERE / "hub_kiosks.py"), "publish", "--broker", url, "--keys", str(keys), *pairs], log=log)
 
 
 def fill_outboxes(args, folder: Path, say) -> dict[str, Path]:

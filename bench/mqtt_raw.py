@@ -158,7 +158,8 @@ def run_publisher(args: argparse.Namespace) -> dict:
     from hub_events import wire_bodies
 
     kiosks = [(index, kiosk) for index, kiosk in (pair.split("=") for pair in args.kiosks.split(","))]
-    publishers = [Publisher(kiosk, wire_bodies(kiosk, int(index), args.count, args.seed), args.broker, window=args.window)
+    publishers = [Publisher(kiosk, wire_bodies(kiosk, int(index), args.count, args.seed, signer_of(args.keys, kiosk)),
+                            args.broker, window=args.window)
                   for index, kiosk in kiosks]
     if not args.connect_after_go:
         for p in publishers:
@@ -182,6 +183,15 @@ def run_publisher(args: argparse.Namespace) -> dict:
     for p in publishers:
         p.close()
     return report
+
+
+def signer_of(keys: str | None, kiosk: str):
+    """The kiosk's signer from ``<keys>/<kiosk>.key``; None without a keys folder (unsigned bodies)."""
+    if not keys:
+        return None
+    from wire.signature import Signer
+
+    return Signer.from_file(Path(keys) / f"{kiosk}.key")
 
 
 def run_subscriber(args: argparse.Namespace) -> dict:
@@ -209,6 +219,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     pub.add_argument("--seed", type=int, default=1)
     pub.add_argument("--window", type=int, default=WINDOW)
     pub.add_argument("--connect-after-go", action="store_true")
+    pub.add_argument("--keys", metavar="DIR", help="sign each body with <DIR>/<kiosk>.key, as the kiosk's publisher does")
     pub.add_argument("--timeout", type=float, default=600)
     subs = sub.add_parser("subscribe")
     subs.add_argument("--broker", required=True)

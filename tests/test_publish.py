@@ -620,7 +620,7 @@ def test_fail__a_certificate_without_its_key_or_for_another_key_is_a_config_erro
     make_certificates(tmp_path / "tls")
     mine, other = enrolled(tmp_path, KIOSK), enrolled(tmp_path, "kiosk-other")
     broker = "mqtts://127.0.0.1:8883"
-    cases = [({"cert_file": str(mine.cert)}, "no key"),
+    cases = [({"cert_file": str(mine.cert), "key_file": ""}, "no key"),
              ({"cert_file": str(mine.cert), "key_file": str(other.key)}, "do not go together"),
              ({"cert_file": str(tmp_path / "missing.crt"), "key_file": str(mine.key)}, "cannot read")]
     for settings, says in cases:

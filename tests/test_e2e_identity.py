@@ -20,11 +20,11 @@ from kiosk.decode import Code
 from kiosk.desk import Desk
 from kiosk.web import Services, create_app
 
+from .browser import launch
 from .conftest import LAN
 from .web_helpers import arrive
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 SIZES = {"pi": {"width": 800, "height": 480}, "tablet": {"width": 1280, "height": 800}}
 LAN_ID = "001190012345"
 OTHER_CARD = LAN.replace("Nguyễn Thị Lan", "Nguyễn Thị Lân").replace("15031990", "16031990")
@@ -51,7 +51,7 @@ def browser():
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"])
+        chromium = launch(p)
         yield chromium
         chromium.close()
 

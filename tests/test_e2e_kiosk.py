@@ -9,10 +9,10 @@ import pytest
 
 from kiosk.demo import FRAMES
 
+from .browser import launch
 from .kiosk_process import KioskProcess, follow_events
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 EXPECTED = [  # the demo story in kiosk/demo/frames
     (True, 1, "Lan", False), (True, 2, "Hùng", False), (False, None, None, False),
     (True, 3, "Mai", False), (True, 1, "Lan", True), (True, 4, "Khoa", False),
@@ -53,7 +53,7 @@ def test_ok__replayed_frames_check_people_in_and_the_screen_shows_the_ticket(kio
     follow_events(kiosk.url, outcomes, stop)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"])
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1024, "height": 600})
         page.goto(kiosk.url + "/")
         page.wait_for_function("document.getElementById('link').className === 'up'")

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from .browser import launch
 from .conftest import LAN, write_frames
 from .kiosk_process import ROOT, KioskProcess
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 PIN = "2580"
 SETTINGS = {
     "KIOSK_CAMERA_FPS": "10", "KIOSK_CAMERA_REPLAY_REPEAT": "5", "KIOSK_CAMERA_REPLAY_LOOP": "false",
@@ -56,7 +56,7 @@ def test_ok__a_person_goes_from_scan_to_released_on_the_screens(parts):
     web, scan = parts
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"])
+        browser = launch(p)
         citizen = browser.new_page(viewport={"width": 1024, "height": 600})
         citizen.goto(web.url + "/")
         citizen.wait_for_function("document.getElementById('ticket').textContent === '1'", timeout=30000)

@@ -8,7 +8,7 @@ APT_TEST := chromium libatomic1 faketime mosquitto-clients
 DEMO_PORT ?= 8080
 DEMO_DB ?= var/demo.db
 
-.PHONY: demo test bench bench-decode bench-latency bench-hub system-deps test-system-deps frames translations clean help
+.PHONY: demo test test-shifted bench bench-decode bench-latency bench-hub system-deps test-system-deps frames translations clean help
 
 help:
 	@echo "make demo    set up and run a kiosk on the bundled replay frames, with a local broker and district hub"
@@ -39,8 +39,17 @@ demo: system-deps $(VENV)/.installed
 	@echo "supervisor screen: http://127.0.0.1:$(DEMO_PORT)/supervisor/  (sign in as '$(DEMO_STAFF)', PIN $(DEMO_PIN))"
 	BIN=$(BIN) DEMO_PORT=$(DEMO_PORT) DEMO_DB=$(DEMO_DB) provision/demo.sh
 
+# After the suite, its quick part again with every process's clock at another date and time zone (tests/shifted):
+# a test that passes only on the day it was written fails here on any day.
 test: test-system-deps $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m tests.shifted --quick -q -p no:cacheprovider
+
+# The whole suite at another date and time zone: make test-shifted SHIFTED_DATE="2027-07-15 03:00:00" SHIFTED_TZ=Asia/Tokyo
+SHIFTED_DATE ?= 2031-01-01 09:00:00
+SHIFTED_TZ ?= America/Sao_Paulo
+test-shifted: test-system-deps $(VENV)/.installed
+	$(BIN)/python -m tests.shifted --date "$(SHIFTED_DATE)" --tz "$(SHIFTED_TZ)" $(PYTEST_ARGS)
 
 bench: bench-decode bench-latency bench-hub
 

@@ -1,0 +1,1 @@
+"""Date-shifted test runs: python -m tests.shifted (see __main__.py)."""

@@ -4,22 +4,19 @@ libfaketime 0.9.10 (Debian 12) shifts the deadline of Python 3.11's
 ``clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`` by the fake offset even
 when the monotonic clock is left real, so ``time.sleep`` waits minutes or
 fails with EINVAL (libfaketime issue #426). Under libfaketime, this replaces
-``time.sleep`` with the same wait on ``select``, which libfaketime leaves
-alone; without it nothing changes.
+``time.sleep`` with the fault harness's equivalent wait on ``select``
+(faults/wrongclock.py), which libfaketime leaves alone; without it nothing
+changes.
 """
 
+import importlib.util
 import os
-import select
 import time
+from pathlib import Path
 
 if "faketime" in os.environ.get("LD_PRELOAD", ""):
-
-    def sleep(seconds: float) -> None:
-        """time.sleep without clock_nanosleep."""
-        if seconds < 0:
-            raise ValueError("sleep length must be non-negative")
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            select.select([], [], [], left)
-
-    time.sleep = sleep
+    _path = Path(__file__).resolve().parents[2] / "faults" / "wrongclock.py"
+    _spec = importlib.util.spec_from_file_location("_wrongclock", _path)
+    _module = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_module)
+    time.sleep = _module.sleep

@@ -33,6 +33,11 @@ dirties pages all over the three indexes keyed by ID number; checkpointing less 
 database once for many batches: about a quarter less written per event, for a WAL file of up to ~32 MiB."""
 
 
+REFUSED_VALUES = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError, sqlite3.ProgrammingError)
+"""SQLite errors that a value written causes, not the database: the same batch would fail again, so they are not
+StoreErrors (hub/ingest.py splits the batch to find the message)."""
+
+
 class SqliteStore:
     """The Store protocol on one SQLite file; safe to share between threads (one connection behind a lock)."""
 
@@ -56,7 +61,11 @@ class SqliteStore:
 
     @contextmanager
     def transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        """One transaction: all of it is kept or none; raise StoreError saying why SQLite refused it."""
+        """One transaction: all of it is kept or none.
+
+        Raise StoreError saying why when SQLite itself fails (full, locked, read-only, corrupt); a value it refuses
+        (a constraint, a type it cannot bind: REFUSED_VALUES) raises as it is, for the caller to find the message.
+        """
         with self.lock:
             conn = self.conn
             try:
@@ -70,6 +79,8 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.rollback()
+                if isinstance(exc, REFUSED_VALUES):
+                    raise
                 raise StoreError(explain(exc)) from exc
 
     def commit(self, batch: Batch, received_at: str) -> Committed:

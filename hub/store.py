@@ -16,7 +16,9 @@ import wire
 
 
 class StoreError(RuntimeError):
-    """The hub's database refused a write (full disk, locked, corrupt); nothing of the batch was kept."""
+    """The hub's database failed a write for a reason of its own (full disk, locked, read-only, corrupt): nothing of the
+    batch was kept, and the same write can succeed later. A value of the batch that the database refuses raises
+    something else (see Store.commit)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class KioskStatus:
     kiosk: str
     message: dict[str, Any]
     received_at: str
+    body: bytes = b""
+    """The message as received, for the quarantine should merging it fail."""
 
 
 @dataclass
@@ -77,6 +81,11 @@ class Store(Protocol):
         duplicate and changes nothing; with a different body it is quarantined
         (``replayed_changed``). Events from kiosks that are not enrolled are
         the caller's to quarantine before they get here.
+
+        Raises StoreError when the database fails (the same batch can commit
+        later); any other exception (a value the database refuses, a merge
+        rule that breaks on a message) means a message of the batch caused it.
+        Either way nothing of the batch was kept.
         """
 
     def enrolled(self) -> dict[str, str]:

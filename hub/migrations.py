@@ -104,4 +104,25 @@ def m001_merge(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
-MIGRATIONS = [m001_merge]
+M002 = """
+CREATE TABLE merging (
+    id INTEGER PRIMARY KEY CHECK (id = 1),         -- one row: the last word of the last `hub run` on this file
+    pid INTEGER NOT NULL,                          -- that hub run's process id
+    started_at TEXT NOT NULL,                      -- hub time it started
+    noted_at TEXT NOT NULL,                        -- hub time of this row; a running hub writes it every 10 s
+    stopped_at TEXT,                               -- hub time it stopped cleanly; NULL while it runs (or if it was killed)
+    committed_at TEXT,                             -- hub time of the last batch its merge worker committed
+    waiting INTEGER NOT NULL,                      -- messages received and not committed yet
+    waiting_since TEXT,                            -- hub time the oldest of them arrived
+    stalled_since TEXT,                            -- set while messages have waited longer than --stall-seconds
+    last_error TEXT                                -- why the last commit failed (a database error), until one succeeds
+);
+"""
+
+
+def m002_merging(conn: sqlite3.Connection) -> None:
+    """Whether `hub run` is merging, for `hub stats` (another process): the liveness it notes."""
+    conn.execute(M002)
+
+
+MIGRATIONS = [m001_merge, m002_merging]

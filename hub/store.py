@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import wire
 
+from .liveness import MergeState
+
 
 class StoreError(RuntimeError):
     """The hub's database failed a write for a reason of its own (full disk, locked, read-only, corrupt): nothing of the
@@ -99,7 +101,12 @@ class Store(Protocol):
 
     def stats(self) -> dict[str, Any]:
         """Counts for `hub stats`: events, doses, people, duplicates absorbed, quarantined, conflicts, and per kiosk
-        watermark, highest, last seen, last status, boot id, backlog and clock skew."""
+        watermark, highest, last seen, last status, boot id, backlog and clock skew; and whether `hub run` is merging
+        (hub/liveness.py judge)."""
+
+    def note_merging(self, state: MergeState) -> None:
+        """Record `hub run`'s merging state (hub/liveness.py) without waiting for the write lock: raise StoreError at
+        once when the database is busy or cannot be written."""
 
     def close(self) -> None:
         """Close the connection."""

@@ -9,16 +9,20 @@ hub must keep running (and not be handed the same poison again after a restart).
 from __future__ import annotations
 
 import json
+import resource
 import shutil
+import socket
 import sqlite3
 import subprocess
+import sys
+import uuid
 
 import pytest
 
 import wire
 from hub import credentials, reports
 from hub.sqlite_store import open_store
-from tests.hub_process import Client, HubProcess, event, wait_until
+from tests.hub_process import ROOT, Client, HubProcess, event, wait_until, worker_pid
 
 AT = "2026-03-02T01:00:00Z"
 
@@ -120,3 +124,44 @@ def test_fail__a_batch_that_one_message_makes_fail_is_split_and_the_rest_merged(
     assert merged_seqs(db, "k1") == [1, 2, 4, 5, 6]
     [row] = reports.quarantine(db)
     assert row["kiosk"] == "k1" and "IntegrityError" in row["detail"]
+
+
+def hub_stats(db) -> dict:
+    """`hub stats --json`, run as the operator runs it: another process reading the database."""
+    done = subprocess.run([sys.executable, "-m", "hub", "stats", "--db", str(db), "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30, check=True)
+    return json.loads(done.stdout)
+
+
+def test_fail__a_commit_that_keeps_failing_is_a_stall_in_the_log_hub_stats_and_the_watchdog(broker, db, watcher):
+    name = f"hub-test-{uuid.uuid4().hex}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind("\0" + name)
+        systemd.settimeout(10)
+        env = {"NOTIFY_SOCKET": "@" + name, "WATCHDOG_USEC": "1000000"}
+        kiosk = Client(broker, "kiosk-k1")
+        with HubProcess(broker.url, db, "--stall-seconds", "1", env=env) as hub:
+            kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", 1))
+            watcher.wait_watermark("k1", 1)
+            worker = worker_pid(hub)
+            soft, hard = resource.prlimit(worker, resource.RLIMIT_FSIZE)
+            resource.prlimit(worker, resource.RLIMIT_FSIZE, (1, hard))  # the worker's every write now fails: disk full
+            try:
+                for seq in (2, 3):
+                    kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", seq))
+                wait_until(lambda: "merging stalled since" in hub.log, what="the stall in the log")
+                wait_until(lambda: "unhealthy: withholding watchdog pings" in hub.log, what="the watchdog withheld")
+                merging = wait_until(lambda: (m := hub_stats(db)["merging"])["state"] == "stalled" and m, what="hub stats")
+                assert merging["waiting"] == 2 and merging["last_error"].startswith("StoreError: "), merging
+                assert merging["summary"].startswith(f"merging stalled since {merging['stalled_since']}: 2 messages waiting")
+                assert hub.proc.poll() is None and watcher.last_ack("k1").watermark == 1
+            finally:
+                resource.prlimit(worker, resource.RLIMIT_FSIZE, (soft, hard))
+            watcher.wait_watermark("k1", 3, timeout=30)  # the next retry commits
+            wait_until(lambda: "merging resumed" in hub.log and "healthy again" in hub.log, what="resumed and healthy")
+            wait_until(lambda: hub_stats(db)["merging"]["state"] == "merging", what="hub stats: merging again")
+            while systemd.recv(4096) != b"WATCHDOG=1":  # pings again (the socket's timeout bounds the wait)
+                pass
+        kiosk.close()
+    assert hub.proc.returncode == 0 and hub_stats(db)["merging"]["state"] == "stopped"
+    assert "001190012345" not in hub.log

@@ -194,8 +194,9 @@ def parse_event(topic_name: str, body: bytes) -> Event:
     version = message.get("v")
     if version != VERSION:
         raise Rejected("unsupported_version", f"v={shown(version, 20)}; this hub reads v={VERSION}")
-    if message.get("type") not in EVENT_TYPES:
-        raise Rejected("unknown_type", f"type {shown(message.get('type'), 40)} is not a version-{VERSION} event")
+    kind = message.get("type")
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:  # a list or an object is not hashable
+        raise Rejected("unknown_type", f"type {shown(kind, 40)} is not a version-{VERSION} event")
     try:
         event_validator()(message)
     except fastjsonschema.JsonSchemaValueException as exc:
@@ -437,14 +438,15 @@ def kiosk_status(kiosk_id: str, state: str, *, boot: str, version: str, at: str,
         raise ValueError(f"unknown kiosk state {state!r}")
     return canonical(
         {"v": VERSION, "kiosk": kiosk_id, "state": state, "boot": boot, "version": version, "at": at,
-         "clock_synced": clock_synced, "outbox": bounded(outbox, limits.COUNT_MAX),
-         "unpublished": bounded(unpublished, limits.COUNT_MAX), "camera_fps": bounded(camera_fps, limits.CAMERA_FPS_MAX)}
+         "clock_synced": clock_synced, "outbox": bounded(outbox, limits.COUNT_MAX, int),
+         "unpublished": bounded(unpublished, limits.COUNT_MAX, int),
+         "camera_fps": bounded(camera_fps, limits.CAMERA_FPS_MAX, (int, float))}
     ).encode()
 
 
-def bounded(value: float | None, maximum: float) -> float | None:
-    """value when it is a finite number from 0 to maximum, else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+def bounded(value: float | None, maximum: float, kind: type | tuple[type, ...]) -> float | None:
+    """value when it is a finite number of this kind from 0 to maximum, else None."""
+    if isinstance(value, bool) or not isinstance(value, kind):
         return None
     return value if math.isfinite(value) and 0 <= value <= maximum else None
 

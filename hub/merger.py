@@ -116,11 +116,12 @@ class Merger:
         """
         if self.in_flight is None:
             return None
+        deadline = time.monotonic() + timeout
         try:
-            while self.conn.poll(timeout):
+            while self.conn.poll(max(0.0, deadline - time.monotonic())):
                 answer = self.conn.recv()
                 if isinstance(answer, Retrying):
-                    self.retrying, timeout = answer, 0.0
+                    self.retrying = answer
                     continue
                 flushed: Flushed = answer
                 flushed.deliveries, self.in_flight, self.in_flight_since, self.retrying = self.in_flight, None, None, None

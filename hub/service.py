@@ -4,7 +4,9 @@ Parsing and committing run in a child process, the merge worker (hub/merger.py):
 the loop hands it one whole batch of raw messages at a time and gathers the
 next one while the worker commits (one CPython process cannot do both at the
 broker's rate). The worker answers each batch after its commit; only then are
-its messages acknowledged. A worker that dies stops the hub, non-zero.
+its messages acknowledged. A worker that dies stops the hub, non-zero; one
+whose commits stop (messages waiting longer than --stall-seconds) makes the hub
+report a stall and withhold the systemd watchdog (hub/liveness.py).
 
 The order that makes delivery safe: a message is acknowledged to the broker
 (PUBACK, paho's manual acknowledgement) and the kiosk's watermark is published

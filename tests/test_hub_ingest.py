@@ -28,7 +28,8 @@ from .hub_messages import BAD_KIOSK, GOOD_KIOSK, good_events, mutate
 
 AT = "2026-03-02T01:00:00Z"
 FUZZ_CRASHES = Path(__file__).resolve().parent / "fuzz_crashes"
-"""Inputs fuzz/hub_ingest.py once found to crash the path; each stays a regression test."""
+"""Messages that once raised out of the ingest path, found by fuzz/hub_ingest.py (``--save``) or by the property test
+below (the type ones; the 5000 digits are issue 10's); each stays a regression test."""
 
 
 def enrolled_store(path):

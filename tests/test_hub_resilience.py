@@ -151,15 +151,15 @@ def test_fail__a_commit_that_keeps_failing_is_a_stall_in_the_log_hub_stats_and_t
                     kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", seq))
                 wait_until(lambda: "merging stalled since" in hub.log, what="the stall in the log")
                 wait_until(lambda: "unhealthy: withholding watchdog pings" in hub.log, what="the watchdog withheld")
-                merging = wait_until(lambda: (m := hub_stats(db)["merging"])["state"] == "stalled" and m, what="hub stats")
+                merging = wait_until(lambda: (m := hub_stats(db)["merging"])["state"] == "stalled" and m, 30, "hub stats")
                 assert merging["waiting"] == 2 and merging["last_error"].startswith("StoreError: "), merging
                 assert merging["summary"].startswith(f"merging stalled since {merging['stalled_since']}: 2 messages waiting")
                 assert hub.proc.poll() is None and watcher.last_ack("k1").watermark == 1
             finally:
                 resource.prlimit(worker, resource.RLIMIT_FSIZE, (soft, hard))
-            watcher.wait_watermark("k1", 3, timeout=30)  # the next retry commits
+            watcher.wait_watermark("k1", 3, timeout=45)  # the next retry (backoff: at most 15 s) commits
             wait_until(lambda: "merging resumed" in hub.log and "healthy again" in hub.log, what="resumed and healthy")
-            wait_until(lambda: hub_stats(db)["merging"]["state"] == "merging", what="hub stats: merging again")
+            wait_until(lambda: hub_stats(db)["merging"]["state"] == "merging", 30, "hub stats: merging again")
             while systemd.recv(4096) != b"WATCHDOG=1":  # pings again (the socket's timeout bounds the wait)
                 pass
         kiosk.close()

@@ -27,6 +27,8 @@ STALL_SECONDS = 60.0
 stalled. A batch commits in milliseconds; a failing commit is retried within 15 s."""
 NOTE_SECONDS = 10.0
 """How often a running hub writes its ``merging`` row."""
+NOTE_RETRY_SECONDS = 0.5
+"""After a note the database refused (busy with the merge worker's commit), how soon to try again."""
 SILENT_SECONDS = 60.0
 """`hub stats` calls a hub silent whose row is older than this while it has not said it stopped."""
 REPORT_SECONDS = 60.0
@@ -72,9 +74,10 @@ class Liveness:
                                 last_error=None)
         self.stalled_at: float | None = None
         """Monotonic time of the oldest waiting message while stalled; None while merging goes on."""
-        self.noted_at: float | None = None
+        self.next_note: float | None = None
         self.reported_at = 0.0
-        self.note_failed = False
+        self.note_failing_since: float | None = None
+        self.note_warned = False
 
     @property
     def stalled(self) -> bool:
@@ -103,7 +106,7 @@ class Liveness:
             logger.warning("merging resumed after %.0f s stalled", now - self.stalled_at)
             self.stalled_at = None
             self.note(waiting, oldest)
-        elif self.noted_at is None or now - self.noted_at >= NOTE_SECONDS:
+        elif self.next_note is None or now >= self.next_note:
             self.note(waiting, oldest)
 
     def report(self) -> None:
@@ -116,8 +119,8 @@ class Liveness:
         self.note(0, None, stopped=True)
 
     def note(self, waiting: int, oldest: float | None, *, stopped: bool = False) -> None:
+        """Write the row now; one the database refuses is tried again soon, and said in the log if that goes on."""
         now = self.clock()
-        self.noted_at = now
         self.state = replace(
             self.state, noted_at=iso(self.wall()), waiting=waiting, waiting_since=self.at(oldest),
             stalled_since=self.at(self.stalled_at), stopped_at=iso(self.wall()) if stopped else None,
@@ -125,12 +128,14 @@ class Liveness:
         try:
             self.persist(self.state)
         except Exception as exc:  # noqa: BLE001 -- a database that cannot be written must not stop the loop
-            if not self.note_failed:
-                logger.warning("cannot note the merging state in the database (%s: %s); `hub stats` will call the "
-                               "hub silent", type(exc).__name__, exc)
-            self.note_failed = True
+            self.next_note = now + NOTE_RETRY_SECONDS
+            self.note_failing_since = self.note_failing_since if self.note_failing_since is not None else now
+            if not self.note_warned and now - self.note_failing_since >= 3 * NOTE_SECONDS:
+                self.note_warned = True
+                logger.warning("cannot note the merging state in the database for %.0f s (%s: %s); `hub stats` "
+                               "will call the hub silent", now - self.note_failing_since, type(exc).__name__, exc)
         else:
-            self.note_failed = False
+            self.next_note, self.note_failing_since, self.note_warned = now + NOTE_SECONDS, None, False
 
     def at(self, moment: float | None) -> str | None:
         """The hub (wall) time of a monotonic moment."""

@@ -57,8 +57,13 @@ def garbage(good: dict, key: signature.Signer) -> list[tuple[str, str, bytes]]:
     no_boot = {k: v for k, v in good.items() if k != "boot"}
     oversized = {**good, "payload": {**good["payload"], "padding": "x" * (wire.MAX_MESSAGE_BYTES + 1)}}
     signed = key.sign(text(good))
+    seq = f'"seq":{good["seq"]}'.encode()
+    status = wire.kiosk_status(STREAM, "online", boot=good["boot"], version="0.1.0", at=good["at"], clock_synced=True)
     return [
         # anyone who can reach the broker
+        ("not_json", event_topic, text(good).replace(seq, b'"seq":' + b"9" * 5000, 1)),  # issue 10: crash-looped the hub
+        ("not_json", event_topic, text(good).replace(seq, b'"seq":NaN', 1)),
+        ("schema", wire.topic(STREAM, wire.STATUS), text({**json.loads(status), "outbox": 10**30})),  # stopped every commit
         ("not_utf8", event_topic, b"\xff\xfe\x00\x9c not text"),
         ("not_json", event_topic, b"{this is not json"),
         ("not_json", event_topic, b"[1, 2, 3]"),

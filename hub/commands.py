@@ -39,11 +39,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch_max < 1 or args.batch_ms < 0:
         raise ValueError("--batch-max must be at least 1 and --batch-ms at least 0")
+    if not args.stall_seconds > 0:
+        raise ValueError("--stall-seconds must be more than 0")
     parse_broker(args.broker)  # a mistyped address must not leave a new, empty database behind
     settings = RunSettings(
         broker=args.broker, db=args.db, client_id=args.client_id, username=args.username,
         password=credentials.hub_password(args.password), ca_file=args.ca_file, catalogue=args.catalogue,
-        batch_ms=args.batch_ms, batch_max=args.batch_max,
+        batch_ms=args.batch_ms, batch_max=args.batch_max, stall_seconds=args.stall_seconds,
     )
     store = open_store(args.db, args.catalogue)
     try:
@@ -208,6 +210,7 @@ def print_stats(figures: dict[str, Any]) -> None:
     print(f"duplicates   {figures.get('duplicates', 0)} absorbed")
     print(f"quarantined  {quarantined.get('total', 0)}{breakdown(quarantined.get('by_reason', {}))}")
     print(f"conflicts    {conflicts.get('total', 0)}{breakdown(conflicts.get('by_kind', {}))}")
+    print(f"merging      {figures.get('merging', {}).get('summary', '-')}")
     columns = ["kiosk", "site", "enrolled", "watermark", "highest", "missing", "duplicates", "refused", "disputed", "status",
                "last_seen", "backlog", "clock_skew_s"]
     kiosks = figures.get("kiosks", [])

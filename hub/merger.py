@@ -45,6 +45,14 @@ class MergerDied(ChildProcessError):
     """The merge worker exited while `hub run` needed it: the hub stops, non-zero, for systemd to restart it."""
 
 
+@dataclass(frozen=True)
+class Retrying:
+    """The worker's word, before its answer, that the batch's commit failed and will be tried again."""
+
+    error: str
+    """The failure: a database error's type and message (never a message body)."""
+
+
 @dataclass
 class Gathering:
     """Raw messages received since the last batch went to the worker, with the deliveries to acknowledge after it."""
@@ -79,6 +87,10 @@ class Merger:
         self.process.start()
         child.close()  # so that the worker's death reads as EOF here
         self.in_flight: list[Delivery] | None = None
+        self.in_flight_since: float | None = None
+        """Monotonic time the oldest message of the batch in the worker arrived."""
+        self.retrying: Retrying | None = None
+        """The worker's last word that the batch in it failed to commit; None once it answered."""
         logger.info("merge worker started (pid %d)", self.process.pid)
 
     @property
@@ -95,20 +107,28 @@ class Merger:
             self.conn.send(gathered.messages)
         except (OSError, ValueError) as exc:
             raise self.died() from exc
-        self.in_flight = gathered.deliveries
+        self.in_flight, self.in_flight_since = gathered.deliveries, gathered.since
 
     def collect(self, timeout: float = 0.0) -> Flushed | None:
-        """The committed batch's acks and deliveries when the worker has answered (within timeout), else None."""
+        """The committed batch's acks and deliveries when the worker has answered (within timeout), else None.
+
+        A Retrying the worker sends meanwhile is kept in ``retrying``.
+        """
         if self.in_flight is None:
             return None
+        deadline = time.monotonic() + timeout
         try:
-            if not self.conn.poll(timeout):
-                return None
-            flushed: Flushed = self.conn.recv()
+            while self.conn.poll(max(0.0, deadline - time.monotonic())):
+                answer = self.conn.recv()
+                if isinstance(answer, Retrying):
+                    self.retrying = answer
+                    continue
+                flushed: Flushed = answer
+                flushed.deliveries, self.in_flight, self.in_flight_since, self.retrying = self.in_flight, None, None, None
+                return flushed
         except (EOFError, OSError) as exc:
             raise self.died() from exc
-        flushed.deliveries, self.in_flight = self.in_flight, None
-        return flushed
+        return None
 
     def died(self) -> MergerDied:
         self.process.join(1.0)
@@ -151,7 +171,7 @@ def work(conn: Connection, settings: WorkerSettings) -> None:
     try:
         ingest = Ingest(store)
         while (messages := receive(conn)) is not None:
-            conn.send(merge(ingest, messages, lambda: os.getppid() == settings.parent))
+            conn.send(merge(ingest, messages, lambda: os.getppid() == settings.parent, conn.send))
     finally:
         store.close()
 
@@ -164,13 +184,16 @@ def receive(conn: Connection) -> list[tuple[str, bytes]] | None:
     return None if messages == STOP else messages
 
 
-def merge(ingest, messages: list[tuple[str, bytes]], parent_alive: Callable[[], bool]) -> Flushed:
-    """Classify and commit one batch; a failed commit is retried with the Ingest's backoff until it succeeds."""
+def merge(ingest, messages: list[tuple[str, bytes]], parent_alive: Callable[[], bool],
+          tell: Callable[[Retrying], None] = lambda retrying: None) -> Flushed:
+    """Classify and commit one batch; a commit the database fails is retried with the Ingest's backoff until it
+    succeeds, and each failure is told to the parent (``tell``) for its liveness report."""
     if not messages:
         return Flushed([], [], 0, 0, 0)
     for topic, body in messages:
         ingest.receive(topic, body)
     while (flushed := ingest.flush()) is None:
+        tell(Retrying(ingest.last_error or "unknown"))
         time.sleep(ingest.seconds_until_retry())
         if not parent_alive():
             raise SystemExit(1)

@@ -97,7 +97,10 @@ CREATE INDEX conflicts_by_kind ON conflicts (kind);
 
 
 def execute_all(conn: sqlite3.Connection, script: str) -> None:
-    """Run each statement of script inside the caller's transaction (executescript would commit it)."""
+    """Run each statement of script inside the caller's transaction (executescript would commit it).
+
+    Statements are split at every ";", so a comment in a script never holds one.
+    """
     for statement in script.split(";"):
         if statement.strip():
             conn.execute(statement)
@@ -174,4 +177,25 @@ def m003_confirmed_content(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE kiosks SET chain = ? WHERE kiosk = ?", (chain, kiosk))
 
 
-MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content]
+M004 = """
+CREATE TABLE merging (
+    id INTEGER PRIMARY KEY CHECK (id = 1),         -- one row: the last word of the last `hub run` on this file
+    pid INTEGER NOT NULL,                          -- that hub run's process id
+    started_at TEXT NOT NULL,                      -- hub time it started
+    noted_at TEXT NOT NULL,                        -- hub time of this row (a running hub writes it every 10 s)
+    stopped_at TEXT,                               -- hub time it stopped cleanly, NULL while it runs (or if it was killed)
+    committed_at TEXT,                             -- hub time of the last batch its merge worker committed
+    waiting INTEGER NOT NULL,                      -- messages received and not committed yet
+    waiting_since TEXT,                            -- hub time the oldest of them arrived
+    stalled_since TEXT,                            -- set while messages have waited longer than --stall-seconds
+    last_error TEXT                                -- why the last commit failed (a database error), until one succeeds
+);
+"""
+
+
+def m004_merging(conn: sqlite3.Connection) -> None:
+    """Whether `hub run` is merging, for `hub stats` (another process): the liveness it notes."""
+    execute_all(conn, M004)
+
+
+MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging]

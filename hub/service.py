@@ -4,7 +4,9 @@ Parsing and committing run in a child process, the merge worker (hub/merger.py):
 the loop hands it one whole batch of raw messages at a time and gathers the
 next one while the worker commits (one CPython process cannot do both at the
 broker's rate). The worker answers each batch after its commit; only then are
-its messages acknowledged. A worker that dies stops the hub, non-zero.
+its messages acknowledged. A worker that dies stops the hub, non-zero; one
+whose commits stop (messages waiting longer than --stall-seconds) makes the hub
+report a stall and withhold the systemd watchdog (hub/liveness.py).
 
 The order that makes delivery safe: a message is acknowledged to the broker
 (PUBACK, paho's manual acknowledgement) and the kiosk's watermark is published
@@ -35,7 +37,8 @@ import wire
 from kiosk import __version__, systemd
 
 from .ingest import Delivery, Flushed, utc_now
-from .merger import Gathering, Merger, MergerDied
+from .liveness import STALL_SECONDS, Liveness, summary
+from .merger import Gathering, Merger, MergerDied, Retrying
 from .store import Store
 
 logger = logging.getLogger(__name__)
@@ -87,6 +90,8 @@ class RunSettings:
     catalogue: str | None = None
     batch_ms: float = 20.0
     batch_max: int = 500
+    stall_seconds: float = STALL_SECONDS
+    """Merging counts as stalled once a received message has waited this long for its commit (hub/liveness.py)."""
 
 
 class Hub:
@@ -107,6 +112,8 @@ class Hub:
         self.gathering = Gathering()
         self.merger: Merger | None = None
         self.worker_dead = False
+        self.liveness = Liveness(store.note_merging, stall_seconds=settings.stall_seconds, clock=clock)
+        self.heard: Retrying | None = None
         self.totals: Counter = Counter()
         self.client = self.build_client()
         self.state = "down"  # down -> connecting -> up -> down ...
@@ -249,6 +256,7 @@ class Hub:
     def acknowledge(self, flushed: Flushed) -> None:
         """The worker committed a batch: now, and only now, publish its acks and acknowledge its messages."""
         self.totals.update(merged=flushed.merged, duplicates=flushed.duplicates, quarantined=flushed.quarantined)
+        self.liveness.committed()
         if self.state != "up":
             return  # not connected: the broker re-delivers these messages, and the acks go out on connect
         for ack in flushed.acks:
@@ -264,9 +272,9 @@ class Hub:
         self.stop_requested = True
 
     def healthy(self) -> bool:
-        """For the systemd watchdog: the loop has turned recently and the merge worker lives (a broker that is down is
-        not a reason to restart)."""
-        return not self.worker_dead and self.clock() - self.iterated_at < HEALTHY_SECONDS
+        """For the systemd watchdog: the loop has turned recently, the merge worker lives and merging is not stalled
+        (a broker that is down is not a reason to restart)."""
+        return not self.worker_dead and self.clock() - self.iterated_at < HEALTHY_SECONDS and not self.liveness.stalled
 
     def run(self) -> None:
         """Run until `request_stop`; then commit what is pending, publish 'stopped' and disconnect.
@@ -300,6 +308,7 @@ class Hub:
         else:
             self.client.loop(wait)
         self.pass_batches()
+        self.watch_merging()
         if now - self.reported_at >= REPORT_SECONDS:
             self.report()
 
@@ -326,6 +335,19 @@ class Hub:
             merger.submit(self.gathering)
             self.gathering = Gathering()
 
+    def watch_merging(self) -> None:
+        """Tell the liveness what waits for a commit, and since when; on a change, tell systemd's status line."""
+        merger = self.merger
+        if merger.retrying is not self.heard:
+            self.heard = merger.retrying
+            if merger.retrying is not None:
+                self.liveness.retrying(merger.retrying.error)
+        since = [t for t in (merger.in_flight_since, self.gathering.since) if t is not None]
+        was = self.liveness.stalled
+        self.liveness.check(len(self.gathering) + len(merger.in_flight or ()), min(since) if since else None)
+        if self.liveness.stalled != was:
+            systemd.status(summary(self.liveness.state) if self.liveness.stalled else f"merging from {self.settings.broker}")
+
     def report(self) -> None:
         totals = self.totals
         if totals:
@@ -343,6 +365,7 @@ class Hub:
         except MergerDied as exc:
             logger.error("%s while stopping; the rest stays unacknowledged", exc)
         self.merger.stop(STOP_WAIT_SECONDS)
+        self.liveness.stopped()
         if self.state == "up":
             info = self.client.publish(wire.HUB_STATUS_TOPIC, self.status_body("stopped"), qos=1, retain=True)
             self.loop_until(lambda: info.is_published())

@@ -7,11 +7,13 @@ hub/batch.py (what a batch writes) and hub/merge.py (the pure rules).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import wire
 from kiosk.queue.catalogue import Catalogue, load_catalogue
 
 from . import batch as batches
+from .liveness import MergeState, judge
 from .merge import CONFLICT_KINDS, SECURITY_KINDS
 from .migrations import APPLICATION_ID, MIGRATIONS
 from .store import Batch, Committed, KioskKey, StoreError
@@ -27,10 +30,17 @@ logger = logging.getLogger(__name__)
 
 CACHE_KIB = 32 * 1024
 """Page cache of the writer connection: the person and event-id indexes take random inserts (SQLite's default is 2 MiB)."""
+BUSY_TIMEOUT_MS = 10_000
+"""How long a write waits for another writer's lock before SQLite says busy."""
 CHECKPOINT_PAGES = 8000
 """Copy the WAL into the database once it holds this many pages (~32 MiB; SQLite's default is 1000). Each batch
 dirties pages all over the three indexes keyed by ID number; checkpointing less often writes each such page to the
 database once for many batches: about a quarter less written per event, for a WAL file of up to ~32 MiB."""
+
+
+REFUSED_VALUES = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError, sqlite3.ProgrammingError)
+"""SQLite errors that a value written causes, not the database: the same batch would fail again, so they are not
+StoreErrors (hub/ingest.py splits the batch to find the message)."""
 
 
 class SqliteStore:
@@ -56,7 +66,11 @@ class SqliteStore:
 
     @contextmanager
     def transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        """One transaction: all of it is kept or none; raise StoreError saying why SQLite refused it."""
+        """One transaction: all of it is kept or none.
+
+        Raise StoreError saying why when SQLite itself fails (full, locked, read-only, corrupt); a value it refuses
+        (a constraint, a type it cannot bind: REFUSED_VALUES) raises as it is, for the caller to find the message.
+        """
         with self.lock:
             conn = self.conn
             try:
@@ -70,6 +84,8 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.rollback()
+                if isinstance(exc, REFUSED_VALUES):
+                    raise
                 raise StoreError(explain(exc)) from exc
 
     def commit(self, batch: Batch, received_at: str) -> Committed:
@@ -136,10 +152,30 @@ class SqliteStore:
         with self.transaction("DEFERRED") as conn:
             return batches.ack_for(conn, kiosk, at)
 
-    def stats(self) -> dict[str, Any]:
-        """Counts for `hub stats --json`: a JSON-able dict."""
+    def stats(self, now: datetime | None = None) -> dict[str, Any]:
+        """Counts for `hub stats --json`: a JSON-able dict; ``now`` (default: the clock) judges the merging state."""
         with self.transaction("DEFERRED") as conn:
-            return read_stats(conn)
+            return read_stats(conn, now or datetime.now(timezone.utc))
+
+    def note_merging(self, state: MergeState) -> None:
+        """Write the one ``merging`` row; never wait for another writer (StoreError at once) and never fsync for it.
+
+        `hub run`'s MQTT side calls this every few seconds beside the merge worker's commits: waiting for the lock
+        would stall its loop, and the row is worth no fsync (a lost one is written again).
+        """
+        row = dataclasses.asdict(state)
+        with self.lock:
+            self.conn.execute("PRAGMA busy_timeout = 0")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            with self.transaction() as conn:
+                conn.execute(
+                    f"INSERT INTO merging (id, {', '.join(row)}) VALUES (1, {', '.join(':' + key for key in row)}) "
+                    f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{key} = excluded.{key}' for key in row)}", row)
+        finally:
+            with self.lock:
+                self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                self.conn.execute("PRAGMA synchronous = FULL")
 
     def close(self) -> None:
         with self.lock:
@@ -154,7 +190,7 @@ def open_store(path: str | Path, catalogue: Catalogue | None = None) -> SqliteSt
 def connect(path: Path) -> sqlite3.Connection:
     try:
         # isolation_level=None: transactions are ours (BEGIN IMMEDIATE), never the sqlite3 module's implicit ones
-        conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")  # acknowledged means merged: a commit must survive a power cut
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
@@ -190,8 +226,8 @@ def explain(exc: sqlite3.Error) -> str:
     return f"the hub database refused the batch: {text}"
 
 
-def read_stats(conn: sqlite3.Connection) -> dict[str, Any]:
-    """Counts of events, doses, people, duplicates, quarantine and conflicts, and one dict per kiosk."""
+def read_stats(conn: sqlite3.Connection, now: datetime) -> dict[str, Any]:
+    """Counts of events, doses, people, duplicates, quarantine and conflicts, one dict per kiosk, and the merging state."""
     one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
     by_reason = dict(conn.execute("SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason"))
     by_kind = {kind: 0 for kind in (*CONFLICT_KINDS, *SECURITY_KINDS)}
@@ -206,7 +242,16 @@ def read_stats(conn: sqlite3.Connection) -> dict[str, Any]:
         "quarantined": {"total": sum(by_reason.values()), "by_reason": by_reason},
         "conflicts": {"total": sum(by_kind.values()), "by_kind": by_kind},
         "kiosks": [kiosk_stats(conn, row) for row in conn.execute(KIOSK_STATS).fetchall()],
+        "merging": judge(merging_row(conn), now),
     }
+
+
+def merging_row(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    cursor = conn.execute("SELECT * FROM merging WHERE id = 1")
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return {name: value for (name, *_), value in zip(cursor.description, row) if name != "id"}
 
 
 KIOSK_STATS = (

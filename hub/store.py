@@ -14,9 +14,13 @@ from typing import Any, Protocol
 
 import wire
 
+from .liveness import MergeState
+
 
 class StoreError(RuntimeError):
-    """The hub's database refused a write (full disk, locked, corrupt); nothing of the batch was kept."""
+    """The hub's database failed a write for a reason of its own (full disk, locked, read-only, corrupt): nothing of the
+    batch was kept, and the same write can succeed later. A value of the batch that the database refuses raises
+    something else (see Store.commit)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class KioskStatus:
     kiosk: str
     message: dict[str, Any]
     received_at: str
+    body: bytes = b""
+    """The message as received, for the quarantine should merging it fail."""
 
 
 @dataclass
@@ -101,6 +107,11 @@ class Store(Protocol):
         duplicate and changes nothing; with a different body it is quarantined
         (``replayed_changed``). Events from kiosks that are not enrolled are
         the caller's to quarantine before they get here.
+
+        Raises StoreError when the database fails (the same batch can commit
+        later); any other exception (a value the database refuses, a merge
+        rule that breaks on a message) means a message of the batch caused it.
+        Either way nothing of the batch was kept.
         """
 
     def enrolled(self) -> dict[str, str]:
@@ -125,7 +136,12 @@ class Store(Protocol):
 
     def stats(self) -> dict[str, Any]:
         """Counts for `hub stats`: events, doses, people, duplicates absorbed, quarantined, conflicts, and per kiosk
-        watermark, highest, last seen, last status, boot id, backlog and clock skew."""
+        watermark, highest, last seen, last status, boot id, backlog and clock skew; and whether `hub run` is merging
+        (hub/liveness.py judge)."""
+
+    def note_merging(self, state: MergeState) -> None:
+        """Record `hub run`'s merging state (hub/liveness.py) without waiting for the write lock: raise StoreError at
+        once when the database is busy or cannot be written."""
 
     def close(self) -> None:
         """Close the connection."""

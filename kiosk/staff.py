@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from wire import limits
+
 from .errors import KioskError
 from .queue.store import Store
 from .sessions import end_sessions_of
@@ -19,7 +21,8 @@ logger = logging.getLogger(__name__)
 
 ROLES = ("supervisor", "vaccinator")
 PIN_LENGTHS = range(4, 9)
-NAME_MAX = 60
+NAME_MAX = limits.STAFF_NAME_MAX
+"""The name goes in every event the member records (`by.name`): the wire contract's limit."""
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # about 16 MiB and a tenth of a second on a Pi 4
 SCRYPT_MAXMEM = 64 * 2**20
 HASH_BYTES = 32

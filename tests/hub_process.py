@@ -60,6 +60,28 @@ class HubProcess(Child):
             self.close_pipes()
 
 
+def worker_pid(hub: HubProcess) -> int:
+    """The pid of the hub's merge worker (its other child is multiprocessing's resource tracker)."""
+    wait_until(lambda: workers(hub.proc.pid), what="the merge worker")
+    [pid] = workers(hub.proc.pid)
+    return pid
+
+
+def workers(parent: int) -> list[int]:
+    with open(f"/proc/{parent}/task/{parent}/children") as children:
+        pids = [int(pid) for pid in children.read().split()]
+    return [pid for pid in pids if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def gone(pid: int) -> bool:
+    """True once the process no longer runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
 class Client:
     """A raw paho v5 client (loop thread) that publishes at QoS 1 and records what it receives and every PUBACK code."""
 

@@ -246,6 +246,23 @@ def test_ok__override_of_too_soon_still_counts_the_dose(store, site, ticker):
     assert payload["override"]["reason_code"] == "too_soon"
 
 
+def test_fail__a_dose_beyond_the_most_the_records_hold_is_refused_at_the_kiosk(store, site, ticker):
+    """The hub's schema holds dose numbers up to wire.limits.DOSE_NUMBER_MAX: the kiosk must not write one above."""
+    from wire import limits
+
+    for day in range(limits.DOSE_NUMBER_MAX + 1):
+        lot_id = open_lot(site, lot_number=f"L{day}")
+        tid = ticket_in(site, "cleared")
+        if day < limits.DOSE_NUMBER_MAX:
+            dosing.inject(site, tid, NURSE, lot_id=lot_id, override_reason="catch-up schedule")
+            ticker.advance(DAY_S)
+    before = snapshot(store)
+    with pytest.raises(ActionRefused) as caught:
+        dosing.inject(site, tid, NURSE, lot_id=lot_id, override_reason="catch-up schedule")
+    assert caught.value.code == "too_many_doses" and caught.value.params == {"max": limits.DOSE_NUMBER_MAX}
+    assert snapshot(store) == before
+
+
 def test_ok__override_of_an_eligible_person_is_not_recorded(store, site):
     lot_id = open_lot(site)
     tid = ticket_in(site, "cleared")

@@ -512,6 +512,7 @@ CATALOGUE_FAIL = [
     pytest.param(edit("max_age = 65", "max_age = 18"), "products.abdala.max_age: must not be below min_age", id="max_below_min"),
     pytest.param(edit("[products.vaxzevria]", "[products.Vaxzevria]"), "products.Vaxzevria: a product code", id="bad_code"),
     pytest.param(edit("[products.vaxzevria]", '[products."az vx"]'), 'products.az vx: a product code', id="code_with_space"),
+    pytest.param(edit("[products.vaxzevria]", f"[products.{'v' * 41}]"), "a product code is at most 40 characters", id="code_too_long"),
     pytest.param(edit("schema = 1", "schema = 2"), "schema: this kiosk reads catalogue schema 1, got 2", id="schema_2"),
     pytest.param(edit('"unverified"', '"checked"'), "status: expected one of unverified, verified", id="bad_status"),
     pytest.param(edit('"unverified"', '"verified"'), "source: a verified catalogue must name", id="verified_no_source"),

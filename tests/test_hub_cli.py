@@ -316,6 +316,13 @@ def test_ok__stats_shows_an_enrolled_kiosk(capsys, hub_dirs):
     code, out, _ = run(capsys, "stats", "--db", str(db))
     assert code == 0 and re.search(r"^k1\s+phuong-1\s+yes\s+0\s", out, re.MULTILINE), out
     assert re.search(r"^events\s+0$", out, re.MULTILINE) and "duplicates" in out
+    assert re.search(r"^merging\s+hub run has not run on this database$", out, re.MULTILINE)
+    assert figures["merging"] == {"state": "never_run", "summary": "hub run has not run on this database"}
+
+
+def test_fail__run_refuses_a_stall_threshold_of_zero(capsys, tmp_path, broker):
+    code, _, err = run(capsys, "run", "--broker", broker.url, "--db", str(tmp_path / "hub.db"), "--stall-seconds", "0")
+    assert code == 2 and "--stall-seconds" in err
 
 
 def test_ok__quarantine_lists_reasons_and_sizes_never_bodies(capsys, tmp_path):

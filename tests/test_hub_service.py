@@ -17,7 +17,7 @@ import pytest
 import wire
 from hub import reports
 from hub.sqlite_store import open_store
-from tests.hub_process import Client, HubProcess, check_in, event, wait_until
+from tests.hub_process import Client, HubProcess, check_in, event, gone, wait_until, worker_pid
 from tests.keys import enroll, signer
 from wire import signature
 
@@ -61,28 +61,6 @@ def stats(db) -> dict:
 def merged_seqs(db, kiosk: str) -> list[int]:
     with sqlite3.connect(db) as conn:
         return [seq for (seq,) in conn.execute("SELECT seq FROM events WHERE kiosk = ? ORDER BY seq", (kiosk,))]
-
-
-def worker_pid(hub: HubProcess) -> int:
-    """The pid of the hub's merge worker (its other child is multiprocessing's resource tracker)."""
-    wait_until(lambda: workers(hub.proc.pid), what="the merge worker")
-    [pid] = workers(hub.proc.pid)
-    return pid
-
-
-def workers(parent: int) -> list[int]:
-    with open(f"/proc/{parent}/task/{parent}/children") as children:
-        pids = [int(pid) for pid in children.read().split()]
-    return [pid for pid in pids if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
-
-
-def gone(pid: int) -> bool:
-    """True once the process no longer runs (a zombie, dead but not yet reaped, counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
 
 
 def reasons(db) -> list[str]:

@@ -115,12 +115,23 @@ def test_fail__a_batch_that_breaks_midway_keeps_nothing(hub, path):
     assert hub.commit(Batch(events=seqs("ka", [1])), AT).merged == 1  # the connection is usable again
 
 
-def test_fail__a_refused_insert_is_a_store_error_and_keeps_nothing(hub, path):
+def test_fail__a_value_the_database_refuses_is_no_store_error_and_keeps_nothing(hub, path):
+    """A StoreError says "the database failed, try the same batch later"; a refused value would fail again: the caller
+    must find the message (hub/ingest.py splits the batch)."""
     before = snapshot(path)
     nameless = wire.Event(None, 1, "PersonCalled", "b", AT, True, {}, "{}")  # events.kiosk is NOT NULL
-    with pytest.raises(StoreError, match="refused"):
+    with pytest.raises(sqlite3.IntegrityError):
         hub.commit(Batch(events=[check_in("ka", 1), nameless], quarantined=[garbage()]), AT)
     assert snapshot(path) == before and hub.stats()["quarantined"]["total"] == 0
+
+
+def test_fail__a_database_that_cannot_be_written_is_a_store_error(hub, path):
+    with sqlite3.connect(path) as other:
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        hub.conn.execute("PRAGMA busy_timeout = 0")
+        with pytest.raises(StoreError, match="busy"):
+            hub.commit(Batch(events=[check_in("ka", 1)]), AT)
+        other.rollback()
 
 
 COMMITTER = """

@@ -23,7 +23,8 @@ from kiosk.payloads import (
     PayloadWarning,
     parse_payload,
 )
-from kiosk.payloads.cccd import SEXES, format_cccd
+from kiosk.payloads.cccd import SEXES, format_cccd, manual_card
+from wire import limits
 
 DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs" / "payloads.md"
 
@@ -159,6 +160,7 @@ FAIL_CASES = [
     pytest.param(payload(old_id="01234567X"), "bad_old_id", id="bad_old_id_letter"),
     pytest.param(payload(full_name=""), "empty_name", id="empty_name"),
     pytest.param(payload(full_name="   "), "empty_name", id="empty_name_spaces"),
+    pytest.param(payload(full_name="Nguyễn " + "Thị " * 24 + "Lan"), "name_too_long", id="name_too_long"),
     pytest.param(payload(birth="31021990"), "bad_date", id="bad_date_31_feb"),
     pytest.param(payload(birth="29021990"), "bad_date", id="bad_date_29_feb_not_leap"),
     pytest.param(payload(birth="05001990"), "bad_date", id="bad_date_month_00"),
@@ -354,3 +356,33 @@ def test_ok__repr_reveals_no_personal_data(card):
     for shown in (repr(card), str(card), f"{card}"):
         assert shown == f"CccdCard(<redacted>, warnings={codes!r})"
         assert card.id_number not in shown and card.full_name not in shown and card.given_name not in shown
+
+
+# --- what the hub would refuse, refused here --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("length", [limits.FULL_NAME_MAX, limits.FULL_NAME_MAX + 1])
+def test_fail__a_name_longer_than_the_hub_holds_is_refused_scanned_or_typed(length):
+    name = ("Nguyễn Thị Lan " * 10)[: length - 1].strip().ljust(length - 1, "a") + "n"
+    assert len(name) == length
+    scanned, typed = (lambda: parse_payload(payload(full_name=f"  {name}  ")),
+                      lambda: manual_card("001190012345", name, "1990-03-15", "Nữ"))
+    for read in (scanned, typed):
+        if length <= limits.FULL_NAME_MAX:
+            assert read().full_name == name
+        else:
+            with pytest.raises(PayloadRejected) as caught:
+                read()
+            assert caught.value.reason == "name_too_long" and str(limits.FULL_NAME_MAX) in caught.value.message_vi
+
+
+@pytest.mark.parametrize("field", ["full_name", "sex", "old_id", "id_number", "birth_date"])
+@pytest.mark.parametrize("bad", ["\x00", "\x1b", "\ud800"])
+def test_fail__typed_details_with_control_characters_or_lone_surrogates_are_refused(field, bad):
+    details = {"id_number": "001190012345", "full_name": "Nguyễn Thị Lan", "birth_date": "1990-03-15", "sex": "Nữ",
+               "old_id": ""}
+    details[field] += bad
+    with pytest.raises(PayloadRejected) as caught:
+        manual_card(details.pop("id_number"), details.pop("full_name"), details.pop("birth_date"), details.pop("sex"),
+                    **details)
+    assert caught.value.reason == "bad_characters"

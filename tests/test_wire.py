@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import wire
+from wire import signature
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "wire.md").read_text(encoding="utf-8")
 TOPIC = "vax/k/kiosk-a/event"
@@ -136,6 +137,64 @@ def test_fail__messages_the_hub_will_not_merge(topic_name, message, reason):
     assert reason in wire.REJECTION_REASONS
 
 
+def raw(seq: str = "3", **changes) -> bytes:
+    """body() with seq spelled as raw JSON text (Python's json cannot write some of these)."""
+    return body(**changes).replace(b'"seq": 3', b'"seq": ' + seq.encode())
+
+
+@pytest.mark.parametrize(
+    "message, reason, detail",
+    [
+        (raw("9" * 4301), "not_json", "a number the hub cannot read"),
+        (raw("-" + "9" * 5000), "not_json", "a number the hub cannot read"),
+        (raw("NaN"), "not_json", "NaN is not a JSON number"),
+        (raw("Infinity"), "not_json", "Infinity is not a JSON number"),
+        (raw("-Infinity"), "not_json", "-Infinity is not a JSON number"),
+        (raw("1e400"), "schema", "seq must be integer"),
+        (raw("9223372036854775808"), "schema", "seq must be smaller than or equal to 999999999999999999"),
+        (raw("3.5"), "schema", "seq must be integer"),
+        (raw("-3"), "schema", "seq must be bigger than or equal to 1"),
+        (raw('"3"'), "schema", "seq must be integer"),
+        (raw("[3]"), "schema", "seq must be integer"),
+        (body(extra=json.loads("[" * 32 + "]" * 32)), "not_json", "nested deeper than 32 levels"),
+        (body(payload={**DOSE, "note": json.loads('{"a":' * 40 + "1" + "}" * 40)}), "not_json", "nested deeper"),
+        (b"[" * 30000 + b"]" * 30000, "not_json", ""),
+        (body(boot="BOOT").replace(b'"BOOT"', b'"\\ud800"'), "not_utf8", "lone surrogate"),
+        (body(payload={**DOSE, "note": "x"}).replace(b'"note"', b'"\\udc00"'), "not_utf8", "lone surrogate"),
+        (body(type=["DoseRecorded"]), "unknown_type", "type a JSON list is not"),
+        (body(type={"a": 1}), "unknown_type", "type a JSON dict is not"),
+        (body(v=[1]), "unsupported_version", "v=a JSON list"),
+        (body(v=10**40), "unsupported_version", "v=a large number"),
+        (body(payload={**DOSE, "dose": {**DOSE["dose"], "booster": 10**30}}), "schema", "booster must be smaller"),
+        (body(payload={**DOSE, "dose": {**DOSE["dose"], "lot_number": "L" * 41}}), "schema", "lot_number must be shorter"),
+        (body(payload={**DOSE, "by": {"staff_id": 2**63, "name": "Hoa"}}), "schema", "staff_id must be smaller"),
+        (body(payload={**DOSE, "ticket": {"day": "2026-11-25", "number": 2**63}}), "schema", "number must be smaller"),
+        (body(event_type="LotOpened", payload={"lot": {"product": "p" * 41, "lot_number": "L1"}}), "schema", "product"),
+        (body(event_type="PersonDeferred", payload={**without(DOSE, "dose"), "reason": "r" * 201}), "schema", "reason"),
+    ],
+)
+def test_fail__every_way_json_can_fail_is_a_stable_reason(message, reason, detail):
+    with pytest.raises(wire.Rejected) as caught:
+        wire.parse_event(TOPIC, message)
+    assert (caught.value.reason, type(caught.value)) == (reason, wire.Rejected)
+    assert detail in caught.value.detail
+
+
+@pytest.mark.parametrize("message", [b"", b"\x00", bytearray(b"{}"), "text", None, 12])
+def test_fail__decode_raises_nothing_but_rejected(message):
+    with pytest.raises(wire.Rejected):
+        wire.decode(message)
+
+
+def test_ok__what_is_not_nested_too_deep_or_escaped_wrongly_parses():
+    deep = body(payload={**DOSE, "note": json.loads("[" * 27 + "]" * 27)})  # 32 levels with the envelope's
+    assert wire.parse_event(TOPIC, deep).payload["note"]
+    paired = body(payload={**DOSE, "note": "NOTE"}).replace(b'"NOTE"', b'"\\ud83d\\ude00"')  # a surrogate pair: one emoji
+    assert wire.parse_event(TOPIC, paired).payload["note"] == "\U0001f600"
+    ascii_only = json.dumps(json.loads(body()), ensure_ascii=True).encode()
+    assert wire.parse_event(TOPIC, ascii_only).payload == DOSE
+
+
 def test_fail__a_rejection_names_the_field_never_the_value():
     with pytest.raises(wire.Rejected) as caught:
         wire.parse_event(TOPIC, body(payload={**DOSE, "id_number": "Nguyễn Thị Lan 1990"}))
@@ -172,6 +231,52 @@ def test_ok__gaps_between(watermark, seqs, gaps):
 
 def test_ok__gaps_are_capped():
     assert len(wire.gaps_between(0, list(range(2, 200, 2)))) == wire.MAX_GAPS
+
+
+def status(**changes) -> bytes:
+    sent = wire.kiosk_status("kiosk-a", "online", boot="b", version="0.1.0", at="2026-11-25T08:00:00+07:00",
+                             clock_synced=False, outbox=3, unpublished=1, camera_fps=9.5)
+    return json.dumps({**json.loads(sent), **changes}).encode()
+
+
+@pytest.mark.parametrize(
+    "message, reason",
+    [
+        (status(outbox=10**30), "schema"),
+        (status(outbox=-1), "schema"),
+        (status(unpublished=1.5), "schema"),
+        (status().replace(b'"camera_fps": 9.5', b'"camera_fps": 1e400'), "schema"),
+        (status(camera_fps=float("nan")), "not_json"),
+        (status(camera_fps="9"), "schema"),
+        (status(boot="b" * 65), "schema"),
+        (status(version=""), "schema"),
+        (status(at="yesterday"), "schema"),
+        (status(state="dozing"), "schema"),
+        (status(clock_synced=1), "schema"),
+        (json.dumps({k: v for k, v in json.loads(status()).items() if k != "boot"}).encode(), "schema"),
+        (status(kiosk="kiosk-b"), "topic_mismatch"),
+        (status(v=2), "unsupported_version"),
+        (status().replace(b'"outbox": 3', b'"outbox": ' + b"9" * 5000), "not_json"),
+        (b"[]", "not_json"),
+    ],
+)
+def test_fail__a_status_the_hub_will_not_keep(message, reason):
+    with pytest.raises(wire.Rejected) as caught:
+        wire.parse_kiosk_status("kiosk-a", message)
+    assert caught.value.reason == reason and reason in wire.REJECTION_REASONS
+
+
+def test_ok__a_status_with_extra_fields_and_unknown_counts_is_kept():
+    message = wire.parse_kiosk_status("kiosk-a", status(outbox=None, unpublished=None, camera_fps=None, newer=1))
+    assert message["outbox"] is None and message["newer"] == 1
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1, 10**30, 1e9, True, "9"])
+def test_ok__a_kiosk_sends_a_count_or_rate_it_cannot_state_as_unknown(value):
+    sent = wire.kiosk_status("kiosk-a", "online", boot="b", version="0.1.0", at="2026-11-25T08:00:00+07:00",
+                             clock_synced=True, outbox=value, unpublished=value, camera_fps=value)
+    message = wire.parse_kiosk_status("kiosk-a", sent)
+    assert (message["outbox"], message["unpublished"], message["camera_fps"]) == (None, None, None)
 
 
 def test_ok__statuses_round_trip_without_personal_data():
@@ -264,3 +369,59 @@ def test_ok__the_fast_validator_agrees_with_the_schema_as_written():
             except fastjsonschema.JsonSchemaValueException:
                 verdicts.append(False)
         assert verdicts[0] == verdicts[1], message["type"]
+
+
+# --- limits ---------------------------------------------------------------------------------------------------------
+
+
+SCHEMAS = {"event": wire.event_schema, "status": wire.status_schema}
+
+
+def resolve(schema: dict, pointer: str):
+    node = schema
+    for key in pointer.split("/"):
+        node = node[key]
+    return node
+
+
+@pytest.mark.parametrize("name, pointer", [(n, p) for n, limits in wire.limits.SCHEMA_LIMITS.items() for p in limits])
+def test_ok__the_schemas_spell_every_limit_as_wire_limits_does(name, pointer):
+    keyword, value = wire.limits.SCHEMA_LIMITS[name][pointer]
+    assert resolve(SCHEMAS[name](), pointer)[keyword] == value
+
+
+def bounds(schema: dict, path: str = ""):
+    """Yield (path, node) of every node of a schema that says what type a value has."""
+    if isinstance(schema, dict):
+        if isinstance(schema.get("type"), (str, list)):  # not a property named "type"
+            yield path, schema
+        for key, child in schema.items():
+            yield from bounds(child, f"{path}/{key}")
+    elif isinstance(schema, list):
+        for i, child in enumerate(schema):
+            yield from bounds(child, f"{path}/{i}")
+
+
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_ok__every_string_and_number_in_the_schemas_is_bounded(name):
+    unbounded = []
+    for path, node in bounds(SCHEMAS[name]()):
+        types = node["type"] if isinstance(node["type"], list) else [node["type"]]
+        if "string" in types and "maxLength" not in node:
+            unbounded.append(path)
+        if {"integer", "number"} & set(types) and not ("minimum" in node and "maximum" in node):
+            unbounded.append(path)
+        if "array" in types and "maxItems" not in node:
+            unbounded.append(path)
+    assert not unbounded
+
+
+def test_ok__every_limit_fits_what_sqlite_holds():
+    assert wire.limits.SEQ_MAX < wire.limits.SQLITE_INTEGER_MAX == 2**63 - 1
+    assert wire.limits.EVENT_ID_MAX == len(f"{'k' * 63}:{wire.limits.SEQ_MAX}")
+
+
+def test_ok__the_schema_reads_the_signature_as_wire_signature_writes_it():
+    sig = wire.event_schema()["properties"]["sig"]
+    assert sig["pattern"] == signature.SIG_PATTERN
+    assert sig["maxLength"] == signature.KEY_ID_CHARS + 1 + signature.SIGNATURE_CHARS

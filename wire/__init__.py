@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,11 +29,11 @@ from urllib.parse import urlsplit
 
 import fastjsonschema
 
-from . import signature
+from . import limits, signature
 
 VERSION = 1
 ROOT = "vax"
-MAX_MESSAGE_BYTES = 64 * 1024
+MAX_MESSAGE_BYTES = limits.MESSAGE_BYTES_MAX
 """A message larger than this is quarantined unread; a real event is under 2 KiB."""
 
 MAX_GAPS = 32
@@ -64,11 +65,13 @@ class Rejected(ValueError):
 
 REJECTION_REASONS = {
     "too_large": f"The message is larger than {MAX_MESSAGE_BYTES} bytes.",
-    "not_utf8": "The message is not UTF-8 text.",
-    "not_json": "The message is not a JSON object.",
+    "not_utf8": "The message is not UTF-8 text, or a `\\u` escape in it makes a lone surrogate (not Unicode text).",
+    "not_json": (f"The message is not a JSON object the hub can read: not JSON, not an object, `NaN` or `Infinity`, "
+                 f"a number of more than 4300 digits, or nested deeper than {limits.DEPTH_MAX} levels."),
     "unsupported_version": "The message's `v` is not a wire version this hub reads.",
     "unknown_type": "The event type is not one this version knows.",
-    "schema": "The message breaks the event schema; the detail names the field.",
+    "schema": "The message breaks the event or status schema (a field missing, of the wrong type or beyond its limit); "
+              "the detail names the field.",
     "topic_mismatch": "The kiosk in the topic is not the kiosk in the message, or `id` is not `<kiosk>:<seq>`.",
     "bad_topic": "The topic is not `vax/k/<kiosk>/event`.",
     "not_enrolled": "The kiosk is not enrolled at this hub (`hub enroll`).",
@@ -77,6 +80,8 @@ REJECTION_REASONS = {
     "revoked_key": "The event is signed with a key revoked at this hub (`hub revoke`, or replaced at `hub enroll`).",
     "bad_signature": "The signature does not verify: the event was changed, or not signed by its kiosk.",
     "replayed_changed": "An event with this id was merged before with different content.",
+    "unmergeable": "The message passed every check, but merging it raised an error (a hub bug; the detail names the "
+                   "error): the rest of its batch was merged without it.",
 }
 """Why the hub quarantines a message; stable codes."""
 
@@ -195,25 +200,28 @@ def parse_event(topic_name: str, body: bytes) -> Event:
     agree (`check_event`). It does not verify the signature: that needs the
     kiosk's key, which the hub looks up between the two steps.
     """
-    kiosk, message = read_event(topic_name, body)
-    return check_event(kiosk, message, body, signature.digest(signature.unsigned(body)))
+    kiosk, message, text = read_event(topic_name, body)
+    return check_event(kiosk, message, text, signature.digest(signature.unsigned(body)))
 
 
-def read_event(topic_name: str, body: bytes) -> tuple[str, dict[str, Any]]:
-    """The kiosk a message's topic names and its JSON object; raise Rejected (bad_topic, too_large, not_utf8, not_json)."""
+def read_event(topic_name: str, body: bytes) -> tuple[str, dict[str, Any], str]:
+    """The kiosk a message's topic names, its JSON object and its text; raise Rejected (bad_topic, too_large,
+    not_utf8, not_json)."""
     where = parse_topic(topic_name)
     if where is None or where[1] != EVENT:
         raise Rejected("bad_topic", f"events are published on {ROOT}/k/<kiosk>/{EVENT}")
-    return where[0], decode(body)
+    message, text = read(body)
+    return where[0], message, text
 
 
-def check_event(kiosk: str, message: dict[str, Any], body: bytes, digest: bytes) -> Event:
+def check_event(kiosk: str, message: dict[str, Any], text: str, digest: bytes) -> Event:
     """The event in a message of this kiosk (read_event's result); raise Rejected when it breaks the contract."""
     version = message.get("v")
     if version != VERSION:
-        raise Rejected("unsupported_version", f"v={str(version)[:20]!r}; this hub reads v={VERSION}")
-    if message.get("type") not in EVENT_TYPES:
-        raise Rejected("unknown_type", f"type {str(message.get('type'))[:40]!r} is not a version-{VERSION} event")
+        raise Rejected("unsupported_version", f"v={shown(version, 20)}; this hub reads v={VERSION}")
+    kind = message.get("type")
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:  # a list or an object is not hashable
+        raise Rejected("unknown_type", f"type {shown(kind, 40)} is not a version-{VERSION} event")
     try:
         event_validator()(message)
     except fastjsonschema.JsonSchemaValueException as exc:
@@ -224,7 +232,7 @@ def check_event(kiosk: str, message: dict[str, Any], body: bytes, digest: bytes)
         raise Rejected("topic_mismatch", "an EventVoided voids an event of its own kiosk only")
     return Event(
         kiosk=kiosk, seq=message["seq"], type=message["type"], boot=message["boot"], at=message["at"],
-        clock_synced=message["clock_synced"], payload=message["payload"], body=body.decode("utf-8"), digest=digest,
+        clock_synced=message["clock_synced"], payload=message["payload"], body=text, digest=digest,
     )
 
 
@@ -238,6 +246,15 @@ MAX_SEQ = 999_999_999_999_999_999
 """The highest sequence number the schema allows (18 digits)."""
 
 
+def shown(value: Any, width: int) -> str:
+    """A short quote of a scalar from a message for a detail; only the type of anything else."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**width:
+        return "a large number"
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return repr(str(value)[:width])
+    return f"a JSON {type(value).__name__}"
+
+
 def same_content(body: str, other: str) -> bool:
     """True when two event texts say the same, whatever their spacing, key order, escapes or signature."""
     if body == other:
@@ -249,20 +266,84 @@ def same_content(body: str, other: str) -> bool:
 
 
 def decode(body: bytes) -> dict[str, Any]:
-    """Return the JSON object in body; raise Rejected (too_large, not_utf8, not_json)."""
+    """Return the JSON object in body; raise Rejected (too_large, not_utf8, not_json), never anything else."""
+    return read(body)[0]
+
+
+def read(body: bytes) -> tuple[dict[str, Any], str]:
+    """Return the JSON object in body and body as text; raise Rejected (too_large, not_utf8, not_json).
+
+    Whatever the bytes, the only exception is Rejected: Python's json raises
+    ValueError for an integer of more than 4300 digits and RecursionError for
+    deep nesting, and accepts NaN and Infinity, which are not JSON; strings it
+    reads may hold lone surrogates (``"\\ud800"``), which no database column
+    can store. Each becomes a stable reason. The last two checks cost nothing
+    for a real event: they run only when the bytes hint at them.
+    """
+    if not isinstance(body, bytes):
+        raise Rejected("not_utf8", f"a {type(body).__name__}, not bytes")
     if len(body) > MAX_MESSAGE_BYTES:
         raise Rejected("too_large", f"{len(body)} bytes; the limit is {MAX_MESSAGE_BYTES}")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Rejected("not_utf8", f"invalid byte at offset {exc.start}") from None
-    try:
-        message = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise Rejected("not_json", str(exc)[:120]) from None
+    message = parse_json(text)
     if not isinstance(message, dict):
         raise Rejected("not_json", f"a JSON {type(message).__name__}, not an object")
-    return message
+    if body.count(b"{") + body.count(b"[") > limits.DEPTH_MAX and depth(message) > limits.DEPTH_MAX:
+        raise Rejected("not_json", f"objects and arrays nested deeper than {limits.DEPTH_MAX} levels")
+    if b"\\" in body and b"\\u" in body and has_lone_surrogate(message):  # one byte is found faster than two
+        raise Rejected("not_utf8", "a \\u escape makes a lone surrogate, which is not Unicode text")
+    return message, text
+
+
+def refuse_constant(name: str) -> None:
+    raise Rejected("not_json", f"{name} is not a JSON number")
+
+
+DECODER = json.JSONDecoder(parse_constant=refuse_constant)
+"""json.loads as it is, but refusing NaN, Infinity and -Infinity (Python's extension of JSON) as it meets them."""
+
+
+def parse_json(text: str) -> Any:
+    try:
+        return DECODER.decode(text)
+    except Rejected:
+        raise
+    except json.JSONDecodeError as exc:
+        raise Rejected("not_json", str(exc)[:120]) from None
+    except RecursionError:
+        raise Rejected("not_json", "nested deeper than the JSON parser reads") from None
+    except ValueError as exc:  # int(): "Exceeds the limit (4300 digits) for integer string conversion ..."
+        raise Rejected("not_json", f"a number the hub cannot read ({str(exc)[:60]})") from None
+
+
+def depth(value: Any) -> int:
+    """How deep objects and arrays nest in value (a scalar: 0); stops counting past limits.DEPTH_MAX."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > limits.DEPTH_MAX:
+            break
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def has_lone_surrogate(message: dict[str, Any]) -> bool:
+    """True when a key or string of message holds half of a UTF-16 surrogate pair (from a ``\\udXXX`` escape)."""
+    try:
+        json.dumps(message, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def schema_detail(exc: fastjsonschema.JsonSchemaValueException) -> str:
@@ -287,14 +368,17 @@ def event_validator():
     Compiled as it stands, every event would be tried against each `if` and
     raise and catch five exceptions, which doubles the hub's validation time.
     So the envelope and each type's payload rules are compiled apart from the
-    same file, and the type picks the payload's validator directly.
+    same file, and the type picks the payload's validator directly. Each
+    ``$ref`` is put in place first (`inlined`): compiled as it is, every one
+    costs a function call per event.
     """
     schema = event_schema()
-    envelope_rules = fastjsonschema.compile({key: value for key, value in schema.items() if key != "allOf"})
+    definitions = schema["definitions"]
+    envelope_rules = fastjsonschema.compile(
+        inlined({key: value for key, value in schema.items() if key not in ("allOf", "definitions")}, definitions))
     payload_rules = {}
     for rule in schema["allOf"]:
-        reference = rule["then"]["properties"]["payload"]["$ref"]
-        compiled = fastjsonschema.compile({"$id": schema["$id"], "definitions": schema["definitions"], "$ref": reference})
+        compiled = fastjsonschema.compile(inlined(rule["then"]["properties"]["payload"], definitions))
         payload_rules.update(dict.fromkeys(rule["if"]["properties"]["type"]["enum"], compiled))
 
     def validate(message: dict[str, Any]) -> None:
@@ -308,6 +392,34 @@ def event_validator():
                 raise
 
     return validate
+
+
+def inlined(node: Any, definitions: dict[str, Any]) -> Any:
+    """node with every ``{"$ref": "#/definitions/NAME", ...}`` replaced by that definition (the schemas have no cycles);
+    keys beside the reference other than its description are kept."""
+    if isinstance(node, list):
+        return [inlined(item, definitions) for item in node]
+    if not isinstance(node, dict):
+        return node
+    reference = node.get("$ref")
+    if reference is None:
+        return {key: inlined(value, definitions) for key, value in node.items()}
+    rest = {key: value for key, value in node.items() if key not in ("$ref", "description")}
+    return inlined({**definitions[reference.removeprefix("#/definitions/")], **rest}, definitions)
+
+
+@lru_cache(maxsize=1)
+def status_schema() -> dict[str, Any]:
+    """The kiosk status JSON Schema (draft-07), from status.schema.json beside this module."""
+    return json.loads(resources.files(__package__).joinpath("status.schema.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def status_validator():
+    """Return a function validating a kiosk status against status.schema.json; raises JsonSchemaValueException."""
+    schema = status_schema()
+    return fastjsonschema.compile(inlined({key: value for key, value in schema.items() if key != "definitions"},
+                                          schema["definitions"]))
 
 
 EVENT_TYPES = frozenset(event_schema()["definitions"]["event_type"]["enum"])
@@ -427,20 +539,39 @@ def gaps_between(watermark: int, seqs: list[int]) -> tuple[tuple[int, int], ...]
 
 def kiosk_status(kiosk_id: str, state: str, *, boot: str, version: str, at: str, clock_synced: bool,
                  outbox: int | None = None, unpublished: int | None = None, camera_fps: float | None = None) -> bytes:
-    """The retained status a kiosk publishes (and leaves as its Last Will). No personal data."""
+    """The retained status a kiosk publishes (and leaves as its Last Will). No personal data.
+
+    A count or a rate the status schema would refuse (negative, too large, not
+    finite) goes out as null, unknown, rather than losing the whole status.
+    """
     if state not in KIOSK_STATES:
         raise ValueError(f"unknown kiosk state {state!r}")
     return canonical(
         {"v": VERSION, "kiosk": kiosk_id, "state": state, "boot": boot, "version": version, "at": at,
-         "clock_synced": clock_synced, "outbox": outbox, "unpublished": unpublished, "camera_fps": camera_fps}
+         "clock_synced": clock_synced, "outbox": bounded(outbox, limits.COUNT_MAX, int),
+         "unpublished": bounded(unpublished, limits.COUNT_MAX, int),
+         "camera_fps": bounded(camera_fps, limits.CAMERA_FPS_MAX, (int, float))}
     ).encode()
 
 
+def bounded(value: float | None, maximum: float, kind: type | tuple[type, ...]) -> float | None:
+    """value when it is a finite number of this kind from 0 to maximum, else None."""
+    if isinstance(value, bool) or not isinstance(value, kind):
+        return None
+    return value if math.isfinite(value) and 0 <= value <= maximum else None
+
+
 def parse_kiosk_status(kiosk_id: str, body: bytes) -> dict[str, Any]:
-    """Return a kiosk's status message as a dict; raise Rejected when it is not one."""
+    """Return a kiosk's status message as a dict; raise Rejected (a reason of REJECTION_REASONS) when it is not one."""
     message = decode(body)
-    if message.get("v") != VERSION or message.get("kiosk") != kiosk_id or message.get("state") not in KIOSK_STATES:
-        raise Rejected("schema", "not a version-1 status of this kiosk")
+    if message.get("v") != VERSION:
+        raise Rejected("unsupported_version", f"v={shown(message.get('v'), 20)}; this hub reads v={VERSION}")
+    try:
+        status_validator()(message)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        raise Rejected("schema", schema_detail(exc)) from None
+    if message["kiosk"] != kiosk_id:
+        raise Rejected("topic_mismatch", f"the topic names kiosk {kiosk_id!r}; the status says {message['kiosk']!r}")
     return message
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from kiosk.payloads.reasons import PayloadWarning, reject, warn
+from wire import limits
 
 FIELD_COUNTS = (7, 11)
 SEXES = ("Nam", "Nữ")
@@ -22,6 +23,8 @@ _OLD_ID = re.compile(r"(?:[0-9]{9}|[0-9]{12})?")  # CMND: 9 digits, or 12 on tho
 _DATE = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{4})|([0-9]{2})/([0-9]{2})/([0-9]{4})")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TYPED_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+"""In typed details also lone surrogates, which a JSON body can carry and no database can store."""
 # URIs and URLs, vCard/MECARD/WIFI codes, JSON and XML: other kinds of QR code.
 _OTHER_KIND = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:|[{\[<]")
 
@@ -132,6 +135,8 @@ def manual_card(
 
     birth_date is ISO (yyyy-mm-dd, from a date input) or dd/mm/yyyy or ddmmyyyy as printed.
     """
+    if any(_TYPED_CONTROL.search(text) for text in (id_number, full_name, birth_date, sex, old_id)):
+        raise reject("bad_characters")
     birth_text = birth_date.strip()
     if _ISO_DATE.fullmatch(birth_text):
         year, month, day = birth_text.split("-")
@@ -164,6 +169,8 @@ def _parse_name(field: str) -> str:
     name = field.strip()
     if not name:
         raise reject("empty_name")
+    if len(name) > limits.FULL_NAME_MAX:  # the hub's schema would quarantine the check-in for good
+        raise reject("name_too_long")
     return name
 
 

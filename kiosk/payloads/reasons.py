@@ -8,6 +8,7 @@ so they are fixed text: none of them may ever include anything read from a card.
 from dataclasses import dataclass
 
 from kiosk.errors import PayloadRejected
+from wire import limits
 
 _ASK_STAFF_EN = "Please ask a staff member for help."
 _ASK_STAFF_VI = "Vui lòng nhờ nhân viên hỗ trợ."
@@ -48,6 +49,12 @@ REASONS: dict[str, tuple[str, str]] = {
     "empty_name": (
         f"This code does not contain a name. {_ASK_STAFF_EN}",
         f"Mã này không có họ và tên. {_ASK_STAFF_VI}",
+    ),
+    "name_too_long": (
+        f"The name is longer than {limits.FULL_NAME_MAX} characters, more than the district's records can hold. "
+        f"{_ASK_STAFF_EN}",
+        f"Họ và tên dài hơn {limits.FULL_NAME_MAX} ký tự, vượt quá độ dài hồ sơ của quận, huyện có thể lưu. "
+        f"{_ASK_STAFF_VI}",
     ),
     "bad_date": (
         f"The date of birth or the date of issue in this code is not a valid date. {_ASK_STAFF_EN}",

@@ -150,7 +150,8 @@ def release(
                 minutes=math.ceil(status.remaining_s / 60),
             )
         if len(reason) > REASON_MAX_CHARS:
-            raise ActionRefused("bad_reason", f"the reason must be at most {REASON_MAX_CHARS} characters")
+            raise ActionRefused("bad_reason", f"the reason must be at most {REASON_MAX_CHARS} characters",
+                                max=REASON_MAX_CHARS)
         return {"reason": reason}
 
     return act(site, ticket_id, "release", by, expected_state=expected_state, guard=early_release)

@@ -21,7 +21,8 @@ def record_aefi(site: Site, ticket_id: int, by: Actor, *, severity: str, symptom
     if severity not in SEVERITIES:
         raise ActionRefused("bad_severity", f"severity must be one of: {', '.join(SEVERITIES)}")
     if not symptoms or len(symptoms) > REASON_MAX_CHARS:
-        raise ActionRefused("bad_symptoms", f"describe the symptoms in 1 to {REASON_MAX_CHARS} characters")
+        raise ActionRefused("bad_symptoms", f"describe the symptoms in 1 to {REASON_MAX_CHARS} characters",
+                            max=REASON_MAX_CHARS)
     now = site.clock.now()
     with site.store.write() as db:
         ticket = load_ticket(db, ticket_id)

@@ -17,6 +17,8 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
+from wire import limits
+
 from .errors import CatalogueError
 
 SCHEMA = 1
@@ -150,6 +152,8 @@ def build_product(code: str, values: Any) -> Product:
     where = f"products.{code}"
     if not _CODE.fullmatch(code):
         raise CatalogueError(f"{where}: a product code is lower-case letters and digits joined by _")
+    if len(code) > limits.PRODUCT_MAX:  # every dose event carries it: the wire contract's limit
+        raise CatalogueError(f"{where}: a product code is at most {limits.PRODUCT_MAX} characters")
     _check_keys(where, values, PRODUCT_KEYS, optional=PRODUCT_OPTIONAL)
     counts = {key: _count(f"{where}.{key}", value) for key, value in values.items() if PRODUCT_KEYS[key] is int}
     if counts["primary_doses"] < 1:

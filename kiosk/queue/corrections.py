@@ -21,7 +21,8 @@ def void_dose(site: Site, ticket_id: int, by: Actor, *, reason: str) -> dict[str
     """
     reason = (reason or "").strip()
     if not reason or len(reason) > REASON_MAX_CHARS:
-        raise ActionRefused("bad_reason", f"give the reason for the correction in 1 to {REASON_MAX_CHARS} characters")
+        raise ActionRefused("bad_reason", f"give the reason for the correction in 1 to {REASON_MAX_CHARS} characters",
+                            max=REASON_MAX_CHARS)
     now = site.clock.now()
     with site.store.write() as db:
         ticket = load_ticket(db, ticket_id)

@@ -13,6 +13,8 @@ from typing import Any
 
 import sqlite_utils
 
+from wire import limits
+
 from ..errors import KioskError
 from .eligibility import Dose, Eligibility, assess
 from .site import ActionRefused, Actor, Site, load_ticket, row_or_refuse
@@ -68,8 +70,9 @@ def open_lot(
 def check_lot(site: Site, product: str, lot_number: str, expiry: datetime.date, doses_per_vial: int, today: datetime.date) -> None:
     if product not in site.catalogue.products:
         raise ActionRefused("unknown_product", f"product {product!r} is not in the catalogue")
-    if not lot_number or len(lot_number) > 40:
-        raise ActionRefused("bad_lot_number", "the lot number must be 1 to 40 characters")
+    if not lot_number or len(lot_number) > limits.LOT_NUMBER_MAX:
+        raise ActionRefused("bad_lot_number", f"the lot number must be 1 to {limits.LOT_NUMBER_MAX} characters",
+                            max=limits.LOT_NUMBER_MAX)
     if not isinstance(expiry, datetime.date) or expiry < today:
         raise ActionRefused("lot_expired", "this lot is past its expiry date: it must not be used")
     if not whole_number(doses_per_vial) or not 1 <= doses_per_vial <= MAX_DOSES_PER_VIAL:
@@ -122,7 +125,7 @@ def record_waste(site: Site, lot_id: int, by: Actor, *, doses: int, reason: str)
     now = site.clock.now()
     reason = (reason or "").strip()
     if not reason or len(reason) > REASON_MAX_CHARS:
-        raise ActionRefused("bad_reason", f"give a reason of 1 to {REASON_MAX_CHARS} characters")
+        raise ActionRefused("bad_reason", f"give a reason of 1 to {REASON_MAX_CHARS} characters", max=REASON_MAX_CHARS)
     with site.store.write() as db:
         lot = open_lot_row(db, lot_id, now.wall.date())
         left = use_of(db, lot).left_in_open_vials
@@ -184,7 +187,8 @@ def inject(
     """
     override = (override_reason or "").strip() or None
     if override is not None and len(override) > REASON_MAX_CHARS:
-        raise ActionRefused("bad_reason", f"the override reason must be at most {REASON_MAX_CHARS} characters")
+        raise ActionRefused("bad_reason", f"the override reason must be at most {REASON_MAX_CHARS} characters",
+                            max=REASON_MAX_CHARS)
     now = site.clock.now()
     if not now.plausible:
         # A dose dated 1970 would be wrong for the hub and, being before the
@@ -200,6 +204,9 @@ def inject(
         if not verdict.eligible and override is None:
             raise NotEligible(verdict)
         number = verdict.dose.number if verdict.dose else len(history(db, ticket["id_number"], ticket_id)) + 1
+        if number > limits.DOSE_NUMBER_MAX:  # the hub's schema would quarantine the dose for good
+            raise ActionRefused("too_many_doses", f"this would be dose {number}; the records hold at most "
+                                f"{limits.DOSE_NUMBER_MAX} doses per person", max=limits.DOSE_NUMBER_MAX)
         if use_of(db, lot).left_in_open_vials <= 0:
             lot = add_vial(site, db, lot, now, by)
         dose = {

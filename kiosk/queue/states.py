@@ -13,6 +13,8 @@ import math
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from wire import limits
+
 from .errors import ClockError, DetailsInvalid, TransitionRefused
 
 
@@ -76,7 +78,8 @@ NEEDS: dict[str, tuple[str, ...]] = {action: s.needs for (_, action), s in TRANS
 OBSERVATION_MINIMUM_S = 1800.0
 """Vietnam's minimum observation after a COVID-19 injection: 30 minutes."""
 
-REASON_MAX_CHARS = 200
+REASON_MAX_CHARS = limits.TEXT_MAX
+"""Every reason and the AEFI symptoms: the wire contract's limit on free text."""
 MAX_DESK = 99
 
 

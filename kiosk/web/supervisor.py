@@ -15,6 +15,8 @@ import datetime
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as L
 
+from wire import limits
+
 from ..queue.actions import PRIORITY_FLAGS
 from ..queue.aefi import SEVERITIES
 from ..queue.board import board, lots_view, ticket_board_view
@@ -70,6 +72,7 @@ def labels() -> dict:
         "flag_labels": FLAG_LABELS, "severity_labels": SEVERITY_LABELS, "warning_labels": WARNING_LABELS,
         "refusal_reasons": REFUSAL_REASONS,
         "identity_labels": IDENTITY_LABELS,
+        "limits": limits,  # the forms' maxlength: what the hub would refuse, the browser does not let through
     }
 
 

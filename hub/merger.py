@@ -190,8 +190,7 @@ def merge(ingest, messages: list[tuple[str, bytes]], parent_alive: Callable[[], 
     succeeds, and each failure is told to the parent (``tell``) for its liveness report."""
     if not messages:
         return Flushed([], [], 0, 0, 0)
-    for topic, body in messages:
-        ingest.receive(topic, body)
+    ingest.receive_all(messages)
     while (flushed := ingest.flush()) is None:
         tell(Retrying(ingest.last_error or "unknown"))
         time.sleep(ingest.seconds_until_retry())

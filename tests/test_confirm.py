@@ -175,3 +175,15 @@ def test_ok__the_kiosk_confirms_what_it_wrote_whatever_the_delivery(refused, dat
         result = confirmer.confirm(store.ack_for(KIOSK, AT), enumerate(texts, start=1))
     assert result.problem is None and confirmer.confirmed == 12
     assert {**verdicts, **result.verdicts} == {seq: "refused:schema" for seq in refused}
+
+
+def test_ok__a_batch_verified_ahead_on_threads_is_classified_the_same(store):
+    """The merge worker checks a batch's signatures on several threads first; the verdicts are the same."""
+    texts = [outbox_text(seq) for seq in range(1, 41)]
+    messages = [signer(KIOSK).sign(text) for text in texts]
+    messages[7] = messages[7].replace("Lan".encode(), "Lân".encode())  # changed on the way
+    ingest = Ingest(store)
+    ingest.receive_all([(TOPIC, message) for message in messages])
+    ack = next(ack for ack in ingest.flush().acks if ack.kiosk == KIOSK)
+    assert (ack.watermark, ack.highest) == (7, 40) and quarantined(store) == [("bad_signature", KIOSK)]
+    assert len(ingest.keys.verified) == 39

@@ -45,7 +45,7 @@ from .ack_hub import AckHub, wait_for
 from .conftest import HUNG, LAN, Ticker
 from .keys import key_file, signer
 from .mosquitto import Broker
-from .web_helpers import sign_in
+from .web_helpers import board_alerts, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 KIOSK = "kiosk-test"
@@ -628,3 +628,18 @@ def test_fail__a_certificate_without_its_key_or_for_another_key_is_a_config_erro
             check_settings(config.replace("hub", broker=broker, **settings).hub)
     check_settings(config.replace("hub", broker=broker, cert_file=str(mine.cert), key_file=str(mine.key)).hub)
     check_settings(config.replace("hub", broker=broker, key_file=str(mine.key)).hub)  # a key alone signs; no certificate shown
+
+
+def test_fail__an_acknowledgement_whose_chain_is_not_this_outbox_marks_nothing_and_says_so(config, store, site, broker):
+    """A hub holding another text for event 2 than this kiosk wrote (its chain says so): nothing past 1 is done."""
+    add_events(store, 3)
+    with hub_at(broker) as hub:
+        hub.digests[2] = b"\x00" * 32
+        with publishing(config, broker.url, clock=site.clock):
+            wait_for(lambda: uplink(store)["unconfirmed"] == 1, what="the acknowledgement found unconfirmed")
+            assert marks(store)["acked"] == 1 and uplink(store)["watermark"] == 1
+            assert "content this kiosk did not write" in uplink(store)["error"]
+            assert "District hub" in board_page(config, site, "en")
+    alert = board_alerts(config, site)
+    assert "record of this kiosk's events after event #1 is not what this kiosk wrote" in alert
+

@@ -7,7 +7,6 @@ an event the hub refuses, each against the real processes.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 
@@ -22,16 +21,14 @@ from kiosk.payloads import parse_payload
 from kiosk.queue import events
 from kiosk.queue.checkin import check_in
 from kiosk.queue.store import Store
-from kiosk.staff import add_staff
 from kiosk.uplink.publisher import Publisher
-from kiosk.web import Services, create_app
 
 from .conftest import HUNG, LAN, Ticker
 from .hub_process import Client, HubProcess
 from .keys import enroll, key_file, signer
 from .mosquitto import Broker
 from .polling import wait_until
-from .web_helpers import sign_in
+from .web_helpers import board_alerts
 
 KIOSK = "kiosk-test"
 PASSWORDS = {"hub": "hub-secret", KIOSK: "kiosk-secret"}
@@ -112,15 +109,6 @@ def outbox(store: Store) -> dict[int, tuple]:
     """seq -> (acknowledged, verdict) of the kiosk's outbox rows."""
     return {seq: (acked is not None, verdict)
             for seq, acked, verdict in store.db.execute("select seq, acked_at, verdict from outbox")}
-
-
-def board_alerts(config, site) -> str:
-    """The text of the board's hub alerts, as a signed-in supervisor sees it (English)."""
-    client = create_app(Services(config.replace("web", language="en"), site)).test_client()
-    member = add_staff(site.store, "Giám sát", "supervisor", "2580", Ticker().now().wall)
-    assert sign_in(client, member.id, "2580").status_code == 302
-    found = re.search(r'<section class="alarms hub-verdicts"[^>]*>(.*?)</section>', client.get("/supervisor/").get_data(as_text=True), re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", found.group(1))).strip() if found else ""
 
 
 def test_fail__a_forged_event_sent_with_the_kiosks_password_never_replaces_the_real_one(config, store, site, hub, hub_db,

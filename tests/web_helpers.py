@@ -23,6 +23,23 @@ def sign_in(client, member_id, pin, next=None, **post):
     return client.post("/login", data=form, **post)
 
 
+def board_alerts(config, site) -> str:
+    """The text of the board's alerts about the district hub (refused events, security), as a supervisor sees it in
+    English; "" when there are none."""
+    from kiosk.staff import add_staff
+    from kiosk.web import Services, create_app
+
+    from .conftest import STAFF_ADDED
+
+    client = create_app(Services(config.replace("web", language="en"), site)).test_client()
+    found = site.store.db.execute("select id from staff where name = 'Giám sát bảng'").fetchone()
+    member_id = found[0] if found else add_staff(site.store, "Giám sát bảng", "supervisor", "2580", STAFF_ADDED).id
+    assert sign_in(client, member_id, "2580").status_code == 302
+    page = client.get("/supervisor/").get_data(as_text=True)
+    section = re.search(r'<section class="alarms hub-verdicts"[^>]*>(.*?)</section>', page, re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", section.group(1))).strip() if section else ""
+
+
 def arrive(site, payload=LAN) -> int:
     """A person scans their card at the kiosk; return their ticket id."""
     return check_in(site, parse_payload(payload, today=site.clock.now().wall.date()), source="camera").id

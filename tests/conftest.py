@@ -146,3 +146,27 @@ def broker(tmp_path):
 
     with Broker(tmp_path / "mosquitto") as running:
         yield running
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A hub database with kiosks k1 and k2 enrolled, each with its test key (tests/keys.py)."""
+    from hub.sqlite_store import open_store
+    from tests.keys import enroll
+
+    path = tmp_path / "hub.db"
+    with open_store(path) as store:
+        for kiosk in ("k1", "k2"):
+            enroll(store, kiosk)
+    return path
+
+
+@pytest.fixture
+def watcher(broker):
+    """A raw client that sees every acknowledgement and hub status (and keeps what it saw)."""
+    import wire
+    from tests.hub_process import Client
+
+    client = Client(broker, "watcher", subscribe=("vax/k/+/ack", wire.HUB_STATUS_TOPIC)).wait_subscribed()
+    yield client
+    client.close()

@@ -17,33 +17,12 @@ import subprocess
 import sys
 import uuid
 
-import pytest
-
 import wire
 from hub import reports
-from hub.sqlite_store import open_store
 from tests.hub_process import ROOT, Client, HubProcess, event, wait_until, worker_pid
-from tests.keys import enroll, signer
+from tests.keys import signer
 
 AT = "2026-03-02T01:00:00Z"
-
-
-@pytest.fixture
-def db(tmp_path):
-    """A hub database with kiosks k1 and k2 enrolled."""
-    path = tmp_path / "hub.db"
-    store = open_store(path)
-    for kiosk in ("k1", "k2"):
-        enroll(store, kiosk)
-    store.close()
-    return path
-
-
-@pytest.fixture
-def watcher(broker):
-    client = Client(broker, "watcher", subscribe=("vax/k/+/ack",)).wait_subscribed()
-    yield client
-    client.close()
 
 
 def mosquitto_pub(broker, topic: str, body: bytes, folder, *, retain: bool = False) -> None:

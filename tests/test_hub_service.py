@@ -10,7 +10,6 @@ import sqlite3
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -20,28 +19,6 @@ from hub.sqlite_store import open_store
 from tests.hub_process import Client, HubProcess, check_in, event, gone, wait_until, worker_pid
 from tests.keys import enroll, signer
 from wire import signature
-
-AT = "2026-03-02T01:00:00Z"
-
-
-@pytest.fixture
-def db(tmp_path):
-    """A hub database with kiosks k1 and k2 enrolled."""
-    path = tmp_path / "hub.db"
-    store = open_store(path)
-    for kiosk in ("k1", "k2"):
-        enroll(store, kiosk)
-    store.close()
-    return path
-
-
-@pytest.fixture
-def watcher(broker):
-    """A client that sees every acknowledgement and hub status (and keeps what it saw)."""
-    client = Client(broker, "watcher", subscribe=("vax/k/+/ack", wire.HUB_STATUS_TOPIC)).wait_subscribed()
-    yield client
-    client.close()
-
 
 @pytest.fixture
 def kiosk(broker):

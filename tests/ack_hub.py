@@ -22,6 +22,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 import wire
 from wire import signature
 
+from .mosquitto import disconnect
 from .polling import wait_until
 
 
@@ -111,5 +112,4 @@ class AckHub:
             return self.deliveries.count(seq)
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        disconnect(self.client)

@@ -16,6 +16,7 @@ import wire
 
 from .child import Child
 from .keys import signer
+from .mosquitto import disconnect
 from .polling import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,8 +162,7 @@ class Client:
         return [wire.parse_hub_status(body)["state"] for body in self.on(wire.HUB_STATUS_TOPIC) if body]
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        disconnect(self.client)
 
 
 def event(kiosk: str, seq: int, *, lot: str = "L1", at: str = "2026-03-02T08:00:00+07:00") -> bytes:

@@ -116,3 +116,16 @@ class Broker:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def disconnect(client) -> None:
+    """Disconnect a paho client that runs its own loop thread, and stop that thread.
+
+    paho 2.2's loop_stop checks the thread, then joins it; the thread clears itself when the disconnect ends its loop,
+    so the join can find None in between (AttributeError). That thread has ended, which is all loop_stop is for.
+    """
+    client.disconnect()
+    try:
+        client.loop_stop()
+    except AttributeError:
+        pass

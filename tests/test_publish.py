@@ -44,7 +44,7 @@ from . import pki
 from .ack_hub import AckHub, wait_for
 from .conftest import HUNG, LAN, Ticker
 from .keys import key_file, signer
-from .mosquitto import Broker
+from .mosquitto import Broker, disconnect
 from .web_helpers import board_alerts, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -346,8 +346,7 @@ class Observer:
         return found[-1] if found else None
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        disconnect(self.client)
 
 
 class PublishProcess:

@@ -343,7 +343,8 @@ def joined(batches: list[Batch]) -> Batch:
 
 class Keys:
     """The kiosks' public keys as the merge worker checks signatures against them: re-read every
-    KEYS_REFRESH_SECONDS (and at once, at most that often, for a key not seen yet)."""
+    KEYS_REFRESH_SECONDS, so a key enrolled or revoked meanwhile counts within that (an event refused as
+    ``unknown_key`` settles nothing: its kiosk sends it again)."""
 
     def __init__(self, store: Store, clock: Callable[[], float]):
         self.store = store

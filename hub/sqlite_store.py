@@ -115,7 +115,7 @@ class SqliteStore:
     def add_key(self, key: KioskKey) -> None:
         """Register a kiosk's public key (see hub.store.Store.add_key)."""
         with self.transaction() as conn:
-            if key.kiosk not in dict(conn.execute("SELECT kiosk, site FROM kiosks WHERE enrolled_at IS NOT NULL")):
+            if conn.execute("SELECT 1 FROM kiosks WHERE kiosk = ? AND enrolled_at IS NOT NULL", (key.kiosk,)).fetchone() is None:
                 raise ValueError(f"kiosk {key.kiosk!r} is not enrolled")
             owner = conn.execute("SELECT kiosk FROM kiosk_keys WHERE key_id = ?", (key.key_id,)).fetchone()
             if owner is not None and owner[0] != key.kiosk:

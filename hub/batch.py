@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import wire
-from kiosk.queue.catalogue import Catalogue
+from vaccines.catalogue import Catalogue
 
 from .merge import PERSON_EVENTS, PersonEvent, derive_person, id_number_of
 from .store import Batch, Committed, KioskStatus, Quarantined

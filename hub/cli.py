@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from kiosk import __version__
+from daemon import version
 
 from . import credentials
 from .store import StoreError
@@ -19,7 +19,7 @@ DEFAULT_BROKER_DIR = "/etc/mosquitto/vax"
 def parser() -> argparse.ArgumentParser:
     """The command line, one subcommand per job."""
     top = argparse.ArgumentParser(prog="hub", description="District hub: merge the kiosks' event streams, report.")
-    top.add_argument("--version", action="version", version=f"hub {__version__}")
+    top.add_argument("--version", action="version", version=f"hub {version()}")
     top.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="how much to log")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     database = argparse.ArgumentParser(add_help=False)

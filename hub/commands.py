@@ -23,7 +23,7 @@ def print_json(value: Any) -> None:
 
 def open_store(path: str, catalogue: str | None = None):
     """The SQLite store, with the catalogue at path (None: the packaged one)."""
-    from kiosk.queue.catalogue import load_catalogue
+    from vaccines.catalogue import load_catalogue
 
     from .sqlite_store import open_store as open_sqlite
 

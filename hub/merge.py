@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 
 import wire
 from wire import identity
-from kiosk.queue.catalogue import Catalogue
-from kiosk.queue.eligibility import Dose, DueDose, min_interval_days
+from vaccines.catalogue import Catalogue
+from vaccines.eligibility import Dose, DueDose, min_interval_days
 
 PERSON_EVENTS = frozenset({wire.CHECK_IN_EVENT, wire.DOSE_EVENT, wire.IDENTITY_EVENT})
 """The event types whose payloads the derived tables read; other events about a person are only counted."""

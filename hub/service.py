@@ -34,7 +34,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 import wire
-from kiosk import __version__, systemd
+from daemon import systemd, version
 
 from .ingest import Delivery, Flushed, utc_now
 from .liveness import STALL_SECONDS, Liveness, summary
@@ -175,7 +175,7 @@ class Hub:
         self.backoff = min(RECONNECT_MAX_SECONDS, self.backoff * 2)
 
     def status_body(self, state: str) -> bytes:
-        return wire.hub_status(state, at=utc_now(), version=__version__)
+        return wire.hub_status(state, at=utc_now(), version=version())
 
     # -- callbacks (paho calls them from inside client.loop, on this thread) -------------------------------------------
 

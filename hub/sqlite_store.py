@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import wire
-from kiosk.queue.catalogue import Catalogue, load_catalogue
+from vaccines.catalogue import Catalogue, load_catalogue
 
 from . import batch as batches
 from .liveness import MergeState, judge

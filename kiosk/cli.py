@@ -9,14 +9,17 @@ import logging
 import sys
 import time
 
-from . import __version__, config as configuration
+from daemon import version
+from vaccines.errors import VaccinesError
+
+from . import config as configuration
 from .errors import KioskError
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line, one subcommand per job."""
     top = argparse.ArgumentParser(prog="kiosk", description="Vaccination-site kiosk: scan, check in, queue.")
-    top.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    top.add_argument("--version", action="version", version=f"kiosk {version()}")
     top.add_argument("--config", metavar="PATH", help="TOML settings file (default: $KIOSK_CONFIG, else /etc/kiosk/kiosk.toml if present)")
     top.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="how much to log")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -93,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = configuration.load(args.config)
         return COMMANDS[args.command](config, args)
-    except KioskError as exc:
+    except (KioskError, VaccinesError) as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2
 

@@ -14,7 +14,7 @@ import signal
 import threading
 from typing import Callable
 
-from . import systemd
+from daemon import systemd
 from .camera import open_source
 from .config import Config
 from .decode import make_decoder

@@ -29,7 +29,7 @@ install -d -o root -g root -m 0700 "$credentials"
 install -d -o hub -g hub -m 0750 /var/lib/hub
 rsync -a --delete --exclude .venv --exclude var --exclude .git "$src/" "$dest/"
 [[ -x $dest/.venv/bin/python ]] || python3 -m venv --system-site-packages "$dest/.venv"
-"$dest/.venv/bin/python" -m pip install --quiet "$dest"
+"$dest/.venv/bin/python" -m pip install --quiet "$dest[hub]"
 
 # The broker's folder: the hub user rewrites the ACL and the CRL in it (`hub enroll`, `hub revoke`); Mosquitto
 # reads them through its group (the setgid folder gives every new file the group mosquitto).

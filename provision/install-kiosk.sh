@@ -30,7 +30,7 @@ install -d -o root -g root -m 0700 "$credentials"
 install -d -o kiosk -g kiosk -m 0750 /var/lib/kiosk
 rsync -a --delete --exclude .venv --exclude var --exclude .git "$src/" "$dest/"
 [[ -x $dest/.venv/bin/python ]] || python3 -m venv --system-site-packages "$dest/.venv"
-"$dest/.venv/bin/python" -m pip install --quiet "$dest"
+"$dest/.venv/bin/python" -m pip install --quiet "$dest[kiosk]"
 
 if [[ ! -f /etc/kiosk/kiosk.toml ]]; then
   cat > /etc/kiosk/kiosk.toml <<TOML

@@ -1,4 +1,4 @@
-"""Tests for kiosk.queue.eligibility and kiosk.queue.catalogue: ages, due doses, reasons, the catalogue file.
+"""Tests for vaccines.eligibility and vaccines.catalogue: ages, due doses, reasons, the catalogue file.
 
 The rules are tested against a catalogue written here, so that checking the
 packaged example against the Ministry's guidance never breaks a rule test.
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk.errors import KioskError
-from kiosk.queue.catalogue import (
+from vaccines.catalogue import (
     BAND_KEYS,
     DEFAULT_BANDS,
     PRODUCT_KEYS,
@@ -24,12 +24,12 @@ from kiosk.queue.catalogue import (
     load_catalogue,
     parse_catalogue,
 )
-from kiosk.queue.eligibility import ELIGIBLE, REASONS, Dose, DueDose, age_on, assess
-from kiosk.queue.errors import CatalogueError, RuleInputError
+from vaccines.eligibility import ELIGIBLE, REASONS, Dose, DueDose, age_on, assess
+from vaccines.errors import CatalogueError, RuleInputError
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "workflow.md"
-PACKAGED = ROOT / "kiosk" / "queue" / "catalogue.toml"
+PACKAGED = ROOT / "vaccines" / "catalogue.toml"
 D = datetime.date
 DAY = datetime.timedelta(days=1)
 

@@ -24,7 +24,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-import kiosk
+import daemon
 import wire
 from kiosk.config import build
 from kiosk.notices import Sender
@@ -378,7 +378,7 @@ def test_ok__status_online_with_counts_and_camera_rate_then_stopped_then_offline
             process = PublishProcess(Path(config.kiosk.db), broker)
             wait_for(lambda: hub.watermark == 1, what="the check-in at the hub")
             status = wait_for(lambda: (s := observer.last_status()) and s["state"] == "online" and s["outbox"] == 0 and s, what="online")
-            assert status["version"] == kiosk.__version__ and status["boot"] and status["unpublished"] == 0
+            assert status["version"] == daemon.version() and status["boot"] and status["unpublished"] == 0
             assert status["camera_fps"] is None  # no scanner has reported
             scanner = Sender(socket_path(config.kiosk.db))  # what `kiosk scan` sends every 2 s
             scanner.publish({"type": "health", "health": {"state": "running", "fps": 9.5}})

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import systemd
+from daemon import systemd
 from kiosk.config import CREDENTIAL_FILES, SECRETS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,35 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Protocol
-
-import numpy as np
 
 from ..errors import CameraError
+from .base import Frame, FrameSource
 
-
-@dataclass(frozen=True)
-class Frame:
-    """One grey frame (the camera's Y plane) with its sequence number and monotonic capture time."""
-
-    gray: np.ndarray
-    seq: int
-    t: float
-
-
-class FrameSource(Protocol):
-    """Anything that hands out grey frames.
-
-    ``read`` blocks until the next frame is due and returns it, returns None when a
-    replay has run out, and raises CameraError when the camera fails.
-    """
-
-    name: str
-
-    def read(self) -> Frame | None: ...
-
-    def close(self) -> None: ...
+__all__ = ["Frame", "FrameSource", "check_spec", "open_source"]
 
 
 def open_source(spec: str, *, width: int, height: int, fps: float, repeat: int = 1, loop: bool = True) -> FrameSource:

@@ -6,7 +6,7 @@ import logging
 import time
 
 from ..errors import CameraError
-from . import Frame
+from .base import Frame
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CameraError, ImageError
-from . import Frame
+from .base import Frame
 from .pacer import Pacer
 
 logger = logging.getLogger(__name__)

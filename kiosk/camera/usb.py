@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from ..errors import CameraError
-from . import Frame
+from .base import Frame
 
 
 class UsbSource:

@@ -9,7 +9,7 @@ from typing import Any
 from .actions import QUEUE_ORDER, observation_for
 from .aefi import open_alarms
 from .dosing import use_of
-from .eligibility import age_on
+from vaccines.eligibility import age_on
 from .clock import Instant
 from .events import backlog
 from .outbox import uplink, verdicts

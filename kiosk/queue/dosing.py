@@ -16,7 +16,7 @@ import sqlite_utils
 from wire import limits
 
 from ..errors import KioskError
-from .eligibility import Dose, Eligibility, assess
+from vaccines.eligibility import Dose, Eligibility, assess
 from .site import ActionRefused, Actor, Site, load_ticket, row_or_refuse
 from .states import REASON_MAX_CHARS, step
 

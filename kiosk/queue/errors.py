@@ -29,11 +29,3 @@ class DetailsInvalid(KioskError, ValueError):
 
 class ClockError(KioskError, ValueError):
     """Two monotonic times cannot be compared (a reboot in between) or a duration is invalid."""
-
-
-class CatalogueError(KioskError, ValueError):
-    """The vaccine catalogue or the age bands are invalid; the message names the offending key."""
-
-
-class RuleInputError(KioskError, ValueError):
-    """A pure rule was given impossible arguments (a programming error, not an ineligible person)."""

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from ..config import QueueSettings
 from ..errors import KioskError
-from .catalogue import Catalogue, load_catalogue
+from vaccines.catalogue import Catalogue, load_catalogue
 from .clock import Clock, Instant
 from .events import record
 from .store import Store

@@ -21,7 +21,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 import wire
 from wire import signature
 
-from .. import systemd
+from daemon import systemd
 from ..config import Config, HubSettings
 from ..errors import ConfigError
 from ..queue import outbox

@@ -7,7 +7,7 @@ from typing import Callable
 
 import wire
 
-from .. import __version__
+from daemon import version
 from ..queue.clock import Instant
 
 logger = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ def status_message(kiosk_id: str, state: str, now: Instant, *, counts: dict | No
     """The retained status: counts, version, times, never personal data; ``counts`` None (the will) leaves them unknown."""
     counts = counts or {}
     return wire.kiosk_status(
-        kiosk_id, state, boot=now.boot_id, version=__version__, at=now.wall.isoformat(), clock_synced=now.synced,
+        kiosk_id, state, boot=now.boot_id, version=version(), at=now.wall.isoformat(), clock_synced=now.synced,
         outbox=counts.get("unacknowledged"), unpublished=counts.get("unpublished"), camera_fps=camera_fps,
     )
 

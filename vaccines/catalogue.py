@@ -1,6 +1,6 @@
 """The vaccine catalogue: products, their schedules and the age bands, loaded from TOML.
 
-The packaged kiosk/queue/catalogue.toml is an unverified example; a site must
+The packaged vaccines/catalogue.toml is an unverified example; a site must
 use a file checked against the Ministry of Health's current guidance.
 docs/workflow.md describes the format. Unknown keys and bad values raise
 CatalogueError naming the key.

@@ -1,0 +1,162 @@
+"""The shape of the code: which package may import which, no import loops, and a hub that runs without the kiosk's libraries.
+
+Imports are read from the source (ast), including those inside functions, so
+a loop held together by a late import is still a loop. ``from pkg import x``
+counts as an import of ``pkg.x`` when x is a submodule and of ``pkg``
+otherwise; a submodule's implicit import of its parent package is not counted
+(Python runs the parent's ``__init__`` first, it cannot loop).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("wire", "vaccines", "daemon", "kiosk", "hub")
+
+MAY_IMPORT = {
+    "wire": {"wire"},
+    "vaccines": {"vaccines", "wire"},
+    "daemon": {"daemon"},
+    "kiosk": {"kiosk", "wire", "vaccines", "daemon"},
+    "hub": {"hub", "wire", "vaccines", "daemon"},
+}
+"""Each top-level package and the product packages it may import: kiosk and hub meet only in wire and vaccines."""
+
+KIOSK_ONLY_LIBRARIES = ("kiosk", "cv2", "numpy", "gpiozero", "zxingcpp", "pyzbar", "picamera2", "PIL", "flask")
+"""What a hub-only install (`pip install .[hub]`) does not have."""
+
+
+def module_files() -> dict[str, Path]:
+    """Every product module by dotted name."""
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+MODULES = module_files()
+
+
+def imported(module: str, node: ast.Import | ast.ImportFrom) -> Iterator[str]:
+    """The dotted names one import statement in module loads."""
+    if isinstance(node, ast.Import):
+        yield from (alias.name for alias in node.names)
+        return
+    base = module.split(".")
+    if MODULES[module].name != "__init__.py":
+        base = base[:-1]
+    if node.level:
+        base = base[: len(base) - node.level + 1]
+    else:
+        base = []
+    source = ".".join(base + ([node.module] if node.module else []))
+    for alias in node.names:
+        yield f"{source}.{alias.name}" if f"{source}.{alias.name}" in MODULES else source
+
+
+def product_module(name: str) -> str | None:
+    """The product module name stands for (a name inside a module counts as the module), or None for a library."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each product module and the product modules it imports anywhere in its body."""
+    graph: dict[str, set[str]] = {}
+    for module, path in MODULES.items():
+        edges = graph.setdefault(module, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                edges.update(t for t in map(product_module, imported(module, node)) if t and t != module)
+    return graph
+
+
+def loops(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    group = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.append(member)
+                        if member == node:
+                            break
+                    if len(group) > 1:
+                        found.append(sorted(group))
+            elif child not in index:
+                index[child] = low[child] = len(index)
+                stack.append(child)
+                on_stack.add(child)
+                work.append((child, iter(sorted(graph[child]))))
+            elif child in on_stack:
+                low[node] = min(low[node], index[child])
+    return found
+
+
+GRAPH = import_graph()
+
+
+def test_ok__the_graph_sees_late_imports():
+    # the checker itself: a late import inside a function is an edge (hub.cli imports its commands lazily)
+    assert "hub.commands" in GRAPH["hub.cli"]
+    assert loops({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_ok__each_package_imports_only_what_it_may(package):
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module, targets in GRAPH.items()
+        if module.split(".")[0] == package
+        for target in targets
+        if target.split(".")[0] not in MAY_IMPORT[package]
+    )
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11 in progress: hub.commands/merger/service and kiosk.publish/runtime")
+def test_ok__no_import_loops():
+    assert not loops(GRAPH), "\n".join(" <-> ".join(group) for group in loops(GRAPH))
+
+
+def test_ok__the_hub_runs_without_the_kiosk_or_its_libraries():
+    # every hub module imported in a fresh interpreter: none of the kiosk's code or hardware libraries comes with it
+    hub_modules = sorted(m for m in MODULES if m.split(".")[0] in ("hub", "wire", "vaccines", "daemon") and not m.endswith("__main__"))
+    script = (
+        "import importlib, json, sys\n"
+        f"for name in {hub_modules!r}: importlib.import_module(name)\n"
+        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(KIOSK_ONLY_LIBRARIES)!r})))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []

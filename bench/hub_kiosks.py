@@ -61,7 +61,7 @@ def kiosk_config(kiosk: str, db: Path, broker: str, keys: Path) -> Config:
 
 def run_publishers(args: argparse.Namespace) -> dict:
     """The ``publish`` worker: one real publisher part per kiosk (as `kiosk run --broker` runs it), started at the go."""
-    from kiosk.publish import PublishPart
+    from kiosk.uplink.part import PublishPart
 
     parts = [PublishPart(kiosk_config(kiosk, Path(db), args.broker, Path(args.keys)))
              for kiosk, db in (p.split("=", 1) for p in args.kiosk)]

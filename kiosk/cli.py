@@ -120,7 +120,7 @@ def cmd_run(config: configuration.Config, args: argparse.Namespace) -> int:
     from .runtime import Kiosk, ScanService, WebService
 
     if args.command == "publish":
-        from .publish import PublishService as service
+        from .uplink.part import PublishService as service
     else:
         service = {"run": Kiosk, "scan": ScanService, "web": WebService}[args.command]
     service(with_overrides(config, args)).serve(on_ready=lambda line: print(line, flush=True))

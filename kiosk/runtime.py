@@ -18,14 +18,14 @@ from daemon import systemd
 from .camera import open_source
 from .config import Config
 from .decode import make_decoder
-from .desk import Desk, ScanOutcome
-from .feedback import Feedback
+from .scan.desk import Desk, ScanOutcome
+from .scan.feedback import Feedback
 from .queue.actions import reanchor_observations
 from .queue.site import Site
 from .queue.store import Store
 from .queue.watch import Watcher
 from .notices import Sender, live_messages, socket_path
-from .scan import Scanner
+from .scan.loop import Scanner
 from .uplink import health as uplink_health
 
 logger = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ class Kiosk:
         self.web = WebPart(config, self.live, self.scan.scanner.health, site=site)
         self.publish = None
         if config.hub.broker:
-            from .publish import PublishPart
+            from .uplink.part import PublishPart
 
             self.publish = PublishPart(config, lambda: self.scan.scanner.health().fps)
         else:

@@ -132,7 +132,7 @@ def pins():
 def feedback(pins):
     """LEDs and buzzer on mock pins, with short timings; closed before the pins."""
     from kiosk.config import FeedbackSettings
-    from kiosk.feedback import Feedback
+    from kiosk.scan.feedback import Feedback
 
     device = Feedback(FeedbackSettings(light_seconds=0.05, beep_seconds=0.01), pins)
     yield device

@@ -501,7 +501,7 @@ def test_fail__a_correction_needs_a_reason(api, store, lan_released, reason):
 def held(site, feedback):
     """Lan was checked in; a card with her ID number and another name and birth date was then scanned at the camera."""
     from kiosk.decode import Code
-    from kiosk.desk import Desk
+    from kiosk.scan.desk import Desk
 
     arrive(site)
     outcome = Desk(site, feedback).handle(Code(LAN_OTHER_CARD, LAN_OTHER_CARD.encode(), "zxing"))

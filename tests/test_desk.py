@@ -3,7 +3,7 @@
 
 
 from kiosk.decode import Code
-from kiosk.desk import Desk
+from kiosk.scan.desk import Desk
 
 from .conftest import LAN, MAI_SEX_MISMATCH
 from .test_checkin import fill_disk

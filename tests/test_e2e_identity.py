@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.decode import Code
-from kiosk.desk import Desk
+from kiosk.scan.desk import Desk
 from kiosk.web import Services, create_app
 
 from .browser import launch

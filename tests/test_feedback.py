@@ -3,7 +3,7 @@
 import time
 
 from kiosk.config import FeedbackSettings
-from kiosk.feedback import Feedback
+from kiosk.scan.feedback import Feedback
 
 SETTINGS = FeedbackSettings(light_seconds=0.4, beep_seconds=0.1)
 

@@ -576,7 +576,7 @@ LAN_OTHER_CARD = LAN.replace("Nguyễn Thị Lan", "Nguyễn Thị Lân").replac
 def held(site, feedback):
     """Lan is checked in; then a card with her ID number, another name and another birth date is scanned twice."""
     from kiosk.decode import Code
-    from kiosk.desk import Desk
+    from kiosk.scan.desk import Desk
 
     arrive(site)
     desk = Desk(site, feedback)

@@ -8,7 +8,7 @@ import warnings
 from gpiozero import LED, Buzzer, Device
 from gpiozero.exc import BadPinFactory, GPIOZeroWarning
 
-from .config import FeedbackSettings
+from ..config import FeedbackSettings
 
 logger = logging.getLogger(__name__)
 

@@ -6,14 +6,14 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-from .decode import Code
-from .errors import PayloadRejected, StoreError
+from ..decode import Code
+from ..errors import PayloadRejected, StoreError
+from ..payloads import parse_payload
+from ..queue.checkin import Ticket, check_in, note_rejected_scan
+from ..queue.identity import IdentityMismatch
+from ..queue.questions import ask_about_identity
+from ..queue.site import Site
 from .feedback import Feedback
-from .payloads import parse_payload
-from .queue.checkin import Ticket, check_in, note_rejected_scan
-from .queue.identity import IdentityMismatch
-from .queue.questions import ask_about_identity
-from .queue.site import Site
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from kiosk.camera.pacer import Pacer
 from kiosk.camera.replay import ReplaySource
 from kiosk.decode import make_decoder
 from kiosk.errors import CameraError
-from kiosk.scan import Debouncer, Scanner
+from kiosk.scan.loop import Debouncer, Scanner
 
 from .conftest import HUNG, LAN, write_frames
 

@@ -9,10 +9,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
-from .camera import FrameSource
-from .camera.pacer import Pacer
-from .decode import Code, Decoder
-from .errors import CameraError
+from ..camera import FrameSource
+from ..camera.pacer import Pacer
+from ..decode import Code, Decoder
+from ..errors import CameraError
 
 logger = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ import logging
 import threading
 from typing import Callable
 
-from .config import Config
-from .queue.store import Store
-from .runtime import serve
-from .uplink.health import HealthInbox, socket_path
-from .uplink.publisher import STOP_SECONDS, Publisher
+from ..config import Config
+from ..queue.store import Store
+from ..runtime import serve
+from .health import HealthInbox, socket_path
+from .publisher import STOP_SECONDS, Publisher
 
 logger = logging.getLogger(__name__)
 

@@ -75,10 +75,10 @@ def run_publishers(args: argparse.Namespace) -> dict:
     sys.stdin.readline()  # "stop", or the end of the input
     used = time.process_time() - cpu
     for part in parts:
-        part.publisher.stop()
+        part.publisher.stopping.set()  # all at once; each `stop` then waits for its own
     for part in parts:
-        part.close()
-    return {"stopped": sum(not part.thread.is_alive() for part in parts), "publishers": len(parts), "cpu_s": used}
+        part.stop()
+    return {"stopped": sum(not part.publisher.running for part in parts), "publishers": len(parts), "cpu_s": used}
 
 
 def parse_args(argv=None) -> argparse.Namespace:

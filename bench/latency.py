@@ -364,7 +364,7 @@ class TwoProcess:
 
     def close_scanner(self) -> None:
         self.source.finish()
-        self.service.close()
+        self.service.stop()
 
     def close(self) -> None:
         self.web.stop()
@@ -390,11 +390,11 @@ class AllInOne:
 
     def close_scanner(self) -> None:
         self.source.finish()
-        self.kiosk.scan.close()
+        self.kiosk.scan.stop()
 
     def close(self) -> None:
         self.kiosk.web.server.shutdown()
-        self.kiosk.web.close()
+        self.kiosk.web.stop()
 
 
 def measure_latency(layout, people, frames, decoder, warmup: int, say) -> dict:

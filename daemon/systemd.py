@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from typing import Callable, Mapping
+
+from .threads import Loop
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def watchdog_seconds(environ: Mapping[str, str], pid: int | None = None) -> floa
     return timeout if timeout > 0 else None
 
 
-class Watchdog:
+class Watchdog(Loop):
     """Pings systemd's watchdog (``WATCHDOG=1``) from a daemon thread, but only while ``healthy()`` says so.
 
     With ``WatchdogSec=`` in the unit, systemd sets WATCHDOG_USEC and kills and
@@ -131,14 +132,15 @@ class Watchdog:
     WATCHDOG_PID names another process; `start` and `stop` are then no-ops.
     """
 
+    thread_name = "watchdog"
+
     def __init__(self, healthy: Callable[[], bool], environ: Mapping[str, str] = os.environ):
+        super().__init__()
         self.healthy = healthy
         self.environ = environ
         self.timeout = watchdog_seconds(environ)
         self.interval = None if self.timeout is None else self.timeout / 2
         """Seconds between pings, or None when disabled."""
-        self.halt = threading.Event()
-        self.thread: threading.Thread | None = None
         self.was_healthy = True
 
     @property
@@ -149,18 +151,15 @@ class Watchdog:
     def start(self) -> "Watchdog":
         """Start pinging (the first check is immediate); does nothing when disabled or already started."""
         if self.enabled and self.thread is None:
-            self.halt.clear()
-            self.thread = threading.Thread(target=self.run, name="watchdog", daemon=True)
-            self.thread.start()
+            self.stopping.clear()
+            super().start()
             logger.info("systemd watchdog: timeout %g s, checking health every %g s", self.timeout, self.interval)
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop pinging and wait for the thread; call after `stopping` so systemd does not count a silence."""
-        self.halt.set()
-        if self.thread is not None:
-            self.thread.join(timeout)
-            self.thread = None
+        super().stop(timeout)
+        self.thread = None  # so that `start` can start it again
 
     def __enter__(self) -> "Watchdog":
         return self.start()
@@ -170,10 +169,10 @@ class Watchdog:
 
     def run(self) -> None:
         """The thread: check health, ping when healthy, wait half the timeout; until `stop`."""
-        while not self.halt.is_set():
+        while not self.stopping.is_set():
             if self.check():
                 notify("WATCHDOG=1", environ=self.environ)
-            self.halt.wait(self.interval)
+            self.stopping.wait(self.interval)
 
     def check(self) -> bool:
         """Call ``healthy()``; log each change between healthy and unhealthy once, not every interval."""

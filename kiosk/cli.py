@@ -117,12 +117,9 @@ def with_overrides(config: configuration.Config, args: argparse.Namespace) -> co
 
 
 def cmd_run(config: configuration.Config, args: argparse.Namespace) -> int:
-    from .runtime import Kiosk, ScanService, WebService
+    from .runtime import Kiosk, PublishService, ScanService, WebService
 
-    if args.command == "publish":
-        from .uplink.part import PublishService as service
-    else:
-        service = {"run": Kiosk, "scan": ScanService, "web": WebService}[args.command]
+    service = {"run": Kiosk, "scan": ScanService, "web": WebService, "publish": PublishService}[args.command]
     service(with_overrides(config, args)).serve(on_ready=lambda line: print(line, flush=True))
     return 0
 

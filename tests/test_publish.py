@@ -27,12 +27,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 import daemon
 import wire
 from kiosk.config import build
-from kiosk.notices import Sender
+from kiosk.notices import Sender, socket_path
 from kiosk.payloads import parse_payload
 from kiosk.queue import events
 from kiosk.queue.checkin import check_in
 from kiosk.queue.store import Store
-from kiosk.uplink.health import socket_path
 from kiosk.uplink.publisher import Publisher
 from wire import signature
 
@@ -380,7 +379,7 @@ def test_ok__status_online_with_counts_and_camera_rate_then_stopped_then_offline
             status = wait_for(lambda: (s := observer.last_status()) and s["state"] == "online" and s["outbox"] == 0 and s, what="online")
             assert status["version"] == daemon.version() and status["boot"] and status["unpublished"] == 0
             assert status["camera_fps"] is None  # no scanner has reported
-            scanner = Sender(socket_path(config.kiosk.db))  # what `kiosk scan` sends every 2 s
+            scanner = Sender(socket_path("publish", config.kiosk.db))  # what `kiosk scan` sends every 2 s
             scanner.publish({"type": "health", "health": {"state": "running", "fps": 9.5}})
             scanner.close()
             wait_for(lambda: (observer.last_status() or {}).get("camera_fps") == 9.5, what="the camera rate in the status")
@@ -468,20 +467,20 @@ def test_ok__systemd_hears_ready_status_watchdog_and_stopping(config, broker):
 
 
 def test_ok__kiosk_scan_reports_its_frame_rate_to_the_publisher(config, tmp_path, pins):
+    from kiosk.notices import HealthInbox
     from kiosk.runtime import ScanService
-    from kiosk.uplink.health import HealthInbox
 
     from .conftest import write_frames
 
     frames = write_frames(tmp_path / "frames", [None, None])
-    inbox = HealthInbox(socket_path(config.kiosk.db))
+    inbox = HealthInbox(socket_path("publish", config.kiosk.db))
     scanner = ScanService(config.replace("camera", source=f"replay:{frames}", fps=20.0), pin_factory=pins)
     scanner.start()
     try:
         fps = wait_for(inbox.camera_fps, what="a health report on publish.sock")  # sent every 2 s
         assert 0 < fps <= 20
     finally:
-        scanner.close()
+        scanner.stop()
         inbox.close()
 
 

@@ -9,7 +9,8 @@ from kiosk.queue import actions, aefi, dosing
 from kiosk.queue.checkin import check_in
 from kiosk.queue.site import Site
 from kiosk.queue.store import Store
-from kiosk.runtime import ScanPart
+from kiosk.runtime import build_site
+from kiosk.scan.part import ScanPart
 
 from .conftest import LAN, NURSE
 
@@ -35,7 +36,7 @@ def vaccinate(site: Site) -> int:
 
 def test_ok__a_severe_reaction_sounds_the_buzzer_and_a_mild_one_does_not(tmp_path, pins):
     config = build({"kiosk": {"db": str(tmp_path / "k.db")}, "camera": {"source": f"replay:{tmp_path / 'none'}"}})
-    part = ScanPart(config, announce=lambda message: None, pin_factory=pins)
+    part = ScanPart(config, build_site(config), announce=lambda message: None, pin_factory=pins)
     buzzer = pins.pin(config.feedback.buzzer_pin)
     screen = Site(Store(config.kiosk.db), "kiosk-test", config.queue)  # the web process's own connection
     try:
@@ -47,5 +48,5 @@ def test_ok__a_severe_reaction_sounds_the_buzzer_and_a_mild_one_does_not(tmp_pat
         aefi.record_aefi(screen, ticket_id, NURSE, severity="severe", symptoms="khó thở")
         assert wait_for(lambda: len(buzzer.states) > 1), "the buzzer did not sound"
     finally:
-        part.close()
+        part.stop()
         screen.store.close()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Callable
+
+from daemon.threads import Loop
 
 from .store import Store
 
@@ -13,30 +14,26 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.05
 
 
-class Watcher:
+class Watcher(Loop):
     """Polls SQLite's data_version (cheap; it changes when another connection commits) and hands over new events.
 
     ``on_events`` gets the new event rows in sequence order, from the thread of
     the watcher; an exception in it is logged and the rows are not offered again.
     """
 
+    thread_name = "watcher"
+
     def __init__(self, store: Store, on_events: Callable[[list[dict]], None], *, poll_seconds: float = POLL_SECONDS):
+        super().__init__()
         self.store = store
         self.on_events = on_events
         self.poll_seconds = poll_seconds
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.run, name="watcher", daemon=True)
         self.last_seq = 0
 
     def start(self) -> "Watcher":
+        """Follow from the newest event now in the database, on the watcher's own thread."""
         self.last_seq = self.store.db.execute("select coalesce(max(seq), 0) from events").fetchone()[0]
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self.thread.is_alive():
-            self.thread.join(timeout=2)
+        return super().start()
 
     def run(self) -> None:
         version = None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable
+
+from daemon.threads import Loop
 
 from ..camera import FrameSource
 from ..camera.pacer import Pacer
@@ -54,8 +55,13 @@ class Debouncer:
             del self.last_seen[key]
 
 
-class Scanner:
-    """Pulls frames, decodes them and hands each new code to ``handle``; never lets one failure stop it."""
+class Scanner(Loop):
+    """Pulls frames, decodes them and hands each new code to ``handle``; never lets one failure stop it.
+
+    `start` runs the loop on its own thread, `stop` ends it.
+    """
+
+    thread_name = "scanner"
 
     def __init__(
         self,
@@ -68,6 +74,7 @@ class Scanner:
         reopen_seconds: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ):
+        super().__init__()
         self.open_camera = open_camera
         self.decoder = decoder
         self.handle = handle
@@ -75,8 +82,6 @@ class Scanner:
         self.debouncer = Debouncer(hold_seconds)
         self.reopen_seconds = reopen_seconds
         self.clock = clock
-        self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
         self.source: FrameSource | None = None
         self.state = "starting"
         self.frame_times: deque[float] = deque(maxlen=50)
@@ -84,18 +89,6 @@ class Scanner:
         self.last_decode: float | None = None
         self.last_error: str | None = None
         self.decode_ms: float | None = None
-
-    def start(self) -> "Scanner":
-        """Run the loop in a background thread."""
-        self.thread = threading.Thread(target=self.run, name="scanner", daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the loop to finish and wait for it."""
-        self.stopping.set()
-        if self.thread is not None:
-            self.thread.join(timeout)
 
     def run(self) -> None:
         """Loop until stopped (or a non-looping replay ends), reopening a failed camera with backoff."""

@@ -1,5 +1,5 @@
-"""The kiosk's link to the district hub: the MQTT connection, the publisher loop, and the camera rate for its status.
+"""The kiosk's link to the district hub: the MQTT connection, the publisher loop and its part, the camera rate for its status.
 
 Imported only by the processes that publish (`kiosk publish`, `kiosk run
---broker`); `kiosk scan` imports `kiosk.uplink.health` alone, which needs no paho.
+--broker`); the scanner's health reaches it through kiosk.notices, which needs no paho.
 """

@@ -11,7 +11,6 @@ acknowledgement covers it.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Callable
 
@@ -22,6 +21,7 @@ import wire
 from wire import signature
 
 from daemon import systemd
+from daemon.threads import Loop
 from ..config import Config, HubSettings
 from ..errors import ConfigError
 from ..queue import outbox
@@ -48,14 +48,17 @@ MARKS_BUSY_MS = 20
 """How long the publisher waits for the database's write lock before leaving its marks for the next turn."""
 
 
-class Publisher:
-    """Sends the outbox of ``store`` to the broker in ``config.hub``; `run` until `stop`.
+class Publisher(Loop):
+    """Sends the outbox of ``store`` to the broker in ``config.hub``; `run` until `stop` (`start` runs it on its own thread).
 
     ``camera_fps`` returns the scanner's frame rate for the status (None: unknown).
     """
 
+    thread_name = "publisher"
+
     def __init__(self, config: Config, store: Store, *, camera_fps: Callable[[], float | None] = lambda: None,
                  clock: Clock | None = None, monotonic: Callable[[], float] = time.monotonic):
+        super().__init__()
         self.settings = config.hub
         self.kiosk = config.kiosk.id
         self.broker = parse_broker(config.hub.broker) if config.hub.broker else None
@@ -66,7 +69,6 @@ class Publisher:
         self.clock = clock or Clock()
         self.monotonic = monotonic
         self.topics = {kind: wire.topic(self.kiosk, kind) for kind in wire.KIOSK_KINDS}
-        self.stopping = threading.Event()
         self.beat = monotonic()
         """When the loop last went round, for the watchdog."""
         self.flow = Flow(self.settings.window, self.settings.ahead, self.settings.resend_seconds, self.beat)
@@ -111,10 +113,6 @@ class Publisher:
             raise
         finally:
             self.store.close()
-
-    def stop(self) -> None:
-        """Ask `run` to finish (from any thread)."""
-        self.stopping.set()
 
     def healthy(self) -> bool:
         """For the watchdog: the loop went round recently."""

@@ -23,7 +23,7 @@ class Services:
     site: Site
     live: Live = field(default_factory=Live)
     scanner_health: Callable[[], object] | None = None
-    """The scanner's health: a scan.Health in one process, a dict relayed by `kiosk scan`, None when unknown."""
+    """The scanner's health: a kiosk.scan.loop.Health in one process, a dict relayed by `kiosk scan`, None when unknown."""
 
     @property
     def store(self) -> Store:

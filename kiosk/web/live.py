@@ -1,19 +1,17 @@
-"""Live updates for the screens: a fan-out of JSON messages to server-sent-event streams, and the socket that feeds it from `kiosk scan`."""
+"""Live updates for the screens: a fan-out of JSON messages to server-sent-event streams, fed from the events and from `kiosk scan`.
+
+The messages are made in kiosk.notices; `kiosk scan`'s reach this fan-out through a notices.Receiver in `kiosk web`,
+or straight from the scanner in `kiosk run`.
+"""
 
 from __future__ import annotations
 
 import json
-import logging
 import queue
-import socket
 import threading
-import time
-from pathlib import Path
 from typing import Iterator
 
-from ..notices import DATAGRAM_LIMIT
-
-logger = logging.getLogger(__name__)
+from ..notices import live_messages
 
 KEEPALIVE_SECONDS = 15.0
 QUEUE_LIMIT = 100
@@ -75,56 +73,11 @@ def drop_oldest(q: queue.Queue, message: dict) -> None:
         pass
 
 
-class Receiver:
-    """Receives JSON datagrams on a Unix socket from `kiosk scan`: scan outcomes go to a Live, health is kept."""
+def feeder(live: Live):
+    """Return a Watcher callback that publishes the events' live messages to ``live``; none carries personal data."""
 
-    def __init__(self, path: str, live: Live, clock=time.monotonic):
-        self.path = path
-        self.live = live
-        self.clock = clock
-        self.health: tuple[float, dict] | None = None
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        if not path.startswith("\0"):
-            Path(path).unlink(missing_ok=True)
-        self.sock.bind(path)
-        self.sock.settimeout(0.5)
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.run, name="live-receiver", daemon=True)
+    def publish(events: list[dict]) -> None:
+        for message in live_messages(events):
+            live.publish(message)
 
-    def start(self) -> "Receiver":
-        self.thread.start()
-        return self
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                data = self.sock.recv(DATAGRAM_LIMIT)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            try:
-                message = json.loads(data)
-            except ValueError:
-                logger.warning("ignored a malformed live message (%d bytes)", len(data))
-                continue
-            if not isinstance(message, dict):
-                continue
-            if message.get("type") == "scan":
-                self.live.publish(message)
-            elif message.get("type") == "health":
-                self.health = (self.clock(), message.get("health") or {})
-
-    def scanner_health(self) -> dict | None:
-        """The scanner's last reported health with its age in seconds, or None before the first report."""
-        if self.health is None:
-            return None
-        at, health = self.health
-        return {**health, "report_age_s": round(self.clock() - at, 1)}
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join(timeout=2)
-        self.sock.close()
-        if not self.path.startswith("\0"):
-            Path(self.path).unlink(missing_ok=True)
+    return publish

@@ -39,8 +39,8 @@ class Live:
             except queue.Full:
                 drop_oldest(q, message)
 
-    def stream(self, stop: threading.Event | None = None) -> Iterator[str]:
-        """Yield server-sent events, starting with the last message, until ``stop`` is set."""
+    def stream(self, stopping: threading.Event | None = None) -> Iterator[str]:
+        """Yield server-sent events, starting with the last message, until ``stopping`` is set."""
         q: queue.Queue = queue.Queue(maxsize=QUEUE_LIMIT)
         with self.lock:
             self.queues.add(q)
@@ -48,7 +48,7 @@ class Live:
                 q.put_nowait(self.last)
         try:
             yield "retry: 1000\n\n"
-            while stop is None or not stop.is_set():
+            while stopping is None or not stopping.is_set():
                 try:
                     yield event(q.get(timeout=KEEPALIVE_SECONDS))
                 except queue.Empty:

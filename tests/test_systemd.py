@@ -108,7 +108,7 @@ def test_ok__without_a_service_manager_notify_does_nothing(monkeypatch):
 @pytest.mark.parametrize("address", ["/nonexistent/kiosk/notify", "relative/notify", "@"])
 def test_fail__a_send_error_returns_false_and_is_logged_once(address, monkeypatch, caplog, fresh_log_once):
     monkeypatch.setenv("NOTIFY_SOCKET", address)
-    with caplog.at_level(logging.DEBUG, logger="kiosk.systemd"):
+    with caplog.at_level(logging.DEBUG, logger="daemon.systemd"):
         assert systemd.ready() is False
         assert systemd.status("still failing") is False
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -179,7 +179,7 @@ def test_fail__a_health_check_that_raises_withholds_pings(abstract_socket, caplo
         raise RuntimeError("scanner state unreadable")
 
     environ = {"NOTIFY_SOCKET": abstract_socket.address, "WATCHDOG_USEC": "100000"}
-    with caplog.at_level(logging.ERROR, logger="kiosk.systemd"), systemd.Watchdog(broken, environ):
+    with caplog.at_level(logging.ERROR, logger="daemon.systemd"), systemd.Watchdog(broken, environ):
         assert abstract_socket.receive(0.25) is None
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and errors[0].exc_info is not None

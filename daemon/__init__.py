@@ -1,4 +1,4 @@
-"""Process plumbing shared by the kiosk's and the hub's daemons: systemd notification, the watchdog, serving parts until SIGTERM."""
+"""Process plumbing shared by the kiosk's and the hub's daemons: systemd notification, the watchdog, serving parts until SIGTERM, stoppable loop threads."""
 
 import functools
 from importlib import metadata

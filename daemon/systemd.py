@@ -157,7 +157,7 @@ class Watchdog(Loop):
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop pinging and wait for the thread; call after `stopping` so systemd does not count a silence."""
+        """Stop pinging and wait for the thread; call after the module's `stopping()` (STOPPING=1) so systemd does not count a silence."""
         super().stop(timeout)
         self.thread = None  # so that `start` can start it again
 

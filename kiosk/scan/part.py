@@ -58,7 +58,7 @@ class ScanPart:
         """For the systemd watchdog: the loop is alive and reading frames, or waiting to reopen its camera."""
         health = self.scanner.health()
         if health.state in ("camera_error", "starting", "finished"):
-            return self.scanner.thread is not None and (self.scanner.thread.is_alive() or health.state == "finished")
+            return self.scanner.running or health.state == "finished"
         return health.last_frame_age is not None and health.last_frame_age < STALLED_SECONDS
 
     def start(self) -> None:

@@ -2,7 +2,7 @@
 """Real kiosks for the hub benchmarks: outboxes filled beforehand, and a worker running several real kiosk publishers.
 
 ``hub_kiosks.py publish --broker URL --kiosk ID=DB ...`` runs one
-``kiosk.publish.PublishPart`` per kiosk database (the real publisher on its
+``kiosk.uplink.part.PublishPart`` per kiosk database (the real publisher on its
 own thread, as `kiosk publish` and `kiosk run --broker` run it), in one process (50 separate processes
 would spend more of a 2-core machine starting Python than publishing). Line
 protocol as bench/mqtt_raw.py: ``ready``; ``go`` starts every publisher and the

@@ -1,4 +1,4 @@
-"""Staff members: adding, PIN checks, enabling, and the `kiosk staff` commands (the PIN rule and hash: test_pins.py)."""
+"""Staff members: adding, PIN checks, enabling, and the `kiosk staff` commands (the PIN rule and hash: test_staff_pins.py)."""
 
 import io
 import json

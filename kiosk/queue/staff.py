@@ -1,4 +1,4 @@
-"""Site staff who may sign in to the staff screens: the staff table of names, roles and PIN hashes (kiosk/pins.py)."""
+"""Site staff who may sign in to the staff screens: the staff table of names, roles and PIN hashes (kiosk/staff_pins.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from wire import limits
 
 from ..errors import StaffError
-from ..pins import check_pin, dummy_hash, hash_pin, pin_matches
+from ..staff_pins import check_pin, dummy_hash, hash_pin, pin_matches
 from .sessions import end_sessions_of
 from .store import Store
 

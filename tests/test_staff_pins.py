@@ -3,7 +3,7 @@
 import pytest
 
 from kiosk.errors import StaffError
-from kiosk.pins import check_pin, hash_pin, pin_matches
+from kiosk.staff_pins import check_pin, hash_pin, pin_matches
 
 
 def test_ok__a_pin_is_stored_as_a_salted_scrypt_hash():

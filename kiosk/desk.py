@@ -11,7 +11,7 @@ from .errors import PayloadRejected, StoreError
 from .feedback import Feedback
 from .payloads import parse_payload
 from .queue.checkin import Ticket, check_in, note_rejected_scan
-from .queue.identity import IdentityMismatch
+from .queue.errors import IdentityMismatch
 from .queue.questions import ask_about_identity
 from .queue.site import Site
 

@@ -23,8 +23,8 @@ from kiosk.payloads import manual_card
 from kiosk.queue import actions, aefi, dosing
 from kiosk.queue.checkin import check_in
 from kiosk.queue.clock import Clock
-from kiosk.queue.dosing import NotEligible
-from kiosk.queue.site import ActionRefused, Site
+from kiosk.queue.errors import ActionRefused, NotEligible
+from kiosk.queue.site import Site
 from kiosk.queue.store import Store
 
 logger = logging.getLogger("faults.generator")

@@ -71,7 +71,7 @@ def add_identity_parser(sub) -> None:
 
 def add_staff_parser(sub) -> None:
     """`kiosk staff add|list|disable|enable|pin`: who may sign in to the staff screens."""
-    from .staff import ROLES
+    from .queue.staff import ROLES
 
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("--db", metavar="PATH", help="database file (kiosk.db)")
@@ -196,7 +196,7 @@ def cmd_check_config(config: configuration.Config, args: argparse.Namespace) -> 
 def cmd_staff(config: configuration.Config, args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from . import staff
+    from .queue import staff
     from .queue.store import Store
 
     store = Store(args.db or config.kiosk.db)
@@ -221,7 +221,7 @@ def read_pin(from_stdin: bool) -> str:
     """The new PIN: one line of stdin, or typed twice at the terminal without echo."""
     from getpass import getpass
 
-    from .staff import StaffError
+    from .errors import StaffError
 
     if from_stdin:
         return sys.stdin.readline().strip()

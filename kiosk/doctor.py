@@ -72,9 +72,8 @@ def check_database(config: Config) -> Check:
 
     try:
         store = Store(config.kiosk.db)
-        result = store.db.execute("PRAGMA quick_check").fetchone()[0]
-        with store.write() as db:
-            count = db["tickets"].count
+        result = store.quick_check()
+        count = store.count_writable("tickets")
         store.close()
     except KioskError as exc:
         return Check("database", False, str(exc))

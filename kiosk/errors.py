@@ -41,3 +41,15 @@ class DatabaseBusy(StoreError):
 
 class ImageError(KioskError, OSError):
     """An image file could not be read or is not an image."""
+
+
+class StaffError(KioskError, ValueError):
+    """A staff change was refused: bad name, role or PIN, unknown or duplicate member."""
+
+
+class Refusal(KioskError, ValueError):
+    """Why a staff action on the screens or the API did nothing: HTTP status, stable code, a message for the person who asked."""
+
+    def __init__(self, status: int, code: str, message: str, detail: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.detail = status, code, message, detail or {}

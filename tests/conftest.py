@@ -14,7 +14,7 @@ from kiosk.config import Config, QueueSettings, build
 from kiosk.queue.clock import Clock, Instant
 from kiosk.queue.site import Site
 from kiosk.queue.store import Store
-from kiosk.staff import Staff, add_staff
+from kiosk.queue.staff import Staff, add_staff
 
 LAN = "001190012345|123456789|Nguyễn Thị Lan|15031990|Nữ|Số 12, Đường Lê Lợi, Phường Bến Nghé, Quận 1, Thành phố Hồ Chí Minh|20042021"
 HUNG = "036058001234||Trần Văn Hùng|02111958|Nam|Thôn Đông, Xã Tân Lập, Huyện Đan Phượng, Thành phố Hà Nội|11062021"

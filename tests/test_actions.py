@@ -17,8 +17,8 @@ from kiosk.payloads import parse_payload
 from kiosk.queue import actions, dosing
 from kiosk.queue.board import board
 from kiosk.queue.checkin import check_in
-from kiosk.queue.errors import DetailsInvalid, TransitionRefused
-from kiosk.queue.site import ActionRefused, Site, StaleAction, UnknownTicket
+from kiosk.queue.errors import ActionRefused, DetailsInvalid, StaleAction, TransitionRefused, UnknownTicket
+from kiosk.queue.site import Site
 from kiosk.queue.states import STATES
 from kiosk.queue.store import Store
 

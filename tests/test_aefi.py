@@ -7,7 +7,7 @@ import pytest
 from kiosk.errors import StoreError
 from kiosk.queue.aefi import AFTER_INJECTION, acknowledge_aefi, open_alarms, record_aefi
 from kiosk.queue.board import board
-from kiosk.queue.site import ActionRefused, UnknownTicket
+from kiosk.queue.errors import ActionRefused, UnknownTicket
 from kiosk.queue.states import STATES
 
 from .conftest import NURSE, Staffer

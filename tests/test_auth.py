@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from flask import Blueprint, jsonify
 
-from kiosk.staff import add_staff, list_staff, set_active, set_pin
+from kiosk.queue.staff import add_staff, list_staff, set_active, set_pin
 from kiosk.web import Services, create_app
 from kiosk.web.auth import api_auth_required, current_staff, login_required, role_required, safe_next
 

@@ -1,4 +1,4 @@
-"""The supervisor's board read model: counts, order, masked identity, lots, alarms, outbox backlog, a clock at 1970."""
+"""The supervisor's board read model: counts, order, masked identity, lots, alarms, outbox backlog, a clock at 1970; one ticket's page."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from kiosk.config import QueueSettings
 from kiosk.payloads import parse_payload
 from kiosk.queue import actions, dosing
 from kiosk.queue.aefi import record_aefi
-from kiosk.queue.board import board
+from kiosk.queue.board import board, ticket_details
 from kiosk.queue.checkin import check_in
+from kiosk.queue.errors import UnknownTicket
 from kiosk.queue.site import Site
 from kiosk.queue.states import STATES, allowed_actions
 
@@ -180,3 +181,23 @@ def test_ok__board_with_the_clock_at_1970_has_no_ages(store, site_1970):
     ages = {t["id"]: (t["age"], t["suggest_priority"]) for t in view["tickets"]}
     assert ages == {lan: (None, False), hung: (11, False)}  # Lan is "not born yet"; Hùng is 11 in 1970
     assert view["counts"]["called"] == 1 and view["day"] == "1970-01-01"
+
+
+def test_ok__a_tickets_page_holds_its_row_the_person_the_open_lots_and_its_history(site, hoa):
+    lot_id = open_lot(site)
+    dosing.close_lot(site, open_lot(site, lot_number="OLD1"), hoa)
+    ticket_id = check_in(site, parse_payload(LAN), source="camera").id
+    actions.call(site, ticket_id, hoa, desk=1)
+    details = ticket_details(site, ticket_id)
+    assert details["ticket"]["id"] == details["view"]["id"] == ticket_id and details["view"]["state"] == "called"
+    assert details["person"]["id_number"] == details["ticket"]["id_number"] == "001190012345"
+    assert [lot["id"] for lot in details["lots"]] == [lot_id]  # the closed lot is not offered
+    assert details["lots"][0]["name"] == site.catalogue.products["comirnaty_30"].name and details["lots"][0]["verdict"].reason is None
+    events = list(site.store.db["events"].rows_where("ticket_id = ?", [ticket_id], order_by="seq"))
+    assert [(e["seq"], e["type"]) for e in details["history"]] == [(e["seq"], e["type"]) for e in events]
+    assert details["history"][0]["staff"] is None and details["history"][-1]["staff"] == hoa.name  # the camera, then Hoa
+
+
+def test_fail__a_tickets_page_for_no_ticket_is_unknown_ticket(site):
+    with pytest.raises(UnknownTicket):
+        ticket_details(site, 99)

@@ -14,9 +14,9 @@ from kiosk.config import QueueSettings
 from kiosk.errors import StoreError
 from kiosk.payloads import CccdCard, manual_card, parse_payload
 from kiosk.queue.checkin import check_in
-from kiosk.queue.identity import IdentityMismatch
+from kiosk.queue.errors import ActionRefused, IdentityMismatch
 from kiosk.queue.migrations import MIGRATIONS
-from kiosk.queue.site import ActionRefused, Site
+from kiosk.queue.site import Site
 from kiosk.queue.store import Store
 
 from .conftest import HUNG, LAN, NURSE, Ticker

@@ -89,3 +89,11 @@ def test_fail__bad_config_exits_2_naming_the_key(tmp_path):
     path.write_text("[camera]\nresolution = '4k'\n", encoding="utf-8")
     result = kiosk("--config", str(path), "run")
     assert result.returncode == 2 and "camera.resolution" in result.stderr
+
+
+def test_fail__a_missing_catalogue_stops_the_kiosk_with_a_sentence(tmp_path):
+    # the schedule lives in vaccines/, whose errors are not KioskErrors: the command still says why and exits 2
+    env = {"KIOSK_QUEUE_CATALOGUE": str(tmp_path / "absent.toml"), "KIOSK_KIOSK_DB": str(tmp_path / "k.db")}
+    result = kiosk("scan", "--camera", f"replay:{FRAMES}", env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "kiosk: cannot read catalogue" in result.stderr and "absent.toml" in result.stderr

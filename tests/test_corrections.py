@@ -6,7 +6,7 @@ import pytest
 
 from kiosk.queue import dosing
 from kiosk.queue.corrections import void_dose
-from kiosk.queue.site import ActionRefused
+from kiosk.queue.errors import ActionRefused
 
 from .conftest import NURSE
 from .test_actions import assert_outbox_matches, events_after, last_seq, snapshot, ticket_in

@@ -13,8 +13,8 @@ from kiosk.payloads import parse_payload
 from kiosk.queue import dosing
 from kiosk.queue.board import board
 from kiosk.queue.checkin import check_in
-from kiosk.queue.dosing import NotEligible
-from kiosk.queue.site import ActionRefused, Site
+from kiosk.queue.errors import ActionRefused, NotEligible
+from kiosk.queue.site import Site
 
 from .conftest import HUNG, ICT, LAN, NURSE, Ticker
 from .test_actions import (

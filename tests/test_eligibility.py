@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.errors import KioskError
 from vaccines.catalogue import (
     BAND_KEYS,
     DEFAULT_BANDS,
@@ -25,7 +24,7 @@ from vaccines.catalogue import (
     parse_catalogue,
 )
 from vaccines.eligibility import ELIGIBLE, REASONS, Dose, DueDose, age_on, assess
-from vaccines.errors import CatalogueError, RuleInputError
+from vaccines.errors import CatalogueError, RuleInputError, VaccinesError
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "workflow.md"
@@ -534,7 +533,7 @@ def test_fail__catalogue(text, message):
     with pytest.raises(CatalogueError) as caught:
         parse_catalogue(text)
     assert message in str(caught.value)
-    assert isinstance(caught.value, KioskError) and isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, VaccinesError) and isinstance(caught.value, ValueError)
 
 
 def test_fail__catalogue_file_missing(tmp_path):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from kiosk.queue import dosing
 from kiosk.web import Services, create_app
 from kiosk.web.api import LOT_ACTIONS, OTHER_ACTIONS, QUESTION_ACTIONS, TICKET_ACTIONS
-from kiosk.web.commands import COMMANDS
+from kiosk.web.staff_actions import COMMANDS
 
 from .conftest import HUNG, LAN, MAI_SEX_MISMATCH
 from .web_helpers import arrive, sign_in, snapshot, walk
@@ -118,9 +118,9 @@ def unstorable_text():
 def test_ok__the_fields_cover_every_command():
     import inspect
 
-    from kiosk.web import commands
+    from kiosk.web import staff_actions
 
-    named = set(re.findall(r'\b(?:form|f)\.(?:text|number|date)\("(\w+)"', inspect.getsource(commands)))
+    named = set(re.findall(r'\b(?:form|f)\.(?:text|number|date)\("(\w+)"', inspect.getsource(staff_actions)))
     assert named <= set(FIELDS)
     assert set(COMMANDS) == set(TICKET_ACTIONS + LOT_ACTIONS + QUESTION_ACTIONS + OTHER_ACTIONS) | {"acknowledge"}
 

@@ -28,7 +28,7 @@ from kiosk.queue import actions, aefi, corrections, dosing
 from kiosk.queue.checkin import check_in
 from kiosk.queue.site import Site
 from kiosk.queue.store import Store
-from kiosk.staff import check_name
+from kiosk.queue.staff import check_name
 from wire import limits
 
 from .conftest import Staffer, Ticker

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from kiosk import lockouts
-from kiosk.lockouts import Rule, carry_over_locks, clear_failures, reserve_attempt
+from kiosk.queue import lockouts
+from kiosk.queue.lockouts import Rule, carry_over_locks, clear_failures, reserve_attempt
 from kiosk.queue.store import Store
 
 MEMBER = Rule("staff:1", attempts=3, first_seconds=30.0)

@@ -488,7 +488,7 @@ def test_ok__kiosk_scan_reports_its_frame_rate_to_the_publisher(config, tmp_path
 
 
 def board_page(config, site, language: str) -> str:
-    from kiosk.staff import add_staff
+    from kiosk.queue.staff import add_staff
     from kiosk.web import Services, create_app
 
     client = create_app(Services(config.replace("web", language=language), site)).test_client()

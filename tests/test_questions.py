@@ -8,9 +8,8 @@ import pytest
 
 from kiosk.payloads import parse_payload
 from kiosk.queue.checkin import check_in
-from kiosk.queue.identity import IdentityMismatch
+from kiosk.queue.errors import ActionRefused, IdentityMismatch
 from kiosk.queue.questions import ask_about_identity, confirm_identity, dismiss_identity, find_question, open_questions
-from kiosk.queue.site import ActionRefused
 
 from .conftest import LAN, NURSE
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from kiosk import sessions
-from kiosk.sessions import Limits, digest, end_session, open_session, session_holder
-from kiosk.staff import set_active, set_pin
+from kiosk.queue import sessions
+from kiosk.queue.sessions import Limits, digest, end_session, open_session, session_holder
+from kiosk.queue.staff import set_active, set_pin
 
 LIMITS = Limits(idle_seconds=480 * 60, lifetime_seconds=12 * 3600)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -166,3 +167,16 @@ def test_ok__the_hub_runs_without_the_kiosk_or_its_libraries():
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+TABLE_ACCESS = re.compile(r'\.execute\(|executemany|SELECT |INSERT |UPDATE |DELETE |PRAGMA|\.table\(|\.query\(|db\["')
+"""SQL, pragmas and sqlite-utils table access, as they read in the source."""
+
+
+def test_ok__only_the_kiosks_queue_package_touches_tables():
+    # the web, the scanner, doctor and the publisher call the store's functions and use cases, never the tables
+    touching = sorted(
+        str(path.relative_to(ROOT)) for path in (ROOT / "kiosk").rglob("*.py")
+        if path.relative_to(ROOT).parts[1] != "queue" and TABLE_ACCESS.search(path.read_text(encoding="utf-8"))
+    )
+    assert not touching, f"table access outside kiosk/queue/: {touching}"

@@ -26,7 +26,7 @@ def sign_in(client, member_id, pin, next=None, **post):
 def board_alerts(config, site) -> str:
     """The text of the board's alerts about the district hub (refused events, security), as a supervisor sees it in
     English; "" when there are none."""
-    from kiosk.staff import add_staff
+    from kiosk.queue.staff import add_staff
     from kiosk.web import Services, create_app
 
     from .conftest import STAFF_ADDED

@@ -1,1 +1,1 @@
-"""The check-in queue: its SQLite store and the use cases that change it."""
+"""The kiosk's SQLite store and the only code that touches its tables: the check-in queue and its use cases, staff, sign-in lockouts and sessions."""

@@ -12,7 +12,8 @@ import datetime
 import math
 from typing import Any, Callable
 
-from .site import ActionRefused, Actor, Site, StaleAction, load_ticket
+from .errors import ActionRefused, StaleAction
+from .site import Actor, Site, load_ticket
 from .states import REASON_MAX_CHARS, check_details, observation_status, step
 
 PRIORITY_FLAGS = ("age65", "pregnant", "disabled", "chronic")

@@ -6,7 +6,8 @@ from typing import Any
 
 import sqlite_utils
 
-from .site import ActionRefused, Actor, Site, load_ticket, row_or_refuse
+from .errors import ActionRefused
+from .site import Actor, Site, load_ticket, row_or_refuse
 from .states import REASON_MAX_CHARS
 
 SEVERITIES = ("mild", "moderate", "severe")

@@ -8,13 +8,13 @@ from typing import Any
 
 from .actions import QUEUE_ORDER, observation_for
 from .aefi import open_alarms
-from .dosing import use_of
+from .dosing import eligibility_for, use_of
 from vaccines.eligibility import age_on
 from .clock import Instant
 from .events import backlog
 from .outbox import uplink, verdicts
 from .questions import open_questions
-from .site import Site
+from .site import Site, load_ticket, person_of
 from .states import HIGHLIGHTED, STATES, allowed_actions
 
 
@@ -29,6 +29,10 @@ DOSES = (
 AEFIS = (
     "select a.id, a.ticket_id, a.severity, a.symptoms, a.acknowledged_at from aefi a "
     "join tickets t on t.id = a.ticket_id where t.day = ? and (? is null or t.id = ?) order by a.id"
+)
+HISTORY = (
+    "select e.seq, e.event_id, e.type, e.at, s.name as staff from events e left join staff s on s.id = e.staff_id "
+    "where e.ticket_id = ? order by e.seq"
 )
 
 
@@ -79,6 +83,32 @@ def ticket_board_view(site: Site, ticket_id: int) -> dict[str, Any] | None:
     """Return one of today's tickets as the board shows it, or None (no such ticket today)."""
     views = ticket_views(site, site.clock.now().wall.date().isoformat(), ticket_id)
     return views[0] if views else None
+
+
+def ticket_details(site: Site, ticket_id: int) -> dict[str, Any]:
+    """Everything one ticket's page shows: its row (``ticket``), its board ``view``, the ``person``, today's open
+    ``lots`` with each one's verdict for this person, and its ``history``. Raises UnknownTicket."""
+    db = site.store.db
+    ticket = load_ticket(db, ticket_id)
+    view = ticket_board_view(site, ticket_id)
+    person = person_of(db, ticket["id_number"])
+    return {"ticket": ticket, "view": view, "person": person, "lots": lots_for_ticket(site, db, ticket),
+            "history": ticket_history(db, ticket_id)}
+
+
+def lots_for_ticket(site: Site, db, ticket: dict) -> list[dict]:
+    """The open lots, each with whether this person may have it today."""
+    today = site.clock.now().wall.date()
+    lots = []
+    for lot in db["lots"].rows_where("day = ? and closed_at is null", [today.isoformat()], order_by="id"):
+        verdict = eligibility_for(site, db, ticket, lot["product"], today)
+        lots.append({**lot, "name": site.catalogue.products[lot["product"]].name, "verdict": verdict})
+    return lots
+
+
+def ticket_history(db, ticket_id: int) -> list[dict]:
+    """The ticket's events in order, each with the name of the staff member who recorded it (None when no member did)."""
+    return list(db.query(HISTORY, [ticket_id]))
 
 
 def ticket_views(site: Site, day: str, ticket_id: int | None = None) -> list[dict[str, Any]]:

@@ -6,7 +6,8 @@ from typing import Any
 
 import wire
 
-from .site import ActionRefused, Actor, Site, load_ticket
+from .errors import ActionRefused
+from .site import Actor, Site, load_ticket
 from .states import REASON_MAX_CHARS
 
 

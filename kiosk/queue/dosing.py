@@ -15,20 +15,12 @@ import sqlite_utils
 
 from wire import limits
 
-from ..errors import KioskError
 from vaccines.eligibility import Dose, Eligibility, assess
-from .site import ActionRefused, Actor, Site, load_ticket, row_or_refuse
+from .errors import ActionRefused, NotEligible
+from .site import Actor, Site, load_ticket, row_or_refuse
 from .states import REASON_MAX_CHARS, step
 
 MAX_DOSES_PER_VIAL = 50
-
-
-class NotEligible(KioskError, ValueError):
-    """The catalogue's rules refuse this dose; ``eligibility`` holds the reason code and both sentences."""
-
-    def __init__(self, eligibility: Eligibility):
-        super().__init__(eligibility.message_en)
-        self.eligibility = eligibility
 
 
 @dataclass(frozen=True)

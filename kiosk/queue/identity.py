@@ -17,38 +17,11 @@ import sqlite_utils
 import wire
 from wire import identity as rule
 
-from ..errors import KioskError
 from ..payloads import CccdCard
 from .clock import Instant
-from .site import ActionRefused, Actor, Site
+from .errors import ActionRefused, IdentityMismatch
+from .site import Actor, Site
 from .states import REASON_MAX_CHARS
-
-
-
-class IdentityMismatch(KioskError, ValueError):
-    """The ID number is stored here with another name, birth date, sex or old ID; nothing was written.
-
-    ``stored`` and ``new`` are the two identities as written, ``fields`` the ones
-    that differ (in wire.identity.FIELDS order). The message names no one.
-    """
-
-    def __init__(self, id_number: str, stored: dict[str, str], new: dict[str, str], fields: list[str]):
-        super().__init__(f"this ID number is stored here with another {', '.join(fields)}")
-        self.id_number, self.stored, self.new, self.fields = id_number, stored, new, fields
-
-    def public(self) -> dict[str, Any]:
-        """Both versions for a staff screen or the API: the ID number and old IDs masked to their last 4 digits."""
-        return {"id_tail": tail(self.id_number), "fields": self.fields, "stored": masked(self.stored), "new": masked(self.new)}
-
-
-def tail(number: str) -> str:
-    """The last 4 digits of an ID number, the most a shared screen or an API answer shows ("" for none)."""
-    return number[-4:] if number else ""
-
-
-def masked(person: dict[str, str]) -> dict[str, str]:
-    """An identity with its old ID number cut to the last 4 digits."""
-    return {**person, "old_id": tail(person.get("old_id", ""))}
 
 
 def card_identity(card: CccdCard) -> dict[str, str]:

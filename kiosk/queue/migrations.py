@@ -116,7 +116,7 @@ def m005_sign_in(db: sqlite_utils.Database) -> None:
     """Sign-in lockouts and staff sessions, so that restarting `kiosk web` neither lifts a lock nor revives a session.
 
     Their times are monotonic seconds of the boot ``boot_id`` names, never wall time
-    (kiosk/lockouts.py and kiosk/sessions.py say what a reboot does to them).
+    (kiosk/queue/lockouts.py and kiosk/queue/sessions.py say what a reboot does to them).
     ``signin_failures.key`` is ``staff:<id>`` or ``address:<client address>``;
     ``staff_sessions.id_hash`` is the SHA-256 of the id in the cookie, so the file holds no usable session.
     """

@@ -21,8 +21,9 @@ from wire import identity as rule
 from ..payloads import CccdCard
 from ..payloads.cccd import id_number_warnings
 from .checkin import Ticket, admit, note_scan
-from .identity import card_identity, check_reason, masked, stored_identity, tail
-from .site import ActionRefused, Actor, Site
+from .errors import ActionRefused, masked, tail
+from .identity import card_identity, check_reason, stored_identity
+from .site import Actor, Site
 
 REASON = "identity_mismatch"
 """The scan feed's reason code for a held scan, and the API's error code for a typed one."""

@@ -9,9 +9,9 @@ from typing import Any, Protocol
 import sqlite_utils
 
 from ..config import QueueSettings
-from ..errors import KioskError
 from vaccines.catalogue import Catalogue, load_catalogue
 from .clock import Clock, Instant
+from .errors import ActionRefused, StaleAction, UnknownTicket
 from .events import record
 from .store import Store
 
@@ -21,24 +21,6 @@ class Actor(Protocol):
 
     id: int | None
     name: str
-
-
-class UnknownTicket(KioskError, LookupError):
-    """No ticket has this id."""
-
-
-class StaleAction(KioskError, ValueError):
-    """The ticket changed since the screen was drawn (a double tap, or another screen): nothing was done."""
-
-
-class ActionRefused(KioskError, ValueError):
-    """An action cannot be taken for a reason other than the ticket's state; ``code`` is stable."""
-
-    def __init__(self, code: str, message: str, **params: object):
-        super().__init__(message)
-        self.code = code
-        self.params = params
-        """Values a translated message may show (e.g. ``minutes`` left)."""
 
 
 @dataclass

@@ -56,6 +56,32 @@ class Store:
             kind = DatabaseBusy if isinstance(exc, sqlite3.OperationalError) and is_busy(str(exc)) else StoreError
             raise kind(explain(exc)) from exc
 
+    def quick_check(self) -> str:
+        """SQLite's quick integrity check of the file: "ok", or what is damaged."""
+        return self.db.execute("PRAGMA quick_check").fetchone()[0]
+
+    def count_writable(self, table: str) -> int:
+        """The rows in ``table``, counted inside a write transaction: raises StoreError when the file cannot be written."""
+        with self.write() as db:
+            return db[table].count
+
+    def ping(self) -> None:
+        """Read from the file once; raises StoreError, with SQLite's words, when it cannot be opened or read."""
+        try:
+            self.db.execute("select 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+
+    def relax(self, busy_ms: int) -> None:
+        """For this thread's writes that can be re-derived: no fsync per commit, and wait at most ``busy_ms`` for the
+        write lock (past it a write raises DatabaseBusy)."""
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+
+    def data_version(self) -> int:
+        """A number that changes when another connection commits to the file (this thread's own commits leave it)."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
     def close(self) -> None:
         db = getattr(self.local, "db", None)
         if db is not None:

@@ -10,7 +10,7 @@ from ..decode import Code
 from ..errors import PayloadRejected, StoreError
 from ..payloads import parse_payload
 from ..queue.checkin import Ticket, check_in, note_rejected_scan
-from ..queue.identity import IdentityMismatch
+from ..queue.errors import IdentityMismatch
 from ..queue.questions import ask_about_identity
 from ..queue.site import Site
 from .feedback import Feedback

@@ -97,10 +97,9 @@ class Publisher(Loop):
         """Publish until `stop` is called, then say `stopped` and disconnect; closes this thread's database connection."""
         try:
             # The marks this thread writes can be re-derived (a lost one only re-sends a row): no fsync per PUBACK.
-            self.store.db.execute("PRAGMA synchronous=NORMAL")
             # Never wait long for the write lock the use cases hold: the marks keep for the next turn, while
             # waiting in SQLite's busy handler (steps of up to 100 ms) would stop publishing (bench: p99 80-255 ms).
-            self.store.db.execute(f"PRAGMA busy_timeout={MARKS_BUSY_MS}")
+            self.store.relax(MARKS_BUSY_MS)
             self.load()
             if self.broker is None or self.signer is None:
                 self.idle()
@@ -241,7 +240,7 @@ class Publisher(Loop):
 
     def outbox_grew(self) -> bool:
         """True when another connection committed since the last look and the outbox now has rows past the cursor."""
-        version = self.store.db.execute("PRAGMA data_version").fetchone()[0]
+        version = self.store.data_version()
         if version == self.data_version:
             return False
         self.data_version = version

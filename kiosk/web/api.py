@@ -10,10 +10,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 
+from ..errors import Refusal
 from ..queue.board import board, ticket_board_view
 from .auth import api_auth_required, api_error, current_staff
-from .commands import Refusal, perform
 from .health import scanner_report
+from .staff_actions import perform
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

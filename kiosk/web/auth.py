@@ -18,9 +18,9 @@ from flask_babel import gettext as _, lazy_gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..errors import StoreError
-from ..lockouts import Rule, carry_over_locks, clear_failures, reserve_attempt
-from ..sessions import Limits, end_session as end_stored_session, open_session, session_holder
-from ..staff import API_CLIENT, Staff, get_staff, list_staff, verify_pin
+from ..queue.lockouts import Rule, carry_over_locks, clear_failures, reserve_attempt
+from ..queue.sessions import Limits, end_session as end_stored_session, open_session, session_holder
+from ..queue.staff import API_CLIENT, Staff, get_staff, list_staff, verify_pin
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def init_app(app: Flask) -> None:
     """Install sign-in, the session cookie, CSRF and the template helpers.
 
     Lockouts and sessions are counted on the site's clock, so a test steps them with its Ticker.
-    Locks set before a reboot start again in full now (kiosk/lockouts.py says why).
+    Locks set before a reboot start again in full now (kiosk/queue/lockouts.py says why).
     """
     app.session_interface = SessionCookie()
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # guard_request decides: bearer-token API calls carry no cookie

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import sqlite3
 
 from flask import Blueprint, current_app, jsonify
 
@@ -22,8 +21,8 @@ def healthz():
     if free_mb < services.config.kiosk.min_free_mb:
         problems.append(f"only {free_mb} MiB free on the data disk")
     try:
-        services.store.db.execute("select 1").fetchone()
-    except (StoreError, sqlite3.Error, OSError) as exc:  # opening raises StoreError, querying sqlite3.Error
+        services.store.ping()
+    except (StoreError, OSError) as exc:
         problems.append(f"database: {exc}")
     if not services.site.clock.now().plausible:
         problems.append("the wall clock is not set (before 2026): doses cannot be dated; set the date and time")

@@ -17,15 +17,15 @@ from flask_babel import gettext as _, lazy_gettext as L
 
 from wire import limits
 
+from ..errors import Refusal
 from ..queue.actions import PRIORITY_FLAGS
 from ..queue.aefi import SEVERITIES
-from ..queue.board import board, lots_view, ticket_board_view
-from ..queue.dosing import eligibility_for
+from ..queue.board import board, lots_view, ticket_details
+from ..queue.errors import UnknownTicket
 from ..queue.questions import find_question, question_values
-from ..queue.site import UnknownTicket, load_ticket, person_of
 from .auth import current_staff, login_required, safe_next
-from .commands import Refusal, perform
 from .health import scanner_report
+from .staff_actions import perform
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 
@@ -228,32 +228,11 @@ def render_board(error: str | None = None, status: int = 200):
 
 def render_ticket(ticket_id: int, error: str | None = None, status: int = 200):
     site = services().site
-    db = site.store.db
-    ticket = load_ticket(db, ticket_id)
-    view = ticket_board_view(site, ticket_id)
-    person = person_of(db, ticket["id_number"])
+    details = ticket_details(site, ticket_id)
     context = {
-        "ticket": ticket, "view": view, "person": person, "lots": lots_for(site, db, ticket),
-        "history": history(db, ticket_id), "flags": PRIORITY_FLAGS, "severities": SEVERITIES,
+        **details, "flags": PRIORITY_FLAGS, "severities": SEVERITIES,
         "tomorrow": (site.clock.now().wall.date() + datetime.timedelta(days=1)).isoformat(),
         "scanner": scanner_report(services()), "desks": site.settings.desks,
     }
-    return render_template("ticket.html", title=_("Ticket %(number)d", number=ticket["number"]), error=error, **context), status
-
-
-def lots_for(site, db, ticket: dict) -> list[dict]:
-    """The open lots, each with whether this person may have it today."""
-    today = site.clock.now().wall.date()
-    lots = []
-    for lot in db["lots"].rows_where("day = ? and closed_at is null", [today.isoformat()], order_by="id"):
-        verdict = eligibility_for(site, db, ticket, lot["product"], today)
-        lots.append({**lot, "name": site.catalogue.products[lot["product"]].name, "verdict": verdict})
-    return lots
-
-
-def history(db, ticket_id: int) -> list[dict]:
-    return list(db.query(
-        "select e.seq, e.event_id, e.type, e.at, s.name as staff from events e left join staff s on s.id = e.staff_id "
-        "where e.ticket_id = ? order by e.seq",
-        [ticket_id],
-    ))
+    title = _("Ticket %(number)d", number=details["ticket"]["number"])
+    return render_template("ticket.html", title=title, error=error, **context), status

@@ -1,4 +1,4 @@
-"""One table of the actions staff can take, shared by the supervisor's forms and the JSON API.
+"""The staff actions on the screens: one table of what staff can do, shared by the supervisor's forms and the JSON API.
 
 Each command reads its fields from a form or a JSON body, checks them, calls
 its use case and returns the changed row. Every failure becomes a Refusal: a
@@ -14,23 +14,16 @@ from typing import Any, Callable, Mapping
 
 from flask_babel import gettext as _
 
-from ..errors import PayloadRejected, StoreError
+from ..errors import PayloadRejected, Refusal, StoreError
 from ..payloads import manual_card, parse_payload
 from ..queue import actions, aefi, corrections, dosing, questions
 from ..queue.checkin import Ticket, check_in
-from ..queue.errors import DetailsInvalid, TransitionRefused
-from ..queue.identity import IdentityMismatch
-from ..queue.site import ActionRefused, Site, StaleAction, UnknownTicket
-from ..staff import Staff
+from ..queue.errors import (
+    ActionRefused, DetailsInvalid, IdentityMismatch, NotEligible, StaleAction, TransitionRefused, UnknownTicket,
+)
+from ..queue.site import Site
+from ..queue.staff import Staff
 from .i18n import in_language
-
-
-class Refusal(Exception):
-    """Why a command did nothing: HTTP status, stable code, a message for the person who asked."""
-
-    def __init__(self, status: int, code: str, message: str, detail: dict | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.detail = status, code, message, detail or {}
 
 
 @dataclass(frozen=True)
@@ -215,7 +208,7 @@ def refusal_for(exc: Exception) -> Refusal:
         return Refusal(409, "not_allowed", _("This step is not possible for this ticket now. Nothing was changed."), {"state": exc.state, "action": exc.action})
     if isinstance(exc, DetailsInvalid):
         return Refusal(400, "bad_field", _("Please check the field: %(field)s.", field=exc.key), {"field": exc.key, "why": str(exc)})
-    if isinstance(exc, dosing.NotEligible):
+    if isinstance(exc, NotEligible):
         verdict = exc.eligibility
         return Refusal(409, "not_eligible", in_language(verdict.message_en, verdict.message_vi), {"reason": verdict.reason})
     if isinstance(exc, ActionRefused):

@@ -1,7 +1,7 @@
 """Staff sessions kept in the kiosk database: the cookie holds a random id, the row says whose session it is and for how long.
 
 Signing out deletes the row, so a copied cookie stops working at once; disabling a
-member or giving them a new PIN deletes theirs (kiosk/staff.py). A session also ends
+member or giving them a new PIN deletes theirs (kiosk/queue/staff.py). A session also ends
 after ``idle_seconds`` without a request and ``lifetime_seconds`` after sign-in,
 however busy. The database keeps only a hash of each id.
 
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from .errors import StoreError
-from .queue.clock import Instant
-from .queue.store import Store
+from ..errors import StoreError
+from .clock import Instant
+from .store import Store
 
 logger = logging.getLogger(__name__)
 

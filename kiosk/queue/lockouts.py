@@ -21,8 +21,8 @@ from typing import Sequence
 
 import sqlite_utils
 
-from .queue.clock import Instant
-from .queue.store import Store
+from .clock import Instant
+from .store import Store
 
 CAP_SECONDS = 900.0
 MAX_KEYS = 4096

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Callable
 
 from ..camera import open_source
@@ -14,8 +13,6 @@ from ..queue.watch import Watcher
 from .desk import Desk, ScanOutcome
 from .feedback import Feedback
 from .loop import Scanner
-
-logger = logging.getLogger(__name__)
 
 STALLED_SECONDS = 20.0
 """A scanner that has read no frame for this long, and is not waiting to reopen its camera, is wedged."""

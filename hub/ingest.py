@@ -1,10 +1,10 @@
 """Turning received MQTT messages into store batches: classify, commit, and say what to acknowledge.
 
-Nothing here speaks MQTT: the merge worker (hub/merger.py) hands every message of
+Nothing here speaks MQTT: the merge worker (hub/worker.py) hands every message of
 a batch `hub run` received to `Ingest.receive`, then calls `Ingest.flush`; only
 after the store's commit returned does `hub run` get the acknowledgements to
 publish and acknowledge the batch's MQTT messages. When a batch is complete is
-the MQTT side's to decide (hub/service.py gathers for `--batch-ms` or `--batch-max`).
+the MQTT side's to decide (hub/subscriber.py gathers for `--batch-ms` or `--batch-max`).
 
 Two kinds of failure, handled apart. The database failing (disk full, locked:
 StoreError, OSError) keeps the whole batch, unacknowledged, for a retry with
@@ -29,7 +29,8 @@ from typing import Callable
 import wire
 from wire import signature
 
-from .store import Batch, Committed, KioskKey, KioskStatus, Quarantined, Store, StoreError
+from .errors import StoreError
+from .store import Batch, Committed, KioskKey, KioskStatus, Quarantined, Store
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from typing import Any
 import wire
 from vaccines.catalogue import Catalogue
 
-from .merge import PERSON_EVENTS, PersonEvent, derive_person, id_number_of
-from .store import Batch, Committed, KioskStatus, Quarantined
+from ..merge import PERSON_EVENTS, PersonEvent, derive_person, id_number_of
+from . import Batch, Committed, KioskStatus, Quarantined
 
 IN_LIST = "IN (SELECT value FROM json_each(?))"
 """One parameter for a whole list (a JSON array): no limit on the number of SQL variables, one statement per batch."""

@@ -23,6 +23,7 @@ from vaccines.catalogue import Catalogue, load_catalogue
 from ..liveness import MergeState, judge
 from ..merge import CONFLICT_KINDS, SECURITY_KINDS
 from . import Batch, Committed, KioskKey, StoreError
+from . import acks
 from . import commit as commits
 from .migrations import APPLICATION_ID, MIGRATIONS
 
@@ -150,7 +151,7 @@ class SqliteStore:
     def ack_for(self, kiosk: str, at: str) -> wire.Ack:
         """The current acknowledgement for one kiosk (watermark 0 for one not heard from)."""
         with self.transaction("DEFERRED") as conn:
-            return commits.ack_for(conn, kiosk, at)
+            return acks.ack_for(conn, kiosk, at)
 
     def stats(self, now: datetime | None = None) -> dict[str, Any]:
         """Counts for `hub stats --json`: a JSON-able dict; ``now`` (default: the clock) judges the merging state."""
@@ -268,7 +269,7 @@ def kiosk_stats(conn: sqlite3.Connection, row: tuple) -> dict[str, Any]:
             "boot", "version", "backlog", "camera_fps", "clock_skew_s", "refused", "disputed")
     kiosk = dict(zip(keys, row))
     kiosk["enrolled"] = bool(kiosk["enrolled"])
-    held = commits.held_above(conn, kiosk["kiosk"], kiosk["watermark"]) if kiosk["highest"] > kiosk["watermark"] else []
+    held = acks.held_above(conn, kiosk["kiosk"], kiosk["watermark"]) if kiosk["highest"] > kiosk["watermark"] else []
     kiosk["missing"] = kiosk["highest"] - kiosk["watermark"] - len(held)
     kiosk["gaps"] = count_gaps(kiosk["watermark"], held)
     return kiosk

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 import wire
-from hub.sqlite_store import open_store
 from hub.store import Batch
+from hub.store.sqlite import open_store
 
 from .hub_events import kiosk_ids, wire_bodies
 

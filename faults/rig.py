@@ -19,7 +19,7 @@ from .procs import Proc, faketime_env, log_count, python, run, wait_until
 
 SITE = "fault-site"
 SUBSCRIBED = "subscribed to vax/k/+/event"
-"""What `hub run` logs once its subscription is in place (hub/service.py on_subscribe)."""
+"""What `hub run` logs once its subscription is in place (hub/subscriber.py on_subscribe)."""
 
 
 @dataclass

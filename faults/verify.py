@@ -2,7 +2,7 @@
 
 The kiosk side is each kiosk's SQLite file (``events`` joined to ``outbox``,
 the body the publisher sends); the hub side is the hub's SQLite file as
-hub/migrations.py lays it out. Both are read with plain SQL, apart from the
+hub/store/migrations.py lays it out. Both are read with plain SQL, apart from the
 code under test, so a bug there cannot hide itself.
 """
 

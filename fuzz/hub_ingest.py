@@ -3,7 +3,7 @@
 Each input becomes one batch of MQTT messages: three valid events of kiosk ka
 around one or more messages made from the input, on kb's topics (or on wrong
 ones). They go through hub.ingest.Ingest.receive and Ingest.flush on a real
-SQLite store in /dev/shm, exactly as hub/merger.py runs them. A finding is any
+SQLite store in /dev/shm, exactly as hub/worker.py runs them. A finding is any
 exception out of that path, a flush that fails on a healthy database, a valid
 event not merged, or a message quarantined as ``unmergeable`` (a failure the
 checks at parse time let through). How to run it: fuzz/README.md.
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import wire  # noqa: E402
 from hub.ingest import Ingest  # noqa: E402
-from hub.sqlite_store import open_store  # noqa: E402
+from hub.store.sqlite import open_store  # noqa: E402
 from tests.hub_messages import BAD_KIOSK, GOOD_KIOSK, STRANGER, mutate, seeds  # noqa: E402
 from tests.keys import enroll, signer  # noqa: E402
 

@@ -29,6 +29,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from wire import signature
 
+from .errors import CAError
+
 CA_KEY, CA_CERT, SERVER_KEY, SERVER_CERT = "ca.key", "ca.crt", "server.key", "server.crt"
 CA_NAME = "vax district CA"
 BROKER_NAME = "vax district broker"
@@ -36,10 +38,6 @@ BROKER_NAME = "vax district broker"
 CA_DAYS, SERVER_DAYS, KIOSK_DAYS, CRL_DAYS = 20 * 365, 10 * 365, 5 * 365, 10 * 365
 BACKDATE = timedelta(days=1)
 HASH = hashes.SHA256()
-
-
-class CAError(ValueError):
-    """A CA folder, CSR or certificate the hub cannot use; the message says which file and why."""
 
 
 @dataclass(frozen=True)

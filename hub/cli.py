@@ -9,7 +9,7 @@ import sys
 from daemon import version
 
 from . import credentials
-from .store import StoreError
+from .errors import HubError
 
 DEFAULT_DB_HELP = "hub database file (e.g. /var/lib/hub/hub.db)"
 DEFAULT_CA_DIR = "/etc/hub/ca"
@@ -89,6 +89,6 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return commands.COMMANDS[args.command](args)
-    except (StoreError, ValueError, OSError) as exc:
+    except (HubError, ValueError, OSError) as exc:  # ValueError, OSError: bad arguments, unreadable files
         print(f"hub: {exc}", file=sys.stderr)
         return 2

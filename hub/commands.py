@@ -9,8 +9,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from . import broker_files, ca, credentials, enrollment, reports
-from .ingest import utc_now
+from . import broker_files, ca, credentials, enrollment
+from .store import reports
+from .store.sqlite import open_store
 
 KIOSK_CERT_FILE = "/etc/kiosk/kiosk.crt"
 KIOSK_CA_FILE = "/etc/kiosk/district-ca.crt"
@@ -21,21 +22,12 @@ def print_json(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True))
 
 
-def open_store(path: str, catalogue: str | None = None):
-    """The SQLite store, with the catalogue at path (None: the packaged one)."""
-    from vaccines.catalogue import load_catalogue
-
-    from .sqlite_store import open_store as open_sqlite
-
-    return open_sqlite(path, load_catalogue(catalogue) if catalogue else None)
-
-
 # -- run ----------------------------------------------------------------------------------------------------------------
 
 
 def run(args: argparse.Namespace) -> int:
     """`hub run`: until SIGTERM or Ctrl-C."""
-    from .service import Hub, RunSettings, install_signal_handlers, parse_broker
+    from .subscriber import Hub, RunSettings, install_signal_handlers, parse_broker
 
     if args.batch_max < 1 or args.batch_ms < 0:
         raise ValueError("--batch-max must be at least 1 and --batch-ms at least 0")

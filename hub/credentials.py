@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Mapping
 
+from .errors import PasswordFileError
+
 ITERATIONS = 101
 """What mosquitto_passwd 2.0 uses; Mosquitto reads the count from each line, so a higher one works too."""
 
@@ -27,10 +29,6 @@ HUB_CREDENTIAL = "hub-mqtt-password"
 """The systemd credential (LoadCredential=) holding the hub's own broker password."""
 
 HUB_PASSWORD_ENV = "HUB_PASSWORD"
-
-
-class PasswordFileError(ValueError):
-    """A Mosquitto password file that cannot be read or rewritten safely."""
 
 
 def generate_password() -> str:

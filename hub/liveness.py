@@ -37,7 +37,7 @@ REPORT_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class MergeState:
-    """What `hub run` notes for `hub stats`: the ``merging`` row (hub/migrations.py says what each column holds)."""
+    """What `hub run` notes for `hub stats`: the ``merging`` row (hub/store/migrations.py says what each column holds)."""
 
     pid: int
     started_at: str

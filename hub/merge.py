@@ -31,7 +31,7 @@ PERSON_EVENTS = frozenset({wire.CHECK_IN_EVENT, wire.DOSE_EVENT, wire.IDENTITY_E
 
 CONFLICT_KINDS = ("duplicate_dose", "interval_too_short", "identity_mismatch")
 SECURITY_KINDS = ("disputed_event",)
-"""Conflicts kept apart from the per-person derivation (table `disputes`, hub/batch.py)."""
+"""Conflicts kept apart from the per-person derivation (table `disputes`, hub/store/commit.py)."""
 BY_KIOSK_AND_SEQ = itemgetter(0, 1)
 
 

@@ -151,7 +151,7 @@ def broker(tmp_path):
 @pytest.fixture
 def db(tmp_path):
     """A hub database with kiosks k1 and k2 enrolled, each with its test key (tests/keys.py)."""
-    from hub.sqlite_store import open_store
+    from hub.store.sqlite import open_store
     from tests.keys import enroll
 
     path = tmp_path / "hub.db"

@@ -47,7 +47,7 @@ def identity(folder: Path, kiosk: str) -> Identity:
 def enroll(db: Path, ca_dir: Path, broker_dir: Path, kiosk: str, site: str, keys: Path) -> Identity:
     """A new key for the kiosk, enrolled at the hub database with its certificate, as `hub enroll --csr` does."""
     from hub import enrollment
-    from hub.sqlite_store import open_store
+    from hub.store.sqlite import open_store
 
     made = identity(keys, kiosk)
     store = open_store(db)

@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wire
-from hub import reports
-from hub.ingest import KEYS_REFRESH_SECONDS, Ingest
-from hub.sqlite_store import open_store
+from hub.ingest import Ingest
+from hub.keys import KEYS_REFRESH_SECONDS
+from hub.store import reports
+from hub.store.sqlite import open_store
 from kiosk.uplink.confirm import DISPUTED, IMPERSONATED, Confirmer
 from wire import signature
 

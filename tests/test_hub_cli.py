@@ -19,8 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from hub import ca, cli, credentials
-from hub.sqlite_store import open_store
 from hub.store import Batch, Quarantined
+from hub.store.sqlite import open_store
 from tests import pki
 from tests.hub_process import Client, wait_until
 from tests.mosquitto import Broker

@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wire
-from hub import reports
 from wire import signature
 from hub.ingest import Ingest
-from hub.sqlite_store import open_store
+from hub.store import reports
+from hub.store.sqlite import open_store
 
 from .hub_helpers import check_in, event
 from .hub_messages import BAD_KIOSK, GOOD_KIOSK, good_events, mutate

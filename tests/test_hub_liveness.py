@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from hub.liveness import NOTE_RETRY_SECONDS, NOTE_SECONDS, SILENT_SECONDS, Liveness, judge
-from hub.sqlite_store import open_store
+from hub.store.sqlite import open_store
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 

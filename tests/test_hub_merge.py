@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 import wire
 from hub.merge import derive_person, person_event
-from hub.sqlite_store import open_store
 from hub.store import Batch
+from hub.store.sqlite import open_store
 from vaccines.catalogue import load_catalogue
 
 from .hub_helpers import HUNG_ID, LAN, LAN_ID, called, check_in, corrected, dose, snapshot, void

@@ -18,7 +18,7 @@ import sys
 import uuid
 
 import wire
-from hub import reports
+from hub.store import reports
 from tests.hub_process import ROOT, Client, HubProcess, event, wait_until, worker_pid
 from tests.keys import signer
 

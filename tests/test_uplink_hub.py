@@ -13,8 +13,8 @@ import threading
 import pytest
 
 import wire
-from hub import reports
-from hub.sqlite_store import open_store
+from hub.store import reports
+from hub.store.sqlite import open_store
 from kiosk.config import build
 from kiosk.doctor import check_hub
 from kiosk.payloads import parse_payload

@@ -1,6 +1,6 @@
 """Read-only listings for the data staff: the quarantine (without message bodies) and the conflicts.
 
-These read the SQLite hub database directly (tables in hub/migrations.py) on a
+These read the SQLite hub database directly (tables in hub/store/migrations.py) on a
 read-only connection, so they can run beside a running `hub run`; a PostgreSQL
 store would bring its own.
 """
@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from .store import StoreError
+from . import StoreError
 
 
 def read_only(path: str | Path) -> sqlite3.Connection:

@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Callable
 
-from .ingest import Delivery, Flushed
+from .errors import WorkerDied
+from .ingest import Delivery, Flushed, Ingest
+from .store.sqlite import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +41,6 @@ CONTEXT = multiprocessing.get_context("spawn")
 STOP = "stop"
 PR_SET_PDEATHSIG = 1
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-class MergerDied(ChildProcessError):
-    """The merge worker exited while `hub run` needed it: the hub stops, non-zero, for systemd to restart it."""
 
 
 @dataclass(frozen=True)
@@ -130,9 +128,9 @@ class Merger:
             raise self.died() from exc
         return None
 
-    def died(self) -> MergerDied:
+    def died(self) -> WorkerDied:
         self.process.join(1.0)
-        return MergerDied(f"the merge worker (pid {self.process.pid}) exited with {self.process.exitcode}")
+        return WorkerDied(f"the merge worker (pid {self.process.pid}) exited with {self.process.exitcode}")
 
     def stop(self, timeout: float) -> None:
         """Ask the idle worker to close its store and exit; kill it when it does not within timeout."""
@@ -164,9 +162,6 @@ def work(conn: Connection, settings: WorkerSettings) -> None:
     die_with_parent(settings.parent)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from .commands import open_store
-    from .ingest import Ingest
-
     store = open_store(settings.db, settings.catalogue)
     try:
         ingest = Ingest(store)

@@ -1,6 +1,6 @@
 """`hub run`: the MQTT side of the hub. One thread, one paho client, one loop: receive, gather batches, acknowledge.
 
-Parsing and committing run in a child process, the merge worker (hub/merger.py):
+Parsing and committing run in a child process, the merge worker (hub/worker.py):
 the loop hands it one whole batch of raw messages at a time and gathers the
 next one while the worker commits (one CPython process cannot do both at the
 broker's rate). The worker answers each batch after its commit; only then are
@@ -36,9 +36,10 @@ from paho.mqtt.properties import Properties
 import wire
 from daemon import systemd, version
 
+from .errors import BrokerError, WorkerDied
 from .ingest import Delivery, Flushed, utc_now
 from .liveness import STALL_SECONDS, Liveness, summary
-from .merger import Gathering, Merger, MergerDied, Retrying
+from .worker import Gathering, Merger, Retrying
 from .store import Store
 
 logger = logging.getLogger(__name__)
@@ -59,10 +60,6 @@ STOP_COMMIT_SECONDS = 10.0
 """On SIGTERM, how long the last batches may take to commit before the worker is killed (they stay unacknowledged)."""
 WORKER_POLL_SECONDS = 0.001
 """While the worker commits, how often the loop looks for its answer (paho's select cannot wait on the pipe)."""
-
-
-class BrokerError(ValueError):
-    """A broker address the hub cannot use."""
 
 
 ACKS_IN_FLIGHT = 10_000
@@ -279,7 +276,7 @@ class Hub:
     def run(self) -> None:
         """Run until `request_stop`; then commit what is pending, publish 'stopped' and disconnect.
 
-        Raise MergerDied when the merge worker exits on its own: nothing more is acknowledged, and the broker
+        Raise WorkerDied when the merge worker exits on its own: nothing more is acknowledged, and the broker
         publishes the hub's will ('offline') when the process ends.
         """
         watchdog = systemd.Watchdog(self.healthy).start()
@@ -287,7 +284,7 @@ class Hub:
         try:
             while not self.stop_requested:
                 self.turn()
-        except MergerDied as exc:
+        except WorkerDied as exc:
             self.worker_dead = True
             logger.error("%s; stopping, nothing more acknowledged", exc)
             raise
@@ -362,7 +359,7 @@ class Hub:
             return  # the process ends without DISCONNECT: the broker publishes the will
         try:
             self.commit_the_rest()
-        except MergerDied as exc:
+        except WorkerDied as exc:
             logger.error("%s while stopping; the rest stays unacknowledged", exc)
         self.merger.stop(STOP_WAIT_SECONDS)
         self.liveness.stopped()

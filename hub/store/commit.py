@@ -6,14 +6,13 @@ contract: table `refused`). A delivery of a settled event is a duplicate when
 its text is the same, and otherwise quarantined (replayed_changed) and kept as
 a dispute for the data staff: the first text stays. Each kiosk's watermark
 and chain (what its acknowledgement confirms, wire.Ack) move incrementally:
-only the sequence numbers settled above the old watermark are read. Every
-person a batch touches is derived again, once, from all their events
-(hub/merge.py).
+only the sequence numbers settled above the old watermark are read (acks.py).
+Every person a batch touches is derived again, once, from all their events
+(hub/merge.py). The kiosks' statuses go to the fleet columns (fleet.py).
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import sqlite3
 from collections import Counter, defaultdict
@@ -22,8 +21,10 @@ from typing import Any
 import wire
 from vaccines.catalogue import Catalogue
 
-from .merge import PERSON_EVENTS, PersonEvent, derive_person, id_number_of
-from .store import Batch, Committed, KioskStatus, Quarantined
+from ..merge import PERSON_EVENTS, PersonEvent, derive_person, id_number_of
+from . import Batch, Committed, Quarantined
+from .acks import climb, extend_chain, held_above, make_ack
+from .fleet import keep_statuses, note_seen
 
 IN_LIST = "IN (SELECT value FROM json_each(?))"
 """One parameter for a whole list (a JSON array): no limit on the number of SQL variables, one statement per batch."""
@@ -177,128 +178,6 @@ def advance(conn: sqlite3.Connection, kiosks: list[str], fresh: list[wire.Event]
         "UPDATE kiosks SET watermark = ?, highest = ?, chain = ?, duplicates = duplicates + ? WHERE kiosk = ?", updates
     )
     return acks
-
-
-def held_above(conn: sqlite3.Connection, kiosk: str, watermark: int) -> list[int]:
-    """The kiosk's settled seqs above watermark, in order (read from the (kiosk, seq) indexes alone)."""
-    rows = conn.execute(
-        "SELECT seq FROM events WHERE kiosk = ? AND seq > ? UNION SELECT seq FROM refused WHERE kiosk = ? AND seq > ? "
-        "ORDER BY seq", (kiosk, watermark, kiosk, watermark))
-    return [seq for (seq,) in rows]
-
-
-def climb(watermark: int, held: list[int]) -> tuple[int, list[int]]:
-    """Return the watermark raised over the contiguous run in held (sorted), and the seqs left above it."""
-    i = 0
-    while i < len(held) and held[i] == watermark + 1:
-        watermark += 1
-        i += 1
-    return watermark, held[i:]
-
-
-def extend_chain(conn: sqlite3.Connection, kiosk: str, chain: bytes, start: int, end: int,
-                 known: dict[int, tuple[bool, bytes]]) -> bytes:
-    """The chain folded over the settled events start+1..end; their digests from ``known`` or else the database."""
-    if end <= start:
-        return chain
-    if any(seq not in known for seq in range(start + 1, end + 1)):
-        known = {**settled_digests(conn, kiosk, start, end), **known}
-    for seq in range(start + 1, end + 1):
-        refused, digest = known[seq]
-        chain = wire.chain_next(chain, digest, refused)
-    return chain
-
-
-def settled_digests(conn: sqlite3.Connection, kiosk: str, start: int, end: int) -> dict[int, tuple[bool, bytes]]:
-    found = {seq: (True, digest) for seq, digest in conn.execute(
-        "SELECT seq, digest FROM refused WHERE kiosk = ? AND seq > ? AND seq <= ?", (kiosk, start, end))}
-    found.update((seq, (False, digest)) for seq, digest in conn.execute(
-        "SELECT seq, digest FROM events WHERE kiosk = ? AND seq > ? AND seq <= ?", (kiosk, start, end)))
-    return found
-
-
-def make_ack(conn: sqlite3.Connection, kiosk: str, watermark: int, highest: int, gaps: tuple, chain: bytes, at: str, *,
-             listing: tuple[int, int] | None = None) -> wire.Ack:
-    """The acknowledgement of one kiosk, with its refused and disputed events up to the watermark when it has any.
-
-    ``listing`` is the kiosk's (refused, disputed) counts when the caller has read them already.
-    """
-    refused_total, disputed_total = listing or conn.execute("SELECT refused, disputed FROM kiosks WHERE kiosk = ?", (kiosk,)).fetchone()
-    refused, refused_count = listed(conn, "SELECT seq, reason FROM refused", kiosk, watermark) if refused_total else ((), 0)
-    disputed, disputed_count = listed(conn, "SELECT seq, hex(kept_digest) FROM disputes", kiosk, watermark) if disputed_total else ((), 0)
-    disputed = tuple((seq, digest.lower()) for seq, digest in disputed)
-    return wire.Ack(kiosk, watermark, highest, gaps, at, chain.hex(), refused, refused_count, disputed, disputed_count)
-
-
-def listed(conn: sqlite3.Connection, select: str, kiosk: str, watermark: int) -> tuple[tuple, int]:
-    """The newest wire.MAX_LISTED rows of a per-event table up to the watermark, oldest first, and how many there are."""
-    where = "WHERE kiosk = ? AND seq <= ?"
-    rows = conn.execute(f"{select} {where} ORDER BY seq DESC LIMIT {wire.MAX_LISTED}", (kiosk, watermark)).fetchall()
-    count = conn.execute(f"SELECT count(*) FROM ({select} {where})", (kiosk, watermark)).fetchone()[0]
-    return tuple(tuple(row) for row in reversed(rows)), count
-
-
-def ack_for(conn: sqlite3.Connection, kiosk: str, at: str) -> wire.Ack:
-    row = conn.execute("SELECT watermark, highest, chain FROM kiosks WHERE kiosk = ?", (kiosk,)).fetchone()
-    if row is None:
-        return wire.Ack(kiosk, 0, 0, (), at, wire.chain_start(kiosk).hex())
-    watermark, highest, chain = row
-    rest = held_above(conn, kiosk, watermark) if highest > watermark else []
-    return make_ack(conn, kiosk, watermark, highest, wire.gaps_between(watermark, rest), chain or wire.chain_start(kiosk), at)
-
-
-def note_seen(conn: sqlite3.Connection, batch: Batch, received_at: str) -> None:
-    """Set each kiosk's last_seen to the latest hub time any of its messages arrived (enrolled kiosks only)."""
-    latest: dict[str, str] = {}
-    arrivals = [(e.kiosk, received_at) for e in batch.events]
-    arrivals += [(q.kiosk, q.received_at) for q in batch.quarantined if q.kiosk]
-    arrivals += [(s.kiosk, s.received_at) for s in batch.statuses]
-    for kiosk, at in arrivals:
-        latest[kiosk] = max(latest.get(kiosk, at), at)
-    conn.executemany(
-        "UPDATE kiosks SET last_seen = max(coalesce(last_seen, ''), ?) WHERE kiosk = ?",
-        [(at, kiosk) for kiosk, at in latest.items()],
-    )
-
-
-def keep_statuses(conn: sqlite3.Connection, statuses: list[KioskStatus]) -> None:
-    """Copy each status into the fleet columns, unless a later one was kept already (a kiosk not enrolled: ignored)."""
-    conn.executemany(
-        "UPDATE kiosks SET status = :state, status_at = :received_at, boot = :boot, version = :version, "
-        "backlog = :backlog, camera_fps = :camera_fps, clock_skew_s = :skew "
-        "WHERE kiosk = :kiosk AND (status_at IS NULL OR status_at <= :received_at)",
-        [fleet_columns(s) for s in statuses],
-    )
-
-
-def fleet_columns(status: KioskStatus) -> dict[str, Any]:
-    message = status.message
-    return {
-        "kiosk": status.kiosk, "received_at": status.received_at, "state": message.get("state"),
-        "boot": text_or_none(message.get("boot")), "version": text_or_none(message.get("version")),
-        "backlog": number_or_none(message.get("outbox"), int), "camera_fps": number_or_none(message.get("camera_fps"), float),
-        "skew": clock_skew(status.received_at, message.get("at")),
-    }
-
-
-def text_or_none(value: Any) -> str | None:
-    return value[:100] if isinstance(value, str) else None
-
-
-def number_or_none(value: Any, kind: type) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return kind(value)
-
-
-def clock_skew(received_at: str, kiosk_at: Any) -> float | None:
-    """Seconds the hub's clock is ahead of the kiosk's (negative: behind); None when a time does not parse."""
-    try:
-        hub = datetime.datetime.fromisoformat(received_at)
-        kiosk = datetime.datetime.fromisoformat(kiosk_at)
-        return round((hub - kiosk).total_seconds(), 3)
-    except (TypeError, ValueError):  # TypeError: not a string, or one time has a zone and the other not
-        return None
 
 
 def derive(conn: sqlite3.Connection, fresh: list[wire.Event], catalogue: Catalogue) -> None:

@@ -14,9 +14,9 @@ import pytest
 
 import wire
 from wire import signature
-from hub.migrations import MIGRATIONS
-from hub.sqlite_store import open_store
+from hub.store.migrations import MIGRATIONS
 from hub.store import Batch, KioskStatus, Quarantined, StoreError
+from hub.store.sqlite import open_store
 from kiosk.queue.store import Store as KioskStore
 
 from .hub_helpers import HUNG_ID, LAN_ID, check_in, dose, event, snapshot
@@ -136,8 +136,8 @@ def test_fail__a_database_that_cannot_be_written_is_a_store_error(hub, path):
 
 COMMITTER = """
 import sys
-from hub.sqlite_store import open_store
 from hub.store import Batch
+from hub.store.sqlite import open_store
 from tests.hub_helpers import check_in, dose
 
 batches, seq = [], 0

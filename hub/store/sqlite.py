@@ -2,7 +2,7 @@
 
 The hub acknowledges a kiosk's events only after ``commit`` returns, so a
 commit must survive a power cut: synchronous=FULL. The merge itself is in
-hub/batch.py (what a batch writes) and hub/merge.py (the pure rules).
+hub/store/commit.py (what a batch writes) and hub/merge.py (the pure rules).
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from typing import Any
 import wire
 from vaccines.catalogue import Catalogue, load_catalogue
 
-from . import batch as batches
-from .liveness import MergeState, judge
-from .merge import CONFLICT_KINDS, SECURITY_KINDS
+from ..liveness import MergeState, judge
+from ..merge import CONFLICT_KINDS, SECURITY_KINDS
+from . import Batch, Committed, KioskKey, StoreError
+from . import acks
+from . import commit as commits
 from .migrations import APPLICATION_ID, MIGRATIONS
-from .store import Batch, Committed, KioskKey, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class SqliteStore:
         if not len(batch):
             return Committed({}, merged=0, duplicates=0, quarantined=0)
         with self.transaction() as conn:
-            return batches.write(conn, batch, received_at, self.catalogue)
+            return commits.write(conn, batch, received_at, self.catalogue)
 
     def enroll(self, kiosk: str, site: str, password_hash: str | None, at: str) -> None:
         """Register a kiosk, or give an enrolled one a new site and password; raise ValueError for a bad kiosk id."""
@@ -150,7 +151,7 @@ class SqliteStore:
     def ack_for(self, kiosk: str, at: str) -> wire.Ack:
         """The current acknowledgement for one kiosk (watermark 0 for one not heard from)."""
         with self.transaction("DEFERRED") as conn:
-            return batches.ack_for(conn, kiosk, at)
+            return acks.ack_for(conn, kiosk, at)
 
     def stats(self, now: datetime | None = None) -> dict[str, Any]:
         """Counts for `hub stats --json`: a JSON-able dict; ``now`` (default: the clock) judges the merging state."""
@@ -182,8 +183,11 @@ class SqliteStore:
             self.conn.close()
 
 
-def open_store(path: str | Path, catalogue: Catalogue | None = None) -> SqliteStore:
-    """Open (creating and migrating as needed) the hub database at path; raise StoreError when it cannot be."""
+def open_store(path: str | Path, catalogue: Catalogue | str | Path | None = None) -> SqliteStore:
+    """Open (creating and migrating as needed) the hub database at path, with the vaccine catalogue given or read from
+    the TOML file it names (None: the packaged one); raise StoreError when the database cannot be opened."""
+    if isinstance(catalogue, (str, Path)):
+        catalogue = load_catalogue(catalogue) if catalogue else None
     return SqliteStore(path, catalogue)
 
 
@@ -265,7 +269,7 @@ def kiosk_stats(conn: sqlite3.Connection, row: tuple) -> dict[str, Any]:
             "boot", "version", "backlog", "camera_fps", "clock_skew_s", "refused", "disputed")
     kiosk = dict(zip(keys, row))
     kiosk["enrolled"] = bool(kiosk["enrolled"])
-    held = batches.held_above(conn, kiosk["kiosk"], kiosk["watermark"]) if kiosk["highest"] > kiosk["watermark"] else []
+    held = acks.held_above(conn, kiosk["kiosk"], kiosk["watermark"]) if kiosk["highest"] > kiosk["watermark"] else []
     kiosk["missing"] = kiosk["highest"] - kiosk["watermark"] - len(held)
     kiosk["gaps"] = count_gaps(kiosk["watermark"], held)
     return kiosk

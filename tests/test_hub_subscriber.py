@@ -14,8 +14,8 @@ import uuid
 import pytest
 
 import wire
-from hub import reports
-from hub.sqlite_store import open_store
+from hub.store import reports
+from hub.store.sqlite import open_store
 from tests.hub_process import Client, HubProcess, check_in, event, gone, wait_until, worker_pid
 from tests.keys import enroll, signer
 from wire import signature

@@ -1,10 +1,19 @@
-"""What the hub's ingest needs of a store: the interface an SQLite store implements now and a PostgreSQL one can later.
+"""The hub's storage: the Store protocol, the seam between the hub and its database, and the values that cross it.
 
-The ingest loop (hub/service.py) gathers validated events, quarantined
-messages and kiosk statuses for a few milliseconds, hands them to
-``Store.commit`` as one Batch, and only after that returns publishes the
-acknowledgements it got back and acknowledges the MQTT messages. Nothing
-about MQTT is in here; nothing about SQL is in the service.
+All of the hub's SQL is in this package: sqlite.py (the store `hub` opens: one
+SQLite file), commit.py (what one batch writes), migrations.py (the schema) and
+reports.py (the data staff's read-only listings). The rest of the hub speaks to
+a Store only. PostgreSQL is the next store (issue 15), a module beside
+sqlite.py implementing the same protocol: that is why the SQLite store is
+written on raw sqlite3 (plain DB-API, its own BEGIN IMMEDIATE transactions),
+not sqlite-utils, and why no module outside this package runs SQL.
+
+`hub run`'s MQTT side (hub/subscriber.py) gathers the raw messages of a batch
+for a few milliseconds; the merge worker (hub/worker.py) has hub/ingest.py sort
+them into validated events, quarantined messages and kiosk statuses and hands
+them to ``Store.commit`` as one Batch; only after that returns are the
+acknowledgements it got back published and the MQTT messages acknowledged.
+Nothing about MQTT is in here; nothing about SQL is outside it.
 """
 
 from __future__ import annotations
@@ -14,13 +23,10 @@ from typing import Any, Protocol
 
 import wire
 
-from .liveness import MergeState
+from ..errors import StoreError
+from ..liveness import MergeState
 
-
-class StoreError(RuntimeError):
-    """The hub's database failed a write for a reason of its own (full disk, locked, read-only, corrupt): nothing of the
-    batch was kept, and the same write can succeed later. A value of the batch that the database refuses raises
-    something else (see Store.commit)."""
+__all__ = ["Batch", "Committed", "KioskKey", "KioskStatus", "Quarantined", "Store", "StoreError"]
 
 
 @dataclass(frozen=True)

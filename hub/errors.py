@@ -1,0 +1,27 @@
+"""Errors the hub raises on purpose: each inherits HubError and the builtin it stands for, so `except ValueError` still works."""
+
+
+class HubError(Exception):
+    """Base class of every error the hub raises on purpose; `hub` prints its message and exits 2."""
+
+
+class StoreError(HubError, RuntimeError):
+    """The hub's database failed a write for a reason of its own (full disk, locked, read-only, corrupt): nothing of the
+    batch was kept, and the same write can succeed later. A value of the batch that the database refuses raises
+    something else (see hub.store.Store.commit)."""
+
+
+class CAError(HubError, ValueError):
+    """A CA folder, CSR or certificate the hub cannot use; the message says which file and why."""
+
+
+class PasswordFileError(HubError, ValueError):
+    """A Mosquitto password file that cannot be read or rewritten safely."""
+
+
+class BrokerError(HubError, ValueError):
+    """A broker address the hub cannot use."""
+
+
+class WorkerDied(HubError, ChildProcessError):
+    """The merge worker exited while `hub run` needed it: the hub stops, non-zero, for systemd to restart it."""

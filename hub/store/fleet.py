@@ -1,0 +1,63 @@
+"""The fleet columns of the hub's kiosks table: when each kiosk was last heard from and its last status."""
+
+from __future__ import annotations
+
+import datetime
+import sqlite3
+from typing import Any
+
+from . import Batch, KioskStatus
+
+
+def note_seen(conn: sqlite3.Connection, batch: Batch, received_at: str) -> None:
+    """Set each kiosk's last_seen to the latest hub time any of its messages arrived (enrolled kiosks only)."""
+    latest: dict[str, str] = {}
+    arrivals = [(e.kiosk, received_at) for e in batch.events]
+    arrivals += [(q.kiosk, q.received_at) for q in batch.quarantined if q.kiosk]
+    arrivals += [(s.kiosk, s.received_at) for s in batch.statuses]
+    for kiosk, at in arrivals:
+        latest[kiosk] = max(latest.get(kiosk, at), at)
+    conn.executemany(
+        "UPDATE kiosks SET last_seen = max(coalesce(last_seen, ''), ?) WHERE kiosk = ?",
+        [(at, kiosk) for kiosk, at in latest.items()],
+    )
+
+
+def keep_statuses(conn: sqlite3.Connection, statuses: list[KioskStatus]) -> None:
+    """Copy each status into the fleet columns, unless a later one was kept already (a kiosk not enrolled: ignored)."""
+    conn.executemany(
+        "UPDATE kiosks SET status = :state, status_at = :received_at, boot = :boot, version = :version, "
+        "backlog = :backlog, camera_fps = :camera_fps, clock_skew_s = :skew "
+        "WHERE kiosk = :kiosk AND (status_at IS NULL OR status_at <= :received_at)",
+        [fleet_columns(s) for s in statuses],
+    )
+
+
+def fleet_columns(status: KioskStatus) -> dict[str, Any]:
+    message = status.message
+    return {
+        "kiosk": status.kiosk, "received_at": status.received_at, "state": message.get("state"),
+        "boot": text_or_none(message.get("boot")), "version": text_or_none(message.get("version")),
+        "backlog": number_or_none(message.get("outbox"), int), "camera_fps": number_or_none(message.get("camera_fps"), float),
+        "skew": clock_skew(status.received_at, message.get("at")),
+    }
+
+
+def text_or_none(value: Any) -> str | None:
+    return value[:100] if isinstance(value, str) else None
+
+
+def number_or_none(value: Any, kind: type) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return kind(value)
+
+
+def clock_skew(received_at: str, kiosk_at: Any) -> float | None:
+    """Seconds the hub's clock is ahead of the kiosk's (negative: behind); None when a time does not parse."""
+    try:
+        hub = datetime.datetime.fromisoformat(received_at)
+        kiosk = datetime.datetime.fromisoformat(kiosk_at)
+        return round((hub - kiosk).total_seconds(), 3)
+    except (TypeError, ValueError):  # TypeError: not a string, or one time has a zone and the other not
+        return None

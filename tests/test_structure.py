@@ -145,13 +145,6 @@ def test_ok__each_package_imports_only_what_it_may(package):
     assert not wrong, "\n".join(wrong)
 
 
-def test_ok__no_import_loop_touches_the_kiosk():
-    # the kiosk's share of the test below, enforced already: kiosk.publish <-> kiosk.runtime is gone
-    kiosk_loops = [group for group in loops(GRAPH) if any(module.split(".")[0] == "kiosk" for module in group)]
-    assert not kiosk_loops, "\n".join(" <-> ".join(group) for group in kiosk_loops)
-
-
-@pytest.mark.xfail(strict=True, reason="issue 11 in progress: hub.commands/merger/service and kiosk.publish/runtime")
 def test_ok__no_import_loops():
     assert not loops(GRAPH), "\n".join(" <-> ".join(group) for group in loops(GRAPH))
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import signal
 import ssl
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ class RunSettings:
 
 
 class Hub:
-    """The ingest service: connect, subscribe, gather batches, have the worker commit them, acknowledge; until `request_stop`.
+    """The ingest service: connect, subscribe, gather batches, have the worker commit them, acknowledge; until `stop`.
 
     ``store`` serves the parent's reads only (the enrolled kiosks and their acks to re-publish on connect); the
     merge worker opens its own connection to ``settings.db`` and is the only writer.
@@ -118,7 +119,8 @@ class Hub:
         self.next_attempt = 0.0
         self.backoff = RECONNECT_FIRST_SECONDS
         self.announced = False
-        self.stop_requested = False
+        self.stopping = threading.Event()
+        """Set by `stop` (the signal handlers): `run` finishes its turn, commits what is pending and returns."""
         self.iterated_at = clock()
         self.reported_at = clock()
         self.publishing: dict[int, str] = {}
@@ -207,7 +209,7 @@ class Hub:
     def on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         was, self.state = self.state, "down"
         self.publishing.clear()
-        if self.stop_requested:
+        if self.stopping.is_set():
             return
         if was == "up":
             logger.warning("disconnected from the broker: %s", reason_code)
@@ -264,9 +266,9 @@ class Hub:
 
     # -- the loop ------------------------------------------------------------------------------------------------------
 
-    def request_stop(self, *_signal_args) -> None:
-        """Ask the loop to finish (signal handlers call this); the hub then stops cleanly."""
-        self.stop_requested = True
+    def stop(self, *_signal_args) -> None:
+        """Ask `run` to finish (the signal handlers call this, so it does not wait): the kiosk's and daemon's one stop verb."""
+        self.stopping.set()
 
     def healthy(self) -> bool:
         """For the systemd watchdog: the loop has turned recently, the merge worker lives and merging is not stalled
@@ -274,7 +276,7 @@ class Hub:
         return not self.worker_dead and self.clock() - self.iterated_at < HEALTHY_SECONDS and not self.liveness.stalled
 
     def run(self) -> None:
-        """Run until `request_stop`; then commit what is pending, publish 'stopped' and disconnect.
+        """Run until `stop`; then commit what is pending, publish 'stopped' and disconnect.
 
         Raise WorkerDied when the merge worker exits on its own: nothing more is acknowledged, and the broker
         publishes the hub's will ('offline') when the process ends.
@@ -282,7 +284,7 @@ class Hub:
         watchdog = systemd.Watchdog(self.healthy).start()
         self.merger = Merger(self.settings.db, self.settings.catalogue)
         try:
-            while not self.stop_requested:
+            while not self.stopping.is_set():
                 self.turn()
         except WorkerDied as exc:
             self.worker_dead = True
@@ -392,5 +394,5 @@ class Hub:
 
 def install_signal_handlers(hub: Hub) -> None:
     """SIGTERM (systemctl stop) and SIGINT (Ctrl-C) stop the hub cleanly."""
-    signal.signal(signal.SIGTERM, hub.request_stop)
-    signal.signal(signal.SIGINT, hub.request_stop)
+    signal.signal(signal.SIGTERM, hub.stop)
+    signal.signal(signal.SIGINT, hub.stop)

@@ -94,3 +94,42 @@ def test_ok__every_event_a_use_case_writes_is_documented():
     doc = (ROOT / "docs" / "workflow.md").read_text(encoding="utf-8")
     assert {"PersonCheckedIn", "LotOpened", "AefiRecorded"} <= written
     assert not [e for e in sorted(written) if f"`{e}`" not in doc], "events missing from docs/workflow.md"
+
+
+ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+PRODUCT = ("wire", "vaccines", "daemon", "kiosk", "hub")
+PACKAGES = sorted(
+    str(init.parent.relative_to(ROOT)) for top in PRODUCT for init in (ROOT / top).rglob("__init__.py")
+)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_ok__the_layout_page_names_every_package(package):
+    # a package added or moved without docs/architecture.md saying what it is fails here
+    assert f"{package.rpartition('/')[2]}/" in ARCHITECTURE, f"{package}/ is missing from docs/architecture.md"
+
+
+def tree_modules() -> list[str]:
+    """Every `name.py` the tree in docs/architecture.md lists, with the folder it is listed under."""
+    block = ARCHITECTURE.split("## The tree", 1)[1].split("```")[1]
+    found, top, folder = [], "", ""
+    for line in block.splitlines():
+        head = line[:15].strip()
+        if head and not line.startswith(" "):
+            top, folder = head, head
+        elif head:
+            folder = top + head
+        found += [folder + name for name in re.findall(r"\b([a-z0-9_]+(?:\.[a-z0-9_]+)*\.(?:py|toml|json))\b", line[15:])]
+    return found
+
+
+@pytest.mark.parametrize("path", tree_modules())
+def test_ok__every_file_the_layout_page_names_exists(path):
+    assert (ROOT / path).is_file(), f"docs/architecture.md names {path}, which does not exist"
+
+
+@pytest.mark.parametrize("path", sorted(
+    str(p.relative_to(ROOT)) for top in PRODUCT for p in (ROOT / top).rglob("*.py") if p.name not in ("__init__.py", "__main__.py")
+))
+def test_ok__the_layout_page_lists_every_module(path):
+    assert path in tree_modules(), f"{path} is missing from the tree in docs/architecture.md"

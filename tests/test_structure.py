@@ -166,10 +166,12 @@ TABLE_ACCESS = re.compile(r'\.execute\(|executemany|SELECT |INSERT |UPDATE |DELE
 """SQL, pragmas and sqlite-utils table access, as they read in the source."""
 
 
-def test_ok__only_the_kiosks_queue_package_touches_tables():
-    # the web, the scanner, doctor and the publisher call the store's functions and use cases, never the tables
+@pytest.mark.parametrize(("package", "store"), [("kiosk", "queue"), ("hub", "store")])
+def test_ok__only_the_store_packages_touch_tables(package, store):
+    # the web, the scanner, doctor and the publisher call the store's functions and use cases, never the tables;
+    # the hub's subscriber, worker and commands go through hub/store/ (where a PostgreSQL store will sit beside sqlite.py)
     touching = sorted(
-        str(path.relative_to(ROOT)) for path in (ROOT / "kiosk").rglob("*.py")
-        if path.relative_to(ROOT).parts[1] != "queue" and TABLE_ACCESS.search(path.read_text(encoding="utf-8"))
+        str(path.relative_to(ROOT)) for path in (ROOT / package).rglob("*.py")
+        if path.relative_to(ROOT).parts[1] != store and TABLE_ACCESS.search(path.read_text(encoding="utf-8"))
     )
-    assert not touching, f"table access outside kiosk/queue/: {touching}"
+    assert not touching, f"table access outside {package}/{store}/: {touching}"

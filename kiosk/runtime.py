@@ -5,9 +5,9 @@ systemd units sharing the SQLite file, so a camera crash cannot take the screen
 down; `kiosk run` runs them in one process for development and the demo (the
 publisher only when a broker is given). The parts (kiosk.scan.part,
 kiosk.web.part, kiosk.uplink.part) live beside what they run; between
-processes they talk through kiosk.notices. The web and publish parts are
-imported only by the processes that run them: `kiosk scan` never loads Flask
-or paho.
+processes they talk through kiosk.notices. Each part is imported only by
+the processes that run it: `kiosk scan` never loads Flask or paho, `kiosk web`
+and `kiosk publish` never load the camera, decoder or GPIO libraries.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from .config import Config
 from .notices import HealthInbox, HealthReporter, Receiver, Sender, socket_path
 from .queue.site import Site
 from .queue.store import Store
-from .scan.part import ScanPart
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +43,7 @@ class Kiosk:
     """`kiosk run`: everything one kiosk runs, in one process (development and the demo)."""
 
     def __init__(self, config: Config, *, pin_factory=None):
+        from .scan.part import ScanPart
         from .web.live import Live
         from .web.part import WebPart
 
@@ -74,6 +74,8 @@ class ScanService:
     """`kiosk scan`: the scanner alone, sending scan outcomes and its health to the screen's socket, its health to the publisher's."""
 
     def __init__(self, config: Config, *, pin_factory=None):
+        from .scan.part import ScanPart
+
         self.config = config
         self.sender = Sender(live_socket(config))
         self.publisher = Sender(publish_socket(config))  # the frame rate for the hub's status

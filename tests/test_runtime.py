@@ -1,4 +1,4 @@
-"""The composition root: each single-part service loads only what its part needs (kiosk.notices keeps `kiosk scan` free of Flask and paho)."""
+"""The composition root: each single-part service loads only what its part needs (kiosk.notices keeps `kiosk scan` free of Flask and paho, lazy parts keep the screens and the publisher free of camera and GPIO libraries)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 BUILD = {
-    "scan": "from kiosk.runtime import ScanService as S; s = S(config, pin_factory=MockFactory())",
+    "scan": "from gpiozero.pins.mock import MockFactory\n"
+            "from kiosk.runtime import ScanService as S; s = S(config, pin_factory=MockFactory())",
     "web": "from kiosk.runtime import WebService as S; s = S(config)",
     "publish": "from kiosk.runtime import PublishService as S; s = S(config)",
 }
@@ -22,7 +23,6 @@ BUILD = {
 def loaded_libraries(tmp_path: Path, command: str) -> set[str]:
     script = (
         "import json, sys\n"
-        "from gpiozero.pins.mock import MockFactory\n"
         "from kiosk.config import build\n"
         f"config = build({{'kiosk': {{'db': {str(tmp_path / 'kiosk.db')!r}}}, 'camera': {{'source': 'replay:{tmp_path}'}},"
         " 'web': {'port': 0}})\n"
@@ -37,8 +37,8 @@ def loaded_libraries(tmp_path: Path, command: str) -> set[str]:
 
 @pytest.mark.parametrize("command, absent", [
     ("scan", {"flask", "werkzeug", "paho"}),
-    ("web", {"paho"}),
-    ("publish", {"flask", "werkzeug"}),
+    ("web", {"paho", "gpiozero", "cv2", "zxingcpp", "pyzbar"}),
+    ("publish", {"flask", "werkzeug", "gpiozero", "cv2", "zxingcpp", "pyzbar"}),
 ])
 def test_ok__a_single_part_service_loads_no_other_part_s_libraries(tmp_path, command, absent):
     assert not loaded_libraries(tmp_path, command) & absent

@@ -40,7 +40,7 @@ from daemon import systemd, version
 from .errors import BrokerError, WorkerDied
 from .ingest import Delivery, Flushed, utc_now
 from .liveness import STALL_SECONDS, Liveness, summary
-from .worker import Gathering, Merger, Retrying
+from .worker import Gathering, Retrying, Worker
 from .store import Store
 
 logger = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ class Hub:
         self.clock = clock
         self.window = settings.batch_ms / 1000.0
         self.gathering = Gathering()
-        self.merger: Merger | None = None
+        self.worker: Worker | None = None
         self.worker_dead = False
         self.liveness = Liveness(store.note_merging, stall_seconds=settings.stall_seconds, clock=clock)
         self.heard: Retrying | None = None
@@ -282,7 +282,7 @@ class Hub:
         publishes the hub's will ('offline') when the process ends.
         """
         watchdog = systemd.Watchdog(self.healthy).start()
-        self.merger = Merger(self.settings.db, self.settings.catalogue)
+        self.worker = Worker(self.settings.db, self.settings.catalogue)
         try:
             while not self.stopping.is_set():
                 self.turn()
@@ -301,7 +301,7 @@ class Hub:
         self.iterated_at = now
         if self.state == "down" and now >= self.next_attempt:
             self.connect()
-        wait = WORKER_POLL_SECONDS if self.merger.busy else self.seconds_until_due()
+        wait = WORKER_POLL_SECONDS if self.worker.busy else self.seconds_until_due()
         if self.state == "down":
             time.sleep(min(wait, max(0.0, self.next_attempt - now)))
         else:
@@ -322,28 +322,28 @@ class Hub:
 
     def pass_batches(self) -> None:
         """Acknowledge the batch the worker committed; hand it the gathered one when that is due and the worker idle."""
-        merger = self.merger
-        if merger.busy:
-            flushed = merger.collect()
+        worker = self.worker
+        if worker.busy:
+            flushed = worker.collect()
             if flushed is None:
                 return
             self.acknowledge(flushed)
-        elif not merger.alive():
-            raise merger.died()
+        elif not worker.alive():
+            raise worker.died()
         if self.gathering.since is not None and self.seconds_until_due() <= 0.0:
-            merger.submit(self.gathering)
+            worker.submit(self.gathering)
             self.gathering = Gathering()
 
     def watch_merging(self) -> None:
         """Tell the liveness what waits for a commit, and since when; on a change, tell systemd's status line."""
-        merger = self.merger
-        if merger.retrying is not self.heard:
-            self.heard = merger.retrying
-            if merger.retrying is not None:
-                self.liveness.retrying(merger.retrying.error)
-        since = [t for t in (merger.in_flight_since, self.gathering.since) if t is not None]
+        worker = self.worker
+        if worker.retrying is not self.heard:
+            self.heard = worker.retrying
+            if worker.retrying is not None:
+                self.liveness.retrying(worker.retrying.error)
+        since = [t for t in (worker.in_flight_since, self.gathering.since) if t is not None]
         was = self.liveness.stalled
-        self.liveness.check(len(self.gathering) + len(merger.in_flight or ()), min(since) if since else None)
+        self.liveness.check(len(self.gathering) + len(worker.in_flight or ()), min(since) if since else None)
         if self.liveness.stalled != was:
             systemd.status(summary(self.liveness.state) if self.liveness.stalled else f"merging from {self.settings.broker}")
 
@@ -357,13 +357,13 @@ class Hub:
 
     def shut_down(self) -> None:
         """Commit and acknowledge what is pending, stop the worker, leave 'stopped' as the retained status, disconnect."""
-        if self.merger is None or self.worker_dead:
+        if self.worker is None or self.worker_dead:
             return  # the process ends without DISCONNECT: the broker publishes the will
         try:
             self.commit_the_rest()
         except WorkerDied as exc:
             logger.error("%s while stopping; the rest stays unacknowledged", exc)
-        self.merger.stop(STOP_WAIT_SECONDS)
+        self.worker.stop(STOP_WAIT_SECONDS)
         self.liveness.stopped()
         if self.state == "up":
             info = self.client.publish(wire.HUB_STATUS_TOPIC, self.status_body("stopped"), qos=1, retain=True)
@@ -375,15 +375,15 @@ class Hub:
     def commit_the_rest(self) -> None:
         """The batch in the worker and the gathered one, committed and acknowledged within STOP_COMMIT_SECONDS."""
         deadline = self.clock() + STOP_COMMIT_SECONDS
-        merger = self.merger
-        while merger.busy or len(self.gathering):
-            if merger.busy:
-                flushed = merger.collect(max(0.0, deadline - self.clock()))
+        worker = self.worker
+        while worker.busy or len(self.gathering):
+            if worker.busy:
+                flushed = worker.collect(max(0.0, deadline - self.clock()))
                 if flushed is None:
                     return  # still committing: stop() kills it, the broker re-delivers the batch
                 self.acknowledge(flushed)
             if len(self.gathering):
-                merger.submit(self.gathering)
+                worker.submit(self.gathering)
                 self.gathering = Gathering()
 
     def loop_until(self, done: Callable[[], bool]) -> None:

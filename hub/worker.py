@@ -75,7 +75,7 @@ class WorkerSettings:
     log_format: str
 
 
-class Merger:
+class Worker:
     """The parent's side: start the worker, send it one batch at a time, collect what to acknowledge."""
 
     def __init__(self, db: str, catalogue: str | None = None):

@@ -6,10 +6,11 @@ import datetime
 import json
 from typing import Any
 
+from vaccines.eligibility import age_on
+
 from .actions import QUEUE_ORDER, observation_for
 from .aefi import open_alarms
 from .dosing import eligibility_for, use_of
-from vaccines.eligibility import age_on
 from .clock import Instant
 from .events import backlog
 from .outbox import uplink, verdicts

@@ -13,9 +13,9 @@ from typing import Any
 
 import sqlite_utils
 
+from vaccines.eligibility import Dose, Eligibility, assess
 from wire import limits
 
-from vaccines.eligibility import Dose, Eligibility, assess
 from .errors import ActionRefused, NotEligible
 from .site import Actor, Site, load_ticket, row_or_refuse
 from .states import REASON_MAX_CHARS, step

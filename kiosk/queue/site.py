@@ -8,8 +8,9 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
-from ..config import QueueSettings
 from vaccines.catalogue import Catalogue, load_catalogue
+
+from ..config import QueueSettings
 from .clock import Clock, Instant
 from .errors import ActionRefused, StaleAction, UnknownTicket
 from .events import record

@@ -18,10 +18,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 import wire
-from wire import signature
-
 from daemon import systemd
 from daemon.threads import Loop
+from wire import signature
+
 from ..config import Config, HubSettings
 from ..errors import ConfigError
 from ..queue import outbox

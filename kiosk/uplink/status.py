@@ -6,8 +6,8 @@ import logging
 from typing import Callable
 
 import wire
-
 from daemon import version
+
 from ..queue.clock import Instant
 
 logger = logging.getLogger(__name__)

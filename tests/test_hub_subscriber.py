@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import socket
 import sqlite3
@@ -206,7 +207,8 @@ def test_fail__a_failing_commit_acknowledges_nothing_and_is_retried(broker, db, 
         try:
             for seq in (2, 3):
                 kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", seq))
-            wait_until(lambda: "commit of 2 messages failed" in hub.log, what="the failed commit in the log")
+            # seq 2 and 3 make one batch, or two when the batch timer fires between them (a loaded machine)
+            wait_until(lambda: re.search(r"commit of [12] messages failed", hub.log), what="the failed commit in the log")
             assert watcher.last_ack("k1").watermark == 1 and hub.proc.poll() is None and not gone(worker)
         finally:
             resource.prlimit(worker, resource.RLIMIT_FSIZE, (soft, hard))

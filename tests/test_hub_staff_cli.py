@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hub import cli, passwords
 from hub.store.sqlite import open_store
@@ -72,3 +74,29 @@ def test_fail__no_password_on_the_command_line(tmp_path, capsys, monkeypatch):
         run(capsys, monkeypatch, "staff", "add", "Lan", "--role", "data", "--db", str(tmp_path / "hub.db"))
     with pytest.raises(SystemExit):
         run(capsys, monkeypatch, "staff", "add", "Lan", "--role", "supervisor", "--password-stdin", "--db", str(tmp_path / "hub.db"))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.text(max_size=100) | st.sampled_from(["-x", "--role", " \u200b ", "Lan\x00", "ＬＡＮ"]))
+def test_fail__any_name_is_refused_whole_or_kept_whole(tmp_path_factory, name):
+    # garbage in NAME never crashes `hub staff add`: exit 2 and nothing stored, or exit 0 and found again by that name
+    db = str(tmp_path_factory.mktemp("staff") / "hub.db")
+    code = subprocess_free_add(db, name)
+    with open_store(db) as store:
+        found = store.list_staff()
+        if code == 0:
+            assert [m.name for m in found] == [passwords.check_name(name)] and store.staff_named(name) == found[0]
+            assert [e.action for e in store.audit_log()] == ["staff_add"]
+        else:
+            assert code == 2 and found == [] and store.audit_log() == []
+
+
+def subprocess_free_add(db: str, name: str) -> int:
+    """`hub staff add NAME` in this process (cli.main), the password on stdin."""
+    stdin, sys.stdin = sys.stdin, io.StringIO(PASSWORD + "\n")
+    try:
+        return cli.main(["--log-level", "ERROR", "staff", "add", name, "--role", "officer", "--password-stdin", "--db", db])
+    except SystemExit as refused:  # argparse: a name that reads as an option ("-x")
+        return refused.code
+    finally:
+        sys.stdin = stdin

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -42,8 +43,8 @@ SECRET = "e2e-hub-web-secret-not-for-production"
 class HubWeb(Child):
     """`python -m hub web --db PATH --port 0 ...`, waited for until it prints its address."""
 
-    def __init__(self, db: Path, *args: str):
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "HUB_WEB_SECRET": SECRET}
+    def __init__(self, db: Path, *args: str, env: dict[str, str] | None = None):
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "HUB_WEB_SECRET": SECRET, **(env or {})}
         env.pop("CREDENTIALS_DIRECTORY", None)
         command = [sys.executable, "-m", "hub", "web", "--db", str(db), "--port", "0", *args]
         self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -240,3 +241,17 @@ def test_fail__half_a_tls_pair_is_refused_before_anything_starts(db):
 def test_ok__a_hash_made_by_hub_staff_add_uses_the_full_cost(db):
     with open_store(db) as store:
         assert not passwords.needs_rehash(store.staff_named(ADMIN).password_hash)
+
+
+def test_ok__systemd_hears_ready_watchdog_and_stopping(db):
+    name = f"hub-web-test-{uuid.uuid4().hex}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind("\0" + name)
+        listener.settimeout(10)
+        process = HubWeb(db, env={"NOTIFY_SOCKET": "@" + name, "WATCHDOG_USEC": "1000000"})
+        heard = [listener.recv(4096).decode() for _ in range(3)]
+        assert [m for m in heard if m.startswith("READY=1\nSTATUS=hub web: workspace at http://127.0.0.1:")] and "WATCHDOG=1" in heard
+        assert process.terminate() == 0
+        while (message := listener.recv(4096).decode()) == "WATCHDOG=1":
+            pass
+        assert message == "STOPPING=1"

@@ -65,19 +65,23 @@ bench-hub: system-deps $(VENV)/.installed
 frames: $(VENV)/.installed
 	$(BIN)/python -m kiosk.demo.generate
 
-# Staff-screen translations (the workflow is spelled out in babel.cfg): after marking strings with _(),
-# run `make translations`, fill in the empty msgstr of vi/LC_MESSAGES/messages.po and drop "#, fuzzy",
+# Translations of the kiosk's staff screens (babel.cfg, kiosk/web/translations) and the hub's workspace (babel-hub.cfg,
+# hub/web/translations); the workflow is spelled out in babel.cfg: after marking strings with _(), run
+# `make translations`, fill in the empty msgstr of vi/LC_MESSAGES/messages.po and drop "#, fuzzy",
 # then run it again to compile; commit the .pot, .po and .mo files together.
-TRANSLATIONS := kiosk/web/translations
+CATALOGUES := babel.cfg:kiosk/web/translations:vaxkiosk babel-hub.cfg:hub/web/translations:vaxhub
 translations: $(VENV)/.installed
-	@mkdir -p $(TRANSLATIONS)
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k L --add-comments=TRANSLATORS: --project=vaxkiosk \
-	  -o $(TRANSLATIONS)/messages.pot .
-	for lang in vi en; do \
-	  $(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $$lang \
-	    --init-missing --previous --ignore-pot-creation-date || exit 1; \
+	for catalogue in $(CATALOGUES); do \
+	  IFS=: read -r cfg dir project <<< "$$catalogue"; \
+	  mkdir -p $$dir; \
+	  $(BIN)/pybabel extract -F $$cfg -k lazy_gettext -k L --add-comments=TRANSLATORS: --project=$$project \
+	    -o $$dir/messages.pot . || exit 1; \
+	  for lang in vi en; do \
+	    $(BIN)/pybabel update -i $$dir/messages.pot -d $$dir -l $$lang \
+	      --init-missing --previous --ignore-pot-creation-date || exit 1; \
+	  done; \
+	  $(BIN)/pybabel compile --statistics -d $$dir || exit 1; \
 	done
-	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache test-artifacts bench/.cache

@@ -1,4 +1,5 @@
-"""The `hub` command: run (MQTT ingest and merge), ca init, enroll, revoke, broker-files, passwd, stats, quarantine, conflicts."""
+"""The `hub` command: run (MQTT ingest and merge), web (the district workspace), staff, ca init, enroll, revoke, broker-files,
+passwd, stats, quarantine, conflicts."""
 
 from __future__ import annotations
 
@@ -78,7 +79,40 @@ def parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--reason", metavar="CODE", help="only this reason (docs/hub.md lists them)")
     conflicts = sub.add_parser("conflicts", parents=[database, as_json, listing], help="conflicts kept for the data staff")
     conflicts.add_argument("--kind", metavar="KIND", help="only this kind")
+    add_staff_commands(sub, database, as_json)
+    add_web_command(sub, database)
     return top
+
+
+ROLES = ("officer", "data", "admin")
+
+
+def add_staff_commands(sub, database: argparse.ArgumentParser, as_json: argparse.ArgumentParser) -> None:
+    """`hub staff add|list|disable|password`: the district workspace's accounts."""
+    staff = sub.add_parser("staff", help="the district workspace's accounts: `hub staff add|list|disable|password`")
+    verbs = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    stdin = argparse.ArgumentParser(add_help=False)
+    stdin.add_argument("--password-stdin", action="store_true", required=True,
+                       help="read the password as one line on stdin (required: a password never goes on the command line)")
+    add = verbs.add_parser("add", parents=[database, stdin], help="add an account")
+    add.add_argument("name", metavar="NAME", help="the name the member signs in with (e.g. 'Nguyễn Thị Lan')")
+    add.add_argument("--role", required=True, choices=ROLES, help="officer: counts and coverage; data: the data staff's "
+                     "work on records; admin: accounts and the audit log")
+    verbs.add_parser("list", parents=[database, as_json], help="list the accounts (never their passwords)")
+    disable = verbs.add_parser("disable", parents=[database], help="disable an account and end its sessions")
+    disable.add_argument("name", metavar="NAME", help="the account's name")
+    password = verbs.add_parser("password", parents=[database, stdin], help="set a new password and end the account's sessions")
+    password.add_argument("name", metavar="NAME", help="the account's name")
+
+
+def add_web_command(sub, database: argparse.ArgumentParser) -> None:
+    """`hub web`: the district workspace in a browser."""
+    web = sub.add_parser("web", parents=[database], help="serve the district workspace (sign-in, what needs you today, audit)")
+    web.add_argument("--host", default="127.0.0.1", metavar="ADDR", help="address to listen on (default: 127.0.0.1)")
+    web.add_argument("--port", type=int, default=8443, metavar="N", help="port to listen on (default: 8443; 0: any free one)")
+    web.add_argument("--tls-cert", metavar="PATH", help="serve HTTPS with this certificate chain (PEM), e.g. the one the "
+                     "district CA issued for this host; with --tls-key")
+    web.add_argument("--tls-key", metavar="PATH", help="the certificate's private key (PEM)")
 
 
 def main(argv: list[str] | None = None) -> int:

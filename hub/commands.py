@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from . import broker_files, ca, credentials, enrollment
+from . import broker_files, ca, credentials, enrollment, passwords
+from .errors import StaffError
 from .store import reports
 from .store.sqlite import open_store
 
@@ -260,6 +261,72 @@ def conflicts(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- the district workspace's accounts ----------------------------------------------------------------------------------
+
+
+def staff(args: argparse.Namespace) -> int:
+    """`hub staff add|list|disable|password`."""
+    store = open_store(args.db)
+    try:
+        return STAFF_COMMANDS[args.staff_command](args, store)
+    finally:
+        store.close()
+
+
+def read_password(name: str) -> str:
+    """The password on stdin's first line, checked against the rules (hub/passwords.py); raise PasswordRuleError."""
+    return passwords.check_password(sys.stdin.readline().rstrip("\r\n"), name)
+
+
+def staff_add(args: argparse.Namespace, store) -> int:
+    name = passwords.check_name(args.name)
+    hashed = passwords.hash_password(read_password(name))
+    member = store.add_staff(name, args.role, hashed, now())
+    store.audit(None, "staff_add", f"staff:{member.id}", None, now())
+    print(f"hub: added {member.name} ({member.role}); they sign in to the workspace with this name and the password given")
+    return 0
+
+
+def staff_list(args: argparse.Namespace, store) -> int:
+    rows = [{"id": m.id, "name": m.name, "role": m.role, "created_at": m.created_at, "disabled_at": m.disabled_at}
+            for m in store.list_staff()]
+    if args.json:
+        print_json(rows)
+    elif rows:
+        print_table(rows, ["id", "name", "role", "created_at", "disabled_at"])
+    else:
+        print("no accounts yet: hub staff add NAME --role admin --password-stdin --db PATH")
+    return 0
+
+
+def staff_disable(args: argparse.Namespace, store) -> int:
+    member = store.disable_staff(args.name, now())
+    store.audit(None, "staff_disable", f"staff:{member.id}", None, now())
+    print(f"hub: disabled {member.name}; their sessions are over")
+    return 0
+
+
+def staff_password(args: argparse.Namespace, store) -> int:
+    member = store.staff_named(args.name)
+    if member is None:
+        raise StaffError(f"no account named {args.name!r}")
+    store.set_staff_password(member.id, passwords.hash_password(read_password(member.name)), now())
+    store.audit(None, "staff_password", f"staff:{member.id}", None, now())
+    print(f"hub: new password for {member.name}; their sessions are over")
+    return 0
+
+
+STAFF_COMMANDS = {"add": staff_add, "list": staff_list, "disable": staff_disable, "password": staff_password}
+
+
+def web(args: argparse.Namespace) -> int:
+    """`hub web`: the district workspace, until SIGTERM or Ctrl-C."""
+    from .web.part import serve_workspace
+
+    serve_workspace(args.db, args.host, args.port, tls=(args.tls_cert, args.tls_key))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "run": run, "ca": ca_init, "enroll": enroll, "revoke": revoke, "broker-files": write_broker_files, "passwd": passwd, "stats": stats, "quarantine": quarantine, "conflicts": conflicts,
+    "run": run, "staff": staff, "web": web, "ca": ca_init, "enroll": enroll, "revoke": revoke, "broker-files": write_broker_files, "passwd": passwd, "stats": stats, "quarantine": quarantine, "conflicts": conflicts,
 }

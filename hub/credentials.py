@@ -122,3 +122,19 @@ def hub_password(given: str | None, environ: Mapping[str, str] = os.environ) -> 
         if path.is_file():
             return path.read_text(encoding="utf-8").strip() or None
     return None
+
+
+WEB_SECRET_CREDENTIAL = "hub-web-secret"
+"""The systemd credential holding the key that signs the workspace's session cookie (install-hub.sh creates it)."""
+WEB_SECRET_ENV = "HUB_WEB_SECRET"
+
+
+def web_secret(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The workspace's cookie key: $HUB_WEB_SECRET, else the systemd credential; None when there is neither."""
+    if environ.get(WEB_SECRET_ENV):
+        return environ[WEB_SECRET_ENV]
+    directory = environ.get("CREDENTIALS_DIRECTORY")
+    path = Path(directory) / WEB_SECRET_CREDENTIAL if directory else None
+    if path is not None and path.is_file():
+        return path.read_text(encoding="utf-8").strip() or None
+    return None

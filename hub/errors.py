@@ -25,3 +25,16 @@ class BrokerError(HubError, ValueError):
 
 class WorkerDied(HubError, ChildProcessError):
     """The merge worker exited while `hub run` needed it: the hub stops, non-zero, for systemd to restart it."""
+
+
+class PasswordRuleError(HubError, ValueError):
+    """A password or staff name that the rules (hub/passwords.py) refuse; ``code`` names the rule, for the web to say it
+    in the user's language."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class StaffError(HubError, ValueError):
+    """A staff account that cannot be added or changed: the name is taken, or there is no such account."""

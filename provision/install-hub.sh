@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Turn a Debian 12 machine into the district hub: the district CA, Mosquitto (mutual TLS, ACL, CRL) and hub.service.
+# Turn a Debian 12 machine into the district hub: the district CA, Mosquitto (mutual TLS, ACL, CRL), hub.service and
+# the district workspace hub-web.service (HTTPS on port 8443 with the certificate made for --tls-name).
 # Idempotent: run it again after every update. Usage: sudo provision/install-hub.sh [--tls-name NAME ...]
 #   --tls-name NAME   a host name or IP address kiosks use to reach this broker, for the broker's certificate
 #                     (repeat for several; default: hostname -f, or the names it already has); see docs/hub.md
@@ -19,7 +20,7 @@ credentials=/etc/hub/credentials
 ca=/etc/hub/ca
 broker=/etc/mosquitto/vax
 db=/var/lib/hub/hub.db
-units=(hub.service hub-broker-reload.path hub-broker-reload.service)
+units=(hub.service hub-broker-reload.path hub-broker-reload.service hub-web.service)
 
 "$src/provision/apt-deps.sh" mosquitto python3-venv rsync
 
@@ -72,22 +73,30 @@ else
   systemctl reload-or-restart mosquitto.service  # SIGHUP: the password file, ACL, certificates and CRL are read again
 fi
 
+# The workspace's cookie key: a systemd credential of hub-web.service, made once (a new one signs everybody out).
+[[ -s $credentials/hub-web-secret ]] || (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$credentials/hub-web-secret")
+chown root:root "$credentials/hub-web-secret"
+chmod 0600 "$credentials/hub-web-secret"
+
 for unit in "${units[@]}"; do
   install -m 0644 "$dest/systemd/$unit" "/etc/systemd/system/$unit"
 done
 systemctl daemon-reload
 systemctl enable --now hub-broker-reload.path  # `hub enroll` / `hub revoke` rewrite the ACL: Mosquitto reloads
-systemctl enable hub.service
-systemctl restart hub.service
+systemctl enable hub.service hub-web.service
+systemctl restart hub.service hub-web.service
 
 cli="sudo -u hub $dest/.venv/bin/hub"
 cat <<NEXT
-install-hub: done; mosquitto is $(systemctl is-active mosquitto.service), hub is $(systemctl is-active hub.service).
+install-hub: done; mosquitto is $(systemctl is-active mosquitto.service), hub is $(systemctl is-active hub.service), hub-web is $(systemctl is-active hub-web.service).
 Next steps:
   1. Give each kiosk the district CA: copy $ca/ca.crt to the kiosk (install-kiosk.sh says where).
   2. Enroll each kiosk from the CSR its install-kiosk.sh printed (saved here as KIOSK-ID.csr); the broker reloads by itself:
        $cli enroll KIOSK-ID --site SITE --csr - --db $db < KIOSK-ID.csr > KIOSK-ID.crt
      and copy KIOSK-ID.crt back to the kiosk (the command says where it goes). A lost or stolen kiosk:  $cli revoke KIOSK-ID --reason TEXT --db $db
-  3. Watch the merge:   $cli stats --db $db      Logs: journalctl -u hub -u mosquitto -f
-Operating the hub (enrolling, revoking, quarantine, conflicts, backup): $dest/docs/hub.md
+  3. Watch the merge:   $cli stats --db $db      Logs: journalctl -u hub -u hub-web -u mosquitto -f
+  4. The district workspace: add its first administrator (the password on stdin), then open https://THIS-HOST:8443/
+     on an office computer that trusts $ca/ca.crt (docs/hub-web.md says how):
+       $cli staff add "NAME" --role admin --password-stdin --db $db
+Operating the hub (enrolling, revoking, quarantine, conflicts, backup): $dest/docs/hub.md; the workspace: $dest/docs/hub-web.md
 NEXT

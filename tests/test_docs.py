@@ -133,3 +133,26 @@ def test_ok__every_file_the_layout_page_names_exists(path):
 ))
 def test_ok__the_layout_page_lists_every_module(path):
     assert path in tree_modules(), f"{path} is missing from the tree in docs/architecture.md"
+
+
+def hub_web_routes() -> list[tuple[str, str]]:
+    from hub.store.sqlite import open_store
+    from hub.web import Services, WebSettings, create_app
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = open_store(Path(folder) / "hub.db")
+        app = create_app(Services(store, store.path, WebSettings(secret_key="docs")))
+        store.close()
+    return sorted(
+        (method, re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", rule.rule))
+        for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    )
+
+
+HUB_WEB_DOC = (ROOT / "docs" / "hub-web.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("method, path", hub_web_routes())
+def test_ok__every_hub_web_route_is_documented(method, path):
+    assert f"`{method} {path}`" in HUB_WEB_DOC, f"{method} {path} is missing from docs/hub-web.md"

@@ -18,6 +18,8 @@ BUILTINS = [
     (errors.PasswordFileError, ValueError),
     (errors.BrokerError, ValueError),
     (errors.WorkerDied, ChildProcessError),
+    (errors.PasswordRuleError, ValueError),
+    (errors.StaffError, ValueError),
 ]
 
 

@@ -51,9 +51,30 @@ def test_ok__hub_service_runs_the_installed_hub_with_its_credential_and_a_watchd
     assert one(unit, "Install", "WantedBy") == "multi-user.target"
 
 
+def test_ok__hub_web_service_serves_the_workspace_over_tls_with_its_credentials_and_a_watchdog():
+    unit = parse_unit(ROOT / "systemd" / "hub-web.service")
+    assert one(unit, "Service", "Type") == "notify" and one(unit, "Service", "WatchdogSec") == "30"
+    assert one(unit, "Service", "Restart") == "always" and one(unit, "Unit", "StartLimitIntervalSec") == "0"
+    assert (one(unit, "Service", "User"), one(unit, "Service", "Group")) == ("hub", "hub")
+    exec_start = one(unit, "Service", "ExecStart").split()
+    assert exec_start[:2] == [f"{installer_value('dest')}/.venv/bin/hub", "web"]
+    assert exec_start[exec_start.index("--db") + 1] == "/var/lib/hub/hub.db"
+    assert exec_start[exec_start.index("--tls-cert") + 1] == "%d/hub-web-tls-cert"
+    assert exec_start[exec_start.index("--tls-key") + 1] == "%d/hub-web-tls-key"
+    loaded = dict(value.split(":", 1) for value in unit["Service"]["LoadCredential"])
+    ca_dir = installer_value("ca")
+    assert loaded == {credentials.WEB_SECRET_CREDENTIAL: f"{installer_value('credentials')}/{credentials.WEB_SECRET_CREDENTIAL}",
+                      "hub-web-tls-cert": f"{ca_dir}/server.crt", "hub-web-tls-key": f"{ca_dir}/server.key"}
+    assert f'$credentials/{credentials.WEB_SECRET_CREDENTIAL}' in INSTALLER
+    assert one(unit, "Service", "ProtectSystem") == "strict" and one(unit, "Service", "NoNewPrivileges") == "yes"
+    assert "/etc/hub/ca" in one(unit, "Service", "InaccessiblePaths")
+    assert "systemctl enable hub.service hub-web.service" in INSTALLER
+    assert one(unit, "Install", "WantedBy") == "multi-user.target"
+
+
 def test_ok__install_hub_installs_the_unit_and_the_broker_files():
     units = re.search(r"^units=\((.*)\)$", INSTALLER, re.MULTILINE).group(1).split()
-    assert units == ["hub.service", "hub-broker-reload.path", "hub-broker-reload.service"]
+    assert units == ["hub.service", "hub-broker-reload.path", "hub-broker-reload.service", "hub-web.service"]
     assert "$dest/provision/mosquitto-hub.conf" in INSTALLER
     broker = installer_value("broker")
     assert conf_value("password_file") == f"{broker}/passwd" and conf_value("acl_file") == f"{broker}/acl"
@@ -70,7 +91,7 @@ def test_ok__systemd_analyze_verifies_the_hub_s_units(tmp_path):
     stub.write_text("#!/bin/sh\n")
     stub.chmod(0o755)
     copies = []
-    for name in ("hub.service", "hub-broker-reload.path", "hub-broker-reload.service"):
+    for name in ("hub.service", "hub-broker-reload.path", "hub-broker-reload.service", "hub-web.service"):
         copies.append(tmp_path / name)
         text = (UNIT.parent / name).read_text()
         copies[-1].write_text(re.sub(r"^ExecStart=/\S+", f"ExecStart={stub}", text, flags=re.MULTILINE))

@@ -31,8 +31,8 @@ MAY_IMPORT = {
 }
 """Each top-level package and the product packages it may import: kiosk and hub meet only in wire and vaccines."""
 
-KIOSK_ONLY_LIBRARIES = ("kiosk", "cv2", "numpy", "gpiozero", "zxingcpp", "pyzbar", "picamera2", "PIL", "flask")
-"""What a hub-only install (`pip install .[hub]`) does not have."""
+KIOSK_ONLY_LIBRARIES = ("kiosk", "cv2", "numpy", "gpiozero", "zxingcpp", "pyzbar", "picamera2", "PIL", "sqlite_utils")
+"""What a hub-only install (`pip install .[hub]`) does not have (Flask it has: `hub web`)."""
 
 
 def module_files() -> dict[str, Path]:

@@ -1,7 +1,8 @@
 """The hub's storage: the Store protocol, the seam between the hub and its database, and the values that cross it.
 
 All of the hub's SQL is in this package: sqlite.py (the store `hub` opens: one
-SQLite file), commit.py (what one batch writes), migrations.py (the schema) and
+SQLite file), commit.py (what one batch writes), migrations.py (the schema),
+staff.py (the workspace's accounts, sessions, sign-in lockouts and audit log) and
 reports.py (the data staff's read-only listings). The rest of the hub speaks to
 a Store only. PostgreSQL is the next store (issue 15), a module beside
 sqlite.py implementing the same protocol: that is why the SQLite store is
@@ -19,14 +20,18 @@ Nothing about MQTT is in here; nothing about SQL is outside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, Sequence
 
 import wire
 
 from ..errors import StoreError
 from ..liveness import MergeState
 
-__all__ = ["Batch", "Committed", "KioskKey", "KioskStatus", "Quarantined", "Store", "StoreError"]
+__all__ = [
+    "Attempt", "AuditEntry", "Batch", "Committed", "KioskKey", "KioskStatus", "LockRule", "Quarantined", "SessionLimits",
+    "StaffMember", "Store", "StoreError",
+]
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,77 @@ class Committed:
     quarantined: int
 
 
+@dataclass(frozen=True)
+class StaffMember:
+    """A workspace account (`hub staff add`): its role says what it may see and do."""
+
+    id: int
+    name: str
+    role: str
+    """officer, data or admin (hub/passwords.py ROLES)."""
+    password_hash: str
+    created_at: str
+    disabled_at: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """How long a workspace session lasts: without a request, and in all."""
+
+    idle_seconds: float
+    lifetime_seconds: float
+
+
+@dataclass(frozen=True)
+class LockRule:
+    """How many wrong passwords in a row one key (``staff:5``, ``address:10.0.0.5``) may make, and the lock they earn."""
+
+    key: str
+    attempts: int
+    first_seconds: float
+    cap_seconds: float = 3600.0
+
+    def lock_for(self, failures: int) -> float:
+        """Seconds of lock after ``failures`` wrong attempts in a row: none before ``attempts``, then doubling up to the cap."""
+        allowed = max(1, self.attempts)
+        if failures < allowed:
+            return 0.0
+        return min(self.cap_seconds, self.first_seconds * 2 ** min(failures - allowed, 32))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What the lockouts say about one sign-in attempt, before its password is checked."""
+
+    wait: float
+    """Seconds of lock left; above 0 the attempt is refused, not counted, and its password must not be checked."""
+    lock: float
+    """The lock this attempt started as it was counted (0: none); it holds unless the password turns out right."""
+
+    @property
+    def refused(self) -> bool:
+        return self.wait > 0
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit log: who did what to which record, when and from where."""
+
+    id: int
+    at: str
+    staff_id: int | None
+    """None: the command line on the hub machine."""
+    staff_name: str | None
+    action: str
+    record: str | None
+    """An opaque key of what was acted on (``staff:3``); never personal data."""
+    address: str | None
+
+
 class Store(Protocol):
     """The hub's storage. Every method is safe to call again after a crash; ``commit`` is one transaction."""
 
@@ -148,6 +224,47 @@ class Store(Protocol):
     def note_merging(self, state: MergeState) -> None:
         """Record `hub run`'s merging state (hub/liveness.py) without waiting for the write lock: raise StoreError at
         once when the database is busy or cannot be written."""
+
+    # The workspace's accounts, sessions, lockouts and audit log (hub/store/staff.py)
+
+    def add_staff(self, name: str, role: str, password_hash: str, at: datetime) -> StaffMember:
+        """Add an account; raise StaffError when the name (compared as hub.passwords.name_key) is taken."""
+
+    def staff_named(self, name: str) -> StaffMember | None:
+        """The account with this name (compared as hub.passwords.name_key), disabled or not; None when there is none."""
+
+    def list_staff(self) -> list[StaffMember]:
+        """Every account, by name."""
+
+    def disable_staff(self, name: str, at: datetime) -> StaffMember:
+        """Disable the account and end its sessions; raise StaffError when there is no such account."""
+
+    def set_staff_password(self, staff_id: int, password_hash: str, at: datetime, *, keep: str | None = None) -> None:
+        """Give the account a new password hash and end its sessions but ``keep`` (a session id)."""
+
+    def reserve_attempt(self, rules: Sequence[LockRule], at: datetime) -> Attempt:
+        """In one transaction: refuse the attempt while any key is locked, else count it as wrong for every key."""
+
+    def clear_failures(self, keys: Sequence[str]) -> None:
+        """A right password: these keys count from nothing again and their locks end."""
+
+    def open_session(self, staff_id: int, limits: SessionLimits, at: datetime) -> str:
+        """Start a session; return its random id (for the cookie; the database keeps only its hash)."""
+
+    def session_holder(self, session_id: str, limits: SessionLimits, at: datetime) -> StaffMember | None:
+        """The active member whose live session this is, noting the request; None when it is over (it ends here)."""
+
+    def end_session(self, session_id: str, at: datetime, why: str = "signed_out") -> None:
+        """End the session, whoever holds a copy of its cookie."""
+
+    def audit(self, staff_id: int | None, action: str, record: str | None, address: str | None, at: datetime) -> None:
+        """Write one line of the audit log."""
+
+    def audit_log(self, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+        """The audit log, newest first: at most ``limit`` lines with ids below ``before``."""
+
+    def ping(self) -> None:
+        """Raise StoreError when the database cannot be read (the workspace's health check)."""
 
     def close(self) -> None:
         """Close the connection."""

@@ -198,4 +198,49 @@ def m004_merging(conn: sqlite3.Connection) -> None:
     execute_all(conn, M004)
 
 
-MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging]
+M005 = """
+CREATE TABLE staff (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,                            -- as given to `hub staff add` (NFC, spaces collapsed)
+    name_key TEXT NOT NULL UNIQUE,                 -- the name case-folded: what sign-in matches (hub/passwords.py)
+    role TEXT NOT NULL CHECK (role IN ('officer', 'data', 'admin')),
+    password_hash TEXT NOT NULL,                   -- scrypt$n=..,r=..,p=..$salt$key (hub/passwords.py)
+    created_at TEXT NOT NULL,
+    password_set_at TEXT NOT NULL,
+    disabled_at TEXT                               -- NULL while the account may sign in
+);
+CREATE TABLE staff_sessions (
+    id_hash TEXT PRIMARY KEY,                      -- SHA-256 of the random id in the cookie (the id is not stored)
+    staff_id INTEGER NOT NULL REFERENCES staff (id),
+    created_at TEXT NOT NULL,
+    seen_at TEXT NOT NULL,                         -- the last request, written at most once a minute
+    expires_at TEXT NOT NULL,                      -- the session ends then, however busy
+    ended_at TEXT,                                 -- NULL while it lasts
+    ended_why TEXT                                 -- signed_out, idle, expired, disabled, password_changed
+);
+CREATE INDEX staff_sessions_live ON staff_sessions (staff_id) WHERE ended_at IS NULL;
+CREATE TABLE sign_in_attempts (
+    key TEXT PRIMARY KEY,                          -- staff:<id>, name:<hash of an unknown name>, address:<client>
+    failures INTEGER NOT NULL,                     -- wrong passwords in a row
+    locked_until TEXT,                             -- NULL: not locked
+    lock_seconds REAL NOT NULL DEFAULT 0,
+    last_at TEXT NOT NULL
+);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    staff_id INTEGER,                              -- who (NULL: the command line on the hub machine)
+    action TEXT NOT NULL,                          -- sign_in, sign_out, view_audit, staff_add, view_person, ...
+    record TEXT,                                   -- kind:key of what was acted on, never personal data
+    address TEXT                                   -- the browser's address (NULL from the command line)
+);
+CREATE INDEX audit_by_staff ON audit (staff_id, id)
+"""
+
+
+def m005_staff(conn: sqlite3.Connection) -> None:
+    """The district workspace: staff accounts, their sessions, sign-in lockouts and the audit log."""
+    execute_all(conn, M005)
+
+
+MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff]

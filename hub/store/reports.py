@@ -63,6 +63,28 @@ def conflicts(path: str | Path, *, limit: int = 100, kind: str | None = None) ->
     return [{**dict(row), "event_ids": json.loads(row["event_ids"]), "detail": json.loads(row["detail"])} for row in rows]
 
 
+def workload(path: str | Path) -> dict[str, Any]:
+    """What needs the data staff (the workspace's front page): open conflicts by kind, each kind's count and the hub
+    time its oldest conflict became one (when the last of its events arrived), and the quarantined messages."""
+    conn = read_only(path)
+    try:
+        kinds = {kind: {"open": count, "oldest_at": oldest} for kind, count, oldest in conn.execute(OPEN_CONFLICTS)}
+        quarantined = conn.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+    finally:
+        conn.close()
+    return {"conflicts": kinds, "quarantined": quarantined}
+
+
+OPEN_CONFLICTS = (
+    "SELECT kind, count(*), min(since) FROM ("
+    "  SELECT c.kind, (SELECT max(e.received_at) FROM json_each(c.event_ids) j JOIN events e ON e.event_id = j.value) "
+    "  AS since FROM conflicts c "
+    "  UNION ALL SELECT 'disputed_event', first_at FROM disputes"
+    ") GROUP BY kind ORDER BY kind"
+)
+"""Every conflict is open until the resolutions (issue 12's conflict queue) can close one."""
+
+
 DISPUTES = (
     "SELECT 'disputed_event:' || d.event_id, 'disputed_event', e.id_number, json_array(d.event_id), "
     "json_object('kiosk', d.kiosk, 'seq', d.seq, 'kept', CASE WHEN e.event_id IS NULL THEN 'refused' ELSE 'merged' END, "

@@ -15,16 +15,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import wire
 from vaccines.catalogue import Catalogue, load_catalogue
 
 from ..liveness import MergeState, judge
 from ..merge import CONFLICT_KINDS, SECURITY_KINDS
-from . import Batch, Committed, KioskKey, StoreError
+from . import Attempt, AuditEntry, Batch, Committed, KioskKey, LockRule, SessionLimits, StaffMember, StoreError
 from . import acks
 from . import commit as commits
+from . import staff
 from .migrations import APPLICATION_ID, MIGRATIONS
 
 logger = logging.getLogger(__name__)
@@ -177,6 +178,61 @@ class SqliteStore:
             with self.lock:
                 self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 self.conn.execute("PRAGMA synchronous = FULL")
+
+    # The workspace's accounts, sessions, lockouts and audit log: see hub/store/staff.py and hub.store.Store
+
+    def add_staff(self, name: str, role: str, password_hash: str, at: datetime) -> StaffMember:
+        with self.transaction() as conn:
+            return staff.add_staff(conn, name, role, password_hash, at)
+
+    def staff_named(self, name: str) -> StaffMember | None:
+        with self.transaction("DEFERRED") as conn:
+            return staff.find_staff(conn, name)
+
+    def list_staff(self) -> list[StaffMember]:
+        with self.transaction("DEFERRED") as conn:
+            return staff.list_staff(conn)
+
+    def disable_staff(self, name: str, at: datetime) -> StaffMember:
+        with self.transaction() as conn:
+            return staff.disable_staff(conn, name, at)
+
+    def set_staff_password(self, staff_id: int, password_hash: str, at: datetime, *, keep: str | None = None) -> None:
+        with self.transaction() as conn:
+            staff.set_password(conn, staff_id, password_hash, at, keep)
+
+    def reserve_attempt(self, rules: Sequence[LockRule], at: datetime) -> Attempt:
+        with self.transaction() as conn:
+            return staff.reserve_attempt(conn, rules, at)
+
+    def clear_failures(self, keys: Sequence[str]) -> None:
+        with self.transaction() as conn:
+            staff.clear_failures(conn, keys)
+
+    def open_session(self, staff_id: int, limits: SessionLimits, at: datetime) -> str:
+        with self.transaction() as conn:
+            return staff.open_session(conn, staff_id, limits, at)
+
+    def session_holder(self, session_id: str, limits: SessionLimits, at: datetime) -> StaffMember | None:
+        with self.transaction() as conn:
+            return staff.session_holder(conn, session_id, limits, at)
+
+    def end_session(self, session_id: str, at: datetime, why: str = "signed_out") -> None:
+        with self.transaction() as conn:
+            staff.end_session(conn, session_id, at, why)
+
+    def audit(self, staff_id: int | None, action: str, record: str | None, address: str | None, at: datetime) -> None:
+        with self.transaction() as conn:
+            staff.write_audit(conn, staff_id, action, record, address, at)
+
+    def audit_log(self, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+        with self.transaction("DEFERRED") as conn:
+            return staff.audit_log(conn, limit, before)
+
+    def ping(self) -> None:
+        """Raise StoreError when the database cannot be read."""
+        with self.transaction("DEFERRED") as conn:
+            conn.execute("SELECT 1 FROM staff LIMIT 1").fetchall()
 
     def close(self) -> None:
         with self.lock:

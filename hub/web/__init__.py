@@ -1,0 +1,91 @@
+"""The district workspace (`hub web`): a Flask app for the district office's browsers, built by ``create_app(services)``.
+
+Blueprints: auth.py (sign-in, sign-out, password change, the role decorators),
+i18n.py (Vietnamese by default, English), home.py (what needs you today),
+audit.py (the admin's audit log), health.py (/healthz). The collaborators are
+in ``app.extensions["hub"]`` (a Services), never attributes on the app.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from flask import Flask
+
+from ..store import Store
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """How the workspace behaves; `hub web` uses the defaults, tests shorten them."""
+
+    secret_key: str | None = None
+    """Signs the session cookie (which holds only a random session id, the language and the CSRF token). None: a
+    random key per start, so a restart signs everybody out."""
+    language: str = "vi"
+    """The pages' language until a browser picks another (vi or en)."""
+    idle_minutes: float = 30
+    """A session ends after this long without a request."""
+    max_hours: float = 12
+    """A session ends this long after sign-in, however busy: a working day."""
+    attempts: int = 5
+    """Wrong passwords in a row for one account before it is locked."""
+    address_attempts: int = 20
+    """Wrong passwords in a row from one browser address, whatever names it tries, before the address is locked."""
+    lockout_seconds: float = 300
+    """The first lock; each further wrong password doubles it, up to an hour."""
+
+
+@dataclass
+class Services:
+    """The app's collaborators, kept in ``app.extensions["hub"]``."""
+
+    store: Store
+    db: Path
+    """The database file, for the read-only listings (hub/store/reports.py)."""
+    settings: WebSettings = field(default_factory=WebSettings)
+    clock: Callable[[], datetime] = utc_now
+
+
+def create_app(services: Services) -> Flask:
+    """Build the workspace around ``services``."""
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=services.settings.secret_key or secrets.token_hex(32),
+        SESSION_COOKIE_NAME="hub_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        PERMANENT_SESSION_LIFETIME=int(services.settings.max_hours * 3600),  # the cookie's; the server ends sessions itself
+        WTF_CSRF_TIME_LIMIT=None,  # a CSRF token lives as long as its session
+        MAX_CONTENT_LENGTH=64 * 1024,  # the workspace's forms are small; an upload page will raise it for itself
+        JSON_AS_ASCII=False,
+    )
+    app.extensions["hub"] = services
+    from . import audit, auth, health, home, i18n
+
+    auth.init_app(app)
+    i18n.init_app(app)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(health.bp)
+    app.after_request(security_headers)
+    return app
+
+
+def security_headers(response):
+    """Every asset is the hub's own (sites and offices can be offline); no page may be framed or cached."""
+    response.headers.setdefault(
+        "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

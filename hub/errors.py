@@ -25,3 +25,15 @@ class BrokerError(HubError, ValueError):
 
 class WorkerDied(HubError, ChildProcessError):
     """The merge worker exited while `hub run` needed it: the hub stops, non-zero, for systemd to restart it."""
+
+
+class RosterFileError(HubError, ValueError):
+    """A roster file that cannot be read at all (wrong type, not UTF-8, malformed XLSX, too large, no header or a
+    required column missing); ``code`` is one of hub/roster/reasons.py's FILE_REASONS. Nothing was imported."""
+
+    def __init__(self, code: str, detail: str = ""):
+        from .roster.reasons import FILE_REASONS
+
+        self.code = code
+        english = FILE_REASONS[code][1]
+        super().__init__(f"{english} {detail}".strip())

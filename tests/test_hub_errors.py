@@ -18,6 +18,7 @@ BUILTINS = [
     (errors.PasswordFileError, ValueError),
     (errors.BrokerError, ValueError),
     (errors.WorkerDied, ChildProcessError),
+    (errors.RosterFileError, ValueError),
 ]
 
 

@@ -83,8 +83,15 @@ def csv_rows(data: bytes) -> Iterator[tuple[int, list[object]]]:
         raise RosterFileError("wrong_type", "(it holds NUL characters: not a text file)")
     first = text[: text.find("\n")] if "\n" in text else text
     delimiter = max(",;\t", key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return ((reader.line_num, row) for row in reader)
+    return csv_records(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+
+
+def csv_records(reader) -> Iterator[tuple[int, list[object]]]:
+    """Each record with its number as a spreadsheet shows it (a quoted cell's line breaks do not count)."""
+    try:
+        yield from enumerate(reader, start=1)
+    except csv.Error as exc:
+        raise RosterFileError("malformed_csv", f"(record {reader.line_num}: {exc})") from None
 
 
 def xlsx_rows(data: bytes) -> Iterator[tuple[int, list[object]]]:

@@ -38,6 +38,8 @@ FILE_REASONS: dict[str, tuple[str, str]] = {
     "wrong_type": ("Tệp không phải CSV hoặc XLSX.", "The file is neither CSV nor XLSX."),
     "not_utf8": ("Tệp CSV không được mã hóa UTF-8; hãy lưu lại dưới dạng \"CSV UTF-8\".",
                  "The CSV file is not UTF-8; save it again as \"CSV UTF-8\"."),
+    "malformed_csv": ("Không đọc được tệp CSV (một ô dài hơn 131.072 ký tự hoặc dấu ngoặc kép không đóng).",
+                      "The CSV file cannot be read (a cell longer than 131,072 characters, or an unclosed quote)."),
     "malformed_xlsx": ("Không đọc được tệp XLSX (hỏng hoặc không đúng định dạng).",
                        "The XLSX file cannot be read (damaged or not really XLSX)."),
     "too_large": ("Tệp quá lớn (tối đa 50 MB và 2.000.000 dòng).", "The file is too large (at most 50 MB and 2,000,000 rows)."),

@@ -114,6 +114,8 @@ def read_id(value: object) -> str | None:
             return "!bad_id_number"
         value = int(value)
     if isinstance(value, int):
+        if value < 0:
+            return "!bad_id_number"
         digits = str(value)
         if len(digits) in (9, 12):
             return digits

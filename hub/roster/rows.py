@@ -11,6 +11,7 @@ the birth year's last two digits.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import unicodedata
 from typing import NamedTuple
@@ -19,6 +20,8 @@ from wire import limits
 
 SEXES = ("Nam", "Nữ")
 _SEX_WORDS = {"nam": "Nam", "male": "Nam", "m": "Nam", "nu": "Nữ", "female": "Nữ", "f": "Nữ"}
+_SEX_SEEN = {"Nam": "Nam", "Nữ": "Nữ", "nam": "Nam", "nữ": "Nữ"}
+"""The spellings nearly every list uses, read without normalising."""
 _CCCD = re.compile(r"[0-9]{12}")
 _CMND = re.compile(r"[0-9]{9}")
 _DMY = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
@@ -54,49 +57,58 @@ class Refused(NamedTuple):
     id_number: str | None = None
 
 
+TEXT_FIELDS = ("full_name", "commune", "address", "priority_group", "phone")
+_TEXT_MAXIMA = tuple(_MAXIMA[field] for field in TEXT_FIELDS)
+
+
 def check_row(cells: list[object], columns: dict[str, int], today: datetime.date) -> Entry | str:
     """Return the row's Entry, or the code of the first reason it is refused for."""
-    values = {}
-    for field, position in columns.items():
-        value = cells[position] if position < len(cells) else None
-        values[field] = value
-    id_number = read_id(values.get("id_number"))
-    if id_number in ("", None):
+    width = len(cells)
+    value = {field: cells[position] if position < width else None for field, position in columns.items()}
+    id_number = read_id(value.get("id_number"))
+    if not id_number:
         return "missing_value"
-    if id_number.startswith("!"):
+    if id_number[0] == "!":
         return id_number[1:]
-    texts = {}
-    for field in ("full_name", "commune", "address", "priority_group", "phone"):
-        text = read_text(values.get(field))
+    texts = read_texts([value.get(field) for field in TEXT_FIELDS])
+    if texts.__class__ is str:
+        return texts
+    birth = read_date(value.get("birth_date"), today)
+    if birth[0] == "!":
+        return birth[1:]
+    sex = read_sex(value.get("sex"))
+    if sex[0] == "!":
+        return sex[1:]
+    if texts[4] and not _PHONE.fullmatch(texts[4]):
+        return "bad_phone"
+    return id_contradiction(id_number, birth, sex) or Entry(
+        id_number, " ".join(texts[0].split()), birth, sex, texts[1], texts[2], texts[3], texts[4])
+
+
+def read_texts(cells: list[object]) -> list[str] | str:
+    """The cells of TEXT_FIELDS as kept, or the reason code the first bad one refuses the row for."""
+    texts = []
+    for cell, longest in zip(cells, _TEXT_MAXIMA):
+        text = read_text(cell)
         if text is None:
             return "bad_characters"
-        if len(text) > _MAXIMA[field]:
+        if len(text) > longest:
             return "value_too_long"
-        texts[field] = text
-    if not texts["full_name"] or not texts["commune"]:
-        return "missing_value"
-    birth = read_date(values.get("birth_date"), today)
-    if birth.startswith("!"):
-        return birth[1:]
-    sex = read_sex(values.get("sex"))
-    if sex.startswith("!"):
-        return sex[1:]
-    if texts["phone"] and not _PHONE.fullmatch(texts["phone"]):
-        return "bad_phone"
-    contradiction = id_contradiction(id_number, birth, sex)
-    if contradiction:
-        return contradiction
-    return Entry(id_number, " ".join(texts["full_name"].split()), birth, sex, texts["commune"], texts["address"],
-                 texts["priority_group"], texts["phone"])
+        texts.append(text)
+    return texts if texts[0] and texts[1] else "missing_value"
 
 
 def read_text(value: object) -> str | None:
     """A text cell as kept (NFC, edges trimmed; "" for empty); None when it holds control characters."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = unicodedata.normalize("NFC", str(value)).strip()
+    if value.__class__ is not str:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        value = str(value)
+    text = value.strip()
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
     return None if _CONTROL.search(text) else text
 
 
@@ -143,7 +155,9 @@ def read_date(value: object, today: datetime.date) -> str:
     return parse_date_text(value.strip(), today)
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_date_text(text: str, today: datetime.date) -> str:
+    """A date as the list writes it, as yyyy-mm-dd or yyyy, or "!<reason>" (memoised: a district's birth dates repeat)."""
     if _YEAR.fullmatch(text):
         year = int(text)
         if not 1900 <= year <= today.year:
@@ -167,6 +181,9 @@ def parse_date_text(text: str, today: datetime.date) -> str:
 
 def read_sex(value: object) -> str:
     """Nam or Nữ, from Vietnamese or English in any case, with or without diacritics; or "!<reason>"."""
+    known = _SEX_SEEN.get(value) if value.__class__ is str else None
+    if known:
+        return known
     if value is None or (isinstance(value, str) and not value.strip()):
         return "!missing_value"
     if not isinstance(value, str):
@@ -177,16 +194,19 @@ def read_sex(value: object) -> str:
     return sex if sex else "!bad_sex"
 
 
+_CENTURY_SEX = {str(digit): (str(19 + digit // 2), SEXES[digit % 2]) for digit in range(10)}
+"""Digit 4 of a CCCD -> (the first two digits of the birth year, the sex)."""
+
+
 def id_contradiction(id_number: str, birth: str, sex: str) -> str | None:
     """The first way a 12-digit ID number's digits 4-6 contradict the birth year or the sex (None for a CMND)."""
     if len(id_number) != 12:
         return None
-    century_sex = int(id_number[3])
-    year = int(birth[:4])
-    if 1900 + 100 * (century_sex // 2) != year // 100 * 100:
+    century, coded_sex = _CENTURY_SEX[id_number[3]]
+    if birth[:2] != century:
         return "id_century_mismatch"
-    if id_number[4:6] != f"{year % 100:02d}":
+    if id_number[4:6] != birth[2:4]:
         return "id_year_mismatch"
-    if SEXES[century_sex % 2] != sex:
+    if coded_sex != sex:
         return "id_sex_mismatch"
     return None

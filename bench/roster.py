@@ -1,13 +1,16 @@
-"""Roster import throughput: a generated population list (CSV) of N people imported into a fresh hub database.
+"""Roster import throughput: a generated district's population list (CSV files of N people) imported into a fresh hub database.
 
     .venv/bin/python -m bench.roster --rows 200000 --runs 3
 
-Each run imports the same file into a new database (the first import: every
-row added) and then again (every row unchanged), timing the whole of
-`hub roster import` but the process start: reading and checking the file
-(hub/roster/files.py) and the store's two steps (hub/store/roster.py). It
-reports rows/s (median of the runs), the longest write lock held (the apply
-step, during which `hub run` would wait) and the database size. Prints JSON.
+A district's roster arrives as one list per commune or ward, and one file may
+hold at most 50 MiB (hub/roster/files.py): the N people are written as files
+of ``--file-rows`` each (the last one shorter). Each run imports every file
+into a new database (the first import: every row added) and then every file
+again (every row unchanged), timing the whole of `hub roster import` but the
+process start: reading and checking the file (hub/roster/files.py) and the
+store's two steps (hub/store/roster.py). It reports rows/s (median of the
+runs), the longest write lock held (the apply step, during which `hub run`
+would wait), the peak memory and the database size. Prints JSON.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import datetime
 import json
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -46,14 +50,20 @@ def roster_line(n: int, rng: random.Random) -> str:
             f'{rng.randint(1, 10)},09{n % 100_000_000:08d}')
 
 
-def write_roster(path: Path, rows: int, seed: int = 20261204) -> Path:
-    """Write a roster CSV of ``rows`` valid, distinct people; return its path."""
-    rng = random.Random(seed)
+def write_roster(path: Path, rows: int, seed: int = 20261204, first: int = 0) -> Path:
+    """Write a roster CSV of ``rows`` valid, distinct people (person ``first`` onwards); return its path."""
+    rng = random.Random(seed + first)
     with path.open("w", encoding="utf-8", newline="") as out:
         out.write(HEADER + "\r\n")
-        for n in range(rows):
+        for n in range(first, first + rows):
             out.write(roster_line(n, rng) + "\r\n")
     return path
+
+
+def write_district(folder: Path, rows: int, file_rows: int) -> list[Path]:
+    """The district's roster as files of ``file_rows`` people each."""
+    return [write_roster(folder / f"commune-{first // file_rows:03d}.csv", min(file_rows, rows - first), first=first)
+            for first in range(0, rows, file_rows)]
 
 
 def timed_import(file: Path, db: Path) -> dict:
@@ -73,20 +83,28 @@ def timed_import(file: Path, db: Path) -> dict:
             "write_lock_s": applied - staged, "added": done.added, "unchanged": done.unchanged, "rejected": done.rejected}
 
 
-def run(rows: int, runs: int, folder: Path) -> dict:
-    file = write_roster(folder / "roster.csv", rows)
+def import_all(files: list[Path], db: Path) -> dict:
+    """Import every file into db; the totals and the longest write lock."""
+    results = [timed_import(file, db) for file in files]
+    total = {key: sum(r[key] for r in results) for key in ("seconds", "read_s", "stage_s", "added", "unchanged", "rejected")}
+    return {**total, "write_lock_s": max(r["write_lock_s"] for r in results)}
+
+
+def run(rows: int, runs: int, file_rows: int, folder: Path) -> dict:
+    files = write_district(folder, rows, file_rows)
     first, again = [], []
     for n in range(runs):
         db = folder / f"hub-{n}.db"
-        first.append(timed_import(file, db))
-        again.append(timed_import(file, db))
+        first.append(import_all(files, db))
+        again.append(import_all(files, db))
         print(f"run {n + 1}: {first[-1]['seconds']:.2f} s, again {again[-1]['seconds']:.2f} s", file=sys.stderr)
     assert all(r["added"] == rows for r in first) and all(r["unchanged"] == rows for r in again)
     db = folder / "hub-0.db"
     return {
-        "rows": rows, "runs": runs, "file_bytes": file.stat().st_size,
+        "rows": rows, "runs": runs, "files": len(files), "file_bytes_max": max(f.stat().st_size for f in files),
         "first_import": summary(first, rows), "re_import": summary(again, rows),
         "db_bytes": db.stat().st_size + sum(p.stat().st_size for p in folder.glob("hub-0.db-*")),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "target_rows_per_s": 20_000,
     }
 
@@ -105,9 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--rows", type=int, default=1_000_000, help="people on the roster (default: 1,000,000)")
     args.add_argument("--runs", type=int, default=3, help="imports into fresh databases; the median is reported (default: 3)")
+    args.add_argument("--file-rows", type=int, default=200_000,
+                      help="people per file, as communes send them (default: 200,000, about 19 MB)")
     options = args.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-roster-") as folder:
-        print(json.dumps(run(options.rows, options.runs, Path(folder)), indent=2))
+        print(json.dumps(run(options.rows, options.runs, options.file_rows, Path(folder)), indent=2))
     return 0
 
 

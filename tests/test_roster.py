@@ -186,6 +186,13 @@ def test_ok__an_xlsx_written_by_openpyxl_is_read_back():
     assert parsed.entries == [LAN_ENTRY, rows.Entry("036058001234", "Trần Văn Hùng", "1958-11-02", "Nam", "Tân Lập", "", "", "")]
 
 
+def test_ok__xlsx_row_numbers_are_the_sheets_with_a_title_and_a_blank_row_above_the_header():
+    table = [["DANH SÁCH ĐỐI TƯỢNG TIÊM CHỦNG"], [], HEADER.split(","), LAN.split(","), [],
+             LAN.replace("Nguyễn Thị Lan", "").split(",")]
+    parsed = parse(xlsx_file(table), "list.xlsx")
+    assert parsed.entries == [LAN_ENTRY] and parsed.refused == [rows.Refused(6, "missing_value", "001190012345")]
+
+
 XLSX_IDS = [
     ("11 digits: one zero lost", 36058001234, "036058001234"),
     ("10 digits: two zeros lost", 1190012345, "001190012345"),
@@ -208,6 +215,7 @@ def test_ok__a_year_in_a_number_cell_and_an_excel_date():
     assert rows.read_date(1958, TODAY) == "1958"
     assert rows.read_date(datetime.datetime(1990, 3, 15), TODAY) == "1990-03-15"
     assert rows.read_date(datetime.time(10, 0), TODAY) == "!bad_date"
+    assert rows.read_date(datetime.date(1850, 1, 1), TODAY) == "!bad_date"
 
 
 def test_ok__a_formula_is_never_evaluated():

@@ -114,6 +114,7 @@ def xlsx_rows(data: bytes) -> Iterator[tuple[int, list[object]]]:
 def sheet_rows(book) -> Iterator[tuple[int, list[object]]]:
     try:
         sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # some writers save a wrong sheet size, which read-only mode would trust
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, list(row)
     except RosterFileError:

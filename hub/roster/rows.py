@@ -145,6 +145,8 @@ def read_date(value: object, today: datetime.date) -> str:
     if isinstance(value, datetime.datetime):
         value = value.date()
     if isinstance(value, datetime.date):
+        if value.year < 1900:
+            return "!bad_date"
         return value.isoformat() if value <= today else "!birth_in_future"
     if isinstance(value, float) and value.is_integer():
         value = int(value)

@@ -272,10 +272,17 @@ def roster_import(args: argparse.Namespace) -> int:
     """Check the file (RosterFileError, exit 2, when it cannot be read at all), import it, print counts and refusals."""
     from getpass import getuser
 
+    from .errors import RosterFileError
     from .roster.files import read_roster
-    from .roster.reasons import ROW_REASONS
+    from .roster.reasons import FILE_REASONS, ROW_REASONS
 
-    parsed = read_roster(args.file, now().date())
+    try:
+        parsed = read_roster(args.file, now().date())
+    except RosterFileError as exc:
+        if not args.json:
+            raise
+        print_json({"error": exc.code, "message": str(exc), "vi": FILE_REASONS[exc.code][0], "en": FILE_REASONS[exc.code][1]})
+        return 2
     store = open_store(args.db)
     try:
         done = store.import_roster(parsed, Path(args.file).name, getuser(), now().isoformat(timespec="seconds"))

@@ -184,6 +184,8 @@ def test_fail__hub_roster_import_of_a_file_that_cannot_be_read_exits_2(tmp_path,
     done = hub_cli("roster", "import", str(file), "--db", str(path))
     assert done.returncode == 2 and "XLSX file cannot be read" in done.stderr
     assert not path.exists()  # refused before the database is opened
+    as_json = hub_cli("roster", "import", str(file), "--db", str(path), "--json")
+    assert as_json.returncode == 2 and json.loads(as_json.stdout)["error"] == "malformed_xlsx"
 
 
 def test_ok__hub_roster_template_as_a_process_reads_back(tmp_path, path):

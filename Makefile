@@ -8,7 +8,7 @@ APT_TEST := chromium libatomic1 faketime mosquitto-clients
 DEMO_PORT ?= 8080
 DEMO_DB ?= var/demo.db
 
-.PHONY: demo test test-shifted bench bench-decode bench-latency bench-hub system-deps test-system-deps frames translations clean help
+.PHONY: demo test test-shifted bench bench-decode bench-latency bench-hub bench-roster system-deps test-system-deps frames translations clean help
 
 help:
 	@echo "make demo    set up and run a kiosk on the bundled replay frames, with a local broker and district hub"
@@ -51,7 +51,7 @@ SHIFTED_TZ ?= America/Sao_Paulo
 test-shifted: test-system-deps $(VENV)/.installed
 	$(BIN)/python -m tests.shifted --date "$(SHIFTED_DATE)" --tz "$(SHIFTED_TZ)" $(PYTEST_ARGS)
 
-bench: bench-decode bench-latency bench-hub
+bench: bench-decode bench-latency bench-hub bench-roster
 
 bench-decode: system-deps $(VENV)/.installed
 	@$(BIN)/python bench/decode.py
@@ -61,6 +61,11 @@ bench-latency: system-deps $(VENV)/.installed
 
 bench-hub: system-deps $(VENV)/.installed
 	@$(BIN)/python bench/hub.py
+
+# The roster import (issue 12's target: 1,000,000 rows at 20,000 rows/s or more); ROSTER_ROWS=200000 for a shorter run.
+ROSTER_ROWS ?= 1000000
+bench-roster: $(VENV)/.installed
+	@$(BIN)/python -m bench.roster --rows $(ROSTER_ROWS)
 
 frames: $(VENV)/.installed
 	$(BIN)/python -m kiosk.demo.generate

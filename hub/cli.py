@@ -1,5 +1,5 @@
-"""The `hub` command: run (MQTT ingest and merge), web (the district workspace), staff, ca init, enroll, revoke, broker-files,
-passwd, stats, quarantine, conflicts."""
+"""The `hub` command: run (MQTT ingest and merge), web (the district workspace), staff, roster import and template,
+ca init, enroll, revoke, broker-files, passwd, stats, quarantine, conflicts."""
 
 from __future__ import annotations
 
@@ -81,6 +81,14 @@ def parser() -> argparse.ArgumentParser:
     conflicts.add_argument("--kind", metavar="KIND", help="only this kind")
     add_staff_commands(sub, database, as_json)
     add_web_command(sub, database)
+
+    roster = sub.add_parser("roster", help="the population list: `hub roster import`, `hub roster template`")
+    roster_verbs = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
+    load = roster_verbs.add_parser("import", parents=[database, as_json], help="import a roster file (CSV or XLSX): "
+                                   "counts and every refused row; all of it or nothing")
+    load.add_argument("file", metavar="FILE", help="the roster, .csv (UTF-8) or .xlsx (docs/roster.md has the columns)")
+    template = roster_verbs.add_parser("template", help="write the empty roster template")
+    template.add_argument("--out", required=True, metavar="FILE", help="where: FILE.csv or FILE.xlsx")
     return top
 
 

@@ -327,6 +327,59 @@ def web(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- the roster ---------------------------------------------------------------------------------------------------------
+
+
+def roster(args: argparse.Namespace) -> int:
+    """`hub roster import FILE` / `hub roster template --out FILE`."""
+    return roster_import(args) if args.roster_command == "import" else roster_template(args)
+
+
+def roster_import(args: argparse.Namespace) -> int:
+    """Check the file (RosterFileError, exit 2, when it cannot be read at all), import it, print counts and refusals."""
+    from getpass import getuser
+
+    from .errors import RosterFileError
+    from .roster.files import read_roster
+    from .roster.reasons import FILE_REASONS, ROW_REASONS
+
+    try:
+        parsed = read_roster(args.file, now().date())
+    except RosterFileError as exc:
+        if not args.json:
+            raise
+        print_json({"error": exc.code, "message": str(exc), "vi": FILE_REASONS[exc.code][0], "en": FILE_REASONS[exc.code][1]})
+        return 2
+    store = open_store(args.db)
+    try:
+        done = store.import_roster(parsed, Path(args.file).name, getuser(), now().isoformat(timespec="seconds"))
+    finally:
+        store.close()
+    refused = [{"row": r.row, "reason": r.reason, "id_number": r.id_number, "en": ROW_REASONS[r.reason][1],
+                "vi": ROW_REASONS[r.reason][0]} for r in parsed.refused]
+    counts = {key: getattr(done, key) for key in ("import_id", "file_name", "rows", "added", "changed", "unchanged",
+                                                  "rejected", "conflicts")}
+    if args.json:
+        print_json({**counts, "refused": refused})
+        return 0
+    print(f"hub: imported {done.file_name} (import {done.import_id}): {done.rows} rows, {done.added} added, "
+          f"{done.changed} changed, {done.unchanged} unchanged, {done.rejected} rejected; "
+          f"{done.conflicts} roster_mismatch conflicts")
+    for row in refused:
+        print(f"row {row['row']}: {row['reason']}: {row['en']}")
+    return 0
+
+
+def roster_template(args: argparse.Namespace) -> int:
+    from .roster.template import template
+
+    out = Path(args.out)
+    out.write_bytes(template(out.suffix))
+    print(f"hub: wrote the roster template {out}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "run": run, "staff": staff, "web": web, "ca": ca_init, "enroll": enroll, "revoke": revoke, "broker-files": write_broker_files, "passwd": passwd, "stats": stats, "quarantine": quarantine, "conflicts": conflicts,
+    "run": run, "staff": staff, "web": web, "roster": roster, "ca": ca_init, "enroll": enroll, "revoke": revoke,
+    "broker-files": write_broker_files, "passwd": passwd, "stats": stats, "quarantine": quarantine, "conflicts": conflicts,
 }

@@ -38,3 +38,15 @@ class PasswordRuleError(HubError, ValueError):
 
 class StaffError(HubError, ValueError):
     """A staff account that cannot be added or changed: the name is taken, or there is no such account."""
+
+
+class RosterFileError(HubError, ValueError):
+    """A roster file that cannot be read at all (wrong type, not UTF-8, malformed XLSX, too large, no header or a
+    required column missing); ``code`` is one of hub/roster/reasons.py's FILE_REASONS. Nothing was imported."""
+
+    def __init__(self, code: str, detail: str = ""):
+        from .roster.reasons import FILE_REASONS
+
+        self.code = code
+        english = FILE_REASONS[code][1]
+        super().__init__(f"{english} {detail}".strip())

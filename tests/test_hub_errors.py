@@ -20,6 +20,7 @@ BUILTINS = [
     (errors.WorkerDied, ChildProcessError),
     (errors.PasswordRuleError, ValueError),
     (errors.StaffError, ValueError),
+    (errors.RosterFileError, ValueError),
 ]
 
 

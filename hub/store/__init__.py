@@ -221,6 +221,16 @@ class Store(Protocol):
         watermark, highest, last seen, last status, boot id, backlog and clock skew; and whether `hub run` is merging
         (hub/liveness.py judge)."""
 
+    def import_roster(self, parsed: Any, file_name: str, by: str, at: str) -> Any:
+        """Import a checked roster file (hub/roster/files.py Parsed) in one transaction; return the counts
+        (hub/store/roster.py RosterImported). Re-importing the same file adds and changes nothing."""
+
+    def roster_rejections(self, file_name: str | None = None) -> list[dict[str, Any]]:
+        """The rows the last import of each file (or of this file name) refused: row number, reason, valid ID number."""
+
+    def unrostered(self, limit: int = 100) -> list[dict[str, Any]]:
+        """People with a live dose whose ID number is on no roster."""
+
     def note_merging(self, state: MergeState) -> None:
         """Record `hub run`'s merging state (hub/liveness.py) without waiting for the write lock: raise StoreError at
         once when the database is busy or cannot be written."""

@@ -25,6 +25,7 @@ from ..merge import PERSON_EVENTS, PersonEvent, derive_person, id_number_of
 from . import Batch, Committed, Quarantined
 from .acks import climb, extend_chain, held_above, make_ack
 from .fleet import keep_statuses, note_seen
+from .roster import roster_conflicts
 
 IN_LIST = "IN (SELECT value FROM json_each(?))"
 """One parameter for a whole list (a JSON array): no limit on the number of SQL variables, one statement per batch."""
@@ -194,7 +195,8 @@ def derive(conn: sqlite3.Connection, fresh: list[wire.Event], catalogue: Catalog
     views = [derive_person(n, events[n], voided, catalogue) for n in sorted(people)]
     rewrite(conn, "people", keys, [view.person for view in views])
     rewrite(conn, "doses", keys, [dose for view in views for dose in view.doses])
-    rewrite(conn, "conflicts", keys, [c for view in views for c in view.conflicts])
+    linked = roster_conflicts(conn, keys, [view.person for view in views])  # the roster's: kept through every derivation
+    rewrite(conn, "conflicts", keys, [c for view in views for c in view.conflicts] + linked)
 
 
 DERIVED = {

@@ -243,4 +243,45 @@ def m005_staff(conn: sqlite3.Connection) -> None:
     execute_all(conn, M005)
 
 
-MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff]
+M006 = """
+CREATE TABLE IF NOT EXISTS roster (
+    id_number TEXT PRIMARY KEY,                    -- CCCD (12 digits) or, where that is all the list has, CMND (9)
+    full_name TEXT NOT NULL,
+    birth_date TEXT NOT NULL,                      -- yyyy-mm-dd, or yyyy where the list has the year only
+    sex TEXT NOT NULL,                             -- Nam / Nữ
+    commune TEXT NOT NULL,                         -- commune or ward, as the list writes it
+    address TEXT NOT NULL,
+    priority_group TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    import_id INTEGER NOT NULL,                    -- the roster_imports row that last wrote this entry
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS roster_imports (
+    id INTEGER PRIMARY KEY,
+    file_name TEXT NOT NULL,                       -- the file's name, without its folder
+    imported_by TEXT NOT NULL,                     -- the staff member (web) or the system user (CLI)
+    imported_at TEXT NOT NULL,
+    rows INTEGER NOT NULL,                         -- data rows read
+    added INTEGER NOT NULL,
+    changed INTEGER NOT NULL,
+    unchanged INTEGER NOT NULL,
+    rejected INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS roster_rejections (
+    file_name TEXT NOT NULL,                       -- the rows refused by the last import of each file name
+    row INTEGER NOT NULL,                          -- as the spreadsheet numbers it (the header's row counts)
+    reason TEXT NOT NULL,                          -- a code of hub/roster/reasons.py, never the row's other cells
+    id_number TEXT,                                -- the row's ID number when it is a valid one
+    import_id INTEGER NOT NULL,
+    PRIMARY KEY (file_name, row)
+) WITHOUT ROWID
+"""
+
+
+def m006_roster(conn: sqlite3.Connection) -> None:
+    """The population list: its entries, its imports and the rows each file's last import refused."""
+    execute_all(conn, M006)
+
+
+MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster]

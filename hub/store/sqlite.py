@@ -22,10 +22,12 @@ from vaccines.catalogue import Catalogue, load_catalogue
 
 from ..liveness import MergeState, judge
 from ..merge import CONFLICT_KINDS, SECURITY_KINDS
+from ..roster.files import Parsed
+from ..roster.link import KIND as ROSTER_KIND
 from . import Attempt, AuditEntry, Batch, Committed, KioskKey, LockRule, SessionLimits, StaffMember, StoreError
 from . import acks
 from . import commit as commits
-from . import staff
+from . import roster, staff
 from .migrations import APPLICATION_ID, MIGRATIONS
 
 logger = logging.getLogger(__name__)
@@ -96,6 +98,27 @@ class SqliteStore:
             return Committed({}, merged=0, duplicates=0, quarantined=0)
         with self.transaction() as conn:
             return commits.write(conn, batch, received_at, self.catalogue)
+
+    def import_roster(self, parsed: Parsed, file_name: str, by: str, at: str) -> roster.RosterImported:
+        """Import a checked roster file: all of it or nothing; the write lock only for the new and changed entries."""
+        with self.transaction("DEFERRED") as conn:
+            staged_at = roster.stage(conn, parsed.entries)
+        with self.transaction() as conn:
+            done = roster.apply(conn, staged_at, file_name, by, at, parsed.rows, parsed.refused)
+        logger.info("roster import %d of %s: %d rows, %d added, %d changed, %d unchanged, %d rejected, %d conflicts",
+                    done.import_id, file_name, done.rows, done.added, done.changed, done.unchanged, done.rejected,
+                    done.conflicts)
+        return done
+
+    def roster_rejections(self, file_name: str | None = None) -> list[dict[str, Any]]:
+        """The rows the last import of each file (or of this file name) refused, without the rows' personal data."""
+        with self.transaction("DEFERRED") as conn:
+            return roster.rejections(conn, file_name)
+
+    def unrostered(self, limit: int = 100) -> list[dict[str, Any]]:
+        """People with a live dose who are on no roster, by ID number."""
+        with self.transaction("DEFERRED") as conn:
+            return roster.unrostered(conn, limit)
 
     def enroll(self, kiosk: str, site: str, password_hash: str | None, at: str) -> None:
         """Register a kiosk, or give an enrolled one a new site and password; raise ValueError for a bad kiosk id."""
@@ -290,7 +313,7 @@ def read_stats(conn: sqlite3.Connection, now: datetime) -> dict[str, Any]:
     """Counts of events, doses, people, duplicates, quarantine and conflicts, one dict per kiosk, and the merging state."""
     one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
     by_reason = dict(conn.execute("SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason"))
-    by_kind = {kind: 0 for kind in (*CONFLICT_KINDS, *SECURITY_KINDS)}
+    by_kind = {kind: 0 for kind in (*CONFLICT_KINDS, ROSTER_KIND, *SECURITY_KINDS)}
     by_kind.update(conn.execute("SELECT kind, count(*) FROM conflicts GROUP BY kind"))
     by_kind["disputed_event"] = one("SELECT count(*) FROM disputes")
     return {

@@ -22,6 +22,7 @@ from kiosk.web import Services, create_app
 
 from .browser import launch
 from .conftest import LAN
+from .polling import wait_until
 from .web_helpers import arrive
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -69,7 +70,8 @@ def signed_in(browser, url: str, size: str, member, pin: str):
 def fits(page, selector: str, *, first_screen: bool = True) -> None:
     """The element needs no sideways scrolling and (first_screen) is whole on the first screen: readable on the
     800×480 touchscreen without touching it."""
-    box = page.locator(selector).first.bounding_box()
+    # the board re-renders itself when its live stream connects: measure the element once it is laid out again
+    box = wait_until(lambda: page.locator(selector).first.bounding_box(), timeout=5, what=f"{selector} laid out")
     width, height = page.viewport_size["width"], page.viewport_size["height"]
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (selector, box)
     assert page.evaluate("document.documentElement.scrollWidth") <= width

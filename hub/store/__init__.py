@@ -278,3 +278,18 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Close the connection."""
+
+    # The conflict queue and the police lists (hub/store/conflicts.py)
+
+    def conflict_counts(self, states: tuple[str, ...] = ("open", "police", "resolved")) -> dict[str, dict[str, Any]]:
+        """{kind: {state: {"count", "oldest_at"}}} of the conflicts in these states (oldest_at: hub time, UTC)."""
+
+    def conflict_queue(self, kind: str, *, after: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The open conflicts of a kind, oldest first, after the conflict id ``after`` (None: from the start)."""
+
+    def conflict(self, conflict_id: str) -> dict[str, Any] | None:
+        """One conflict with its events, their kiosks' sites, the person, their roster entry and the hub events that
+        referred or settled it; None when there is none."""
+
+    def police_cases(self) -> list[dict[str, Any]]:
+        """The identity cases awaiting the commune police, by the commune of the person's roster entry."""

@@ -284,4 +284,53 @@ def m006_roster(conn: sqlite3.Connection) -> None:
     execute_all(conn, M006)
 
 
-MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster]
+
+
+M010 = """
+CREATE TABLE conflict_seen (
+    id TEXT PRIMARY KEY,                           -- a conflict's id, from the first time it was derived
+    opened_at TEXT NOT NULL                        -- hub time (UTC) it became a conflict (see OPENED_AT)
+) WITHOUT ROWID;
+ALTER TABLE conflicts ADD COLUMN opened_at TEXT;   -- conflict_seen's, copied by the trigger conflicts_opened
+CREATE INDEX conflicts_queue ON conflicts (state, kind, opened_at, id)
+"""
+OPENED_AT = """
+strftime('%Y-%m-%dT%H:%M:%S+00:00', coalesce(
+  (SELECT max(t) FROM (
+     SELECT max(datetime(e.received_at)) AS t FROM json_each(NEW.event_ids) j JOIN events e ON e.event_id = j.value
+     UNION ALL
+     SELECT max(datetime(h.at)) FROM json_each(NEW.event_ids) j JOIN hub_events h
+       ON j.value LIKE '@hub:%' AND h.seq = CAST(substr(j.value, 6) AS INTEGER))),
+  (SELECT max(t) FROM (
+     SELECT max(datetime(received_at)) AS t FROM events WHERE id_number = NEW.id_number
+     UNION ALL SELECT datetime(updated_at) FROM roster WHERE id_number = NEW.id_number
+     UNION ALL SELECT max(datetime(at)) FROM hub_events WHERE id_number = NEW.id_number)),
+  '1970-01-01 00:00:00'))
+"""
+"""When a conflict became one, in hub time: when the last of its events arrived; for a conflict of no events (a roster
+mismatch, an ID number that contradicts the birth date), the newest hub time known of its person then (their last
+event, roster entry or hub event), which is what made it one."""
+OPENED = f"""
+CREATE TRIGGER conflicts_opened AFTER INSERT ON conflicts BEGIN
+  INSERT OR IGNORE INTO conflict_seen (id, opened_at) VALUES (NEW.id, {OPENED_AT});
+  UPDATE conflicts SET opened_at = (SELECT opened_at FROM conflict_seen WHERE id = NEW.id) WHERE id = NEW.id;
+END
+"""
+
+
+def m010_conflict_queue(conn: sqlite3.Connection) -> None:
+    """Each conflict's opening time, kept from its first derivation (the merge rewrites a conflict's row whenever it
+    changes: its state, its detail), and an index that serves the queue oldest first and the front page's counts and
+    oldest age without reading every conflict. A trigger keeps it: the merge and the roster import write conflicts
+    without knowing about it."""
+    execute_all(conn, M010)
+    conn.execute(OPENED)  # one statement holding ";": execute_all would split it
+    conn.execute("UPDATE conflicts SET opened_at = NULL")  # fill in the rows already there, as a fresh insert would
+    rows = conn.execute("SELECT id, kind, id_number, event_ids, detail, state, resolved_by, referred_by FROM conflicts")
+    conn.execute("DELETE FROM conflicts")
+    conn.executemany("INSERT INTO conflicts (id, kind, id_number, event_ids, detail, state, resolved_by, referred_by) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows.fetchall())
+
+
+MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster,
+              m010_conflict_queue]

@@ -64,25 +64,40 @@ def conflicts(path: str | Path, *, limit: int = 100, kind: str | None = None) ->
 
 
 def workload(path: str | Path) -> dict[str, Any]:
-    """What needs the data staff (the workspace's front page): open conflicts by kind, each kind's count and the hub
-    time its oldest conflict became one (when the last of its events arrived), and the quarantined messages."""
+    """What needs the data staff (the workspace's front page): each kind's open conflicts and the hub time the oldest
+    became one, the identity cases awaiting the commune police (the same two figures), the roster rows the last
+    import of each file refused, and the quarantined messages.
+
+    The conflicts are counted on the index conflicts_queue (state, kind, opened_at): the open and police ranges of it,
+    never the resolved history nor the conflicts' events.
+    """
     conn = read_only(path)
     try:
-        kinds = {kind: {"open": count, "oldest_at": oldest} for kind, count, oldest in conn.execute(OPEN_CONFLICTS)}
+        kinds: dict[str, dict[str, Any]] = {}
+        police = {"open": 0, "oldest_at": None}
+        for state, kind, count, oldest in conn.execute(OPEN_CONFLICTS):
+            if state == "police":
+                police = {"open": police["open"] + count, "oldest_at": earliest(police["oldest_at"], oldest)}
+            else:
+                kinds[kind] = {"open": count, "oldest_at": oldest}
+        disputes, first = conn.execute("SELECT count(*), min(first_at) FROM disputes").fetchone()
+        if disputes:
+            kinds["disputed_event"] = {"open": disputes, "oldest_at": first}
         quarantined = conn.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+        rejected = conn.execute("SELECT count(*) FROM roster_rejections").fetchone()[0]
     finally:
         conn.close()
-    return {"conflicts": kinds, "quarantined": quarantined}
+    return {"conflicts": kinds, "police": police, "roster_rejected": rejected, "quarantined": quarantined}
+
+
+def earliest(*times: str | None) -> str | None:
+    return min((t for t in times if t), default=None)
 
 
 OPEN_CONFLICTS = (
-    "SELECT kind, count(*), min(since) FROM ("
-    "  SELECT c.kind, (SELECT max(e.received_at) FROM json_each(c.event_ids) j JOIN events e ON e.event_id = j.value) "
-    "  AS since FROM conflicts c "
-    "  UNION ALL SELECT 'disputed_event', first_at FROM disputes"
-    ") GROUP BY kind ORDER BY kind"
+    "SELECT state, kind, count(*), min(opened_at) FROM conflicts WHERE state IN ('open', 'police') GROUP BY state, kind"
 )
-"""Every conflict is open until the resolutions (issue 12's conflict queue) can close one."""
+"""Open conflicts and the cases awaiting the police, by kind: the index conflicts_queue's two ranges (m010)."""
 
 
 DISPUTES = (

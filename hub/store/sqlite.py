@@ -26,6 +26,7 @@ from ..roster.files import Parsed
 from ..roster.link import KIND as ROSTER_KIND
 from . import Attempt, AuditEntry, Batch, Committed, KioskKey, LockRule, SessionLimits, StaffMember, StoreError
 from . import acks
+from . import conflicts as conflict_reads
 from . import commit as commits
 from . import roster, staff
 from .migrations import APPLICATION_ID, MIGRATIONS
@@ -251,6 +252,24 @@ class SqliteStore:
     def audit_log(self, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
         with self.transaction("DEFERRED") as conn:
             return staff.audit_log(conn, limit, before)
+
+    # The conflict queue and the police lists: see hub/store/conflicts.py and hub.store.Store
+
+    def conflict_counts(self, states: tuple[str, ...] = ("open", "police", "resolved")) -> dict[str, dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return conflict_reads.counts(conn, states)
+
+    def conflict_queue(self, kind: str, *, after: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return conflict_reads.queue(conn, kind, after, limit)
+
+    def conflict(self, conflict_id: str) -> dict[str, Any] | None:
+        with self.transaction("DEFERRED") as conn:
+            return conflict_reads.conflict(conn, conflict_id)
+
+    def police_cases(self) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return conflict_reads.police_cases(conn)
 
     def ping(self) -> None:
         """Raise StoreError when the database cannot be read."""

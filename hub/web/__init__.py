@@ -2,7 +2,8 @@
 
 Blueprints: auth.py (sign-in, sign-out, password change, the role decorators),
 i18n.py (Vietnamese by default, English), home.py (what needs you today),
-audit.py (the admin's audit log), health.py (/healthz). The collaborators are
+audit.py (the admin's audit log), health.py (/healthz), conflicts.py (the conflict queues and their
+resolutions), police.py (the commune police's lists and answers). The collaborators are
 in ``app.extensions["hub"]`` (a Services), never attributes on the app.
 """
 
@@ -76,6 +77,10 @@ def create_app(services: Services) -> Flask:
     app.register_blueprint(home.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(health.bp)
+    from . import conflicts, police
+
+    app.register_blueprint(conflicts.bp)
+    app.register_blueprint(police.bp)
     app.after_request(security_headers)
     return app
 

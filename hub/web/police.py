@@ -54,7 +54,9 @@ def question(case: dict[str, Any]) -> str:
         others = [detail.get("roster", {})]
     written = "; ".join(" · ".join(filter(None, (v.get("full_name"), v.get("birth_date"), v.get("sex")))) for v in others)
     asked = f"{KIND_LABELS.get(case['kind'], case['kind'])}: {summary(case)}"
-    return f"{asked}. {_('Also written as: %(versions)s', versions=written)}" if written else asked
+    if not written:
+        return asked
+    return f"{asked}. " + _("Also written as: %(versions)s", versions=written)
 
 
 @bp.get("")

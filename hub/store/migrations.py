@@ -284,4 +284,29 @@ def m006_roster(conn: sqlite3.Connection) -> None:
     execute_all(conn, M006)
 
 
-MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster]
+M007 = """
+CREATE TABLE hub_events (
+    seq INTEGER PRIMARY KEY,                       -- the event is @hub:<seq> (hub/corrections.py), in the order made
+    type TEXT NOT NULL,                            -- hub.identity_corrected, hub.dose_voided, hub.dose_added, ...
+    id_number TEXT NOT NULL,                       -- the person it is about
+    at TEXT NOT NULL,                              -- hub time it was made
+    staff_id INTEGER,                              -- who made it (NULL: the command line on the hub machine)
+    staff_name TEXT NOT NULL,                      -- their name as it was then
+    payload TEXT NOT NULL                          -- canonical JSON: what changed, the reason and the evidence
+);
+CREATE INDEX hub_events_by_person ON hub_events (id_number);
+ALTER TABLE doses ADD COLUMN place TEXT;           -- where a dose the district entered was given (NULL: a kiosk's)
+ALTER TABLE conflicts ADD COLUMN state TEXT NOT NULL DEFAULT 'open';  -- open / police / resolved
+ALTER TABLE conflicts ADD COLUMN resolved_by TEXT; -- the hub event that settled it
+ALTER TABLE conflicts ADD COLUMN referred_by TEXT; -- the hub event that sent it to the commune police
+CREATE INDEX conflicts_by_state ON conflicts (state, kind)
+"""
+
+
+def m007_hub_events(conn: sqlite3.Connection) -> None:
+    """The district's corrections as the hub's own events, and what they settle in the derived doses and conflicts."""
+    execute_all(conn, M007)
+
+
+MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster,
+              m007_hub_events]

@@ -93,8 +93,7 @@ def derive_person(
     voided = {**hub_voids(hub), **voided}  # a kiosk's own void of a dose is the one named
     check_ins = [e for e in kiosks if e.type == wire.CHECK_IN_EVENT and e.id not in voided]
     corrections = [e for e in kiosks if e.type == wire.IDENTITY_EVENT and e.id not in voided]
-    doses = [dose_row(id_number, e, voided.get(e.id)) if e.type == wire.DOSE_EVENT else added_dose_row(id_number, e, voided.get(e.id))
-             for e in ordered if (e.type == wire.DOSE_EVENT and e.kiosk != HUB_KIOSK) or (e.type == DOSE_ADDED and e.kiosk == HUB_KIOSK)]
+    doses = dose_rows(id_number, ordered, voided)
     person = person_row(id_number, ordered, check_ins, hub)
     recorded = person_row(id_number, ordered, check_ins, []) if corrected_identity(hub) else None
     kept = [d for d in doses if d["voided_by"] is None or d["voided_by"].startswith(HUB_KIOSK + ":")]
@@ -104,6 +103,17 @@ def derive_person(
     conflicts = settle([*found.values(), *identity_mismatches(id_number, check_ins, corrections)], hub, voided)
     conflicts.sort(key=lambda c: c["id"])
     return PersonView(person, doses, conflicts, recorded)
+
+
+def dose_rows(id_number: str, ordered: list[PersonEvent], voided: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Every dose, voided ones too, in (kiosk, seq) order: the kiosks' DoseRecorded and the hub's added doses."""
+    rows = []
+    for event in ordered:
+        if event.type == wire.DOSE_EVENT and event.kiosk != HUB_KIOSK:
+            rows.append(dose_row(id_number, event, voided.get(event.id)))
+        elif event.type == DOSE_ADDED and event.kiosk == HUB_KIOSK:
+            rows.append(added_dose_row(id_number, event, voided.get(event.id)))
+    return rows
 
 
 def dose_conflicts(id_number: str, doses: list[dict[str, Any]], catalogue: Catalogue) -> list[dict[str, Any]]:

@@ -50,3 +50,13 @@ class RosterFileError(HubError, ValueError):
         self.code = code
         english = FILE_REASONS[code][1]
         super().__init__(f"{english} {detail}".strip())
+
+
+class CorrectionError(HubError, ValueError):
+    """A correction the hub will not keep (hub/corrections.py): a value that cannot be, or one the records contradict
+    (no such dose, conflict already resolved). ``code`` is a key of corrections.REASONS, for the web to say it in the
+    user's language. Nothing was written."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code

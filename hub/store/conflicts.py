@@ -13,8 +13,10 @@ import json
 import sqlite3
 from typing import Any
 
-HUB_PREFIX = "@hub:"
-"""Hub events appear in a conflict's events as "@hub:<seq>" (hub/corrections.py HUB_KIOSK)."""
+from ..corrections import HUB_KIOSK
+
+HUB_PREFIX = HUB_KIOSK + ":"
+"""Hub events appear in a conflict's events as "@hub:<seq>"."""
 IDENTITY = ("full_name", "birth_date", "sex", "old_id")
 QUEUE = (
     "SELECT c.id, c.kind, c.id_number, c.event_ids, c.detail, c.opened_at, p.full_name, p.birth_date, p.sex "
@@ -103,7 +105,7 @@ def hub_event(conn: sqlite3.Connection, event_id: str | None) -> dict[str, Any] 
     if row is None:
         return None
     seq, kind, at, staff_id, staff_name, payload, voided_by = row
-    return {"id": event_id, "kiosk": HUB_PREFIX[:-1], "site": None, "type": kind, "at": at, "received_at": at,
+    return {"id": event_id, "kiosk": HUB_KIOSK, "site": None, "type": kind, "at": at, "received_at": at,
             "staff_id": staff_id, "by": staff_name, "payload": json.loads(payload), "voided_by": voided_by}
 
 

@@ -284,6 +284,28 @@ def m006_roster(conn: sqlite3.Connection) -> None:
     execute_all(conn, M006)
 
 
+M007 = """
+CREATE TABLE hub_events (
+    seq INTEGER PRIMARY KEY,                       -- the event is @hub:<seq> (hub/corrections.py), in the order made
+    type TEXT NOT NULL,                            -- hub.identity_corrected, hub.dose_voided, hub.dose_added, ...
+    id_number TEXT NOT NULL,                       -- the person it is about
+    at TEXT NOT NULL,                              -- hub time it was made
+    staff_id INTEGER,                              -- who made it (NULL: the command line on the hub machine)
+    staff_name TEXT NOT NULL,                      -- their name as it was then
+    payload TEXT NOT NULL                          -- canonical JSON: what changed, the reason and the evidence
+);
+CREATE INDEX hub_events_by_person ON hub_events (id_number);
+ALTER TABLE doses ADD COLUMN place TEXT;           -- where a dose the district entered was given (NULL: a kiosk's)
+ALTER TABLE conflicts ADD COLUMN state TEXT NOT NULL DEFAULT 'open';  -- open / police / resolved
+ALTER TABLE conflicts ADD COLUMN resolved_by TEXT; -- the hub event that settled it
+ALTER TABLE conflicts ADD COLUMN referred_by TEXT; -- the hub event that sent it to the commune police
+CREATE INDEX conflicts_by_state ON conflicts (state, kind)
+"""
+
+
+def m007_hub_events(conn: sqlite3.Connection) -> None:
+    """The district's corrections as the hub's own events, and what they settle in the derived doses and conflicts."""
+    execute_all(conn, M007)
 
 
 M010 = """
@@ -292,7 +314,8 @@ CREATE TABLE conflict_seen (
     opened_at TEXT NOT NULL                        -- hub time (UTC) it became a conflict (see OPENED_AT)
 ) WITHOUT ROWID;
 ALTER TABLE conflicts ADD COLUMN opened_at TEXT;   -- conflict_seen's, copied by the trigger conflicts_opened
-CREATE INDEX conflicts_queue ON conflicts (state, kind, opened_at, id)
+CREATE INDEX conflicts_queue ON conflicts (state, kind, opened_at, id);
+DROP INDEX conflicts_by_state                      -- m007's (state, kind): conflicts_queue serves all it did
 """
 OPENED_AT = """
 strftime('%Y-%m-%dT%H:%M:%S+00:00', coalesce(
@@ -333,4 +356,4 @@ def m010_conflict_queue(conn: sqlite3.Connection) -> None:
 
 
 MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster,
-              m010_conflict_queue]
+              m007_hub_events, m010_conflict_queue]

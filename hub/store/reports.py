@@ -54,7 +54,8 @@ def conflicts(path: str | Path, *, limit: int = 100, kind: str | None = None) ->
     try:
         where, args = ("WHERE kind = ?", [kind]) if kind else ("", [])
         rows = conn.execute(
-            f"SELECT * FROM (SELECT id, kind, id_number, event_ids, detail FROM conflicts UNION ALL {DISPUTES}) {where} "
+            f"SELECT * FROM (SELECT id, kind, id_number, event_ids, detail, state, resolved_by FROM conflicts "
+            f"UNION ALL {DISPUTES}) {where} "
             f"ORDER BY kind, id_number, id LIMIT ?",
             [*args, limit],
         ).fetchall()
@@ -104,7 +105,7 @@ DISPUTES = (
     "SELECT 'disputed_event:' || d.event_id, 'disputed_event', e.id_number, json_array(d.event_id), "
     "json_object('kiosk', d.kiosk, 'seq', d.seq, 'kept', CASE WHEN e.event_id IS NULL THEN 'refused' ELSE 'merged' END, "
     "'kept_digest', lower(hex(d.kept_digest)), 'other_digest', lower(hex(d.other_digest)), 'deliveries', d.deliveries, "
-    "'first_at', d.first_at, 'last_at', d.last_at) "
+    "'first_at', d.first_at, 'last_at', d.last_at), 'open', NULL "
     "FROM disputes d LEFT JOIN events e ON e.event_id = d.event_id"
 )
 """The disputes as rows of the conflicts listing."""

@@ -19,6 +19,12 @@ ACTION_LABELS = {
     "staff_add": lazy_gettext("Account added"),
     "staff_disable": lazy_gettext("Account disabled"),
     "staff_password": lazy_gettext("Password set by an administrator"),
+    "view_conflict_queue": lazy_gettext("Read a conflict queue"),
+    "view_conflict": lazy_gettext("Looked at a conflict"),
+    "resolve_conflict": lazy_gettext("Settled a conflict"),
+    "police_list_view": lazy_gettext("Read a commune police list"),
+    "police_list_export": lazy_gettext("Exported a commune police list"),
+    "police_answer": lazy_gettext("Recorded the police's answer"),
 }
 
 

@@ -17,9 +17,10 @@ from flask_babel import lazy_gettext, ngettext
 
 from wire import identity
 
+from ..corrections import DOSE_ADDED, HUB_KIOSK, IDENTITY_CORRECTED
+
 VIETNAM = timezone(timedelta(hours=7), "ICT")
 """The hub's times (UTC) are shown in Vietnam's time, which has no summer time."""
-HUB_KIOSK = "@hub"
 SOURCE = ("kiosk", "site", "at", "received_at", "staff")
 DOSE = ("product", "lot_number", "number", "booster", "given_at", "place", "voided_by")
 PERSON = ("full_name", "birth_date", "sex", "old_id")
@@ -36,8 +37,8 @@ LABELS = {
 RECORDS = {
     "PersonCheckedIn": lazy_gettext("Check-in"), "DoseRecorded": lazy_gettext("Dose recorded"),
     "IdentityCorrected": lazy_gettext("Identity corrected at the kiosk"),
-    "hub.identity_corrected": lazy_gettext("Identity corrected by the district"),
-    "hub.dose_added": lazy_gettext("Dose entered by the district"),
+    IDENTITY_CORRECTED: lazy_gettext("Identity corrected by the district"),
+    DOSE_ADDED: lazy_gettext("Dose entered by the district"),
 }
 
 

@@ -298,7 +298,7 @@ def test_ok__the_police_list_as_a_spreadsheet_read_back(client, store):
     assert "Bến" not in response.headers["Content-Disposition"]
     rows = list(openpyxl.load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
     assert rows[0][:3] == ("STT", "Số CCCD", "Họ và tên")
-    assert rows[1][:5] == (1, NAM_ID, "Lê Văn Nam", "1995-01-01", "Nam") and "Lê Văn Năm" in rows[1][7]
+    assert rows[1][:5] == (1, NAM_ID, "Lê Văn Nam", "01/01/1995", "Nam") and "Lê Văn Năm · 01/01/1995" in rows[1][7]
     assert store.audit_log()[0].action == "police_list_export"
     assert client.get("/police/0123456789ab.xlsx").status_code == 404
 

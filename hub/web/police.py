@@ -52,11 +52,19 @@ def question(case: dict[str, Any]) -> str:
                   or v.get("birth_date") != case["person"].get("birth_date") or v.get("sex") != case["person"].get("sex")]
     elif case["kind"] == "roster_mismatch":
         others = [detail.get("roster", {})]
-    written = "; ".join(" · ".join(filter(None, (v.get("full_name"), v.get("birth_date"), v.get("sex")))) for v in others)
+    written = "; ".join(" · ".join(filter(None, (v.get("full_name"), paper_date(v.get("birth_date")), v.get("sex"))))
+                        for v in others)
     asked = f"{KIND_LABELS.get(case['kind'], case['kind'])}: {summary(case)}"
     if not written:
         return asked
     return f"{asked}. " + _("Also written as: %(versions)s", versions=written)
+
+
+def paper_date(value: str | None) -> str:
+    """A date as the lists on paper write it in Vietnam: dd/mm/yyyy (a year alone stays as it is)."""
+    if not value or len(value) != 10:
+        return value or ""
+    return f"{value[8:10]}/{value[5:7]}/{value[:4]}"
 
 
 @bp.get("")
@@ -79,7 +87,7 @@ def spreadsheet(key: str):
     record(current_staff().id, "police_list_export", f"commune:{key}")
     header = [_("No."), _("ID number"), _("Full name"), _("Date of birth"), _("Sex"), _("Old ID (CMND)"),
               _("Address"), _("To check"), _("Police's finding"), _("Note")]
-    rows = [(n, c["id_number"], c["person"].get("full_name"), c["person"].get("birth_date"), c["person"].get("sex"),
+    rows = [(n, c["id_number"], c["person"].get("full_name"), paper_date(c["person"].get("birth_date")), c["person"].get("sex"),
              c["person"].get("old_id"), (c["roster"] or {}).get("address"), c["question"], "", "")
             for n, c in enumerate(group["cases"], start=1)]
     sheet = xlsx.Sheet(title=commune_name(group), header=header, rows=rows, widths=(5, 15, 26, 12, 6, 13, 30, 60, 30, 20))
@@ -97,7 +105,7 @@ def printable(key: str):
     record(current_staff().id, "police_list_export", f"commune:{key}")
     today = services().clock().astimezone(VIETNAM).strftime("%d/%m/%Y")
     return render_template("police_print.html", title=_("List for the commune police"), group=group,
-                           commune=commune_name(group), today=today, by=current_staff().name)
+                           commune=commune_name(group), today=today, by=current_staff().name, paper_date=paper_date)
 
 
 @bp.post("/answer/<conflict_id>")

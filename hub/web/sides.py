@@ -75,7 +75,7 @@ def side_by_side(conflict: dict[str, Any]) -> Table:
     said = [what(event) for event in events]
     rows = [Row(name, [source(event, name) for event in events], source=True) for name in SOURCE]
     rows.append(Row("record", [str(RECORDS.get(event["type"], event["type"])) for event in events], source=True))
-    rows += [compare(name, [s.get(name) for s in said]) for name in fields if any(s.get(name) for s in said)]
+    rows += [compare(name, [s.get(name) for s in said]) for name in fields if any(s.get(name) not in (None, "") for s in said)]
     return Table(columns, rows)
 
 

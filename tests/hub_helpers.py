@@ -60,11 +60,11 @@ SNAPSHOT = {
     "events": "SELECT event_id, kiosk, seq, type, boot, at, clock_synced, id_number, body FROM events ORDER BY event_id",
     "people": "SELECT * FROM people ORDER BY id_number",
     "doses": "SELECT * FROM doses ORDER BY event_id",
-    "conflicts": "SELECT * FROM conflicts ORDER BY id",
+    "conflicts": "SELECT id, kind, id_number, event_ids, detail, state, resolved_by, referred_by FROM conflicts ORDER BY id",
     "voids": "SELECT * FROM voids ORDER BY target_id, void_id",
     "kiosks": "SELECT kiosk, watermark, highest, hex(chain), refused, disputed FROM kiosks ORDER BY kiosk",
 }
-"""The merged state, without what depends on delivery (received_at, duplicate counts)."""
+"""The merged state, without what depends on delivery (received_at, duplicate counts, a conflict's opened_at)."""
 
 
 def snapshot(path: str | Path) -> dict[str, list[tuple]]:

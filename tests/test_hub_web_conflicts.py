@@ -265,6 +265,21 @@ def test_ok__an_id_contradiction_is_resolved_by_typing_the_right_identity(client
     assert not store.conflict_queue("id_contradiction")
 
 
+def test_ok__a_dose_the_district_entered_shows_beside_the_kiosks_and_can_be_voided(client, store):
+    from hub import corrections
+
+    added = corrections.add_dose(LAN_ID, product="comirnaty_30", lot_number="FK1234", number=1, booster=0,
+                                 given_on="2024-05-01", place="Bệnh viện huyện", reason="tiêm trên giấy", evidence="phiếu")
+    assert store.correct(added, staff_id=2, by="Trần Văn Bình", at="2026-03-01T12:00:00+00:00") == "@hub:1"
+    (conflict,) = [c for c in store.conflict_queue("duplicate_dose") if "@hub:1" in c["event_ids"]]
+    assert conflict["opened_at"] == "2026-03-01T12:00:00+00:00"
+    html = client.get(f"/conflicts/{conflict['id']}").get_data(as_text=True)
+    assert 'data-event="@hub:1"' in html and "Tuyến huyện nhập mũi tiêm" in html and "Bệnh viện huyện" in html
+    assert resolve(client, conflict["id"], action="void", target="@hub:1", reason="nhập trùng").status_code == 302
+    assert store.conflict(conflict["id"])["state"] == "resolved"
+    assert 'class="struck"' in client.get(f"/conflicts/{conflict['id']}").get_data(as_text=True)
+
+
 # -- the police ----------------------------------------------------------------------------------------------------------
 
 
@@ -385,6 +400,19 @@ def test_fail__a_police_answer_to_a_case_not_sent_to_them_is_refused(client, sto
     before = state(store)
     response = client.post(f"/police/answer/{conflict['id']}", data={"csrf_token": token, "answer": "confirmed"})
     assert response.status_code == 400 and "không chờ công an" in text(response) and state(store) == before
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"answer": "maybe"}, "Câu trả lời phải là"),
+    ({"answer": "corrected", "full_name": "", "birth_date": "2000-06-06", "sex": "Nam"}, "Cần nhập họ và tên"),
+    ({"answer": "corrected", "full_name": "Đỗ Minh Khoa", "birth_date": "2099-01-01", "sex": "Nam"}, "Ngày ở sau hôm nay"),
+])
+def test_fail__a_police_answer_that_cannot_be_is_refused(client, store, form, message):
+    case = refer(client, store, "id_contradiction")
+    token = csrf(client.get(f"/conflicts/{case['id']}").get_data(as_text=True))
+    before = state(store)
+    response = client.post(f"/police/answer/{case['id']}", data={"csrf_token": token, **form})
+    assert response.status_code == 400 and message in text(response) and state(store) == before
 
 
 def test_fail__an_officer_cannot_resolve(app, store):

@@ -62,11 +62,12 @@ FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 @login_required
 def index():
     """Every kind's counts by state, with the oldest open one's age; links to the queues for the data staff."""
-    counts = store().conflict_counts()
-    now = services().clock()
-    rows = [{"kind": kind, "label": KIND_LABELS[kind], **{state: counts.get(kind, {}).get(state, {}).get("count", 0)
-                                                          for state in STATES},
-             "waited": waited(now, counts.get(kind, {}).get("open", {}).get("oldest_at"))} for kind in KINDS]
+    counts, now = store().conflict_counts(), services().clock()
+    rows = []
+    for kind in KINDS:
+        states = counts.get(kind, {})
+        rows.append({"kind": kind, "label": KIND_LABELS[kind], "waited": waited(now, states.get("open", {}).get("oldest_at")),
+                     **{state: states.get(state, {}).get("count", 0) for state in STATES}})
     return render_template("conflicts.html", title=_("Conflicts"), rows=rows, may_open=may_see_people())
 
 

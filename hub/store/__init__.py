@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, Protocol, Sequence
 
 import wire
+from staffweb.lockouts import Attempt, LockRule
 
 from ..errors import StoreError
 from ..liveness import MergeState
@@ -131,37 +132,6 @@ class SessionLimits:
 
     idle_seconds: float
     lifetime_seconds: float
-
-
-@dataclass(frozen=True)
-class LockRule:
-    """How many wrong passwords in a row one key (``staff:5``, ``address:10.0.0.5``) may make, and the lock they earn."""
-
-    key: str
-    attempts: int
-    first_seconds: float
-    cap_seconds: float = 3600.0
-
-    def lock_for(self, failures: int) -> float:
-        """Seconds of lock after ``failures`` wrong attempts in a row: none before ``attempts``, then doubling up to the cap."""
-        allowed = max(1, self.attempts)
-        if failures < allowed:
-            return 0.0
-        return min(self.cap_seconds, self.first_seconds * 2 ** min(failures - allowed, 32))
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """What the lockouts say about one sign-in attempt, before its password is checked."""
-
-    wait: float
-    """Seconds of lock left; above 0 the attempt is refused, not counted, and its password must not be checked."""
-    lock: float
-    """The lock this attempt started as it was counted (0: none); it holds unless the password turns out right."""
-
-    @property
-    def refused(self) -> bool:
-        return self.wait > 0
 
 
 @dataclass(frozen=True)

@@ -195,8 +195,13 @@ class Store(Protocol):
         """Import a checked roster file (hub/roster/files.py Parsed) in one transaction; return the counts
         (hub/store/roster.py RosterImported). Re-importing the same file adds and changes nothing."""
 
-    def roster_rejections(self, file_name: str | None = None) -> list[dict[str, Any]]:
-        """The rows the last import of each file (or of this file name) refused: row number, reason, valid ID number."""
+    def roster_rejections(self, file_name: str | None = None, per_file: int | None = None) -> list[dict[str, Any]]:
+        """The rows the last import of each file (or of this file name) refused: row number, reason, valid ID number;
+        at most ``per_file`` of each file when given."""
+
+    def roster_imports(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest ``limit`` roster imports first: import_id, file_name, imported_by, imported_at and the counts
+        (rows, added, changed, unchanged, rejected)."""
 
     def unrostered(self, limit: int = 100) -> list[dict[str, Any]]:
         """People with a live dose whose ID number is on no roster."""

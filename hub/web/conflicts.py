@@ -9,6 +9,7 @@ officers see the counts only.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -16,11 +17,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _, get_locale, lazy_gettext
 
 from .. import corrections
-from ..errors import CorrectionError
+from ..errors import CorrectionError, StoreError
 from ..roster.reasons import ROW_REASONS
 from .auth import current_staff, login_required, record, role_required
 from .sides import LABELS, local_time, side_by_side, waited
 
+logger = logging.getLogger(__name__)
 bp = Blueprint("conflicts", __name__)
 
 PAGE = 50
@@ -112,6 +114,9 @@ def resolve(conflict_id: str):
         store().correct(correction, staff_id=member.id, by=member.name, at=services().clock().isoformat(timespec="seconds"))
     except CorrectionError as refused:
         return conflict_page(found, error=refusal(refused.code), action=action, status=400)
+    except StoreError as failed:
+        logger.error("conflict %s not settled by staff %d: %s", conflict_id, member.id, failed)
+        return conflict_page(found, error=unsaved(), action=action, status=503)
     record(member.id, "resolve_conflict", f"conflict:{conflict_id}")
     flash(str(DONE[action]), "info")
     return redirect(url_for("conflicts.show", conflict_id=conflict_id))
@@ -197,6 +202,10 @@ def summary(row: dict[str, Any]) -> str:
         return _("Differs in: %(fields)s", fields=", ".join(str(LABELS.get(f, f)) for f in detail.get("fields", [])))
     sentences = ROW_REASONS.get(detail.get("reason", ""))
     return sentences[0 if str(get_locale()) == "vi" else 1] if sentences else detail.get("reason", "")
+
+
+def unsaved() -> str:
+    return _("The workspace could not save this just now. Nothing was changed: try again in a moment.")
 
 
 def refusal(code: str) -> str:

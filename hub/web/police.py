@@ -10,17 +10,19 @@ person's data; "none" is the group of people on no roster. Every list shown or h
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext
 
 from .. import corrections, xlsx
-from ..errors import CorrectionError
+from ..errors import CorrectionError, StoreError
 from .auth import current_staff, record, role_required, safe_next
-from .conflicts import KIND_LABELS, conflict_page, not_found, refusal, summary
+from .conflicts import KIND_LABELS, conflict_page, not_found, refusal, summary, unsaved
 from .sides import VIETNAM, local_time
 
+logger = logging.getLogger(__name__)
 bp = Blueprint("police", __name__, url_prefix="/police")
 
 NOT_ON_A_ROSTER = "none"
@@ -127,6 +129,9 @@ def answer(conflict_id: str):
         store().correct(correction, staff_id=member.id, by=member.name, at=services().clock().isoformat(timespec="seconds"))
     except CorrectionError as refused:
         return conflict_page(found, error=refusal(refused.code), action="answer", status=400)
+    except StoreError as failed:
+        logger.error("police answer to %s not kept for staff %d: %s", conflict_id, member.id, failed)
+        return conflict_page(found, error=unsaved(), action="answer", status=503)
     record(member.id, "police_answer", f"conflict:{conflict_id}")
     flash(str(ANSWERED[given]), "info")
     return redirect(safe_next(form.get("next")) or url_for("police.lists"))

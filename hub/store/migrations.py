@@ -284,4 +284,25 @@ def m006_roster(conn: sqlite3.Connection) -> None:
     execute_all(conn, M006)
 
 
-MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster]
+M009 = """
+CREATE TABLE person_refs (
+    ref TEXT PRIMARY KEY,                          -- random (hub/store/people.py): what /people/<ref> and the audit log name
+    id_number TEXT NOT NULL UNIQUE                 -- the person it stands for, never changed once given
+) WITHOUT ROWID;
+ALTER TABLE staff ADD COLUMN rights TEXT NOT NULL DEFAULT '';  -- space-separated rights given with `hub staff grant`
+"""
+
+
+def m009_person_refs(conn: sqlite3.Connection) -> None:
+    """A person's record: opaque refs for their pages, the name indexes of the search, the officers' see_people right.
+
+    The name indexes (people_by_name, roster_by_name) are on hub/store/people.py's folded-name expression and the year
+    of birth: SQLite keeps them with every people and roster row written.
+    """
+    from .people import INDEXES
+
+    execute_all(conn, M009)
+    execute_all(conn, INDEXES)
+
+
+MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster, m009_person_refs]

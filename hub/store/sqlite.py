@@ -22,12 +22,13 @@ from vaccines.catalogue import Catalogue, load_catalogue
 
 from ..liveness import MergeState, judge
 from ..merge import CONFLICT_KINDS, SECURITY_KINDS
+from ..people import Match, PersonRecord, assemble, parse_search
 from ..roster.files import Parsed
 from ..roster.link import KIND as ROSTER_KIND
 from . import Attempt, AuditEntry, Batch, Committed, KioskKey, LockRule, SessionLimits, StaffMember, StoreError
 from . import acks
 from . import commit as commits
-from . import roster, staff
+from . import people, roster, staff
 from .migrations import APPLICATION_ID, MIGRATIONS
 
 logger = logging.getLogger(__name__)
@@ -251,6 +252,42 @@ class SqliteStore:
     def audit_log(self, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
         with self.transaction("DEFERRED") as conn:
             return staff.audit_log(conn, limit, before)
+
+    def grant_right(self, name: str, right: str, at: datetime) -> StaffMember:
+        with self.transaction() as conn:
+            return staff.set_right(conn, name, right, True)
+
+    def revoke_right(self, name: str, right: str, at: datetime) -> StaffMember:
+        with self.transaction() as conn:
+            return staff.set_right(conn, name, right, False)
+
+    # A person's record: see hub/store/people.py and hub.store.Store
+
+    def find_people(self, *, number: str = "", name: str = "", birth_year: str = "") -> list[Match]:
+        """Find by ID number, or by folded name and year of birth (both on indexes); refs are made only when missing."""
+        search = parse_search(number, name, birth_year)
+        with self.transaction("DEFERRED") as conn:
+            numbers = people.search_numbers(conn, search)
+            refs = people.refs_of(conn, numbers)
+            if len(refs) == len(numbers):
+                return people.matches(conn, numbers, refs)
+        with self.transaction() as conn:
+            return people.matches(conn, numbers, people.make_refs(conn, numbers))
+
+    def person_record(self, ref: str) -> PersonRecord | None:
+        with self.transaction("DEFERRED") as conn:
+            number = people.number_of(conn, ref)
+            raw = people.read_record(conn, number) if number else None
+        return assemble(ref, raw) if raw else None
+
+    def conflict_ref(self, conflict_id: str) -> str | None:
+        with self.transaction("DEFERRED") as conn:
+            number = people.conflict_person(conn, conflict_id)
+            ref = people.refs_of(conn, [number]).get(number) if number else None
+        if number is None or ref is not None:
+            return ref
+        with self.transaction() as conn:
+            return people.make_refs(conn, [number])[number]
 
     def ping(self) -> None:
         """Raise StoreError when the database cannot be read."""

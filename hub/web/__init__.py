@@ -76,6 +76,9 @@ def create_app(services: Services) -> Flask:
     app.register_blueprint(home.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(health.bp)
+    from . import people
+
+    app.register_blueprint(people.bp)
     app.after_request(security_headers)
     return app
 

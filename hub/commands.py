@@ -203,6 +203,9 @@ def print_stats(figures: dict[str, Any]) -> None:
     print(f"duplicates   {figures.get('duplicates', 0)} absorbed")
     print(f"quarantined  {quarantined.get('total', 0)}{breakdown(quarantined.get('by_reason', {}))}")
     print(f"conflicts    {conflicts.get('total', 0)}{breakdown(conflicts.get('by_kind', {}))}")
+    print(f"  open {conflicts.get('open', 0)}, awaiting police {conflicts.get('police', 0)}, "
+          f"resolved {conflicts.get('resolved', 0)}")
+    print(f"corrections  {sum(figures.get('corrections', {}).values())}{breakdown(figures.get('corrections', {}))}")
     print(f"merging      {figures.get('merging', {}).get('summary', '-')}")
     columns = ["kiosk", "site", "enrolled", "watermark", "highest", "missing", "duplicates", "refused", "disputed", "status",
                "last_seen", "backlog", "clock_skew_s"]

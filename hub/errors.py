@@ -52,6 +52,16 @@ class RosterFileError(HubError, ValueError):
         super().__init__(f"{english} {detail}".strip())
 
 
+class CorrectionError(HubError, ValueError):
+    """A correction the hub will not keep (hub/corrections.py): a value that cannot be, or one the records contradict
+    (no such dose, conflict already resolved). ``code`` is a key of corrections.REASONS, for the web to say it in the
+    user's language. Nothing was written."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
 class SearchError(HubError, ValueError):
     """A person search the workspace cannot run (hub/people.py parse_search); ``code`` says why, for the web to say it
     in the member's language. The message never repeats what was typed."""

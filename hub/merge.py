@@ -8,6 +8,14 @@ by arrival. Conflicts are reported, never resolved.
 
 A void always counts: voiding an EventVoided does not bring its target back
 (record the fact again instead), which keeps the rule free of chains and cycles.
+
+The hub's own events (hub/corrections.py: pseudo-kiosk ``@hub``, seq in the
+order the staff made them) take part the same way: a corrected identity is
+the person's identity (the latest one), a hub void strikes a dose, an added
+dose is a dose. Conflicts are still found on every dose the kiosks left live,
+so a conflict a hub void or resolution settles stays in the table, marked
+resolved (``state``, ``resolved_by``), as history; a referral to the police
+marks it ``police`` until their answer settles it.
 """
 
 from __future__ import annotations
@@ -26,10 +34,14 @@ from wire import identity
 from vaccines.catalogue import Catalogue
 from vaccines.eligibility import Dose, DueDose, min_interval_days
 
+from .corrections import DOSE_ADDED, DOSE_VOIDED, HUB_KIOSK, POLICE_REFERRED, named_conflicts, settled_identity
+from .roster.rows import id_contradiction
+
 PERSON_EVENTS = frozenset({wire.CHECK_IN_EVENT, wire.DOSE_EVENT, wire.IDENTITY_EVENT})
 """The event types whose payloads the derived tables read; other events about a person are only counted."""
 
-CONFLICT_KINDS = ("duplicate_dose", "interval_too_short", "identity_mismatch")
+CONFLICT_KINDS = ("duplicate_dose", "interval_too_short", "identity_mismatch", "id_contradiction")
+DOSE_KINDS = ("duplicate_dose", "interval_too_short")
 SECURITY_KINDS = ("disputed_event",)
 """Conflicts kept apart from the per-person derivation (table `disputes`, hub/store/commit.py)."""
 BY_KIOSK_AND_SEQ = itemgetter(0, 1)
@@ -54,6 +66,9 @@ class PersonView:
     person: dict[str, Any]
     doses: list[dict[str, Any]]
     conflicts: list[dict[str, Any]]
+    recorded: dict[str, Any] | None = None
+    """The people row as the kiosks recorded it, when a hub correction changed its identity (else None): the identity
+    conflicts it had stay in the table, settled, as history."""
 
 
 def person_event(event: wire.Event) -> PersonEvent:
@@ -70,31 +85,91 @@ def id_number_of(payload: dict[str, Any]) -> str | None:
 def derive_person(
     id_number: str, events: Iterable[PersonEvent], voided: Mapping[str, str], catalogue: Catalogue
 ) -> PersonView:
-    """Return the person's merged view from all their events; ``voided`` maps a voided event id to the void's id."""
+    """Return the person's merged view from all their events, the kiosks' and the hub's; ``voided`` maps an event id a
+    kiosk voided to the void's id (the hub's voids are read from its events)."""
     ordered = sorted(events, key=BY_KIOSK_AND_SEQ)
-    check_ins = [e for e in ordered if e.type == wire.CHECK_IN_EVENT and e.id not in voided]
-    corrections = [e for e in ordered if e.type == wire.IDENTITY_EVENT and e.id not in voided]
-    doses = [dose_row(id_number, e, voided.get(e.id)) for e in ordered if e.type == wire.DOSE_EVENT]
+    kiosks = [e for e in ordered if e.kiosk != HUB_KIOSK]
+    hub = [e for e in ordered if e.kiosk == HUB_KIOSK]
+    voided = {**hub_voids(hub), **voided}  # a kiosk's own void of a dose is the one named
+    check_ins = [e for e in kiosks if e.type == wire.CHECK_IN_EVENT and e.id not in voided]
+    corrections = [e for e in kiosks if e.type == wire.IDENTITY_EVENT and e.id not in voided]
+    doses = dose_rows(id_number, ordered, voided)
+    person = person_row(id_number, ordered, check_ins, hub)
+    recorded = person_row(id_number, ordered, check_ins, []) if corrected_identity(hub) else None
+    kept = [d for d in doses if d["voided_by"] is None or d["voided_by"].startswith(HUB_KIOSK + ":")]
     live = [d for d in doses if d["voided_by"] is None]
-    conflicts = [
-        *duplicate_doses(id_number, live),
-        *short_intervals(id_number, live, catalogue),
-        *identity_mismatches(id_number, check_ins, corrections),
-    ]
+    found = {c["id"]: c for c in [*dose_conflicts(id_number, kept, catalogue), *dose_conflicts(id_number, live, catalogue)]}
+    found.update((c["id"], c) for c in [*id_contradictions(recorded), *id_contradictions(person)])
+    conflicts = settle([*found.values(), *identity_mismatches(id_number, check_ins, corrections)], hub, voided)
     conflicts.sort(key=lambda c: c["id"])
-    return PersonView(person_row(id_number, ordered, check_ins), doses, conflicts)
+    return PersonView(person, doses, conflicts, recorded)
 
 
-def person_row(id_number: str, ordered: list[PersonEvent], check_ins: list[PersonEvent]) -> dict[str, Any]:
-    """The people row: the identity most check-ins carry (ties: the earliest by (kiosk, seq)), None without one."""
-    identity = choose_identity(check_ins)
-    first = min(ordered, key=lambda e: (e.at, e.kiosk, e.seq), default=None)
+def dose_rows(id_number: str, ordered: list[PersonEvent], voided: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Every dose, voided ones too, in (kiosk, seq) order: the kiosks' DoseRecorded and the hub's added doses."""
+    rows = []
+    for event in ordered:
+        if event.type == wire.DOSE_EVENT and event.kiosk != HUB_KIOSK:
+            rows.append(dose_row(id_number, event, voided.get(event.id)))
+        elif event.type == DOSE_ADDED and event.kiosk == HUB_KIOSK:
+            rows.append(added_dose_row(id_number, event, voided.get(event.id)))
+    return rows
+
+
+def dose_conflicts(id_number: str, doses: list[dict[str, Any]], catalogue: Catalogue) -> list[dict[str, Any]]:
+    return [*duplicate_doses(id_number, doses), *short_intervals(id_number, doses, catalogue)]
+
+
+def hub_voids(hub: list[PersonEvent]) -> dict[str, str]:
+    """The doses the hub voided: target event id -> the first hub void of it (hub events come in seq order)."""
+    voids: dict[str, str] = {}
+    for event in hub:
+        if event.type == DOSE_VOIDED:
+            voids.setdefault(event.payload["target"], event.id)
+    return voids
+
+
+def settle(conflicts: list[dict[str, Any]], hub: list[PersonEvent], voided: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Give each conflict its state: resolved by the first hub event that names it or (a dose conflict) by the first
+    hub void of one of its doses; else awaiting the police when referred; else open."""
+    resolved: dict[str, str] = {}
+    referred: dict[str, str] = {}
+    for event in hub:
+        for conflict_id in named_conflicts(event.type, event.payload):
+            (referred if event.type == POLICE_REFERRED else resolved).setdefault(conflict_id, event.id)
+    for row in conflicts:
+        by = resolved.get(row["id"]) or (hub_void_of(row, voided) if row["kind"] in DOSE_KINDS else None)
+        row["resolved_by"], row["referred_by"] = by, referred.get(row["id"])
+        row["state"] = "resolved" if by else "police" if row["referred_by"] else "open"
+    return conflicts
+
+
+def hub_void_of(row: dict[str, Any], voided: Mapping[str, str]) -> str | None:
+    voids = [voided[e] for e in json.loads(row["event_ids"]) if voided.get(e, "").startswith(HUB_KIOSK + ":")]
+    return min(voids, key=lambda v: int(v.rsplit(":", 1)[1]), default=None)
+
+
+def person_row(id_number: str, ordered: list[PersonEvent], check_ins: list[PersonEvent],
+               hub: list[PersonEvent]) -> dict[str, Any]:
+    """The people row: the identity the hub last corrected it to, else the one most check-ins carry (ties: the
+    earliest by (kiosk, seq)), None without one; the first event is the kiosks' earliest."""
+    identity = corrected_identity(hub) or choose_identity(check_ins)
+    first = min((e for e in ordered if e.kiosk != HUB_KIOSK), key=lambda e: (e.at, e.kiosk, e.seq), default=None)
     return {
         "id_number": id_number,
         **dict(zip(("full_name", "birth_date", "sex", "old_id"), identity or (None, None, None, None))),
         "first_event": first.id if first else None,
         "events": len(ordered),
     }
+
+
+def corrected_identity(hub: list[PersonEvent]) -> tuple[str, str, str, str | None] | None:
+    """The identity of the hub's latest correction (or police answer "corrected"), if any."""
+    for event in reversed(hub):
+        person = settled_identity(event.payload)
+        if person:
+            return person["full_name"], person["birth_date"], person["sex"], person.get("old_id") or None
+    return None
 
 
 def identity_of(event: PersonEvent) -> tuple[str, str, str, str | None]:
@@ -117,8 +192,31 @@ def dose_row(id_number: str, event: PersonEvent, voided_by: str | None) -> dict[
         "event_id": event.id, "id_number": id_number, "kiosk": event.kiosk,
         "product": dose["product"], "lot_number": dose["lot_number"], "dose_number": dose["number"],
         "booster": dose.get("booster"), "given_at": dose["given_at"], "given_on": dose["given_at"][:10],
-        "vaccinator": (event.payload.get("by") or {}).get("name"), "voided_by": voided_by,
+        "vaccinator": (event.payload.get("by") or {}).get("name"), "voided_by": voided_by, "place": None,
     }
+
+
+def added_dose_row(id_number: str, event: PersonEvent, voided_by: str | None) -> dict[str, Any]:
+    """A dose the district entered (given elsewhere or on paper): its kiosk is the hub's, its vaccinator the staff member
+    who entered it, its place as written."""
+    return {**dose_row(id_number, event, voided_by), "place": event.payload["place"]}
+
+
+def id_contradictions(person: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One conflict when the merged identity's birth year, century or sex contradicts the CCCD's digits 4-6.
+
+    Its id hashes the ID number with the birth date and sex judged, so a new identity that still contradicts the
+    digits is a new case, and a settled one stays settled for the identity it judged."""
+    if person is None:
+        return []
+    birth, sex = person.get("birth_date"), person.get("sex")
+    reason = id_contradiction(person["id_number"], birth, sex) if birth and sex else None
+    if reason is None:
+        return []
+    digest = hashlib.sha256(f"id_contradiction\n{person['id_number']}\n{birth}\n{sex}".encode()).hexdigest()[:20]
+    detail = {"reason": reason, "birth_date": birth, "sex": sex}
+    return [{"id": f"id_contradiction:{digest}", "kind": "id_contradiction", "id_number": person["id_number"],
+             "event_ids": "[]", "detail": wire.canonical(detail)}]
 
 
 def conflict(kind: str, id_number: str, event_ids: list[str], detail: dict[str, Any]) -> dict[str, Any]:

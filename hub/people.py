@@ -162,7 +162,7 @@ class PersonRecord:
     deferrals: list[HistoryEntry]
     reactions: list[HistoryEntry]
     conflicts: list[dict[str, Any]]
-    """The open conflicts (detail parsed)."""
+    """The conflicts not resolved yet: open, or awaiting the commune police (state "police"); detail parsed."""
     history: list[HistoryEntry] = field(default_factory=list)
 
     @property
@@ -176,7 +176,8 @@ REACTION_TYPES = ("AefiRecorded", "AefiAcknowledged")
 
 def assemble(ref: str, raw: dict[str, Any]) -> PersonRecord:
     """The record from what the store read of one person (hub/store/people.py ``read_record``)."""
-    history = history_of(raw["events"], raw["hub_events"], raw["voids"])
+    voided = {**raw["voids"], **{d["event_id"]: d["voided_by"] for d in raw["doses"] if d.get("voided_by")}}
+    history = history_of(raw["events"], raw["hub_events"], voided)
     voids = {entry.id: entry for entry in history}
     doses = [with_void(dose, voids, raw["sites"]) for dose in raw["doses"]]
     return PersonRecord(
@@ -185,7 +186,7 @@ def assemble(ref: str, raw: dict[str, Any]) -> PersonRecord:
         doses=sorted(doses, key=lambda d: (d["given_on"], d["dose_number"], d["event_id"])),
         deferrals=[e for e in history if e.type in DEFERRAL_TYPES],
         reactions=[e for e in history if e.type in REACTION_TYPES],
-        conflicts=[c for c in raw["conflicts"] if c.get("state", "open") == "open"],
+        conflicts=[c for c in raw["conflicts"] if c.get("state", "open") != "resolved"],
         history=history,
     )
 

@@ -13,8 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wire
-from hub.merge import derive_person, person_event
+from hub import corrections as hub_corrections
+from hub.merge import conflict, derive_person, person_event
 from hub.store import Batch
+from hub.store import commit as commits
+from hub.store import corrections as kept_corrections
 from hub.store.sqlite import open_store
 from vaccines.catalogue import load_catalogue
 
@@ -169,7 +172,7 @@ def test_ok__void_arrives_before_or_after_its_target(tmp_path, void_first):
         for batch in batches:
             store.commit(Batch(events=batch), AT)
     doses = snapshot(tmp_path / "hub.db")["doses"]
-    assert [(row[0], row[-1]) for row in doses] == [("ka:2", "ka:3")]
+    assert [(row[0], row[10]) for row in doses] == [("ka:2", "ka:3")]  # event_id, voided_by
 
 
 # -- identity ---------------------------------------------------------------------------------------------------------
@@ -237,13 +240,48 @@ def build(plan: list[tuple[str, tuple]]) -> list[wire.Event]:
     return events
 
 
-def merged(batches: list[list[wire.Event]]) -> dict:
+def merged(batches: list[list[wire.Event]], hub_after: dict[int, list] | None = None) -> dict:
+    """The snapshot after committing the batches; ``hub_after[i]`` are hub events kept (as they are, unchecked: the
+    property is about the merge, not about what the workspace lets staff ask) after batch i, -1 before the first."""
+    hub_after = hub_after or {}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "hub.db"
         with open_store(path, CATALOGUE) as store:
-            for batch in batches:
+            keep_hub(store, hub_after.get(-1, []))
+            for index, batch in enumerate(batches):
                 store.commit(Batch(events=batch), AT)
+                keep_hub(store, hub_after.get(index, []))
         return snapshot(path)
+
+
+def keep_hub(store, hub_events: list) -> None:
+    for correction in hub_events:
+        with store.transaction() as conn:
+            kept_corrections.insert(conn, correction, 3, "Cán bộ Mai", "2024-06-01T09:00:00+00:00")
+            commits.derive_people(conn, {correction.id_number}, CATALOGUE)
+
+
+def some_conflict(person: str, kind: str, a: int, b: int) -> str:
+    return conflict(kind, person, [f"ka:{a}", f"kb:{b}"], {})["id"]
+
+
+hub_action = st.one_of(
+    st.builds(lambda n, k, kiosk, c: hub_corrections.void_dose(n, target=f"{kiosk}:{k}", reason="ghi nhầm",
+                                                                resolves=some_conflict(n, "duplicate_dose", k, c)),
+              st.sampled_from(PEOPLE), st.integers(1, 12), st.sampled_from(KIOSKS), st.integers(1, 12)),
+    st.builds(lambda n, v, a, b: hub_corrections.correct_identity(
+        n, **{**LAN, **v}, reason="đối chiếu thẻ", evidence="thẻ CCCD", resolves=some_conflict(n, "identity_mismatch", a, b)),
+        st.sampled_from(PEOPLE), st.sampled_from(VARIANTS), st.integers(1, 12), st.integers(1, 12)),
+    st.builds(lambda n, number, day: hub_corrections.add_dose(
+        n, product="comirnaty_30", lot_number="FK1", number=number, booster=None, given_on=day, place="Trạm y tế",
+        reason="tiêm ở nơi khác", evidence="giấy xác nhận"), st.sampled_from(PEOPLE), st.integers(1, 2), st.sampled_from(DAYS)),
+    st.builds(lambda n, r, a, b: hub_corrections.resolve_conflict(
+        n, conflict=some_conflict(n, "interval_too_short", a, b), resolution=r, reason="chỉ định của bác sĩ"),
+        st.sampled_from(PEOPLE), st.sampled_from(hub_corrections.RESOLUTIONS), st.integers(1, 12), st.integers(1, 12)),
+    st.builds(lambda n, a, b: hub_corrections.refer_to_police(n, conflict=some_conflict(n, "identity_mismatch", a, b),
+                                                              commune="Phường 1"),
+              st.sampled_from(PEOPLE), st.integers(1, 12), st.integers(1, 12)),
+)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -259,3 +297,24 @@ def test_ok__merge_is_a_function_of_the_set_of_events(plan, data):
     cuts = sorted(data.draw(st.sets(st.integers(1, len(delivered) - 1), min_size=1, max_size=4))) if len(delivered) > 1 else []
     batches = [delivered[a:b] for a, b in zip([0, *cuts], [*cuts, len(delivered)])]
     assert merged(batches) == merged([kept])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    plan=st.lists(st.tuples(st.sampled_from(KIOSKS), action), min_size=6, max_size=24),
+    hub=st.lists(hub_action, min_size=1, max_size=6),
+    data=st.data(),
+)
+def test_ok__with_the_hubs_corrections_the_merge_is_still_a_function_of_the_set_of_events(plan, hub, data):
+    """The district's corrections (hub events, kept in the order made) interleaved anywhere among the kiosks' batches,
+    delivered in any order with duplicates: the same merged state as every kiosk event first and the corrections
+    after."""
+    events = build(plan)
+    delivered = data.draw(st.permutations(events + data.draw(st.lists(st.sampled_from(events), max_size=6))))
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(delivered) - 1), min_size=1, max_size=3)))
+    batches = [delivered[a:b] for a, b in zip([0, *cuts], [*cuts, len(delivered)])]
+    places = sorted(data.draw(st.lists(st.integers(-1, len(batches) - 1), min_size=len(hub), max_size=len(hub))))
+    hub_after: dict[int, list] = {}
+    for place, correction in zip(places, hub):
+        hub_after.setdefault(place, []).append(correction)
+    assert merged(batches, hub_after) == merged([events], {0: hub})

@@ -332,8 +332,11 @@ def test_ok__stats(hub):
     json.dumps(stats)
     assert {k: stats[k] for k in ("events", "doses", "voided_doses", "people", "duplicates")} == {
         "events": 4, "doses": 2, "voided_doses": 0, "people": 1, "duplicates": 1}
-    assert stats["conflicts"] == {"total": 1, "by_kind": {"duplicate_dose": 1, "interval_too_short": 0, "identity_mismatch": 0, "roster_mismatch": 0,
-                                                       "disputed_event": 0}}
+    assert stats["conflicts"] == {
+        "total": 1, "open": 1, "police": 0, "resolved": 0,
+        "by_kind": {"duplicate_dose": 1, "interval_too_short": 0, "identity_mismatch": 0, "id_contradiction": 0,
+                    "roster_mismatch": 0, "disputed_event": 0}}
+    assert stats["corrections"] == {}
     assert stats["quarantined"] == {"total": 1, "by_reason": {"not_json": 1}}
     ka, kb = stats["kiosks"]
     assert (ka["kiosk"], ka["site"], ka["watermark"], ka["highest"], ka["gaps"], ka["missing"]) == ("ka", "site-1", 2, 4, 1, 1)

@@ -236,6 +236,13 @@ class Store(Protocol):
     def roster_rejections(self, file_name: str | None = None) -> list[dict[str, Any]]:
         """The rows the last import of each file (or of this file name) refused: row number, reason, valid ID number."""
 
+    def correct(self, correction: Any, *, staff_id: int | None, by: str, at: str) -> str:
+        """Keep a correction (hub/corrections.py) as a hub event and derive its person again, in one transaction; return
+        the event's id. Raise CorrectionError (nothing written) when the records contradict it."""
+
+    def hub_events(self, id_number: str) -> list[dict[str, Any]]:
+        """One person's hub events in the order made: id, seq, type, at, staff_id, by (the name), payload (a dict)."""
+
     def unrostered(self, limit: int = 100) -> list[dict[str, Any]]:
         """People with a live dose whose ID number is on no roster."""
 

@@ -21,8 +21,10 @@ from typing import Any
 import wire
 from vaccines.catalogue import Catalogue
 
-from ..merge import PERSON_EVENTS, PersonEvent, derive_person, id_number_of
+from ..corrections import HUB_KIOSK
+from ..merge import PERSON_EVENTS, PersonEvent, derive_person, id_number_of, settle
 from . import Batch, Committed, Quarantined
+from . import corrections
 from .acks import climb, extend_chain, held_above, make_ack
 from .fleet import keep_statuses, note_seen
 from .roster import roster_conflicts
@@ -188,22 +190,31 @@ def derive(conn: sqlite3.Connection, fresh: list[wire.Event], catalogue: Catalog
     if targets:
         people.update(n for (n,) in conn.execute(
             f"SELECT id_number FROM events WHERE event_id {IN_LIST} AND id_number IS NOT NULL", (json.dumps(targets),)))
+    derive_people(conn, people, catalogue, {e.id: e.payload for e in fresh})
+
+
+def derive_people(conn: sqlite3.Connection, people: set[str], catalogue: Catalogue, known: dict[str, dict] | None = None) -> None:
+    """Rewrite these people's derived rows (people, doses, conflicts) from all their events, the kiosks' and the hub's;
+    ``known`` holds payloads already parsed (the batch's), by event id."""
     if not people:
         return
     keys = json.dumps(sorted(people))
-    events, voided = person_events(conn, keys, {e.id: e.payload for e in fresh})
+    events, voided = person_events(conn, keys, known or {})
     views = [derive_person(n, events[n], voided, catalogue) for n in sorted(people)]
     rewrite(conn, "people", keys, [view.person for view in views])
     rewrite(conn, "doses", keys, [dose for view in views for dose in view.doses])
-    linked = roster_conflicts(conn, keys, [view.person for view in views])  # the roster's: kept through every derivation
+    hub = [e for n in people for e in events[n] if e.kiosk == HUB_KIOSK]
+    linked = {c["id"]: c for c in roster_conflicts(conn, keys, [v.recorded for v in views if v.recorded])}  # as recorded
+    linked.update((c["id"], c) for c in roster_conflicts(conn, keys, [view.person for view in views]))  # and as now
+    linked = settle(list(linked.values()), hub, {})
     rewrite(conn, "conflicts", keys, [c for view in views for c in view.conflicts] + linked)
 
 
 DERIVED = {
     "people": ("id_number", "full_name", "birth_date", "sex", "old_id", "first_event", "events"),
     "doses": ("event_id", "id_number", "kiosk", "product", "lot_number", "dose_number", "booster", "given_at",
-              "given_on", "vaccinator", "voided_by"),
-    "conflicts": ("id", "kind", "id_number", "event_ids", "detail"),
+              "given_on", "vaccinator", "voided_by", "place"),
+    "conflicts": ("id", "kind", "id_number", "event_ids", "detail", "state", "resolved_by", "referred_by"),
 }
 """The derived tables' columns, primary key first; each has an id_number column."""
 
@@ -227,7 +238,8 @@ def rewrite(conn: sqlite3.Connection, table: str, keys: str, rows: list[dict[str
 
 
 def person_events(conn: sqlite3.Connection, keys: str, known: dict[str, dict]) -> tuple[dict, dict[str, str]]:
-    """All events of these people (bodies parsed only for the types the merge reads) and the voids of any of them."""
+    """All events of these people, the kiosks' (bodies parsed only for the types the merge reads) and the hub's, and the
+    kiosks' voids of any of them."""
     relevant = ", ".join(f"'{t}'" for t in sorted(PERSON_EVENTS))
     rows = conn.execute(
         f"SELECT id_number, event_id, kiosk, seq, type, at, CASE WHEN type IN ({relevant}) THEN body END "
@@ -236,6 +248,8 @@ def person_events(conn: sqlite3.Connection, keys: str, known: dict[str, dict]) -
     for id_number, event_id, kiosk, seq, kind, at, body in rows:
         payload = known.get(event_id) or (json.loads(body)["payload"] if body else {})
         events[id_number].append(PersonEvent(kiosk, seq, event_id, kind, at, payload))
+    for id_number, event in corrections.person_events(conn, keys):
+        events[id_number].append(event)
     voided: dict[str, str] = {}
     for target, void in conn.execute(
         f"SELECT v.target_id, v.void_id FROM voids v JOIN events e ON e.event_id = v.target_id WHERE e.id_number {IN_LIST}",

@@ -284,6 +284,30 @@ def m006_roster(conn: sqlite3.Connection) -> None:
     execute_all(conn, M006)
 
 
+M007 = """
+CREATE TABLE hub_events (
+    seq INTEGER PRIMARY KEY,                       -- the event is @hub:<seq> (hub/corrections.py), in the order made
+    type TEXT NOT NULL,                            -- hub.identity_corrected, hub.dose_voided, hub.dose_added, ...
+    id_number TEXT NOT NULL,                       -- the person it is about
+    at TEXT NOT NULL,                              -- hub time it was made
+    staff_id INTEGER,                              -- who made it (NULL: the command line on the hub machine)
+    staff_name TEXT NOT NULL,                      -- their name as it was then
+    payload TEXT NOT NULL                          -- canonical JSON: what changed, the reason and the evidence
+);
+CREATE INDEX hub_events_by_person ON hub_events (id_number);
+ALTER TABLE doses ADD COLUMN place TEXT;           -- where a dose the district entered was given (NULL: a kiosk's)
+ALTER TABLE conflicts ADD COLUMN state TEXT NOT NULL DEFAULT 'open';  -- open / police / resolved
+ALTER TABLE conflicts ADD COLUMN resolved_by TEXT; -- the hub event that settled it
+ALTER TABLE conflicts ADD COLUMN referred_by TEXT; -- the hub event that sent it to the commune police
+CREATE INDEX conflicts_by_state ON conflicts (state, kind)
+"""
+
+
+def m007_hub_events(conn: sqlite3.Connection) -> None:
+    """The district's corrections as the hub's own events, and what they settle in the derived doses and conflicts."""
+    execute_all(conn, M007)
+
+
 M009 = """
 CREATE TABLE person_refs (
     ref TEXT PRIMARY KEY,                          -- random (hub/store/people.py): what /people/<ref> and the audit log name
@@ -296,8 +320,8 @@ ALTER TABLE staff ADD COLUMN rights TEXT NOT NULL DEFAULT '';  -- space-separate
 def m009_person_refs(conn: sqlite3.Connection) -> None:
     """A person's record: opaque refs for their pages, the name indexes of the search, the officers' see_people right.
 
-    The name indexes (people_by_name, roster_by_name) are on hub/store/people.py's folded-name expression and the year
-    of birth: SQLite keeps them with every people and roster row written.
+    The name indexes (people_by_name, roster_by_name: year of birth, length of the name, the name; hub/store/people.py)
+    are plain expression indexes: SQLite keeps them with every people and roster row written, whoever writes it.
     """
     from .people import INDEXES
 
@@ -305,4 +329,5 @@ def m009_person_refs(conn: sqlite3.Connection) -> None:
     execute_all(conn, INDEXES)
 
 
-MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster, m009_person_refs]
+MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster,
+              m007_hub_events, m009_person_refs]

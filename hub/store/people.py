@@ -24,6 +24,7 @@ import sqlite3
 from typing import Any
 
 from ..people import Match, Search, fold_name, name_pattern
+from . import corrections
 
 BIRTH_YEAR = "substr(birth_date, 1, 4)"
 NAME_LENGTH = "length(full_name)"
@@ -103,7 +104,7 @@ def read_record(conn: sqlite3.Connection, number: str) -> dict[str, Any] | None:
     events = person_events(conn, number)
     voids = voids_of(conn, [e["id"] for e in events])
     events += void_events(conn, voids, {e["id"] for e in events})
-    hub_events = person_hub_events(conn, number)
+    hub_events = corrections.events_of(conn, number)
     doses = rows_of(conn, "SELECT * FROM doses WHERE id_number = ?", number)
     kiosks = sorted({d["kiosk"] for d in doses} | {e["kiosk"] for e in events})
     sites = dict(conn.execute("SELECT kiosk, site FROM kiosks WHERE kiosk IN (SELECT value FROM json_each(?))",
@@ -156,13 +157,3 @@ def void_events(conn: sqlite3.Connection, voids: dict[str, str], known: set[str]
     rows = conn.execute("SELECT event_id, kiosk, seq, type, at, body FROM events WHERE event_id IN "
                         "(SELECT value FROM json_each(?))", (json.dumps(wanted),))
     return [event_dict(*row) for row in rows.fetchall()]
-
-
-def person_hub_events(conn: sqlite3.Connection, number: str) -> list[dict[str, Any]]:
-    """The hub's own events about the person (corrections), once the hub_events table exists; else none."""
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hub_events'").fetchone() is None:
-        return []
-    rows = rows_of(conn, "SELECT * FROM hub_events WHERE id_number = ? ORDER BY seq", number)
-    for row in rows:
-        row["payload"] = json.loads(row["payload"]) if isinstance(row.get("payload"), str) else row.get("payload") or {}
-    return rows

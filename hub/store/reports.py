@@ -54,7 +54,8 @@ def conflicts(path: str | Path, *, limit: int = 100, kind: str | None = None) ->
     try:
         where, args = ("WHERE kind = ?", [kind]) if kind else ("", [])
         rows = conn.execute(
-            f"SELECT * FROM (SELECT id, kind, id_number, event_ids, detail FROM conflicts UNION ALL {DISPUTES}) {where} "
+            f"SELECT * FROM (SELECT id, kind, id_number, event_ids, detail, state, resolved_by FROM conflicts "
+            f"UNION ALL {DISPUTES}) {where} "
             f"ORDER BY kind, id_number, id LIMIT ?",
             [*args, limit],
         ).fetchall()
@@ -78,18 +79,18 @@ def workload(path: str | Path) -> dict[str, Any]:
 OPEN_CONFLICTS = (
     "SELECT kind, count(*), min(since) FROM ("
     "  SELECT c.kind, (SELECT max(e.received_at) FROM json_each(c.event_ids) j JOIN events e ON e.event_id = j.value) "
-    "  AS since FROM conflicts c "
+    "  AS since FROM conflicts c WHERE c.state = 'open' "
     "  UNION ALL SELECT 'disputed_event', first_at FROM disputes"
     ") GROUP BY kind ORDER BY kind"
 )
-"""Every conflict is open until the resolutions (issue 12's conflict queue) can close one."""
+"""The conflicts still open (not settled, not awaiting the police), by kind."""
 
 
 DISPUTES = (
     "SELECT 'disputed_event:' || d.event_id, 'disputed_event', e.id_number, json_array(d.event_id), "
     "json_object('kiosk', d.kiosk, 'seq', d.seq, 'kept', CASE WHEN e.event_id IS NULL THEN 'refused' ELSE 'merged' END, "
     "'kept_digest', lower(hex(d.kept_digest)), 'other_digest', lower(hex(d.other_digest)), 'deliveries', d.deliveries, "
-    "'first_at', d.first_at, 'last_at', d.last_at) "
+    "'first_at', d.first_at, 'last_at', d.last_at), 'open', NULL "
     "FROM disputes d LEFT JOIN events e ON e.event_id = d.event_id"
 )
 """The disputes as rows of the conflicts listing."""

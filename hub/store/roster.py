@@ -18,13 +18,16 @@ transaction. Re-importing the same file writes only the import's row.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..merge import settle
 from ..roster.link import KIND, mismatch
 from ..roster.rows import Entry, Refused
+from . import corrections
 
 COLUMNS = Entry._fields
 STAGE = f"""
@@ -103,7 +106,8 @@ def keep_refused(conn: sqlite3.Connection, file_name: str, import_id: int, refus
 def relink(conn: sqlite3.Connection) -> int:
     """Derive again the roster_mismatch conflicts of the people whose entries the import wrote; return how many hold.
 
-    Only people whose stored identity is not exactly the entry's need the comparison (wire/identity.py's rule)."""
+    Only people whose stored identity is not exactly the entry's need the comparison (wire/identity.py's rule); a
+    conflict the staff settled before (hub/corrections.py) stays settled."""
     conn.execute(f"DELETE FROM conflicts WHERE kind = '{KIND}' AND id_number IN (SELECT id_number FROM temp.roster_touched)")
     rows = conn.execute(
         "SELECT p.id_number, p.full_name, p.birth_date, p.sex, i.full_name, i.birth_date, i.sex "
@@ -111,8 +115,10 @@ def relink(conn: sqlite3.Connection) -> int:
         "JOIN temp.roster_in i ON i.id_number = t.id_number "
         "WHERE p.full_name IS NOT NULL AND (p.full_name <> i.full_name OR p.birth_date <> i.birth_date OR p.sex <> i.sex)")
     found = [c for c in (mismatch(person(row[:4]), entry(row[4:])) for row in rows) if c]
-    conn.executemany("INSERT INTO conflicts (id, kind, id_number, event_ids, detail) VALUES (:id, :kind, :id_number, "
-                     ":event_ids, :detail)", found)
+    hub = [event for _, event in corrections.person_events(conn, json.dumps(sorted({c["id_number"] for c in found})))]
+    conn.executemany("INSERT INTO conflicts (id, kind, id_number, event_ids, detail, state, resolved_by, referred_by) "
+                     "VALUES (:id, :kind, :id_number, :event_ids, :detail, :state, :resolved_by, :referred_by)",
+                     settle(found, hub, {}))
     return len(found)
 
 

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import wire
 from vaccines.catalogue import Catalogue, load_catalogue
 
+from ..corrections import Correction, check_dates
 from ..liveness import MergeState, judge
 from ..merge import CONFLICT_KINDS, SECURITY_KINDS
 from ..people import Match, PersonRecord, assemble, parse_search
@@ -28,7 +29,7 @@ from ..roster.link import KIND as ROSTER_KIND
 from . import Attempt, AuditEntry, Batch, Committed, KioskKey, LockRule, SessionLimits, StaffMember, StoreError
 from . import acks
 from . import commit as commits
-from . import people, roster, staff
+from . import corrections, people, roster, staff
 from .migrations import APPLICATION_ID, MIGRATIONS
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,20 @@ class SqliteStore:
         """The rows the last import of each file (or of this file name) refused, without the rows' personal data."""
         with self.transaction("DEFERRED") as conn:
             return roster.rejections(conn, file_name)
+
+    def correct(self, correction: Correction, *, staff_id: int | None, by: str, at: str) -> str:
+        """Keep the correction as a hub event and derive its person again, in one transaction; return its id."""
+        check_dates(correction, datetime.fromisoformat(at).date())
+        with self.transaction() as conn:
+            event_id = corrections.keep(conn, correction, staff_id, by, at, self.catalogue)
+            commits.derive_people(conn, {correction.id_number}, self.catalogue)
+        logger.info("correction %s (%s) by staff %s", event_id, correction.type, staff_id)
+        return event_id
+
+    def hub_events(self, id_number: str) -> list[dict[str, Any]]:
+        """One person's hub events in the order made."""
+        with self.transaction("DEFERRED") as conn:
+            return corrections.events_of(conn, id_number)
 
     def unrostered(self, limit: int = 100) -> list[dict[str, Any]]:
         """People with a live dose who are on no roster, by ID number."""
@@ -360,7 +375,11 @@ def read_stats(conn: sqlite3.Connection, now: datetime) -> dict[str, Any]:
         "people": one("SELECT count(*) FROM people"),
         "duplicates": one("SELECT coalesce(sum(duplicates), 0) FROM kiosks"),
         "quarantined": {"total": sum(by_reason.values()), "by_reason": by_reason},
-        "conflicts": {"total": sum(by_kind.values()), "by_kind": by_kind},
+        "conflicts": {"total": sum(by_kind.values()), "by_kind": by_kind,
+                      "open": one("SELECT count(*) FROM conflicts WHERE state = 'open'") + by_kind["disputed_event"],
+                      "police": one("SELECT count(*) FROM conflicts WHERE state = 'police'"),
+                      "resolved": one("SELECT count(*) FROM conflicts WHERE state = 'resolved'")},
+        "corrections": corrections.counts(conn),
         "kiosks": [kiosk_stats(conn, row) for row in conn.execute(KIOSK_STATS).fetchall()],
         "merging": judge(merging_row(conn), now),
     }

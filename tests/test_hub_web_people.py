@@ -203,3 +203,87 @@ def test_ok__no_id_number_or_name_reaches_a_url_a_redirect_a_cookie_or_the_log(c
 def decoded(client, value: str) -> str:
     serializer = client.application.session_interface.get_signing_serializer(client.application)
     return repr(serializer.loads(value))
+
+
+# -- corrections -----------------------------------------------------------------------------------------------------------
+
+
+def lan_page(client) -> str:
+    return find(client, number=LAN_ID).headers["Location"]
+
+
+def correct(client, path: str, **form):
+    return client.post(path, data={"csrf_token": token(client, path), **form})
+
+
+IDENTITY = {"full_name": "Nguyễn Thị Lanh", "birth_date": "1990-03-15", "sex": "Nữ", "old_id": "123456789",
+            "reason": "Người dân báo tên sai một chữ", "evidence": "Đã đối chiếu với thẻ CCCD của người dân"}
+MISSING = {"product": "comirnaty_30", "lot_number": "AB5678", "number": "2", "booster": "", "given_on": "2024-06-01",
+           "place": "Bệnh viện tỉnh Bình Dương", "reason": "Tiêm ở tỉnh khác", "evidence": "Giấy xác nhận tiêm chủng"}
+
+
+def test_ok__data_staff_correct_the_name_void_a_dose_and_add_a_missing_one_each_named_in_the_history(client, store):
+    sign_in(client, name="Trần Văn Bình")
+    page = lan_page(client)
+    ref = page.rsplit("/", 1)[1]
+    response = correct(client, f"{page}/identity", **IDENTITY)
+    assert response.status_code == 303 and response.headers["Location"] == f"{page}#history"
+    assert correct(client, f"{page}/void/kb:1", reason="Ghi trùng", evidence="Sổ tiêm giấy").status_code == 303
+    assert correct(client, f"{page}/dose", **MISSING).status_code == 303
+    record = store.person_record(ref)
+    assert record.person["full_name"] == "Nguyễn Thị Lanh"
+    assert {d["event_id"]: d["voided_by"] for d in record.doses} == {"ka:2": None, "kb:1": "@hub:2", "@hub:3": None}
+    hub_lines = [(e.type, e.by) for e in record.history if e.kiosk is None]
+    assert hub_lines == [("hub.identity_corrected", "Trần Văn Bình"), ("hub.dose_voided", "Trần Văn Bình"),
+                         ("hub.dose_added", "Trần Văn Bình")]
+    body = text(client.get(page))
+    assert "Tuyến huyện sửa thông tin nhân thân → Nguyễn Thị Lanh" in body
+    assert "Đã hủy bởi Trần Văn Bình: Ghi trùng" in body and "Bệnh viện tỉnh Bình Dương" in body
+    assert [a for a in actions(store) if a[0] in ("correct_person", "void_dose", "add_dose")] == [
+        ("add_dose", f"person:{ref}"), ("void_dose", f"person:{ref}"), ("correct_person", f"person:{ref}")]
+
+
+@pytest.mark.parametrize("form, message", [
+    ({**IDENTITY, "evidence": " "}, "Cần ghi căn cứ"), ({**IDENTITY, "sex": "nu"}, "Giới tính phải là Nam hoặc Nữ"),
+    ({**IDENTITY, "birth_date": "2030-01-01"}, "Ngày ở sau hôm nay"),
+])
+def test_fail__a_refused_identity_correction_says_why_and_keeps_nothing(client, store, form, message):
+    sign_in(client, name="Trần Văn Bình")
+    page = lan_page(client)
+    response = correct(client, f"{page}/identity", **form)
+    assert response.status_code == 400 and message in text(response)
+    assert form["full_name"] in response.get_data(as_text=True)  # the form as the member filled it
+    assert store.hub_events(LAN_ID) == []
+
+
+def test_fail__refused_doses_say_why_in_the_member_s_language(client, store):
+    sign_in(client, name="Trần Văn Bình")
+    page = lan_page(client)
+    assert correct(client, f"{page}/void/kb:1", reason="Ghi trùng").status_code == 303
+    assert client.get(f"{page}/void/kb:9").status_code == 404
+    client.post("/lang", data={"csrf_token": token(client, page), "lang": "en", "next": page})
+    response = correct(client, f"{page}/void/kb:1", reason="again")
+    assert response.status_code == 400 and "This dose is already voided." in text(response)
+    response = correct(client, f"{page}/dose", **{**MISSING, "product": "no_such_vaccine"})
+    assert response.status_code == 400 and "The vaccine is not in the catalogue." in text(response)
+    response = correct(client, f"{page}/dose", **{**MISSING, "given_on": "2026-03-03"})
+    assert response.status_code == 400 and "The date is after today." in text(response)
+    assert [e["type"] for e in store.hub_events(LAN_ID)] == ["hub.dose_voided"]
+
+
+def test_fail__officers_even_with_see_people_may_not_correct(client, store):
+    store.grant_right("Lê Hoa", "see_people", T0)
+    sign_in(client, name="Lê Hoa")
+    page = lan_page(client)
+    assert client.get(page).status_code == 200 and "Sửa thông tin nhân thân" not in text(client.get(page))
+    for path, form in ((f"{page}/identity", IDENTITY), (f"{page}/void/kb:1", {"reason": "x"}), (f"{page}/dose", MISSING)):
+        assert client.get(path).status_code == 403
+        assert client.post(path, data={"csrf_token": token(client, page), **form}).status_code == 403
+    assert store.hub_events(LAN_ID) == []
+
+
+def test_fail__a_correction_without_its_csrf_token_changes_nothing(client, store):
+    sign_in(client, name="Trần Văn Bình")
+    page = lan_page(client)
+    assert client.post(f"{page}/identity", data=IDENTITY).status_code == 400
+    assert store.hub_events(LAN_ID) == []

@@ -2,7 +2,8 @@
 
 Blueprints: auth.py (sign-in, sign-out, password change, the role decorators),
 i18n.py (Vietnamese by default, English), home.py (what needs you today),
-audit.py (the admin's audit log), health.py (/healthz). The collaborators are
+audit.py (the admin's audit log), health.py (/healthz), people.py (a person's search and record),
+corrections.py (the record's corrections). The collaborators are
 in ``app.extensions["hub"]`` (a Services), never attributes on the app.
 """
 
@@ -76,9 +77,10 @@ def create_app(services: Services) -> Flask:
     app.register_blueprint(home.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(health.bp)
-    from . import people
+    from . import corrections, people
 
     app.register_blueprint(people.bp)
+    app.register_blueprint(corrections.bp)
     app.after_request(security_headers)
     return app
 

@@ -188,22 +188,45 @@ def by_conflict(conflict_id: str):
 def summary(entry) -> str:
     """What one history line says beyond its type, in the member's language."""
     payload = entry.payload
-    if entry.type in ("DoseRecorded", "hub.dose_added"):
-        dose = payload.get("dose") or payload
-        return _("dose %(number)s, %(product)s, lot %(lot)s", number=dose.get("number", "?"),
-                 product=product_name(dose.get("product")), lot=dose.get("lot_number", "?"))
-    if entry.type in ("PersonDeferred", "VaccinationRefused"):
-        text = payload.get("reason") or ""
-        return text + (" · " + _("come back on %(day)s", day=payload["return_on"]) if payload.get("return_on") else "")
-    if entry.type == "AefiRecorded":
-        aefi = payload.get("aefi") or {}
-        return f"{SEVERITY_LABELS.get(aefi.get('severity'), aefi.get('severity', ''))}: {aefi.get('symptoms', '')}"
-    if entry.type in ("EventVoided", "hub.dose_voided"):
-        return _("voids %(target)s: %(reason)s", target=payload.get("voids") or payload.get("target", "?"),
-                 reason=payload.get("reason", ""))
-    if entry.type in ("IdentityCorrected", "hub.identity_corrected"):
-        return payload.get("reason", "")
-    return payload.get("reason", "") if isinstance(payload.get("reason"), str) else ""
+    said = SUMMARIES.get(entry.type, lambda p: p.get("reason") if isinstance(p.get("reason"), str) else "")(payload)
+    evidence = payload.get("evidence") if entry.kiosk is None else None
+    return " · ".join(part for part in (said, _("evidence: %(text)s", text=evidence) if evidence else "") if part)
+
+
+def dose_summary(payload: dict[str, Any]) -> str:
+    dose = payload.get("dose") or {}
+    said = _("dose %(number)s, %(product)s, lot %(lot)s", number=dose.get("number", "?"),
+             product=product_name(dose.get("product")), lot=dose.get("lot_number", "?"))
+    return f"{said} · {payload['place']}" + (f" · {payload['reason']}" if payload.get("reason") else "") \
+        if payload.get("place") else said
+
+
+def deferral_summary(payload: dict[str, Any]) -> str:
+    reason = payload.get("reason") or ""
+    return reason + (" · " + _("come back on %(day)s", day=payload["return_on"]) if payload.get("return_on") else "")
+
+
+def reaction_summary(payload: dict[str, Any]) -> str:
+    aefi = payload.get("aefi") or {}
+    return f"{SEVERITY_LABELS.get(aefi.get('severity'), aefi.get('severity', ''))}: {aefi.get('symptoms', '')}"
+
+
+def void_summary(payload: dict[str, Any]) -> str:
+    return _("voids %(target)s: %(reason)s", target=payload.get("voids") or payload.get("target", "?"),
+             reason=payload.get("reason", ""))
+
+
+def identity_summary(payload: dict[str, Any]) -> str:
+    corrected = payload.get("corrected") or {}
+    shown = ", ".join(str(corrected.get(f)) for f in ("full_name", "birth_date", "sex", "old_id") if corrected.get(f))
+    return f"→ {shown} · {payload.get('reason', '')}" if shown else payload.get("reason", "")
+
+
+SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "DoseRecorded": dose_summary, "hub.dose_added": dose_summary, "PersonDeferred": deferral_summary,
+    "VaccinationRefused": deferral_summary, "AefiRecorded": reaction_summary, "EventVoided": void_summary,
+    "hub.dose_voided": void_summary, "IdentityCorrected": identity_summary, "hub.identity_corrected": identity_summary,
+}
 
 
 def product_name(code: str | None) -> str:

@@ -140,7 +140,7 @@ def void_dose(ref: str, dose: str):
     form = fields("reason", "evidence")
     reason = form["reason"].strip()
     if reason and form["evidence"].strip():  # the void event has one text: the reason, then how it was checked
-        reason = f"{reason} ({_('evidence')}: {form['evidence'].strip()})"
+        reason = _("%(reason)s (evidence: %(evidence)s)", reason=reason, evidence=form["evidence"].strip())
     try:
         correction = rules.void_dose(found.id_number, target=target["event_id"], reason=reason)
         return keep(ref, correction, "void_dose", _("The dose is voided: it stays in the record, struck through."))

@@ -200,3 +200,20 @@ def test_ok__history_order_does_not_depend_on_arrival(store, order):
     store.commit(Batch(events=events), AT)
     [match] = store.find_people(number=LAN_ID)
     assert [e.id for e in store.person_record(match.ref).history] == ["ka:1", "ka:2", "kb:1", "kb:2"]
+
+
+def test_ok__the_record_keeps_conflicts_awaiting_the_police_and_drops_resolved_ones(store):
+    from hub import corrections
+
+    store.commit(Batch(events=[check_in("ka", 1), check_in("kb", 1, full_name="Nguyễn Thị Lanh")]), AT)
+    ref = store.find_people(number=LAN_ID)[0].ref
+    [conflict] = store.person_record(ref).conflicts
+    store.correct(corrections.refer_to_police(LAN_ID, conflict=conflict["id"], commune="Bến Nghé"), staff_id=None,
+                  by="Trần Văn Bình", at=AT)
+    assert [c["state"] for c in store.person_record(ref).conflicts] == ["police"]
+    store.correct(corrections.police_answer(LAN_ID, conflict=conflict["id"], answer="confirmed"), staff_id=None,
+                  by="Trần Văn Bình", at=AT)
+    record = store.person_record(ref)
+    assert record.conflicts == [] and [e.type for e in record.history if e.kiosk is None] == [
+        "hub.police_referred", "hub.police_answered"]
+    assert {e.by for e in record.history if e.kiosk is None} == {"Trần Văn Bình"}

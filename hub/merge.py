@@ -98,7 +98,9 @@ def derive_person(
     recorded = person_row(id_number, ordered, check_ins, []) if corrected_identity(hub) else None
     kept = [d for d in doses if d["voided_by"] is None or d["voided_by"].startswith(HUB_KIOSK + ":")]
     live = [d for d in doses if d["voided_by"] is None]
-    found = {c["id"]: c for c in [*dose_conflicts(id_number, kept, catalogue), *dose_conflicts(id_number, live, catalogue)]}
+    found = {c["id"]: c for c in dose_conflicts(id_number, kept, catalogue)}
+    if len(live) < len(kept):  # the hub voided a dose: the conflicts that still hold among the rest
+        found.update((c["id"], c) for c in dose_conflicts(id_number, live, catalogue))
     found.update((c["id"], c) for c in [*id_contradictions(recorded), *id_contradictions(person)])
     conflicts = settle([*found.values(), *identity_mismatches(id_number, check_ins, corrections)], hub, voided)
     conflicts.sort(key=lambda c: c["id"])

@@ -10,7 +10,8 @@ from flask import Blueprint, jsonify
 
 from kiosk.queue.staff import add_staff, list_staff, set_active, set_pin
 from kiosk.web import Services, create_app
-from kiosk.web.auth import api_auth_required, current_staff, login_required, role_required, safe_next
+from kiosk.web.auth import api_auth_required, current_staff, login_required, role_required
+from staffweb.auth import safe_next
 
 from . import web_helpers
 from .web_helpers import csrf_token

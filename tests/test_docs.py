@@ -97,7 +97,7 @@ def test_ok__every_event_a_use_case_writes_is_documented():
 
 
 ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
-PRODUCT = ("wire", "vaccines", "daemon", "kiosk", "hub")
+PRODUCT = ("wire", "vaccines", "daemon", "staffweb", "kiosk", "hub")
 PACKAGES = sorted(
     str(init.parent.relative_to(ROOT)) for top in PRODUCT for init in (ROOT / top).rglob("__init__.py")
 )

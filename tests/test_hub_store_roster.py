@@ -94,6 +94,16 @@ def test_ok__refused_rows_kept_per_file_without_personal_data(hub, path):
     assert "Nobody" not in dump
 
 
+def test_ok__the_imports_newest_first_and_at_most_so_many_refused_rows_per_file(hub):
+    load(hub, LAN, BAD, BAD.replace("12345", "123"), name="a.csv")
+    load(hub, HUNG, BAD, name="b.csv")
+    assert [(i["file_name"], i["imported_by"], i["added"], i["rejected"]) for i in hub.roster_imports()] == [
+        ("b.csv", "tester", 1, 1), ("a.csv", "tester", 1, 2)]
+    assert [i["file_name"] for i in hub.roster_imports(limit=1)] == ["b.csv"]
+    assert [(r["file_name"], r["row"]) for r in hub.roster_rejections(per_file=1)] == [("a.csv", 3), ("b.csv", 3)]
+    assert len(hub.roster_rejections()) == 3
+
+
 def test_fail__an_import_that_fails_half_way_leaves_nothing(hub, path, monkeypatch):
     def broken(conn):
         raise sqlite3.OperationalError("disk I/O error")

@@ -71,7 +71,7 @@ def test_ok__sign_out_disable_and_a_new_password_end_sessions(store):
 
 
 def test_ok__a_lock_after_n_wrong_attempts_that_outlives_a_reopen(tmp_path):
-    rule = LockRule("staff:1", attempts=3, first_seconds=300)
+    rule = LockRule("staff:1", attempts=3, first_seconds=300, cap_seconds=3600)
     with open_store(tmp_path / "hub.db") as store:
         assert [store.reserve_attempt([rule], T0).lock for _ in range(3)] == [0, 0, 300]
     with open_store(tmp_path / "hub.db") as store:
@@ -83,7 +83,7 @@ def test_ok__a_lock_after_n_wrong_attempts_that_outlives_a_reopen(tmp_path):
 
 
 def test_ok__attempts_racing_in_threads_are_counted_one_by_one(tmp_path):
-    rule = LockRule("address:10.0.0.5", attempts=5, first_seconds=600)
+    rule = LockRule("address:10.0.0.5", attempts=5, first_seconds=600, cap_seconds=3600)
     stores = [open_store(tmp_path / "hub.db") for _ in range(4)]  # four connections, as four processes would have
     start, results = threading.Barrier(40), []
 

@@ -6,11 +6,12 @@ from datetime import timedelta
 import pytest
 
 from kiosk.queue import lockouts
-from kiosk.queue.lockouts import Rule, carry_over_locks, clear_failures, reserve_attempt
+from kiosk.queue.lockouts import CAP_SECONDS, carry_over_locks, clear_failures, reserve_attempt
 from kiosk.queue.store import Store
+from staffweb.lockouts import LockRule
 
-MEMBER = Rule("staff:1", attempts=3, first_seconds=30.0)
-ADDRESS = Rule("address:10.0.0.5", attempts=10, first_seconds=30.0)
+MEMBER = LockRule("staff:1", attempts=3, first_seconds=30.0, cap_seconds=CAP_SECONDS)
+ADDRESS = LockRule("address:10.0.0.5", attempts=10, first_seconds=30.0, cap_seconds=CAP_SECONDS)
 
 
 def fail(store, ticker, times, rules=(MEMBER,)):
@@ -29,7 +30,7 @@ def failures(store, key) -> int | None:
     (0, 10.0, [10, 20]),  # at least one attempt is always allowed to count
 ])
 def test_ok__a_lock_doubles_with_each_further_wrong_attempt_up_to_fifteen_minutes(attempts, first, expected):
-    rule = Rule("k", attempts, first)
+    rule = LockRule("k", attempts, first, CAP_SECONDS)
     assert [rule.lock_for(n) for n in range(1, len(expected) + 1)] == expected
 
 
@@ -59,7 +60,7 @@ def test_ok__a_right_pin_clears_every_key_it_counted_against(store, ticker):
 
 def test_ok__any_locked_key_refuses_and_none_of_the_keys_is_counted(store, ticker):
     fail(store, ticker, 3)
-    other_member = Rule("staff:2", 3, 30.0)
+    other_member = LockRule("staff:2", 3, 30.0, CAP_SECONDS)
     assert reserve_attempt(store, [other_member, ADDRESS], ticker.now()).lock == 0
     refused = reserve_attempt(store, [MEMBER, ADDRESS], ticker.now())
     assert refused.refused and failures(store, ADDRESS.key) == 1
@@ -129,9 +130,9 @@ def test_ok__a_lock_seen_over_before_a_reboot_is_not_started_again(store, ticker
 
 def test_ok__past_max_keys_the_unlocked_keys_tried_longest_ago_are_forgotten(store, ticker, monkeypatch):
     monkeypatch.setattr(lockouts, "MAX_KEYS", 3)
-    locked = Rule("staff:9", attempts=1, first_seconds=600.0)
+    locked = LockRule("staff:9", attempts=1, first_seconds=600.0, cap_seconds=CAP_SECONDS)
     reserve_attempt(store, [locked], ticker.now())
     for n in range(4):
-        reserve_attempt(store, [Rule(f"address:10.0.0.{n}", 10, 30.0)], ticker.now())
+        reserve_attempt(store, [LockRule(f"address:10.0.0.{n}", 10, 30.0, CAP_SECONDS)], ticker.now())
     keys = {row["key"] for row in store.db["signin_failures"].rows}
     assert keys == {"staff:9", "address:10.0.0.2", "address:10.0.0.3"}

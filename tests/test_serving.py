@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from kiosk.web import Services, create_app
-from kiosk.web.serving import screen_server, without_query
+from kiosk.web.serving import screen_server
+from staffweb.serving import without_query
 
 
 @pytest.fixture

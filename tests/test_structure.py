@@ -20,16 +20,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("wire", "vaccines", "daemon", "kiosk", "hub")
+PACKAGES = ("wire", "vaccines", "daemon", "staffweb", "kiosk", "hub")
 
 MAY_IMPORT = {
     "wire": {"wire"},
     "vaccines": {"vaccines", "wire"},
     "daemon": {"daemon"},
-    "kiosk": {"kiosk", "wire", "vaccines", "daemon"},
-    "hub": {"hub", "wire", "vaccines", "daemon"},
+    "staffweb": {"staffweb"},
+    "kiosk": {"kiosk", "wire", "vaccines", "daemon", "staffweb"},
+    "hub": {"hub", "wire", "vaccines", "daemon", "staffweb"},
 }
-"""Each top-level package and the product packages it may import: kiosk and hub meet only in wire and vaccines."""
+"""Each top-level package and the product packages it may import: kiosk and hub meet only in wire, vaccines and
+staffweb (what their staff pages share)."""
+STAFFWEB_LIBRARIES = {"flask", "werkzeug"}
+"""The libraries staffweb may import besides Python's own: it is shared web plumbing, nothing more."""
+WEB_LIBRARIES = ("flask", "werkzeug", "jinja2", "flask_babel", "flask_wtf")
+"""What only `hub web` needs: `hub run`, its merge worker and the other commands never load it."""
 
 KIOSK_ONLY_LIBRARIES = ("kiosk", "cv2", "numpy", "gpiozero", "zxingcpp", "pyzbar", "picamera2", "PIL", "sqlite_utils")
 """What a hub-only install (`pip install .[hub]`) does not have (Flask it has: `hub web`)."""
@@ -149,17 +155,23 @@ def test_ok__no_import_loops():
     assert not loops(GRAPH), "\n".join(" <-> ".join(group) for group in loops(GRAPH))
 
 
-def test_ok__the_hub_runs_without_the_kiosk_or_its_libraries():
-    # every hub module imported in a fresh interpreter: none of the kiosk's code or hardware libraries comes with it
-    hub_modules = sorted(m for m in MODULES if m.split(".")[0] in ("hub", "wire", "vaccines", "daemon") and not m.endswith("__main__"))
+def loaded_by(modules: list[str], libraries: tuple[str, ...]) -> list[str]:
+    """Which of ``libraries`` importing ``modules`` in a fresh interpreter loads."""
     script = (
         "import importlib, json, sys\n"
-        f"for name in {hub_modules!r}: importlib.import_module(name)\n"
-        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(KIOSK_ONLY_LIBRARIES)!r})))\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(libraries)!r})))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == []
+    return json.loads(done.stdout)
+
+
+def test_ok__the_hub_runs_without_the_kiosk_or_its_libraries():
+    # every hub module imported in a fresh interpreter: none of the kiosk's code or hardware libraries comes with it
+    hub_modules = sorted(m for m in MODULES if m.split(".")[0] in ("hub", "wire", "vaccines", "daemon", "staffweb")
+                         and not m.endswith("__main__"))
+    assert loaded_by(hub_modules, KIOSK_ONLY_LIBRARIES) == []
 
 
 TABLE_ACCESS = re.compile(r'\.execute\(|executemany|SELECT |INSERT |UPDATE |DELETE |PRAGMA|\.table\(|\.query\(|db\["')
@@ -175,3 +187,22 @@ def test_ok__only_the_store_packages_touch_tables(package, store):
         if path.relative_to(ROOT).parts[1] != store and TABLE_ACCESS.search(path.read_text(encoding="utf-8"))
     )
     assert not touching, f"table access outside {package}/{store}/: {touching}"
+
+
+def test_ok__the_hub_s_processes_but_hub_web_run_without_flask():
+    # hub/store imports staffweb.lockouts (the lockout rule): that must not bring the web framework into `hub run`
+    modules = sorted(m for m in MODULES if m.split(".")[0] in ("hub", "wire", "vaccines", "daemon")
+                     and not m.startswith("hub.web") and not m.endswith("__main__")) + ["staffweb", "staffweb.lockouts"]
+    assert "hub.store" in modules and "hub.subscriber" in modules
+    assert loaded_by(modules, WEB_LIBRARIES) == []
+
+
+def test_ok__staffweb_imports_only_python_flask_and_werkzeug():
+    libraries = {
+        alias.split(".")[0]
+        for module, path in MODULES.items() if module.split(".")[0] == "staffweb"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and not getattr(node, "level", 0)
+        for alias in ([node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names])
+    }
+    assert libraries - set(sys.stdlib_module_names) - {"staffweb"} <= STAFFWEB_LIBRARIES

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, Protocol, Sequence
 
 import wire
+from staffweb.lockouts import Attempt, LockRule
 
 from ..errors import StoreError
 from ..liveness import MergeState
@@ -140,37 +141,6 @@ class SessionLimits:
 
 
 @dataclass(frozen=True)
-class LockRule:
-    """How many wrong passwords in a row one key (``staff:5``, ``address:10.0.0.5``) may make, and the lock they earn."""
-
-    key: str
-    attempts: int
-    first_seconds: float
-    cap_seconds: float = 3600.0
-
-    def lock_for(self, failures: int) -> float:
-        """Seconds of lock after ``failures`` wrong attempts in a row: none before ``attempts``, then doubling up to the cap."""
-        allowed = max(1, self.attempts)
-        if failures < allowed:
-            return 0.0
-        return min(self.cap_seconds, self.first_seconds * 2 ** min(failures - allowed, 32))
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """What the lockouts say about one sign-in attempt, before its password is checked."""
-
-    wait: float
-    """Seconds of lock left; above 0 the attempt is refused, not counted, and its password must not be checked."""
-    lock: float
-    """The lock this attempt started as it was counted (0: none); it holds unless the password turns out right."""
-
-    @property
-    def refused(self) -> bool:
-        return self.wait > 0
-
-
-@dataclass(frozen=True)
 class AuditEntry:
     """One line of the audit log: who did what to which record, when and from where."""
 
@@ -234,8 +204,13 @@ class Store(Protocol):
         """Import a checked roster file (hub/roster/files.py Parsed) in one transaction; return the counts
         (hub/store/roster.py RosterImported). Re-importing the same file adds and changes nothing."""
 
-    def roster_rejections(self, file_name: str | None = None) -> list[dict[str, Any]]:
-        """The rows the last import of each file (or of this file name) refused: row number, reason, valid ID number."""
+    def roster_rejections(self, file_name: str | None = None, per_file: int | None = None) -> list[dict[str, Any]]:
+        """The rows the last import of each file (or of this file name) refused: row number, reason, valid ID number;
+        at most ``per_file`` of each file when given."""
+
+    def roster_imports(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest ``limit`` roster imports first: import_id, file_name, imported_by, imported_at and the counts
+        (rows, added, changed, unchanged, rejected)."""
 
     def correct(self, correction: Any, *, staff_id: int | None, by: str, at: str) -> str:
         """Keep a correction (hub/corrections.py) as a hub event and derive its person again, in one transaction; return

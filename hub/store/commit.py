@@ -204,9 +204,10 @@ def derive_people(conn: sqlite3.Connection, people: set[str], catalogue: Catalog
     rewrite(conn, "people", keys, [view.person for view in views])
     rewrite(conn, "doses", keys, [dose for view in views for dose in view.doses])
     hub = [e for n in people for e in events[n] if e.kiosk == HUB_KIOSK]
-    linked = {c["id"]: c for c in roster_conflicts(conn, keys, [v.recorded for v in views if v.recorded])}  # as recorded
-    linked.update((c["id"], c) for c in roster_conflicts(conn, keys, [view.person for view in views]))  # and as now
-    linked = settle(list(linked.values()), hub, {})
+    recorded = [view.recorded for view in views if view.recorded]  # identities a hub correction replaced
+    linked = {c["id"]: c for c in roster_conflicts(conn, keys, recorded)} if recorded else {}
+    linked.update((c["id"], c) for c in roster_conflicts(conn, keys, [view.person for view in views]))
+    linked = settle(list(linked.values()), hub, {})  # the roster's conflicts, as recorded and as now
     rewrite(conn, "conflicts", keys, [c for view in views for c in view.conflicts] + linked)
 
 

@@ -140,12 +140,23 @@ def roster_conflicts(conn: sqlite3.Connection, keys: str, people: list[dict[str,
     return [c for c in (mismatch(p, entries[p["id_number"]]) for p in people if p["id_number"] in entries) if c]
 
 
-def rejections(conn: sqlite3.Connection, file_name: str | None) -> list[dict[str, Any]]:
-    """The rows the last import of each file (or of this file) refused: file, row, reason, ID number when valid."""
+def rejections(conn: sqlite3.Connection, file_name: str | None, per_file: int | None = None) -> list[dict[str, Any]]:
+    """The rows the last import of each file (or of this file) refused: file, row, reason, ID number when valid; the
+    first ``per_file`` rows of each file when given (a page shows a sample, the import's count says how many)."""
     where, args = ("WHERE file_name = ?", (file_name,)) if file_name else ("", ())
-    cursor = conn.execute(f"SELECT file_name, row, reason, id_number, import_id FROM roster_rejections {where} "
-                          f"ORDER BY file_name, row", args)
+    cursor = conn.execute(
+        f"SELECT file_name, row, reason, id_number, import_id FROM (SELECT *, row_number() OVER "
+        f"(PARTITION BY file_name ORDER BY row) AS n FROM roster_rejections {where}) WHERE ? IS NULL OR n <= ? "
+        f"ORDER BY file_name, row", (*args, per_file, per_file))
     return [dict(zip(("file_name", "row", "reason", "id_number", "import_id"), row)) for row in cursor]
+
+
+def imports(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` imports first: id, file name, who, when, and the counts."""
+    keys = ("import_id", "file_name", "imported_by", "imported_at", "rows", "added", "changed", "unchanged", "rejected")
+    cursor = conn.execute("SELECT id, file_name, imported_by, imported_at, rows, added, changed, unchanged, rejected "
+                          "FROM roster_imports ORDER BY id DESC LIMIT ?", (limit,))
+    return [dict(zip(keys, row)) for row in cursor]
 
 
 def unrostered(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:

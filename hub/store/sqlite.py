@@ -56,6 +56,7 @@ class SqliteStore:
         self.path = Path(path)
         self.catalogue = catalogue if catalogue is not None else load_catalogue()
         self.lock = threading.Lock()
+        self.importing = threading.Lock()  # held through a roster import's two transactions (import_roster)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -102,20 +103,29 @@ class SqliteStore:
             return commits.write(conn, batch, received_at, self.catalogue)
 
     def import_roster(self, parsed: Parsed, file_name: str, by: str, at: str) -> roster.RosterImported:
-        """Import a checked roster file: all of it or nothing; the write lock only for the new and changed entries."""
-        with self.transaction("DEFERRED") as conn:
-            staged_at = roster.stage(conn, parsed.entries)
-        with self.transaction() as conn:
-            done = roster.apply(conn, staged_at, file_name, by, at, parsed.rows, parsed.refused)
+        """Import a checked roster file: all of it or nothing; the write lock only for the new and changed entries.
+
+        One import at a time per store: the staged entries are in this connection's TEMP tables between the two
+        transactions, where a second thread's import (two uploads in `hub web`) would replace them."""
+        with self.importing:
+            with self.transaction("DEFERRED") as conn:
+                staged_at = roster.stage(conn, parsed.entries)
+            with self.transaction() as conn:
+                done = roster.apply(conn, staged_at, file_name, by, at, parsed.rows, parsed.refused)
         logger.info("roster import %d of %s: %d rows, %d added, %d changed, %d unchanged, %d rejected, %d conflicts",
                     done.import_id, file_name, done.rows, done.added, done.changed, done.unchanged, done.rejected,
                     done.conflicts)
         return done
 
-    def roster_rejections(self, file_name: str | None = None) -> list[dict[str, Any]]:
+    def roster_rejections(self, file_name: str | None = None, per_file: int | None = None) -> list[dict[str, Any]]:
         """The rows the last import of each file (or of this file name) refused, without the rows' personal data."""
         with self.transaction("DEFERRED") as conn:
-            return roster.rejections(conn, file_name)
+            return roster.rejections(conn, file_name, per_file)
+
+    def roster_imports(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest roster imports first, with their counts."""
+        with self.transaction("DEFERRED") as conn:
+            return roster.imports(conn, limit)
 
     def correct(self, correction: Correction, *, staff_id: int | None, by: str, at: str) -> str:
         """Keep the correction as a hub event and derive its person again, in one transaction; return its id."""

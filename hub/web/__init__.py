@@ -71,12 +71,14 @@ def create_app(services: Services) -> Flask:
     )
     app.extensions["hub"] = services
     from . import audit, auth, health, home, i18n
+    from . import roster
 
     auth.init_app(app)
     i18n.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(roster.bp)
     from . import corrections, people
 
     app.register_blueprint(people.bp)

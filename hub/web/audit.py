@@ -19,6 +19,7 @@ ACTION_LABELS = {
     "staff_add": lazy_gettext("Account added"),
     "staff_disable": lazy_gettext("Account disabled"),
     "staff_password": lazy_gettext("Password set by an administrator"),
+    "roster_import": lazy_gettext("Imported a population list"),
 }
 
 

@@ -15,12 +15,13 @@ import logging
 import math
 import threading
 from typing import Callable
-from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, flash, g, has_request_context, redirect, render_template, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from staffweb import auth as staff_auth
+from staffweb.auth import client_address, safe_next
 
 from .. import passwords
 from ..errors import PasswordRuleError, StoreError
@@ -32,7 +33,8 @@ bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
 
 ROLE_LABELS = {"officer": lazy_gettext("Officer"), "data": lazy_gettext("Data staff"), "admin": lazy_gettext("Administrator")}
-KEPT_ON_SIGN_OUT = ("lang",)
+LOCK_CAP_SECONDS = 3600.0
+"""The longest sign-in lock: wrong passwords past the limit double the lock up to an hour."""
 HASHING = threading.BoundedSemaphore(2)
 """Password checks at once: each takes 32 MiB for ~0.16 s, so a burst of sign-ins waits instead of eating the memory."""
 RULE_MESSAGES = {
@@ -44,16 +46,9 @@ RULE_MESSAGES = {
 }
 
 
-class SessionCookie(SecureCookieSessionInterface):
-    """Flask's signed cookie, marked ``Secure`` whenever the request came over TLS."""
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
-
-
 def init_app(app: Flask) -> None:
     """Install the session cookie, CSRF on every POST, sign-in and the template helpers."""
-    app.session_interface = SessionCookie()
+    staff_auth.install_session_cookie(app)
     csrf.init_app(app)
     app.register_blueprint(bp)
     app.context_processor(lambda: {"current_staff": current_staff, "role_labels": ROLE_LABELS, "here": here()})
@@ -105,8 +100,8 @@ def sign_in_rules(member: StaffMember | None, name: str) -> list[LockRule]:
     """The account's lockout (an unknown name gets one too, so a lock does not say which names exist) and the address's."""
     settings = services().settings
     account = f"staff:{member.id}" if member else "name:" + hashlib.sha256(passwords.name_key(name).encode()).hexdigest()[:16]
-    return [LockRule(account, settings.attempts, settings.lockout_seconds),
-            LockRule(f"address:{client_address()}", settings.address_attempts, settings.lockout_seconds)]
+    return [LockRule(account, settings.attempts, settings.lockout_seconds, LOCK_CAP_SECONDS),
+            LockRule(f"address:{client_address()}", settings.address_attempts, settings.lockout_seconds, LOCK_CAP_SECONDS)]
 
 
 def password_matches(member: StaffMember | None, password: str) -> bool:
@@ -175,7 +170,7 @@ def change_password():
     if member is None:
         return not_signed_in()
     current, new, again = (request.form.get(key, "") for key in ("current", "new", "again"))
-    rule = LockRule(f"staff:{member.id}", services().settings.attempts, services().settings.lockout_seconds)
+    rule = LockRule(f"staff:{member.id}", services().settings.attempts, services().settings.lockout_seconds, LOCK_CAP_SECONDS)
     attempt = services().store.reserve_attempt([rule], now())
     if attempt.refused:
         return password_page(locked_message(attempt.wait), 429)
@@ -216,9 +211,7 @@ def end_session() -> None:
     session_id = session.get("sid")
     if isinstance(session_id, str):
         services().store.end_session(session_id, now())
-    kept = {key: session[key] for key in KEPT_ON_SIGN_OUT if key in session}
-    session.clear()
-    session.update(kept)
+    staff_auth.forget_session()
     g.hub_staff = None
 
 
@@ -291,27 +284,9 @@ def record(staff_id: int | None, action: str, what: str | None) -> None:
         logger.error("audit line %s for staff %s not written: %s", action, staff_id, exc)
 
 
-def safe_next(target: str | None) -> str | None:
-    """``target`` when it is a path on this site, else None: no open redirects."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
-        return None  # browsers drop tabs and newlines and read "\" as "/": "/\t/evil" would become "//evil"
-    parts = urlsplit(target)
-    return None if parts.scheme or parts.netloc else target
-
-
 def here() -> str:
     """This page's path and query, to come back to after signing in or switching language (a form's: its Referer's)."""
-    if request.method == "GET":
-        return request.full_path.rstrip("?")
-    referrer = urlsplit(request.referrer or "")
-    back = referrer.path + (f"?{referrer.query}" if referrer.query else "") if referrer.netloc == request.host else None
-    return safe_next(back) or "/"
-
-
-def client_address() -> str:
-    return request.remote_addr or "unknown"
+    return staff_auth.here("/")
 
 
 def services():

@@ -12,6 +12,8 @@ from pathlib import Path
 from flask import Blueprint, Flask, abort, current_app, redirect, request, session, url_for
 from flask_babel import Babel, get_locale
 
+from staffweb import pages
+
 from .auth import safe_next
 
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
@@ -24,10 +26,11 @@ babel = Babel()
 
 
 def init_app(app: Flask) -> None:
-    """Install Babel (``_``, ``gettext`` and ``ngettext`` in templates), the /lang route and the template helpers."""
+    """Install Babel (``_``, ``gettext`` and ``ngettext`` in templates), the /lang route, its form and the template helpers."""
     babel.init_app(app, default_locale=configured_language(app), default_translation_directories=str(TRANSLATIONS),
                    locale_selector=select_locale)
     app.register_blueprint(bp)
+    pages.init_app(app)  # the language switch's form, staffweb/templates/staffweb/language_switch.html
     app.context_processor(lambda: {"languages": LANGUAGES, "current_language": current_language()})
 
 

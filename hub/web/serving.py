@@ -7,49 +7,30 @@ under the handler's timeout.
 
 from __future__ import annotations
 
-import re
 import socket
 import ssl
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer
 
-QUERY = re.compile(r"\?[^\s\"']*")
-"""A query string inside a logged request line: from the ``?`` to the next space or quote."""
+from staffweb.serving import PathOnlyLog
+
 TIMEOUT_SECONDS = 60
 """A connection that sends nothing (or stalls its TLS handshake) this long is closed."""
 
 
-class PathOnlyLog(WSGIRequestHandler):
-    """Logs each request by method, path and status: a query could carry a search term (an ID number, a name)."""
+class TimedRequests(PathOnlyLog):
+    """The access log without query strings (staffweb/serving.py), and a timeout on every connection."""
 
     timeout = TIMEOUT_SECONDS
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        try:
-            line = f"{self.command} {urlsplit(self.path).path} {self.request_version}"
-        except AttributeError:  # the request line was malformed, so it was never split
-            line = self.requestline
-        line = without_query(line).translate(self._control_char_table)
-        self.log("info", '"%s" %s %s', line, code, size)
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        """Every line werkzeug writes, its own errors about malformed request lines included, loses its query strings."""
-        text = message % args if args else message
-        super().log(type, "%s", without_query(text))
-
-
-def without_query(text: str) -> str:
-    return QUERY.sub("", text)
 
 
 class TlsServer(ThreadedWSGIServer):
     """werkzeug's threaded server over TLS, each handshake in its connection's thread."""
 
     def __init__(self, host: str, port: int, app: Flask, context: ssl.SSLContext):
-        super().__init__(host, port, app, PathOnlyLog)
+        super().__init__(host, port, app, TimedRequests)
         self.ssl_context = context  # werkzeug reads it for wsgi.url_scheme; the listening socket stays plain
 
     def get_request(self) -> tuple[socket.socket, Any]:
@@ -70,4 +51,4 @@ def workspace_server(app: Flask, host: str, port: int, context: ssl.SSLContext |
     """The server `hub web` serves with: one thread per request, HTTPS when given a context."""
     if context is not None:
         return TlsServer(host, port, app, context)
-    return ThreadedWSGIServer(host, port, app, PathOnlyLog)
+    return ThreadedWSGIServer(host, port, app, TimedRequests)

@@ -16,51 +16,22 @@ can lengthen a lock, never shorten it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import sqlite_utils
+
+from staffweb.lockouts import Attempt, LockRule
 
 from .clock import Instant
 from .store import Store
 
 CAP_SECONDS = 900.0
+"""The longest lock a kiosk sets (LockRule.cap_seconds)."""
 MAX_KEYS = 4096
 """Keys remembered at most; past it the keys tried longest ago that are not locked are forgotten."""
 
 
-@dataclass(frozen=True)
-class Rule:
-    """How many wrong attempts in a row one key (``staff:5``, ``address:10.0.0.5``) may make, and the lock they earn."""
-
-    key: str
-    attempts: int
-    first_seconds: float
-    cap: float = CAP_SECONDS
-
-    def lock_for(self, failures: int) -> float:
-        """Seconds of lock after ``failures`` wrong attempts in a row: none before ``attempts``, then doubling up to ``cap``."""
-        allowed = max(1, self.attempts)
-        if failures < allowed:
-            return 0.0
-        return min(self.cap, self.first_seconds * 2 ** min(failures - allowed, 32))
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """What the lockouts say about one sign-in attempt, before its PIN is checked."""
-
-    wait: float
-    """Seconds of lock left; above 0 the attempt is refused and not counted, and its PIN must not be checked."""
-    lock: float
-    """The lock this attempt started as it was counted (0: none); it holds unless the PIN turns out right."""
-
-    @property
-    def refused(self) -> bool:
-        return self.wait > 0
-
-
-def reserve_attempt(store: Store, rules: Sequence[Rule], now: Instant) -> Attempt:
+def reserve_attempt(store: Store, rules: Sequence[LockRule], now: Instant) -> Attempt:
     """Refuse the attempt while any key is locked; else count it as wrong for every key now, locking those it brings to their limit.
 
     Raises StoreError when the database refuses the write; then nothing was counted and no PIN may be checked.
@@ -103,7 +74,7 @@ def remaining(row: dict | None, now: Instant) -> float:
     return max(0.0, row["locked_until"] - now.mono)
 
 
-def count_failure(db: sqlite_utils.Database, rule: Rule, row: dict | None, now: Instant) -> float:
+def count_failure(db: sqlite_utils.Database, rule: LockRule, row: dict | None, now: Instant) -> float:
     """Count one more wrong attempt for the rule's key; return the lock that starts (0: none)."""
     failures = (row["failures"] if row else 0) + 1
     lock = rule.lock_for(failures)

@@ -7,18 +7,17 @@ import hmac
 import logging
 import math
 from typing import Callable
-from urllib.parse import urlsplit, urlunsplit
 
-from flask import (
-    Blueprint, Flask, current_app, flash, g, has_request_context, jsonify, redirect, render_template, request, session,
-    url_for,
-)
-from flask.sessions import SecureCookieSessionInterface
+from flask import Blueprint, Flask, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from staffweb import auth as staff_auth
+from staffweb.auth import client_address, safe_next
+from staffweb.lockouts import LockRule
+
 from ..errors import StoreError
-from ..queue.lockouts import Rule, carry_over_locks, clear_failures, reserve_attempt
+from ..queue.lockouts import CAP_SECONDS, carry_over_locks, clear_failures, reserve_attempt
 from ..queue.sessions import Limits, end_session as end_stored_session, open_session, session_holder
 from ..queue.staff import API_CLIENT, Staff, get_staff, list_staff, verify_pin
 
@@ -30,17 +29,6 @@ csrf = CSRFProtect()
 ADDRESS_ATTEMPTS = 10
 """Wrong PINs in a row from one client address, whatever names it tries, before it is locked too."""
 ROLE_LABELS = {"supervisor": lazy_gettext("Supervisor"), "vaccinator": lazy_gettext("Vaccinator")}
-KEPT_ON_SIGN_OUT = ("lang",)
-
-
-class SessionCookie(SecureCookieSessionInterface):
-    """Flask's signed cookie, marked ``Secure`` whenever the request came over TLS (directly or through a trusted proxy).
-
-    It carries only the session's random id (and the language and CSRF token); who signed in is in the database.
-    """
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
 
 def init_app(app: Flask) -> None:
@@ -49,7 +37,7 @@ def init_app(app: Flask) -> None:
     Lockouts and sessions are counted on the site's clock, so a test steps them with its Ticker.
     Locks set before a reboot start again in full now (kiosk/queue/lockouts.py says why).
     """
-    app.session_interface = SessionCookie()
+    staff_auth.install_session_cookie(app)
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # guard_request decides: bearer-token API calls carry no cookie
     csrf.init_app(app)
     app.register_blueprint(bp)
@@ -109,12 +97,12 @@ def check_pin(staff_id: int, pin: str, address: str):
     return redirect(safe_next(request.form.get("next")) or current_app.config["KIOSK_STAFF_HOME"])
 
 
-def sign_in_rules(staff_id: int, address: str) -> list[Rule]:
+def sign_in_rules(staff_id: int, address: str) -> list[LockRule]:
     """The two lockouts an attempt counts against: the staff member's and the client address's."""
     web = services().config.web
     return [
-        Rule(f"staff:{staff_id}", web.pin_attempts, web.lockout_seconds),
-        Rule(f"address:{address}", ADDRESS_ATTEMPTS, web.lockout_seconds),
+        LockRule(f"staff:{staff_id}", web.pin_attempts, web.lockout_seconds, CAP_SECONDS),
+        LockRule(f"address:{address}", ADDRESS_ATTEMPTS, web.lockout_seconds, CAP_SECONDS),
     ]
 
 
@@ -166,9 +154,7 @@ def end_session() -> None:
     session_id = session.get("sid")
     if isinstance(session_id, str):
         end_stored_session(services().store, session_id)
-    kept = {key: session[key] for key in KEPT_ON_SIGN_OUT if key in session}
-    session.clear()
-    session.update(kept)
+    staff_auth.forget_session()
     g.kiosk_staff = None
 
 
@@ -315,26 +301,9 @@ def api_error(status: int, error: str, message: str, **detail):
 # Small helpers
 
 
-def safe_next(target: str | None) -> str | None:
-    """``target`` when it is a path on this site ("/queue?desk=1"), else None: no open redirects."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
-        return None  # browsers drop tabs and newlines and read "\" as "/": "/\t/evil" would become "//evil"
-    parts = urlsplit(target)
-    return None if parts.scheme or parts.netloc else target
-
-
 def here() -> str:
-    """This page's path and query, to come back to after signing in or switching language.
-
-    For a form post that is the page the form was on (its Referer, when on this site), else the sign-in page.
-    """
-    if request.method == "GET":
-        return request.full_path.rstrip("?")
-    referrer = urlsplit(request.referrer or "")
-    back = urlunsplit(("", "", referrer.path, referrer.query, "")) if referrer.netloc == request.host else None
-    return safe_next(back) or url_for("auth.login_form")
+    """This page's path and query, to come back to after signing in or switching language (a form's: its Referer's)."""
+    return staff_auth.here(url_for("auth.login_form"))
 
 
 def is_api_request() -> bool:
@@ -343,10 +312,6 @@ def is_api_request() -> bool:
 
 def parse_id(text: str | None) -> int | None:
     return int(text) if text and text.isascii() and text.isdigit() and len(text) < 10 else None
-
-
-def client_address() -> str:
-    return request.remote_addr or "unknown"
 
 
 def services():

@@ -1,0 +1,16 @@
+"""The page pieces both programs' templates include: ``{% include "staffweb/language_switch.html" %}``.
+
+Registered as a blueprint without routes, so its templates folder joins each
+app's template search path behind the app's own templates.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("staffweb", __name__, template_folder="templates")
+
+
+def init_app(app: Flask) -> None:
+    """Make the shared templates available to ``app``."""
+    app.register_blueprint(bp)

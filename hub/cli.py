@@ -93,11 +93,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 ROLES = ("officer", "data", "admin")
+RIGHTS = ("see_people",)
+"""Rights an officer may be given beyond the role (`hub staff grant`); data staff and admins have them by their role."""
 
 
 def add_staff_commands(sub, database: argparse.ArgumentParser, as_json: argparse.ArgumentParser) -> None:
-    """`hub staff add|list|disable|password`: the district workspace's accounts."""
-    staff = sub.add_parser("staff", help="the district workspace's accounts: `hub staff add|list|disable|password`")
+    """`hub staff add|list|disable|password|grant|revoke`: the district workspace's accounts."""
+    staff = sub.add_parser("staff", help="the district workspace's accounts: `hub staff add|list|disable|password|grant|revoke`")
     verbs = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
     stdin = argparse.ArgumentParser(add_help=False)
     stdin.add_argument("--password-stdin", action="store_true", required=True,
@@ -111,6 +113,10 @@ def add_staff_commands(sub, database: argparse.ArgumentParser, as_json: argparse
     disable.add_argument("name", metavar="NAME", help="the account's name")
     password = verbs.add_parser("password", parents=[database, stdin], help="set a new password and end the account's sessions")
     password.add_argument("name", metavar="NAME", help="the account's name")
+    for verb, says in (("grant", "give an officer a right beyond the role"), ("revoke", "take a right away")):
+        right = verbs.add_parser(verb, parents=[database], help=f"{says} (see_people: see people's records)")
+        right.add_argument("name", metavar="NAME", help="the account's name")
+        right.add_argument("right", metavar="RIGHT", choices=RIGHTS, help="see_people: search and read people's records")
 
 
 def add_web_command(sub, database: argparse.ArgumentParser) -> None:

@@ -268,7 +268,7 @@ def conflicts(args: argparse.Namespace) -> int:
 
 
 def staff(args: argparse.Namespace) -> int:
-    """`hub staff add|list|disable|password`."""
+    """`hub staff add|list|disable|password|grant|revoke`."""
     store = open_store(args.db)
     try:
         return STAFF_COMMANDS[args.staff_command](args, store)
@@ -291,12 +291,12 @@ def staff_add(args: argparse.Namespace, store) -> int:
 
 
 def staff_list(args: argparse.Namespace, store) -> int:
-    rows = [{"id": m.id, "name": m.name, "role": m.role, "created_at": m.created_at, "disabled_at": m.disabled_at}
-            for m in store.list_staff()]
+    rows = [{"id": m.id, "name": m.name, "role": m.role, "rights": m.rights.split(), "created_at": m.created_at,
+             "disabled_at": m.disabled_at} for m in store.list_staff()]
     if args.json:
         print_json(rows)
     elif rows:
-        print_table(rows, ["id", "name", "role", "created_at", "disabled_at"])
+        print_table([{**row, "rights": " ".join(row["rights"])} for row in rows], ["id", "name", "role", "rights", "created_at", "disabled_at"])
     else:
         print("no accounts yet: hub staff add NAME --role admin --password-stdin --db PATH")
     return 0
@@ -319,7 +319,26 @@ def staff_password(args: argparse.Namespace, store) -> int:
     return 0
 
 
+def staff_grant(args: argparse.Namespace, store) -> int:
+    """Give an officer a right (data staff and admins have every right by their role)."""
+    member = store.staff_named(args.name)
+    if member is not None and member.role != "officer":
+        raise StaffError(f"{member.name} is {member.role}: that role has {args.right} already; rights are for officers")
+    member = store.grant_right(args.name, args.right, now())
+    store.audit(None, "staff_grant", f"staff:{member.id}", None, now())
+    print(f"hub: {member.name} has {args.right} now (from their next page)")
+    return 0
+
+
+def staff_revoke(args: argparse.Namespace, store) -> int:
+    member = store.revoke_right(args.name, args.right, now())
+    store.audit(None, "staff_revoke", f"staff:{member.id}", None, now())
+    print(f"hub: {member.name} no longer has {args.right} (from their next page)")
+    return 0
+
+
 STAFF_COMMANDS = {"add": staff_add, "list": staff_list, "disable": staff_disable, "password": staff_password}
+STAFF_COMMANDS.update(grant=staff_grant, revoke=staff_revoke)
 
 
 def web(args: argparse.Namespace) -> int:

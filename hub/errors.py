@@ -60,3 +60,12 @@ class CorrectionError(HubError, ValueError):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
+
+
+class SearchError(HubError, ValueError):
+    """A person search the workspace cannot run (hub/people.py parse_search); ``code`` says why, for the web to say it
+    in the member's language. The message never repeats what was typed."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code

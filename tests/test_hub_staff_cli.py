@@ -100,3 +100,35 @@ def subprocess_free_add(db: str, name: str) -> int:
         return refused.code
     finally:
         sys.stdin = stdin
+
+
+def test_ok__grant_and_revoke_see_people_for_an_officer(tmp_path, capsys, monkeypatch):
+    db = str(tmp_path / "hub.db")
+    run(capsys, monkeypatch, "staff", "add", "Lê Hoa", "--role", "officer", "--password-stdin", "--db", db, stdin=PASSWORD + "\n")
+    code, out, _ = run(capsys, monkeypatch, "staff", "grant", "lê hoa", "see_people", "--db", db)
+    assert code == 0 and "Lê Hoa has see_people" in out
+    code, out, _ = run(capsys, monkeypatch, "staff", "list", "--json", "--db", db)
+    assert json.loads(out)[0]["rights"] == ["see_people"]
+    assert run(capsys, monkeypatch, "staff", "grant", "Lê Hoa", "see_people", "--db", db)[0] == 0  # again: no change
+    code, out, _ = run(capsys, monkeypatch, "staff", "revoke", "LÊ HOA", "see_people", "--db", db)
+    assert code == 0 and "no longer has see_people" in out
+    with open_store(db) as store:
+        assert not store.staff_named("Lê Hoa").has("see_people")
+        assert [e.action for e in store.audit_log()][:3] == ["staff_revoke", "staff_grant", "staff_grant"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["grant", "Nobody", "see_people"], "no account named 'Nobody'"),
+    (["revoke", "Nobody", "see_people"], "no account named 'Nobody'"),
+    (["grant", "Trần Văn Bình", "see_people"], "rights are for officers"),
+])
+def test_fail__a_right_for_no_account_or_a_role_that_has_it_is_refused(tmp_path, capsys, monkeypatch, argv, message):
+    db = str(tmp_path / "hub.db")
+    run(capsys, monkeypatch, "staff", "add", "Trần Văn Bình", "--role", "data", "--password-stdin", "--db", db, stdin=PASSWORD + "\n")
+    code, _, err = run(capsys, monkeypatch, "staff", *argv, "--db", db)
+    assert code == 2 and message in err
+
+
+def test_fail__an_unknown_right_is_refused_by_the_arguments(tmp_path, capsys, monkeypatch):
+    with pytest.raises(SystemExit):
+        run(capsys, monkeypatch, "staff", "grant", "Lê Hoa", "see_everything", "--db", str(tmp_path / "hub.db"))

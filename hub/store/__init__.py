@@ -2,8 +2,9 @@
 
 All of the hub's SQL is in this package: sqlite.py (the store `hub` opens: one
 SQLite file), commit.py (what one batch writes), migrations.py (the schema),
-staff.py (the workspace's accounts, sessions, sign-in lockouts and audit log) and
-reports.py (the data staff's read-only listings). The rest of the hub speaks to
+staff.py (the workspace's accounts, sessions, sign-in lockouts and audit log),
+people.py (a person's search, refs and record) and reports.py (the data staff's
+read-only listings). The rest of the hub speaks to
 a Store only. PostgreSQL is the next store (issue 15), a module beside
 sqlite.py implementing the same protocol: that is why the SQLite store is
 written on raw sqlite3 (plain DB-API, its own BEGIN IMMEDIATE transactions),
@@ -120,10 +121,15 @@ class StaffMember:
     password_hash: str
     created_at: str
     disabled_at: str | None = None
+    rights: str = ""
+    """Space-separated rights beyond the role, given with `hub staff grant` (see_people: an officer may see people)."""
 
     @property
     def active(self) -> bool:
         return self.disabled_at is None
+
+    def has(self, right: str) -> bool:
+        return right in self.rights.split()
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,9 @@ class AuditEntry:
 
 class Store(Protocol):
     """The hub's storage. Every method is safe to call again after a crash; ``commit`` is one transaction."""
+
+    catalogue: Any
+    """The vaccine catalogue (vaccines.catalogue.Catalogue) the merge judges doses with; the workspace names products by it."""
 
     def commit(self, batch: Batch, received_at: str) -> Committed:
         """Merge the batch's events idempotently, keep its quarantined messages and statuses; return the acks.
@@ -254,6 +263,25 @@ class Store(Protocol):
 
     def audit_log(self, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
         """The audit log, newest first: at most ``limit`` lines with ids below ``before``."""
+
+    def grant_right(self, name: str, right: str, at: datetime) -> StaffMember:
+        """Give the account a right beyond its role (`hub staff grant`); raise StaffError when there is no such account."""
+
+    def revoke_right(self, name: str, right: str, at: datetime) -> StaffMember:
+        """Take the right away (`hub staff revoke`); raise StaffError when there is no such account."""
+
+    # A person's record (hub/store/people.py, hub/people.py)
+
+    def find_people(self, *, number: str = "", name: str = "", birth_year: str = "") -> list[Any]:
+        """The people (merged or on the roster) with this ID number, or this full name (folded: accents, đ, case and
+        spacing do not count) and year of birth: hub.people.Match values, each with its ref (made on first find), at
+        most hub/store/people.py MAX_MATCHES. Raise SearchError when the search itself is wrong."""
+
+    def person_record(self, ref: str) -> Any:
+        """The record (hub.people.PersonRecord) of the person with this ref, or None when the ref is unknown."""
+
+    def conflict_ref(self, conflict_id: str) -> str | None:
+        """The ref of the person a conflict is about (made if need be), or None when there is no such conflict."""
 
     def ping(self) -> None:
         """Raise StoreError when the database cannot be read (the workspace's health check)."""

@@ -308,6 +308,27 @@ def m007_hub_events(conn: sqlite3.Connection) -> None:
     execute_all(conn, M007)
 
 
+M009 = """
+CREATE TABLE person_refs (
+    ref TEXT PRIMARY KEY,                          -- random (hub/store/people.py): what /people/<ref> and the audit log name
+    id_number TEXT NOT NULL UNIQUE                 -- the person it stands for, never changed once given
+) WITHOUT ROWID;
+ALTER TABLE staff ADD COLUMN rights TEXT NOT NULL DEFAULT '';  -- space-separated rights given with `hub staff grant`
+"""
+
+
+def m009_person_refs(conn: sqlite3.Connection) -> None:
+    """A person's record: opaque refs for their pages, the name indexes of the search, the officers' see_people right.
+
+    The name indexes (people_by_name, roster_by_name: year of birth, length of the name, the name; hub/store/people.py)
+    are plain expression indexes: SQLite keeps them with every people and roster row written, whoever writes it.
+    """
+    from .people import INDEXES
+
+    execute_all(conn, M009)
+    execute_all(conn, INDEXES)
+
+
 M010 = """
 CREATE TABLE conflict_seen (
     id TEXT PRIMARY KEY,                           -- a conflict's id, from the first time it was derived
@@ -356,4 +377,4 @@ def m010_conflict_queue(conn: sqlite3.Connection) -> None:
 
 
 MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster,
-              m007_hub_events, m010_conflict_queue]
+              m007_hub_events, m009_person_refs, m010_conflict_queue]

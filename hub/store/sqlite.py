@@ -23,13 +23,14 @@ from vaccines.catalogue import Catalogue, load_catalogue
 from ..corrections import Correction, check_dates
 from ..liveness import MergeState, judge
 from ..merge import CONFLICT_KINDS, SECURITY_KINDS
+from ..people import Match, PersonRecord, assemble, parse_search
 from ..roster.files import Parsed
 from ..roster.link import KIND as ROSTER_KIND
 from . import Attempt, AuditEntry, Batch, Committed, KioskKey, LockRule, SessionLimits, StaffMember, StoreError
 from . import acks
 from . import conflicts as conflict_reads
 from . import commit as commits
-from . import corrections, roster, staff
+from . import corrections, people, roster, staff
 from .migrations import APPLICATION_ID, MIGRATIONS
 
 logger = logging.getLogger(__name__)
@@ -277,6 +278,42 @@ class SqliteStore:
     def audit_log(self, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
         with self.transaction("DEFERRED") as conn:
             return staff.audit_log(conn, limit, before)
+
+    def grant_right(self, name: str, right: str, at: datetime) -> StaffMember:
+        with self.transaction() as conn:
+            return staff.set_right(conn, name, right, True)
+
+    def revoke_right(self, name: str, right: str, at: datetime) -> StaffMember:
+        with self.transaction() as conn:
+            return staff.set_right(conn, name, right, False)
+
+    # A person's record: see hub/store/people.py and hub.store.Store
+
+    def find_people(self, *, number: str = "", name: str = "", birth_year: str = "") -> list[Match]:
+        """Find by ID number, or by folded name and year of birth (both on indexes); refs are made only when missing."""
+        search = parse_search(number, name, birth_year)
+        with self.transaction("DEFERRED") as conn:
+            numbers = people.search_numbers(conn, search)
+            refs = people.refs_of(conn, numbers)
+            if len(refs) == len(numbers):
+                return people.matches(conn, numbers, refs)
+        with self.transaction() as conn:
+            return people.matches(conn, numbers, people.make_refs(conn, numbers))
+
+    def person_record(self, ref: str) -> PersonRecord | None:
+        with self.transaction("DEFERRED") as conn:
+            number = people.number_of(conn, ref)
+            raw = people.read_record(conn, number) if number else None
+        return assemble(ref, raw) if raw else None
+
+    def conflict_ref(self, conflict_id: str) -> str | None:
+        with self.transaction("DEFERRED") as conn:
+            number = people.conflict_person(conn, conflict_id)
+            ref = people.refs_of(conn, [number]).get(number) if number else None
+        if number is None or ref is not None:
+            return ref
+        with self.transaction() as conn:
+            return people.make_refs(conn, [number])[number]
 
     # The conflict queue and the police lists: see hub/store/conflicts.py and hub.store.Store
 

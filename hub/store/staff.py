@@ -35,7 +35,7 @@ KEEP_DAYS = 90
 """Ended sessions are kept this long (who was signed in when), then deleted."""
 MAX_KEYS = 4096
 """Lockout keys remembered at most; past it the unlocked keys tried longest ago are forgotten."""
-STAFF_COLUMNS = "id, name, role, password_hash, created_at, disabled_at"
+STAFF_COLUMNS = "id, name, role, password_hash, created_at, disabled_at, rights"
 
 
 def stamp(at: datetime) -> str:
@@ -89,6 +89,16 @@ def set_password(conn: sqlite3.Connection, staff_id: int, password_hash: str, at
                     (password_hash, stamp(at), staff_id)).rowcount != 1:
         raise StaffError(f"no account with id {staff_id}")
     end_sessions_of(conn, staff_id, at, "password_changed", keep=digest(keep) if keep else None)
+
+
+def set_right(conn: sqlite3.Connection, name: str, right: str, given: bool) -> StaffMember:
+    """Give the account a right (or take it away; either again: no change); raise StaffError when there is none."""
+    found = find_staff(conn, name)
+    if found is None:
+        raise StaffError(f"no account named {name!r}")
+    rights = set(found.rights.split()) | {right} if given else set(found.rights.split()) - {right}
+    conn.execute("UPDATE staff SET rights = ? WHERE id = ?", (" ".join(sorted(rights)), found.id))
+    return get_staff(conn, found.id)
 
 
 # Sessions

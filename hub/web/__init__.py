@@ -2,8 +2,9 @@
 
 Blueprints: auth.py (sign-in, sign-out, password change, the role decorators),
 i18n.py (Vietnamese by default, English), home.py (what needs you today),
-audit.py (the admin's audit log), health.py (/healthz), conflicts.py (the conflict queues and their
-resolutions), police.py (the commune police's lists and answers). The collaborators are
+audit.py (the admin's audit log), health.py (/healthz), people.py (a person's search and record),
+corrections.py (the record's corrections), conflicts.py (the conflict queues and their resolutions), police.py (the
+commune police's lists and answers). The collaborators are
 in ``app.extensions["hub"]`` (a Services), never attributes on the app.
 """
 
@@ -79,6 +80,10 @@ def create_app(services: Services) -> Flask:
     app.register_blueprint(audit.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(roster.bp)
+    from . import corrections, people
+
+    app.register_blueprint(people.bp)
+    app.register_blueprint(corrections.bp)
     from . import conflicts, police
 
     app.register_blueprint(conflicts.bp)

@@ -114,6 +114,9 @@ def test_ok__a_data_staff_member_settles_one_conflict_of_each_kind_and_prints_th
         shot(page, "4-identity-mismatch-vi")
         settle(page, "identity", version="1", reason="Đối chiếu thẻ CCCD", evidence="Thẻ CCCD bản gốc")
         assert "Phạm Thị Mây" in page.inner_text("[data-history=resolution]")
+        page.click("a[data-person]")  # the person's record (hub/web/people.py), by an opaque reference
+        page.wait_for_url(re.compile(r".*/people/[^/]+$"))
+        assert MAI_ID not in page.url and "Phạm Thị Mây" in page.inner_text("main")
 
         open_queue(page, web.url, "id_contradiction")
         assert page.inner_text("table.sides tr.differs th") == "Năm sinh"

@@ -1,15 +1,21 @@
-"""The staff session's cookie and the safe way back after signing in: the same on the kiosk's screens and in the workspace.
+"""The staff session's cookie, the safe way back after signing in, the views' guards: the same on the kiosk and the hub.
 
 The cookie holds a random session id, the language and the CSRF token; who is
-signed in, until when, is a row in each program's database.
+signed in, until when, is a row in each program's database. What a guard
+answers a refused request (the sign-in page, a 403 page, JSON on an API) is
+each program's own.
 """
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
 
 KEPT_ON_SIGN_OUT = ("lang",)
 """What the cookie keeps when its session ends: the language the person chose."""
@@ -59,3 +65,43 @@ def here(fallback: str) -> str:
 def client_address() -> str:
     """The address the request came from (the proxy's, unless a trusted proxy fix is installed)."""
     return request.remote_addr or "unknown"
+
+
+@dataclass(frozen=True)
+class Guards:
+    """One program's view decorators, ``login_required`` and ``role_required``, built on its own sign-in and refusals."""
+
+    current_staff: Callable[[], Any]
+    """The signed-in member (with a ``role``), or None."""
+    not_signed_in: Callable[[], ResponseReturnValue]
+    """The answer when nobody is signed in (for a page: to sign-in, and back here after)."""
+    forbidden: Callable[[Any], ResponseReturnValue]
+    """The answer to a member whose role may not (a 403, the refusal logged)."""
+
+    def login_required(self, view: Callable) -> Callable:
+        """Only signed-in members; anyone else gets ``not_signed_in``."""
+
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if self.current_staff() is None:
+                return self.not_signed_in()
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    def role_required(self, *roles: str) -> Callable[[Callable], Callable]:
+        """Only members with one of ``roles``; others get ``forbidden``; nobody signed in: as login_required."""
+
+        def decorate(view: Callable) -> Callable:
+            @functools.wraps(view)
+            def wrapped(*args, **kwargs):
+                member = self.current_staff()
+                if member is None:
+                    return self.not_signed_in()
+                if member.role not in roles:
+                    return self.forbidden(member)
+                return view(*args, **kwargs)
+
+            return wrapped
+
+        return decorate

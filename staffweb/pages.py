@@ -1,4 +1,6 @@
-"""The page pieces both programs' templates include: ``{% include "staffweb/language_switch.html" %}``.
+"""The page pieces both programs' templates include: ``{% include "staffweb/language_switch.html" %}`` and the like.
+
+The language switch, the sign-out form (sign_out.html) and the flashed messages (flashes.html).
 
 Registered as a blueprint without routes, so its templates folder joins each
 app's template search path behind the app's own templates.

@@ -9,12 +9,10 @@ checked. Logs name staff ids and addresses, never what was typed.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import math
 import threading
-from typing import Callable
 
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext
@@ -237,40 +235,21 @@ def csrf_failed(error: CSRFError):
 # Decorators for views
 
 
-def login_required(view: Callable) -> Callable:
-    """Anyone not signed in is sent to /login?next=<this page>."""
-
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        if current_staff() is None:
-            return not_signed_in()
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def role_required(*roles: str) -> Callable[[Callable], Callable]:
-    """Only members with one of ``roles``; others get 403 (and the refusal is logged); nobody signed in: as login_required."""
-
-    def decorate(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapped(*args, **kwargs):
-            member = current_staff()
-            if member is None:
-                return not_signed_in()
-            if member.role not in roles:
-                logger.warning("staff %d (%s) refused %s %s: role", member.id, member.role, request.method, request.path)
-                return render_template("base.html", page_error=_("Your role may not see this page."), title=_("Not allowed")), 403
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorate
-
-
 def not_signed_in():
     flash(_("Please sign in to continue."), "info")
     return redirect(url_for("auth.login_form", next=here()))
+
+
+def forbidden(member: StaffMember):
+    logger.warning("staff %d (%s) refused %s %s: role", member.id, member.role, request.method, request.path)
+    return render_template("base.html", page_error=_("Your role may not see this page."), title=_("Not allowed")), 403
+
+
+guards = staff_auth.Guards(current_staff, not_signed_in, forbidden)
+login_required = guards.login_required
+"""Anyone not signed in is sent to /login?next=<this page>."""
+role_required = guards.role_required
+"""Only members with one of the roles; others get 403 (and the refusal is logged); nobody signed in: as login_required."""
 
 
 # Small helpers

@@ -1,4 +1,4 @@
-"""The workspace's languages: Flask-Babel, Vietnamese by default, English chosen per browser session.
+"""The workspace's languages: Flask-Babel, Vietnamese by default, English chosen per browser session (staffweb/i18n.py).
 
 Mark strings with ``_("...")`` in templates and ``gettext``/``lazy_gettext`` in
 Python, then run ``make translations`` (see babel.cfg); catalogues are in
@@ -9,50 +9,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, abort, current_app, redirect, request, session, url_for
+from flask import Flask
 from flask_babel import Babel, get_locale
 
-from staffweb import pages
+from staffweb import i18n as staff_i18n
+from staffweb.i18n import LANGUAGES  # kept importable from here
 
-from .auth import safe_next
-
-LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
-"""Supported languages and how each names itself on the switch."""
-FALLBACK = "vi"
 TRANSLATIONS = Path(__file__).parent / "translations"
 
-bp = Blueprint("i18n", __name__)
 babel = Babel()
 
 
 def init_app(app: Flask) -> None:
     """Install Babel (``_``, ``gettext`` and ``ngettext`` in templates), the /lang route, its form and the template helpers."""
-    babel.init_app(app, default_locale=configured_language(app), default_translation_directories=str(TRANSLATIONS),
-                   locale_selector=select_locale)
-    app.register_blueprint(bp)
-    pages.init_app(app)  # the language switch's form, staffweb/templates/staffweb/language_switch.html
-    app.context_processor(lambda: {"languages": LANGUAGES, "current_language": current_language()})
+    staff_i18n.init_app(app, babel, TRANSLATIONS, app.extensions["hub"].settings.language, back_to="home.today")
+    app.context_processor(lambda: {"current_language": current_language()})
 
 
 def current_language() -> str:
     return str(get_locale())
-
-
-def select_locale() -> str:
-    chosen = session.get("lang")
-    return chosen if chosen in LANGUAGES else configured_language(current_app)
-
-
-def configured_language(app: Flask) -> str:
-    language = app.extensions["hub"].settings.language
-    return language if language in LANGUAGES else FALLBACK
-
-
-@bp.post("/lang")
-def switch_language():
-    """Remember the language (form field ``lang``) in the session; go back to ``next`` (a path on this site)."""
-    lang = request.form.get("lang")
-    if lang not in LANGUAGES:
-        abort(400)
-    session["lang"] = lang
-    return redirect(safe_next(request.form.get("next")) or url_for("home.today"))

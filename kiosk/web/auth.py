@@ -230,18 +230,6 @@ def csrf_failed(error: CSRFError):
 # Decorators for views
 
 
-def login_required(view: Callable) -> Callable:
-    """For staff pages: anyone not signed in is sent to /login?next=<this page>."""
-
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        if current_staff() is None:
-            return not_signed_in()
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 def api_auth_required(view: Callable) -> Callable:
     """For /api/ views: a signed-in session or a valid bearer token, else 401 JSON."""
 
@@ -254,27 +242,14 @@ def api_auth_required(view: Callable) -> Callable:
     return wrapped
 
 
-def role_required(*roles: str) -> Callable[[Callable], Callable]:
-    """Only members with one of ``roles``; others get 403. Nobody signed in: as login_required (or 401 on /api/)."""
-
-    def decorate(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapped(*args, **kwargs):
-            member = current_staff()
-            if member is None:
-                return api_unauthorized() if is_api_request() else not_signed_in()
-            if member.role not in roles:
-                return forbidden(member)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorate
-
-
 def not_signed_in():
     flash(_("Please sign in to continue."), "info")
     return redirect(url_for("auth.login_form", next=here()))
+
+
+def signed_out():
+    """Nobody signed in: the sign-in page, or 401 JSON on /api/."""
+    return api_unauthorized() if is_api_request() else not_signed_in()
 
 
 def api_unauthorized():
@@ -289,6 +264,13 @@ def forbidden(member: Staff):
     if is_api_request():
         return api_error(403, "forbidden", message)
     return render_template("base.html", page_error=message, title=_("Not allowed")), 403
+
+
+guards = staff_auth.Guards(current_staff, signed_out, forbidden)
+login_required = guards.login_required
+"""For staff pages: anyone not signed in is sent to /login?next=<this page> (on /api/: 401)."""
+role_required = guards.role_required
+"""Only members with one of the roles; others get 403. Nobody signed in: as login_required."""
 
 
 def api_error(status: int, error: str, message: str, **detail):

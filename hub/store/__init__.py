@@ -20,7 +20,7 @@ Nothing about MQTT is in here; nothing about SQL is outside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol, Sequence
 
 import wire
@@ -272,6 +272,22 @@ class Store(Protocol):
 
     def audit_log(self, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
         """The audit log, newest first: at most ``limit`` lines with ids below ``before``."""
+
+    # Coverage against the roster (hub/store/coverage.py, hub/coverage.py)
+
+    def coverage(self, as_of: date, commune: str | None = None) -> dict[str, Any]:
+        """Per commune (or one commune) and age band on ``as_of``: the roster count and, per dose level, how many reached
+        it and the percentage; the district's totals. Read from the maintained counts, never a scan of the roster."""
+
+    def coverage_communes(self) -> list[str]:
+        """Every commune with people on the roster, by name."""
+
+    def outreach(self, commune: str, as_of: date, limit: int | None = None, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+        """The commune's rostered people due for a dose on ``as_of`` (never vaccinated, or due or overdue for the next),
+        longest waiting first, with their roster entry (names: for the data staff only): the total and one page."""
+
+    def rebuild_coverage(self) -> int:
+        """Recompute the coverage tables from the roster and the doses; return the people on the roster."""
 
     def ping(self) -> None:
         """Raise StoreError when the database cannot be read (the workspace's health check)."""

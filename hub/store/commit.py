@@ -24,6 +24,7 @@ from vaccines.catalogue import Catalogue
 from ..merge import PERSON_EVENTS, PersonEvent, derive_person, id_number_of
 from . import Batch, Committed, Quarantined
 from .acks import climb, extend_chain, held_above, make_ack
+from .coverage import refresh as refresh_coverage
 from .fleet import keep_statuses, note_seen
 from .roster import roster_conflicts
 
@@ -182,7 +183,8 @@ def advance(conn: sqlite3.Connection, kiosks: list[str], fresh: list[wire.Event]
 
 
 def derive(conn: sqlite3.Connection, fresh: list[wire.Event], catalogue: Catalogue) -> None:
-    """Derive again every person a new event is about, or whose event a new void targets, from all their events."""
+    """Derive again every person a new event is about, or whose event a new void targets, from all their events (and
+    their coverage rows: hub/store/coverage.py)."""
     people = {n for n in (id_number_of(e.payload) for e in fresh) if n}
     targets = [e.payload["voids"] for e in fresh if e.type == wire.VOID_EVENT]
     if targets:
@@ -197,6 +199,7 @@ def derive(conn: sqlite3.Connection, fresh: list[wire.Event], catalogue: Catalog
     rewrite(conn, "doses", keys, [dose for view in views for dose in view.doses])
     linked = roster_conflicts(conn, keys, [view.person for view in views])  # the roster's: kept through every derivation
     rewrite(conn, "conflicts", keys, [c for view in views for c in view.conflicts] + linked)
+    refresh_coverage(conn, keys, catalogue)
 
 
 DERIVED = {

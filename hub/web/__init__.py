@@ -4,6 +4,7 @@ Blueprints: auth.py (sign-in, sign-out, password change, the role decorators),
 i18n.py (Vietnamese by default, English), home.py (what needs you today),
 audit.py (the admin's audit log), health.py (/healthz). The collaborators are
 in ``app.extensions["hub"]`` (a Services), never attributes on the app.
+coverage.py: coverage against the roster and the communes' outreach lists.
 """
 
 from __future__ import annotations
@@ -69,13 +70,14 @@ def create_app(services: Services) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.extensions["hub"] = services
-    from . import audit, auth, health, home, i18n
+    from . import audit, auth, coverage, health, home, i18n
 
     auth.init_app(app)
     i18n.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(health.bp)
+    coverage.init_app(app)
     app.after_request(security_headers)
     return app
 

@@ -19,6 +19,8 @@ ACTION_LABELS = {
     "staff_add": lazy_gettext("Account added"),
     "staff_disable": lazy_gettext("Account disabled"),
     "staff_password": lazy_gettext("Password set by an administrator"),
+    "outreach_view": lazy_gettext("Looked at a commune's outreach list"),
+    "outreach_export": lazy_gettext("Downloaded a commune's outreach list"),
 }
 
 

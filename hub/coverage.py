@@ -159,17 +159,24 @@ def next_due(birth: datetime.date, doses: Sequence[DoseFact], catalogue: Catalog
     if any(d.product not in catalogue.products for d in past):
         return None
     spans = []
-    for product in catalogue.products.values():
-        due = due_dose(past, product, catalogue)
-        if product_reason(due, past, product, product.min_age, catalogue, mixed_primary=False) is not None:
-            continue  # not a booster product, or another family than dose 1's: at no age
-        earliest = max(start, earliest_date(due, past, product, catalogue) or start)
-        for first_age, last_age in age_windows(catalogue, product.code, due.booster):
+    for due, days, windows in offers(catalogue, past):
+        earliest = start + datetime.timedelta(days=days)
+        for first_age, last_age in windows:
             begin = max(birthday(birth, first_age), earliest)
             end = birthday(birth, last_age + 1) if last_age is not None else None
             if end is None or begin < end:
                 spans.append((begin, end, due))
     return first_span(spans)
+
+
+def first_due(birth_date: str, catalogue: Catalogue) -> Due | None:
+    """next_due for someone with no dose yet (most of a new roster), from the roster's birth date text; worked out once
+    per birth date."""
+    known = rules(catalogue)
+    key = ("first", birth_date)
+    if key not in known:
+        known[key] = next_due(birth_day(birth_date), (), catalogue)
+    return known[key]
 
 
 def first_span(spans: list[tuple[datetime.date, datetime.date | None, DueDose]]) -> Due | None:
@@ -185,20 +192,49 @@ def first_span(spans: list[tuple[datetime.date, datetime.date | None, DueDose]])
     return Due(due.number, due.booster, begin, end)
 
 
-_WINDOWS: dict[int, tuple[Catalogue, dict[tuple[str, int], list[tuple[int, int | None]]]]] = {}
+Windows = tuple[tuple[int, int | None], ...]
+_RULES: dict[int, tuple[Catalogue, dict]] = {}
 
 
-def age_windows(catalogue: Catalogue, product: str, booster: int) -> list[tuple[int, int | None]]:
+def rules(catalogue: Catalogue) -> dict:
+    """What next_due has worked out of this catalogue so far (the catalogue is immutable, so it never goes stale): a
+    few hundred offers and age windows, and a first dose's due per birth date (tens of thousands at most)."""
+    cached = _RULES.get(id(catalogue))
+    if cached is None or cached[0] is not catalogue:
+        cached = _RULES[id(catalogue)] = (catalogue, {})
+    return cached[1]
+
+
+def offers(catalogue: Catalogue, past: list[Dose]) -> list[tuple[DueDose, int, Windows]]:
+    """For each product that may give the next dose at some age: the dose (eligibility.due_dose), the days it must wait
+    after the last dose (eligibility.min_interval_days; 0 for a first dose) and the ages it may be given at.
+
+    eligibility reads of a history only its length and the products of its first and last doses for these, so the
+    answer is worked out once per (first product, last product, length); the dates are next_due's. The same (dose,
+    wait, ages) from several products is one offer."""
+    key = ("offers", past[0].product, past[-1].product, len(past)) if past else ("offers",)
+    known = rules(catalogue)
+    if key not in known:
+        found = set()
+        for product in catalogue.products.values():
+            due = due_dose(past, product, catalogue)
+            if product_reason(due, past, product, product.min_age, catalogue, mixed_primary=False) is not None:
+                continue  # not a booster product, or another family than dose 1's: at no age
+            days = (earliest_date(due, past, product, catalogue) - past[-1].given_on).days if past else 0
+            found.add((due, days, age_windows(catalogue, product.code, due.booster)))
+        known[key] = sorted(found, key=repr)
+    return known[key]
+
+
+def age_windows(catalogue: Catalogue, product: str, booster: int) -> Windows:
     """The ranges of ages (inclusive; None: no upper end) at which ``product`` may be given as booster ``booster`` (0: a
     primary dose): the product fits the age (Product.fits_age) and the age's catalogue band offers that many boosters
-    (eligibility.band_for, course_reason). Worked out once per catalogue."""
-    cached = _WINDOWS.get(id(catalogue))
-    if cached is None or cached[0] is not catalogue:
-        cached = _WINDOWS[id(catalogue)] = (catalogue, {})
-    windows = cached[1]
-    if (product, booster) not in windows:
-        windows[(product, booster)] = runs(lambda age: offered_at(catalogue, product, booster, age), last_change(catalogue))
-    return windows[(product, booster)]
+    (eligibility.band_for, course_reason)."""
+    key = ("ages", product, booster)
+    known = rules(catalogue)
+    if key not in known:
+        known[key] = runs(lambda age: offered_at(catalogue, product, booster, age), last_change(catalogue))
+    return known[key]
 
 
 def offered_at(catalogue: Catalogue, product: str, booster: int, age: int) -> bool:
@@ -215,7 +251,7 @@ def last_change(catalogue: Catalogue) -> int:
     return max(ages)
 
 
-def runs(test, last: int) -> list[tuple[int, int | None]]:
+def runs(test, last: int) -> Windows:
     """The ranges of ages 0..last for which test holds; a range that holds at ``last`` holds from there on (None)."""
     found: list[tuple[int, int | None]] = []
     start = None
@@ -227,7 +263,7 @@ def runs(test, last: int) -> list[tuple[int, int | None]]:
             start = None
     if start is not None:
         found.append((start, None))
-    return found
+    return tuple(found)
 
 
 # The outreach list as a spreadsheet (the web's export and `hub coverage outreach`)

@@ -167,3 +167,10 @@ def test_ok__before_any_roster_the_page_says_how_to_import_one(tmp_path):
         sign_in(client, "officer")
         page = client.get("/coverage")
     assert page.status_code == 200 and "hub roster import" in text(page) and "<svg" not in page.get_data(as_text=True)
+
+
+def test_ok__while_an_import_is_worked_off_the_page_says_so(client, store):
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO coverage_pending (id_number) VALUES ('001190000001')")
+    sign_in(client, "officer")
+    assert "còn 1 người chưa được tính" in text(client.get("/coverage"))

@@ -223,7 +223,8 @@ class Store(Protocol):
 
     def import_roster(self, parsed: Any, file_name: str, by: str, at: str) -> Any:
         """Import a checked roster file (hub/roster/files.py Parsed) in one transaction; return the counts
-        (hub/store/roster.py RosterImported). Re-importing the same file adds and changes nothing."""
+        (hub/store/roster.py RosterImported). Re-importing the same file adds and changes nothing. The coverage rows of
+        the entries written follow in short transactions before it returns (hub/store/coverage.py)."""
 
     def roster_rejections(self, file_name: str | None = None) -> list[dict[str, Any]]:
         """The rows the last import of each file (or of this file name) refused: row number, reason, valid ID number."""
@@ -288,6 +289,9 @@ class Store(Protocol):
 
     def rebuild_coverage(self) -> int:
         """Recompute the coverage tables from the roster and the doses; return the people on the roster."""
+
+    def catch_up_coverage(self) -> int:
+        """Refresh the people a roster import (or a rebuild) queued, in short transactions; return how many."""
 
     def ping(self) -> None:
         """Raise StoreError when the database cannot be read (the workspace's health check)."""

@@ -2,11 +2,18 @@
 
 ``refresh(conn, keys, catalogue)`` is the one function that writes the
 coverage tables (migration 8): it reads the roster entries and live doses of
-the people named and makes their rows, and the counts, what they must be. It
-is called after the merge rewrites a person's doses (commit.py derive), after
-a roster import writes entries (roster.py apply), and after anything else
-that changes either. People who are on no roster have no row, so a batch of
+the people named and makes their rows, and the counts, what they must be. The
+merge calls it after rewriting a person's doses (commit.py derive), in the
+batch's transaction. People who are on no roster have no row, so a batch of
 unrostered people costs two index look-ups.
+
+A roster import may write a million entries, and refreshing them all inside
+its one write transaction would hold up `hub run` for many seconds. So its
+apply only queues them (``coverage_pending``, in the same transaction) and the
+store works the queue off at once in transactions of ``CHUNK`` people
+(``drain``), each a fraction of a second; a queue left by a crash is worked off
+when the store next opens the file. ``rebuild`` (a changed catalogue, the
+first open after migration 8) empties the tables and queues everyone.
 
 The report sums the counts (a few tens of thousands of rows at province scale)
 for every birth year that lies wholly inside a band, and counts the people
@@ -31,9 +38,9 @@ from ..coverage import BANDS, LEVELS, DoseFact
 
 IN_LIST = "IN (SELECT value FROM json_each(?))"
 """One parameter for a whole list of ID numbers (a JSON array), as commit.py's IN_LIST."""
-REBUILD_CHUNK = 50_000
-COLUMNS = ("id_number", "commune", "birth_date", "level", "doses", "last_dose_on", "due_number", "due_booster", "due_on",
-           "due_until")
+CHUNK = 10_000
+"""People refreshed per transaction when the queue is worked off: about 0.1-0.2 s of write lock each."""
+COLUMNS = ("id_number", "commune", "birth_date", "level", "doses", "due_number", "due_booster", "due_on", "due_until")
 
 
 class Row(NamedTuple):
@@ -44,7 +51,6 @@ class Row(NamedTuple):
     birth_date: str
     level: int
     doses: int
-    last_dose_on: str | None
     due_number: int | None
     due_booster: int | None
     due_on: str | None
@@ -60,10 +66,8 @@ def refresh(conn: sqlite3.Connection, keys: str, catalogue: Catalogue) -> int:
     if not entries and not old:
         return 0
     doses = live_doses(conn, json.dumps([e[0] for e in entries])) if entries else {}
-    dues: dict[str, coverage.Due | None] = {}  # people without a dose: the same due for the same birth date
-    new = {}
-    for id_number, commune, birth_date in entries:
-        new[id_number] = person_row(id_number, commune, birth_date, doses.get(id_number, ()), catalogue, dues)
+    new = {id_number: Row(id_number, commune, *facts(birth_date, doses.get(id_number), catalogue))
+           for id_number, commune, birth_date in entries}
     stale = [key for key, row in old.items() if new.get(key) != row]
     fresh = [row for key, row in new.items() if old.get(key) != row]
     if stale:
@@ -82,17 +86,20 @@ def live_doses(conn: sqlite3.Connection, keys: str) -> dict[str, list[DoseFact]]
     return found
 
 
-def person_row(id_number: str, commune: str, birth_date: str, doses: list[DoseFact], catalogue: Catalogue,
-               dues: dict[str, coverage.Due | None]) -> Row:
-    """A rostered person's row; a birth date of the year only is kept as 1 January of that year."""
+def facts(birth_date: str, doses: list[DoseFact] | None, catalogue: Catalogue) -> tuple:
+    """A row but its ID number and commune: the birth date (a year alone as 1 January), level, live doses, the next
+    dose. Without a dose it is the same for everyone born that day (coverage.first_due remembers it)."""
+    if not doses:
+        return tail(birth_date if len(birth_date) == 10 else f"{birth_date}-01-01", 0, 0,
+                    coverage.first_due(birth_date, catalogue))
     birth = coverage.birth_day(birth_date)
-    if doses:
-        due = coverage.next_due(birth, doses, catalogue)
-    else:
-        due = dues[birth_date] if birth_date in dues else dues.setdefault(birth_date, coverage.next_due(birth, (), catalogue))
-    return Row(id_number, commune, birth.isoformat(), coverage.level(doses, catalogue), len(doses),
-               max((d.given_on for d in doses), default=None),
-               due and due.number, due and due.booster, due and due.on.isoformat(), due and due.until and due.until.isoformat())
+    return tail(birth.isoformat(), coverage.level(doses, catalogue), len(doses), coverage.next_due(birth, doses, catalogue))
+
+
+def tail(birth: str, level: int, doses: int, due: coverage.Due | None) -> tuple:
+    if due is None:
+        return birth, level, doses, None, None, None, None
+    return birth, level, doses, due.number, due.booster, due.on.isoformat(), due.until and due.until.isoformat()
 
 
 def count(conn: sqlite3.Connection, gone: list[Row], added: list[Row]) -> None:
@@ -110,29 +117,41 @@ def count(conn: sqlite3.Connection, gone: list[Row], added: list[Row]) -> None:
                      [change[:3] for change in changes if change[3] < 0])
 
 
+def queue(conn: sqlite3.Connection, select: str) -> None:
+    """Queue the ID numbers a SELECT returns for ``drain`` (inside the caller's transaction)."""
+    conn.execute(f"INSERT OR IGNORE INTO coverage_pending (id_number) {select}")
+
+
+def drain(conn: sqlite3.Connection, catalogue: Catalogue, limit: int = CHUNK) -> int:
+    """Refresh up to ``limit`` queued people and take them off the queue; return how many (0: the queue is empty)."""
+    keys = [n for (n,) in conn.execute("SELECT id_number FROM coverage_pending ORDER BY id_number LIMIT ?", (limit,))]
+    if keys:
+        listed = json.dumps(keys)
+        refresh(conn, listed, catalogue)
+        conn.execute(f"DELETE FROM coverage_pending WHERE id_number {IN_LIST}", (listed,))
+    return len(keys)
+
+
 def rebuild(conn: sqlite3.Connection, catalogue: Catalogue, at: str) -> int:
-    """Recompute every coverage row and count from the roster and the doses; return the rows (people on the roster)."""
+    """Empty the coverage tables and queue everyone on the roster for ``drain``; return how many were queued."""
     conn.execute("DELETE FROM coverage_people")
     conn.execute("DELETE FROM coverage_counts")
-    last, total = "", 0
-    while True:
-        chunk = [n for (n,) in conn.execute("SELECT id_number FROM roster WHERE id_number > ? ORDER BY id_number LIMIT ?",
-                                            (last, REBUILD_CHUNK))]
-        if not chunk:
-            break
-        total += refresh(conn, json.dumps(chunk), catalogue)
-        last = chunk[-1]
+    queue(conn, "SELECT id_number FROM roster")
     conn.execute("UPDATE coverage_state SET built_at = ?, catalogue = ? WHERE id = 1", (at, fingerprint(catalogue)))
-    return total
+    return conn.execute("SELECT count(*) FROM coverage_pending").fetchone()[0]
 
 
 def ensure_built(conn: sqlite3.Connection, catalogue: Catalogue, at: str) -> bool:
-    """Build the coverage tables once, on the first open after migration 8 (the migration has no catalogue); return
-    whether it did."""
+    """On the first open after migration 8 (which has no catalogue), queue everyone on the roster; return whether it did."""
     if conn.execute("SELECT built_at FROM coverage_state WHERE id = 1").fetchone()[0] is not None:
         return False
     rebuild(conn, catalogue, at)
     return True
+
+
+def pending(conn: sqlite3.Connection) -> int:
+    """People still to refresh (a roster import or a rebuild being worked off)."""
+    return conn.execute("SELECT count(*) FROM coverage_pending").fetchone()[0]
 
 
 def fingerprint(catalogue: Catalogue) -> str:
@@ -157,7 +176,7 @@ def report(conn: sqlite3.Connection, as_of: datetime.date, commune: str | None =
     return {
         "as_of": as_of.isoformat(), "commune": commune, "bands": [b.name for b in BANDS], "levels": list(LEVELS),
         "communes": communes, "district": summary(None, district),
-        "built_at": built[0] if built else None, "catalogue": built[1] if built else None,
+        "built_at": built[0] if built else None, "catalogue": built[1] if built else None, "pending": pending(conn),
     }
 
 
@@ -212,8 +231,8 @@ def natural(name: str) -> tuple:
     return tuple(int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name))
 
 
-OUTREACH = ("FROM coverage_people c JOIN roster r ON r.id_number = c.id_number "
-            "WHERE c.commune = ? AND c.due_on <= ? AND (c.due_until IS NULL OR c.due_until > ?)")
+DUE = "c.commune = ? AND c.due_on <= ? AND (c.due_until IS NULL OR c.due_until > ?)"
+"""The people of a commune due for a dose on a day (the index on (commune, due_on, due_until) answers it alone)."""
 
 
 def outreach(conn: sqlite3.Connection, commune: str, as_of: datetime.date, limit: int | None = None,
@@ -221,11 +240,11 @@ def outreach(conn: sqlite3.Connection, commune: str, as_of: datetime.date, limit
     """The commune's people on the roster whose next dose is due on ``as_of`` (never vaccinated, or due or overdue for
     the next): how many, and ``limit`` of them (None: all) from ``offset``, longest waiting first."""
     day = as_of.isoformat()
-    total = conn.execute(f"SELECT count(*) {OUTREACH}", (commune, day, day)).fetchone()[0]
+    total = conn.execute(f"SELECT count(*) FROM coverage_people c WHERE {DUE}", (commune, day, day)).fetchone()[0]
     keys = ("id_number", "full_name", "birth_date", "sex", "address", "phone", "priority_group", "level", "doses",
-            "last_dose_on", "due_number", "due_booster", "due_on")
+            "due_number", "due_booster", "due_on")
     cursor = conn.execute(
         f"SELECT c.id_number, r.full_name, r.birth_date, r.sex, r.address, r.phone, r.priority_group, c.level, c.doses, "
-        f"c.last_dose_on, c.due_number, c.due_booster, c.due_on {OUTREACH} ORDER BY c.due_on, c.id_number LIMIT ? OFFSET ?",
-        (commune, day, day, -1 if limit is None else limit, offset))
+        f"c.due_number, c.due_booster, c.due_on FROM coverage_people c JOIN roster r ON r.id_number = c.id_number "
+        f"WHERE {DUE} ORDER BY c.due_on, c.id_number LIMIT ? OFFSET ?", (commune, day, day, -1 if limit is None else limit, offset))
     return total, [dict(zip(keys, row)) for row in cursor]

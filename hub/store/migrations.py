@@ -291,20 +291,22 @@ CREATE TABLE coverage_people (
     birth_date TEXT NOT NULL,                      -- yyyy-mm-dd, a year-only roster date as yyyy-01-01 (docs/coverage.md)
     level INTEGER NOT NULL,                        -- 0 no live dose, 1 a dose, 2 primary series complete, 3 booster 1, 4 booster 2
     doses INTEGER NOT NULL,                        -- live (not voided) doses
-    last_dose_on TEXT,                             -- the day of the latest of them
     due_number INTEGER,                            -- the next dose (hub/coverage.py next_due), NULL when none will be offered
     due_booster INTEGER,                           -- 0 for a primary dose, N for booster N
     due_on TEXT,                                   -- the first day it may be given (vaccines/eligibility.py)
     due_until TEXT                                 -- the day it no longer may (an age limit), NULL: no end
 ) WITHOUT ROWID;
 CREATE INDEX coverage_people_by_birth ON coverage_people (birth_date, commune, level);
-CREATE INDEX coverage_people_due ON coverage_people (commune, due_on) WHERE due_on IS NOT NULL;
+CREATE INDEX coverage_people_due ON coverage_people (commune, due_on, due_until) WHERE due_on IS NOT NULL;
 CREATE TABLE coverage_counts (
     commune TEXT NOT NULL,
     birth_year INTEGER NOT NULL,
     level INTEGER NOT NULL,
     people INTEGER NOT NULL,                       -- rows of coverage_people with this commune, birth year and level
     PRIMARY KEY (commune, birth_year, level)
+) WITHOUT ROWID;
+CREATE TABLE coverage_pending (
+    id_number TEXT PRIMARY KEY                     -- a person whose row is still to refresh (queued by a roster import)
 ) WITHOUT ROWID;
 CREATE TABLE coverage_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -317,7 +319,8 @@ INSERT INTO coverage_state (id) VALUES (1)
 
 def m008_coverage(conn: sqlite3.Connection) -> None:
     """Coverage against the roster: a row per rostered person and counts per (commune, birth year, level), kept by
-    hub/store/coverage.py refresh; filled by the store on its first open (it needs the vaccine catalogue)."""
+    hub/store/coverage.py refresh, and the people still to refresh; filled by the store on its first open (it needs
+    the vaccine catalogue)."""
     execute_all(conn, M008)
 
 

@@ -23,11 +23,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from vaccines.catalogue import Catalogue, load_catalogue
-
 from ..roster.link import KIND, mismatch
 from ..roster.rows import Entry, Refused
-from .coverage import refresh as refresh_coverage
+from .coverage import queue as queue_coverage
 
 COLUMNS = Entry._fields
 STAGE = f"""
@@ -79,9 +77,9 @@ def last_import(conn: sqlite3.Connection) -> int:
 
 
 def apply(conn: sqlite3.Connection, staged_at: int, file_name: str, by: str, at: str, rows: int,
-          refused: list[Refused], catalogue: Catalogue | None = None) -> RosterImported:
-    """Write what ``stage`` found (inside the caller's BEGIN IMMEDIATE), and the coverage rows of the entries written
-    (with ``catalogue``; None: the packaged one); return the counts."""
+          refused: list[Refused]) -> RosterImported:
+    """Write what ``stage`` found (inside the caller's BEGIN IMMEDIATE) and queue the entries written for their
+    coverage rows (hub/store/coverage.py drain, which the caller runs next); return the counts."""
     if last_import(conn) != staged_at:  # another import committed between stage and apply: compare again
         conn.execute("DELETE FROM temp.roster_touched")
         conn.execute(TOUCH)
@@ -94,8 +92,7 @@ def apply(conn: sqlite3.Connection, staged_at: int, file_name: str, by: str, at:
     conn.execute(UPSERT, {"import_id": import_id, "at": at})
     keep_refused(conn, file_name, import_id, refused)
     conflicts = relink(conn)
-    touched = conn.execute("SELECT json_group_array(id_number) FROM temp.roster_touched").fetchone()[0]
-    refresh_coverage(conn, touched, catalogue or load_catalogue())
+    queue_coverage(conn, "SELECT id_number FROM temp.roster_touched")  # refreshed in short transactions: coverage.drain
     return RosterImported(import_id, file_name, rows, added, changed, staged - added - changed, len(refused), conflicts)
 
 

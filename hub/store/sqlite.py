@@ -62,6 +62,9 @@ class SqliteStore:
         with self.transaction() as conn:
             migrate(conn, self.path)
             coverage.ensure_built(conn, self.catalogue, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            behind = coverage.pending(conn)
+        if behind:  # the first build after migration 8, or a queue an import left when it was killed
+            self.catch_up_coverage()
 
     def __enter__(self) -> SqliteStore:
         return self
@@ -105,7 +108,8 @@ class SqliteStore:
         with self.transaction("DEFERRED") as conn:
             staged_at = roster.stage(conn, parsed.entries)
         with self.transaction() as conn:
-            done = roster.apply(conn, staged_at, file_name, by, at, parsed.rows, parsed.refused, self.catalogue)
+            done = roster.apply(conn, staged_at, file_name, by, at, parsed.rows, parsed.refused)
+        self.catch_up_coverage()
         logger.info("roster import %d of %s: %d rows, %d added, %d changed, %d unchanged, %d rejected, %d conflicts",
                     done.import_id, file_name, done.rows, done.added, done.changed, done.unchanged, done.rejected,
                     done.conflicts)
@@ -275,7 +279,20 @@ class SqliteStore:
     def rebuild_coverage(self) -> int:
         """Recompute the coverage tables whole, with this store's catalogue (after the catalogue changed)."""
         with self.transaction() as conn:
-            return coverage.rebuild(conn, self.catalogue, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            people = coverage.rebuild(conn, self.catalogue, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        self.catch_up_coverage()
+        return people
+
+    def catch_up_coverage(self) -> int:
+        """Refresh the people queued for coverage (hub/store/coverage.py drain), a transaction per CHUNK of them, so
+        that `hub run` never waits long for the write lock; return how many."""
+        done = 0
+        while True:
+            with self.transaction() as conn:
+                step = coverage.drain(conn, self.catalogue)
+            if not step:
+                return done
+            done += step
 
     def close(self) -> None:
         with self.lock:

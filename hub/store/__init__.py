@@ -2,8 +2,9 @@
 
 All of the hub's SQL is in this package: sqlite.py (the store `hub` opens: one
 SQLite file), commit.py (what one batch writes), migrations.py (the schema),
-staff.py (the workspace's accounts, sessions, sign-in lockouts and audit log) and
-reports.py (the data staff's read-only listings). The rest of the hub speaks to
+staff.py (the workspace's accounts, sessions, sign-in lockouts and audit log),
+reports.py (the data staff's read-only listings) and coverage.py (coverage
+against the roster, kept up to date by its refresh). The rest of the hub speaks to
 a Store only. PostgreSQL is the next store (issue 15), a module beside
 sqlite.py implementing the same protocol: that is why the SQLite store is
 written on raw sqlite3 (plain DB-API, its own BEGIN IMMEDIATE transactions),

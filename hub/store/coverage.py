@@ -93,7 +93,8 @@ def facts(birth_date: str, doses: list[DoseFact] | None, catalogue: Catalogue) -
         return tail(birth_date if len(birth_date) == 10 else f"{birth_date}-01-01", 0, 0,
                     coverage.first_due(birth_date, catalogue))
     birth = coverage.birth_day(birth_date)
-    return tail(birth.isoformat(), coverage.level(doses, catalogue), len(doses), coverage.next_due(birth, doses, catalogue))
+    given = len({d.number for d in doses})  # a dose number recorded twice (duplicate_dose) is one dose
+    return tail(birth.isoformat(), coverage.level(doses, catalogue), given, coverage.next_due(birth, doses, catalogue))
 
 
 def tail(birth: str, level: int, doses: int, due: coverage.Due | None) -> tuple:
@@ -167,11 +168,13 @@ def report(conn: sqlite3.Connection, as_of: datetime.date, commune: str | None =
     """Per commune (or one commune) and band as of ``as_of``: the roster count and, per level of LEVELS, how many have
     reached it and what percentage of the roster that is; the district's totals; the under-5s apart."""
     cells = band_counts(conn, as_of, commune)
-    names = sorted({name for name, _, _ in cells}, key=natural) if commune is None else [commune]
-    communes = [summary(name, {(b, lv): n for (c, b, lv), n in cells.items() if c == name}) for name in names]
+    by_commune: dict[str, dict[tuple[int, int], int]] = defaultdict(dict)
     district: Counter = Counter()
-    for (_, band, level_), n in cells.items():
+    for (name, band, level_), n in cells.items():
+        by_commune[name][(band, level_)] = n
         district[(band, level_)] += n
+    names = sorted(by_commune, key=natural) if commune is None else [commune]
+    communes = [summary(name, by_commune.get(name, {})) for name in names]
     built = conn.execute("SELECT built_at, catalogue FROM coverage_state WHERE id = 1").fetchone()
     return {
         "as_of": as_of.isoformat(), "commune": commune, "bands": [b.name for b in BANDS], "levels": list(LEVELS),
@@ -181,25 +184,52 @@ def report(conn: sqlite3.Connection, as_of: datetime.date, commune: str | None =
 
 
 def band_counts(conn: sqlite3.Connection, as_of: datetime.date, commune: str | None) -> Counter:
-    """(commune, band index (-1: under 5), level) -> people, as of the day."""
+    """(commune, band index (-1: under 5), level) -> people, as of the day.
+
+    Band i holds the birth dates from the day after thresholds[i + 1] to thresholds[i] (coverage.band_thresholds):
+    every other birth year lies wholly in one band and is summed from the counts. Each threshold's year (a different
+    year for each, the bands' ages being whole years) is split at the threshold: the counts give the year's total,
+    and the people rows, counted by exact birth date, give the smaller side of the split; the other side is the rest.
+    """
     thresholds = coverage.band_thresholds(as_of)
-    years = sorted({t.year for t in thresholds})
     where, args = ("AND commune = ?", [commune]) if commune is not None else ("", [])
+    split = " ".join(f"WHEN birth_year = {t.year} THEN {SPLIT + i}" for i, t in enumerate(thresholds))
     by_year = " ".join(f"WHEN birth_year > {t.year} THEN {i - 1}" for i, t in enumerate(thresholds))
     cells: Counter = Counter()
-    rows = conn.execute(
-        f"SELECT commune, CASE {by_year} ELSE {len(BANDS) - 1} END, level, sum(people) FROM coverage_counts "
-        f"WHERE birth_year NOT IN ({', '.join(map(str, years))}) {where} GROUP BY 1, 2, 3", args)
+    year_totals: dict[int, Counter] = defaultdict(Counter)
+    rows = conn.execute(f"SELECT commune, CASE {split} {by_year} ELSE {len(BANDS) - 1} END, level, sum(people) "
+                        f"FROM coverage_counts WHERE true {where} GROUP BY 1, 2, 3", args)
     for name, band, level_, n in rows:
-        cells[(name, band, level_)] += n
-    by_day = " ".join(f"WHEN birth_date > '{t.isoformat()}' THEN {i - 1}" for i, t in enumerate(thresholds))
-    for year in years:  # the years a band boundary cuts: each person's birth date
-        rows = conn.execute(
-            f"SELECT commune, CASE {by_day} ELSE {len(BANDS) - 1} END, level, count(*) FROM coverage_people "
-            f"WHERE birth_date >= ? AND birth_date <= ? {where} GROUP BY 1, 2, 3", [f"{year:04d}-01-01", f"{year:04d}-12-31", *args])
-        for name, band, level_, n in rows:
+        if band >= SPLIT:
+            year_totals[band - SPLIT][(name, level_)] += n
+        else:
             cells[(name, band, level_)] += n
+    for i, threshold in enumerate(thresholds):
+        older, younger = split_year(conn, threshold, year_totals[i], where, args)
+        for (name, level_), n in older.items():
+            cells[(name, i, level_)] += n
+        for (name, level_), n in younger.items():
+            cells[(name, i - 1, level_)] += n
     return cells
+
+
+SPLIT = 100
+"""In band_counts' first query, SPLIT + i marks the rows of threshold i's birth year."""
+
+
+def split_year(conn: sqlite3.Connection, threshold: datetime.date, totals: Counter, where: str,
+               args: list) -> tuple[Counter, Counter]:
+    """The people of the threshold's birth year per (commune, level): born up to it (the older band) and after it."""
+    first_half = threshold.timetuple().tm_yday <= 183
+    span = (f"{threshold.year:04d}-01-01", threshold.isoformat()) if first_half else \
+        ((threshold + datetime.timedelta(days=1)).isoformat(), f"{threshold.year:04d}-12-31")
+    counted: Counter = Counter({(name, level_): n for name, level_, n in conn.execute(
+        f"SELECT commune, level, count(*) FROM coverage_people WHERE birth_date >= ? AND birth_date <= ? {where} "
+        f"GROUP BY 1, 2", [*span, *args])})
+    rest = Counter(totals)
+    rest.subtract(counted)
+    rest = Counter({key: n for key, n in rest.items() if n})
+    return (counted, rest) if first_half else (rest, counted)
 
 
 def summary(name: str | None, cells: dict[tuple[int, int], int]) -> dict[str, Any]:

@@ -290,7 +290,7 @@ CREATE TABLE coverage_people (
     commune TEXT NOT NULL,                         -- the roster's commune or ward
     birth_date TEXT NOT NULL,                      -- yyyy-mm-dd, a year-only roster date as yyyy-01-01 (docs/coverage.md)
     level INTEGER NOT NULL,                        -- 0 no live dose, 1 a dose, 2 primary series complete, 3 booster 1, 4 booster 2
-    doses INTEGER NOT NULL,                        -- live (not voided) doses
+    doses INTEGER NOT NULL,                        -- live (not voided) doses, a dose number recorded twice once
     due_number INTEGER,                            -- the next dose (hub/coverage.py next_due), NULL when none will be offered
     due_booster INTEGER,                           -- 0 for a primary dose, N for booster N
     due_on TEXT,                                   -- the first day it may be given (vaccines/eligibility.py)

@@ -104,7 +104,8 @@ def tail(birth: str, level: int, doses: int, due: coverage.Due | None) -> tuple:
 
 
 def count(conn: sqlite3.Connection, gone: list[Row], added: list[Row]) -> None:
-    """Move the counts per (commune, birth year, level) by the rows that went and came; drop those that reach 0."""
+    """Move the counts per (commune, birth year, level) by the rows that went and came. A count that reaches 0 stays
+    (a few tens of thousands of rows at most, and deleting them on the merge's path cost more than they do)."""
     delta: Counter = Counter()
     for row in gone:
         delta[(row.commune, int(row.birth_date[:4]), row.level)] -= 1
@@ -114,8 +115,6 @@ def count(conn: sqlite3.Connection, gone: list[Row], added: list[Row]) -> None:
     conn.executemany(
         "INSERT INTO coverage_counts (commune, birth_year, level, people) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (commune, birth_year, level) DO UPDATE SET people = people + excluded.people", changes)
-    conn.executemany("DELETE FROM coverage_counts WHERE commune = ? AND birth_year = ? AND level = ? AND people = 0",
-                     [change[:3] for change in changes if change[3] < 0])
 
 
 def queue(conn: sqlite3.Connection, select: str) -> None:
@@ -200,6 +199,8 @@ def band_counts(conn: sqlite3.Connection, as_of: datetime.date, commune: str | N
     rows = conn.execute(f"SELECT commune, CASE {split} {by_year} ELSE {len(BANDS) - 1} END, level, sum(people) "
                         f"FROM coverage_counts WHERE true {where} GROUP BY 1, 2, 3", args)
     for name, band, level_, n in rows:
+        if not n:
+            continue  # a commune, year and level whose people all moved on
         if band >= SPLIT:
             year_totals[band - SPLIT][(name, level_)] += n
         else:
@@ -253,7 +254,8 @@ def figures(band: str, by_level: list[int]) -> dict[str, Any]:
 
 def communes(conn: sqlite3.Connection) -> list[str]:
     """Every commune that has people on the roster, by name (natural order: Phường 2 before Phường 10)."""
-    return sorted((name for (name,) in conn.execute("SELECT DISTINCT commune FROM coverage_counts")), key=natural)
+    return sorted((name for (name,) in conn.execute("SELECT DISTINCT commune FROM coverage_counts WHERE people > 0")),
+                  key=natural)
 
 
 def natural(name: str) -> tuple:

@@ -302,7 +302,7 @@ CREATE TABLE coverage_counts (
     commune TEXT NOT NULL,
     birth_year INTEGER NOT NULL,
     level INTEGER NOT NULL,
-    people INTEGER NOT NULL,                       -- rows of coverage_people with this commune, birth year and level
+    people INTEGER NOT NULL,                       -- rows of coverage_people with this commune, birth year and level (0 kept)
     PRIMARY KEY (commune, birth_year, level)
 ) WITHOUT ROWID;
 CREATE TABLE coverage_pending (

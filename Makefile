@@ -8,7 +8,7 @@ APT_TEST := chromium libatomic1 faketime mosquitto-clients
 DEMO_PORT ?= 8080
 DEMO_DB ?= var/demo.db
 
-.PHONY: demo test test-shifted bench bench-decode bench-latency bench-hub bench-roster system-deps test-system-deps frames translations clean help
+.PHONY: demo test test-shifted bench bench-decode bench-latency bench-hub bench-roster bench-province system-deps test-system-deps frames translations clean help
 
 help:
 	@echo "make demo    set up and run a kiosk on the bundled replay frames, with a local broker and district hub"
@@ -51,7 +51,7 @@ SHIFTED_TZ ?= America/Sao_Paulo
 test-shifted: test-system-deps $(VENV)/.installed
 	$(BIN)/python -m tests.shifted --date "$(SHIFTED_DATE)" --tz "$(SHIFTED_TZ)" $(PYTEST_ARGS)
 
-bench: bench-decode bench-latency bench-hub bench-roster
+bench: bench-decode bench-latency bench-hub bench-roster bench-province
 
 bench-decode: system-deps $(VENV)/.installed
 	@$(BIN)/python bench/decode.py
@@ -66,6 +66,13 @@ bench-hub: system-deps $(VENV)/.installed
 ROSTER_ROWS ?= 1000000
 bench-roster: $(VENV)/.installed
 	@$(BIN)/python -m bench.roster --rows $(ROSTER_ROWS)
+
+# Coverage at a province's scale (issue 12's target: `hub coverage` and /coverage p95 <= 300 ms with 1,000,000 people on
+# the roster and 2,500,000 doses); PROVINCE_PEOPLE=200000 PROVINCE_DOSES=500000 for a shorter run.
+PROVINCE_PEOPLE ?= 1000000
+PROVINCE_DOSES ?= 2500000
+bench-province: $(VENV)/.installed
+	@$(BIN)/python -m bench.province --people $(PROVINCE_PEOPLE) --doses $(PROVINCE_DOSES)
 
 frames: $(VENV)/.installed
 	$(BIN)/python -m kiosk.demo.generate

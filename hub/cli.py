@@ -1,5 +1,5 @@
 """The `hub` command: run (MQTT ingest and merge), web (the district workspace), staff, roster import and template,
-ca init, enroll, revoke, broker-files, passwd, stats, quarantine, conflicts."""
+ca init, enroll, revoke, broker-files, passwd, stats, quarantine, conflicts, coverage (and its outreach list)."""
 
 from __future__ import annotations
 
@@ -89,6 +89,7 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("file", metavar="FILE", help="the roster, .csv (UTF-8) or .xlsx (docs/roster.md has the columns)")
     template = roster_verbs.add_parser("template", help="write the empty roster template")
     template.add_argument("--out", required=True, metavar="FILE", help="where: FILE.csv or FILE.xlsx")
+    add_coverage_commands(sub, database, as_json)
     return top
 
 
@@ -127,6 +128,26 @@ def add_web_command(sub, database: argparse.ArgumentParser) -> None:
     web.add_argument("--tls-cert", metavar="PATH", help="serve HTTPS with this certificate chain (PEM), e.g. the one the "
                      "district CA issued for this host; with --tls-key")
     web.add_argument("--tls-key", metavar="PATH", help="the certificate's private key (PEM)")
+
+
+def add_coverage_commands(sub, database: argparse.ArgumentParser, as_json: argparse.ArgumentParser) -> None:
+    """`hub coverage`: coverage against the roster; `hub coverage outreach`, `hub coverage rebuild`."""
+    day = argparse.ArgumentParser(add_help=False)
+    day.add_argument("--as-of", metavar="YYYY-MM-DD", help="ages as on this day (default: today in Vietnam); the doses "
+                     "are all those merged so far")
+    coverage = sub.add_parser("coverage", parents=[as_json, day], help="coverage against the roster per commune, age band "
+                              "and dose; `hub coverage outreach`, `hub coverage rebuild`")
+    coverage.add_argument("--db", metavar="PATH", help=DEFAULT_DB_HELP + " (required)")
+    coverage.add_argument("--commune", metavar="NAME", help="only this commune or ward, as the roster writes it")
+    verbs = coverage.add_subparsers(dest="coverage_command", metavar="ACTION")
+    outreach = verbs.add_parser("outreach", parents=[database, day], help="write a commune's outreach list (people not "
+                                "vaccinated, or due or overdue for their next dose) as XLSX, with names: audited")
+    outreach.add_argument("--commune", required=True, metavar="NAME", help="the commune or ward, as the roster writes it")
+    outreach.add_argument("--out", required=True, metavar="FILE.xlsx", help="where to write the spreadsheet")
+    rebuild = verbs.add_parser("rebuild", parents=[database], help="recompute the coverage tables from the roster and "
+                               "the doses (after the vaccine catalogue changed)")
+    rebuild.add_argument("--catalogue", metavar="PATH", help="vaccine catalogue TOML, the one `hub run` uses "
+                         "(default: the packaged one)")
 
 
 def main(argv: list[str] | None = None) -> int:

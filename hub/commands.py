@@ -401,7 +401,92 @@ def roster_template(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- coverage against the roster ----------------------------------------------------------------------------------------
+
+
+def coverage(args: argparse.Namespace) -> int:
+    """`hub coverage` (the table), `hub coverage outreach` (a commune's list as XLSX), `hub coverage rebuild`."""
+    if args.coverage_command == "outreach":
+        return coverage_outreach(args)
+    if args.coverage_command == "rebuild":
+        return coverage_rebuild(args)
+    if not args.db:
+        raise ValueError("hub coverage needs --db PATH")
+    store = open_store(args.db)
+    try:
+        report = store.coverage(as_of(args.as_of), args.commune)
+    finally:
+        store.close()
+    if args.commune and not report["communes"][0]["total"]["roster"] and not report["communes"][0]["under_5"]:
+        raise ValueError(f"no one on the roster in the commune {args.commune!r}")
+    if args.json:
+        print_json(report)
+    else:
+        print_coverage(report)
+    return 0
+
+
+def as_of(text: str | None):
+    """The day asked for (YYYY-MM-DD), or today in Vietnam; raise ValueError for another form."""
+    from datetime import date
+
+    from .coverage import local_day
+
+    if text is None:
+        return local_day(now())
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--as-of {text!r}: expected a day as YYYY-MM-DD") from None
+
+
+def print_coverage(report: dict[str, Any]) -> None:
+    """One line per commune and band (and the district's), each level's count and percentage of the roster."""
+    from .coverage import LEVELS
+
+    lines = []
+    for place in [*report["communes"], {**report["district"], "commune": "(district)"}] if not report["commune"] \
+            else report["communes"]:
+        for cell in [*place["bands"], place["total"]]:
+            line = {"commune": place["commune"], "band": cell["band"], "roster": cell["roster"]}
+            for name in LEVELS:
+                percent = cell[name]["percent"]
+                line[name] = f"{cell[name]['count']} ({percent:.1f}%)" if percent is not None else str(cell[name]["count"])
+            lines.append(line)
+    print(f"coverage as of {report['as_of']} (ages on that day, every dose merged so far)")
+    print_table(lines, ["commune", "band", "roster", *LEVELS])
+
+
+def coverage_outreach(args: argparse.Namespace) -> int:
+    """Write the commune's outreach list (names: the audit log keeps a line, without them)."""
+    from .coverage import commune_key, outreach_workbook
+
+    day = as_of(args.as_of)
+    store = open_store(args.db)
+    try:
+        if args.commune not in store.coverage_communes():
+            raise ValueError(f"no one on the roster in the commune {args.commune!r}")
+        total, rows = store.outreach(args.commune, day)
+        Path(args.out).write_bytes(outreach_workbook(args.commune, day, rows))
+        store.audit(None, "outreach_export", f"commune:{commune_key(args.commune)}", None, now())
+    finally:
+        store.close()
+    print(f"hub: wrote {args.out}: {total} people of {args.commune} to reach as of {day.isoformat()}")
+    return 0
+
+
+def coverage_rebuild(args: argparse.Namespace) -> int:
+    store = open_store(args.db, args.catalogue)
+    try:
+        people = store.rebuild_coverage()
+    finally:
+        store.close()
+    print(f"hub: coverage rebuilt for {people} people on the roster")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": run, "staff": staff, "web": web, "roster": roster, "ca": ca_init, "enroll": enroll, "revoke": revoke,
     "broker-files": write_broker_files, "passwd": passwd, "stats": stats, "quarantine": quarantine, "conflicts": conflicts,
+    "coverage": coverage,
 }

@@ -29,7 +29,7 @@ def rows(path, sql: str) -> list[tuple]:
 def test_ok__m010_fills_in_the_opening_time_of_conflicts_already_there(tmp_path):
     path = tmp_path / "hub.db"
     conn = sqlite3.connect(str(path), isolation_level=None)
-    before = MIGRATIONS.index(corrections_migration()) + 1
+    before = MIGRATIONS.index(queue_migration())  # every migration before m010: today's merge writes to all of them
     for number, step in enumerate(MIGRATIONS[:before], start=1):
         step(conn)
         conn.execute(f"PRAGMA user_version = {number}")
@@ -43,8 +43,8 @@ def test_ok__m010_fills_in_the_opening_time_of_conflicts_already_there(tmp_path)
     assert rows(path, "SELECT count(*) FROM conflict_seen") == [(1,)]
 
 
-def corrections_migration():
-    return next(step for step in MIGRATIONS if step.__name__ == "m007_hub_events")
+def queue_migration():
+    return next(step for step in MIGRATIONS if step.__name__ == "m010_conflict_queue")
 
 
 def test_ok__the_opening_time_stays_when_the_merge_rewrites_a_conflict(tmp_path):

@@ -3,8 +3,8 @@
 All of the hub's SQL is in this package: sqlite.py (the store `hub` opens: one
 SQLite file), commit.py (what one batch writes), migrations.py (the schema),
 staff.py (the workspace's accounts, sessions, sign-in lockouts and audit log),
-people.py (a person's search, refs and record) and reports.py (the data staff's
-read-only listings). The rest of the hub speaks to
+people.py (a person's search, refs and record), reports.py (the data staff's read-only listings) and coverage.py
+(coverage against the roster, kept up to date by its refresh). The rest of the hub speaks to
 a Store only. PostgreSQL is the next store (issue 15), a module beside
 sqlite.py implementing the same protocol: that is why the SQLite store is
 written on raw sqlite3 (plain DB-API, its own BEGIN IMMEDIATE transactions),
@@ -21,7 +21,7 @@ Nothing about MQTT is in here; nothing about SQL is outside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol, Sequence
 
 import wire
@@ -202,7 +202,8 @@ class Store(Protocol):
 
     def import_roster(self, parsed: Any, file_name: str, by: str, at: str) -> Any:
         """Import a checked roster file (hub/roster/files.py Parsed) in one transaction; return the counts
-        (hub/store/roster.py RosterImported). Re-importing the same file adds and changes nothing."""
+        (hub/store/roster.py RosterImported). Re-importing the same file adds and changes nothing. The coverage rows of
+        the entries written follow in short transactions before it returns (hub/store/coverage.py)."""
 
     def roster_rejections(self, file_name: str | None = None, per_file: int | None = None) -> list[dict[str, Any]]:
         """The rows the last import of each file (or of this file name) refused: row number, reason, valid ID number;
@@ -282,6 +283,25 @@ class Store(Protocol):
 
     def conflict_ref(self, conflict_id: str) -> str | None:
         """The ref of the person a conflict is about (made if need be), or None when there is no such conflict."""
+
+    # Coverage against the roster (hub/store/coverage.py, hub/coverage.py)
+
+    def coverage(self, as_of: date, commune: str | None = None) -> dict[str, Any]:
+        """Per commune (or one commune) and age band on ``as_of``: the roster count and, per dose level, how many reached
+        it and the percentage; the district's totals. Read from the maintained counts, never a scan of the roster."""
+
+    def coverage_communes(self) -> list[str]:
+        """Every commune with people on the roster, by name."""
+
+    def outreach(self, commune: str, as_of: date, limit: int | None = None, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+        """The commune's rostered people due for a dose on ``as_of`` (never vaccinated, or due or overdue for the next),
+        longest waiting first, with their roster entry (names: for the data staff only): the total and one page."""
+
+    def rebuild_coverage(self) -> int:
+        """Recompute the coverage tables from the roster and the doses; return the people on the roster."""
+
+    def catch_up_coverage(self) -> int:
+        """Refresh the people a roster import (or a rebuild) queued, in short transactions; return how many."""
 
     def ping(self) -> None:
         """Raise StoreError when the database cannot be read (the workspace's health check)."""

@@ -26,6 +26,7 @@ from ..merge import PERSON_EVENTS, PersonEvent, derive_person, id_number_of, set
 from . import Batch, Committed, Quarantined
 from . import corrections
 from .acks import climb, extend_chain, held_above, make_ack
+from .coverage import refresh as refresh_coverage
 from .fleet import keep_statuses, note_seen
 from .roster import roster_conflicts
 
@@ -194,8 +195,8 @@ def derive(conn: sqlite3.Connection, fresh: list[wire.Event], catalogue: Catalog
 
 
 def derive_people(conn: sqlite3.Connection, people: set[str], catalogue: Catalogue, known: dict[str, dict] | None = None) -> None:
-    """Rewrite these people's derived rows (people, doses, conflicts) from all their events, the kiosks' and the hub's;
-    ``known`` holds payloads already parsed (the batch's), by event id."""
+    """Rewrite these people's derived rows (people, doses, conflicts, and their coverage rows: hub/store/coverage.py)
+    from all their events, the kiosks' and the hub's; ``known`` holds payloads already parsed (the batch's), by event id."""
     if not people:
         return
     keys = json.dumps(sorted(people))
@@ -209,6 +210,7 @@ def derive_people(conn: sqlite3.Connection, people: set[str], catalogue: Catalog
     linked.update((c["id"], c) for c in roster_conflicts(conn, keys, [view.person for view in views]))
     linked = settle(list(linked.values()), hub, {})  # the roster's conflicts, as recorded and as now
     rewrite(conn, "conflicts", keys, [c for view in views for c in view.conflicts] + linked)
+    refresh_coverage(conn, keys, catalogue)
 
 
 DERIVED = {

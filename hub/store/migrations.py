@@ -308,6 +308,47 @@ def m007_hub_events(conn: sqlite3.Connection) -> None:
     execute_all(conn, M007)
 
 
+M008 = """
+CREATE TABLE coverage_people (
+    id_number TEXT PRIMARY KEY,                    -- a person on the roster (no row for anyone else)
+    commune TEXT NOT NULL,                         -- the roster's commune or ward
+    birth_date TEXT NOT NULL,                      -- yyyy-mm-dd, a year-only roster date as yyyy-01-01 (docs/coverage.md)
+    level INTEGER NOT NULL,                        -- 0 no live dose, 1 a dose, 2 primary series complete, 3 booster 1, 4 booster 2
+    doses INTEGER NOT NULL,                        -- live (not voided) doses, a dose number recorded twice once
+    due_number INTEGER,                            -- the next dose (hub/coverage.py next_due), NULL when none will be offered
+    due_booster INTEGER,                           -- 0 for a primary dose, N for booster N
+    due_on TEXT,                                   -- the first day it may be given (vaccines/eligibility.py)
+    due_until TEXT                                 -- the day it no longer may (an age limit), NULL: no end
+) WITHOUT ROWID;
+CREATE INDEX coverage_people_by_birth ON coverage_people (birth_date, commune, level);
+CREATE INDEX coverage_people_due ON coverage_people (commune, due_on, due_until) WHERE due_on IS NOT NULL;
+CREATE TABLE coverage_counts (
+    commune TEXT NOT NULL,
+    birth_year INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    people INTEGER NOT NULL,                       -- rows of coverage_people with this commune, birth year and level (0 kept)
+    PRIMARY KEY (commune, birth_year, level)
+) WITHOUT ROWID;
+CREATE TABLE coverage_pending (
+    id_number TEXT PRIMARY KEY                     -- a person whose row is still to refresh (queued by a roster import)
+) WITHOUT ROWID;
+CREATE TABLE coverage_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    built_at TEXT,                                 -- when the tables were last rebuilt whole (NULL: not yet, the store builds
+    catalogue TEXT                                 -- them when it opens the file) and the catalogue's fingerprint then
+);
+INSERT INTO coverage_state (id) VALUES (1)
+"""
+
+
+def m008_coverage(conn: sqlite3.Connection) -> None:
+    """Coverage against the roster: a row per rostered person and counts per (commune, birth year, level), kept by
+    hub/store/coverage.py refresh, and the people still to refresh; filled by the store on its first open (it needs
+    the vaccine catalogue)."""
+    execute_all(conn, M008)
+
+
+
 M009 = """
 CREATE TABLE person_refs (
     ref TEXT PRIMARY KEY,                          -- random (hub/store/people.py): what /people/<ref> and the audit log name
@@ -377,4 +418,4 @@ def m010_conflict_queue(conn: sqlite3.Connection) -> None:
 
 
 MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster,
-              m007_hub_events, m009_person_refs, m010_conflict_queue]
+              m007_hub_events, m008_coverage, m009_person_refs, m010_conflict_queue]

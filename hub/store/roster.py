@@ -28,6 +28,7 @@ from ..merge import settle
 from ..roster.link import KIND, mismatch
 from ..roster.rows import Entry, Refused
 from . import corrections
+from .coverage import queue as queue_coverage
 
 COLUMNS = Entry._fields
 STAGE = f"""
@@ -80,7 +81,8 @@ def last_import(conn: sqlite3.Connection) -> int:
 
 def apply(conn: sqlite3.Connection, staged_at: int, file_name: str, by: str, at: str, rows: int,
           refused: list[Refused]) -> RosterImported:
-    """Write what ``stage`` found (inside the caller's BEGIN IMMEDIATE); return the counts."""
+    """Write what ``stage`` found (inside the caller's BEGIN IMMEDIATE) and queue the entries written for their
+    coverage rows (hub/store/coverage.py drain, which the caller runs next); return the counts."""
     if last_import(conn) != staged_at:  # another import committed between stage and apply: compare again
         conn.execute("DELETE FROM temp.roster_touched")
         conn.execute(TOUCH)
@@ -93,6 +95,7 @@ def apply(conn: sqlite3.Connection, staged_at: int, file_name: str, by: str, at:
     conn.execute(UPSERT, {"import_id": import_id, "at": at})
     keep_refused(conn, file_name, import_id, refused)
     conflicts = relink(conn)
+    queue_coverage(conn, "SELECT id_number FROM temp.roster_touched")  # refreshed in short transactions: coverage.drain
     return RosterImported(import_id, file_name, rows, added, changed, staged - added - changed, len(refused), conflicts)
 
 

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -30,7 +30,7 @@ from . import Attempt, AuditEntry, Batch, Committed, KioskKey, LockRule, Session
 from . import acks
 from . import conflicts as conflict_reads
 from . import commit as commits
-from . import corrections, people, roster, staff
+from . import corrections, coverage, people, roster, staff
 from .migrations import APPLICATION_ID, MIGRATIONS
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,10 @@ class SqliteStore:
         self.conn = connect(self.path)
         with self.transaction() as conn:
             migrate(conn, self.path)
+            coverage.ensure_built(conn, self.catalogue, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            behind = coverage.pending(conn)
+        if behind:  # the first build after migration 8, or a queue an import left when it was killed
+            self.catch_up_coverage()
 
     def __enter__(self) -> SqliteStore:
         return self
@@ -113,6 +117,7 @@ class SqliteStore:
                 staged_at = roster.stage(conn, parsed.entries)
             with self.transaction() as conn:
                 done = roster.apply(conn, staged_at, file_name, by, at, parsed.rows, parsed.refused)
+        self.catch_up_coverage()
         logger.info("roster import %d of %s: %d rows, %d added, %d changed, %d unchanged, %d rejected, %d conflicts",
                     done.import_id, file_name, done.rows, done.added, done.changed, done.unchanged, done.rejected,
                     done.conflicts)
@@ -337,6 +342,38 @@ class SqliteStore:
         """Raise StoreError when the database cannot be read."""
         with self.transaction("DEFERRED") as conn:
             conn.execute("SELECT 1 FROM staff LIMIT 1").fetchall()
+
+    # Coverage against the roster: see hub/store/coverage.py and hub.store.Store
+
+    def coverage(self, as_of: date, commune: str | None = None) -> dict[str, Any]:
+        with self.transaction("DEFERRED") as conn:
+            return coverage.report(conn, as_of, commune)
+
+    def coverage_communes(self) -> list[str]:
+        with self.transaction("DEFERRED") as conn:
+            return coverage.communes(conn)
+
+    def outreach(self, commune: str, as_of: date, limit: int | None = None, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+        with self.transaction("DEFERRED") as conn:
+            return coverage.outreach(conn, commune, as_of, limit, offset)
+
+    def rebuild_coverage(self) -> int:
+        """Recompute the coverage tables whole, with this store's catalogue (after the catalogue changed)."""
+        with self.transaction() as conn:
+            people = coverage.rebuild(conn, self.catalogue, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        self.catch_up_coverage()
+        return people
+
+    def catch_up_coverage(self) -> int:
+        """Refresh the people queued for coverage (hub/store/coverage.py drain), a transaction per CHUNK of them, so
+        that `hub run` never waits long for the write lock; return how many."""
+        done = 0
+        while True:
+            with self.transaction() as conn:
+                step = coverage.drain(conn, self.catalogue)
+            if not step:
+                return done
+            done += step
 
     def close(self) -> None:
         with self.lock:

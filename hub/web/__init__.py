@@ -6,6 +6,7 @@ audit.py (the admin's audit log), health.py (/healthz), people.py (a person's se
 corrections.py (the record's corrections), conflicts.py (the conflict queues and their resolutions), police.py (the
 commune police's lists and answers). The collaborators are
 in ``app.extensions["hub"]`` (a Services), never attributes on the app.
+coverage.py: coverage against the roster and the communes' outreach lists.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def create_app(services: Services) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.extensions["hub"] = services
-    from . import audit, auth, health, home, i18n
+    from . import audit, auth, coverage, health, home, i18n
     from . import roster
 
     auth.init_app(app)
@@ -88,6 +89,7 @@ def create_app(services: Services) -> Flask:
 
     app.register_blueprint(conflicts.bp)
     app.register_blueprint(police.bp)
+    coverage.init_app(app)
     app.after_request(security_headers)
     return app
 

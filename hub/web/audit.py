@@ -26,6 +26,8 @@ ACTION_LABELS = {
     "police_list_view": lazy_gettext("Read a commune police list"),
     "police_list_export": lazy_gettext("Exported a commune police list"),
     "police_answer": lazy_gettext("Recorded the police's answer"),
+    "outreach_view": lazy_gettext("Looked at a commune's outreach list"),
+    "outreach_export": lazy_gettext("Downloaded a commune's outreach list"),
 }
 
 

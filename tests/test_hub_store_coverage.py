@@ -1,0 +1,295 @@
+"""hub/store/coverage.py on real hub databases: the rows and counts kept by ``refresh`` through any sequence of roster
+imports, dose batches and voids equal a recomputation from scratch; the report is exact on any day; the outreach list;
+the first build after the migration; `hub coverage` as a command."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import sqlite3
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from hub import cli
+from hub.coverage import BANDS, DoseFact, birth_day, commune_key, level, next_due
+from hub.roster.files import Parsed
+from hub.roster.rows import Entry
+from hub.store import Batch
+from hub.store import roster as roster_sql
+from hub.store.migrations import MIGRATIONS
+from hub.store.sqlite import open_store
+from vaccines.catalogue import load_catalogue
+from vaccines.eligibility import age_on
+
+from .hub_helpers import dose, void
+
+CATALOGUE = load_catalogue()
+D = datetime.date
+AT = "2026-03-02T08:00:00+07:00"
+PEOPLE = [f"0011900{n:05d}" for n in range(8)]
+COMMUNES = ["Phường Bến Nghé", "Xã Tân Lập", "=Xã lạ"]
+PRODUCTS = ["comirnaty_30", "spikevax", "abdala", "comirnaty_10"]
+
+
+def entry(id_number: str, commune: str, birth: str, name: str = "Nguyễn Thị Lan") -> Entry:
+    return Entry(id_number, name, birth, "Nữ", commune, "Số 1", "1", "0901234567")
+
+
+def import_entries(store, entries: list[Entry], name: str = "list.csv"):
+    return store.import_roster(Parsed(entries=entries, rows=len(entries)), name, "tester", AT)
+
+
+def expected_rows(conn: sqlite3.Connection) -> dict[str, tuple]:
+    """Every rostered person's row computed from scratch: the roster, the live doses and the pure rules."""
+    doses: dict[str, list[DoseFact]] = {}
+    for id_number, *facts in conn.execute(
+            "SELECT id_number, product, dose_number, booster, given_on FROM doses WHERE voided_by IS NULL"):
+        doses.setdefault(id_number, []).append(DoseFact(*facts))
+    rows = {}
+    for id_number, commune, birth_date in conn.execute("SELECT id_number, commune, birth_date FROM roster"):
+        mine = doses.get(id_number, [])
+        birth = birth_day(birth_date)
+        due = next_due(birth, mine, CATALOGUE)
+        given = len({d.number for d in mine})
+        rows[id_number] = (id_number, commune, birth.isoformat(), level(mine, CATALOGUE), given, due and due.number,
+                           due and due.booster, due and due.on.isoformat(), due and due.until and due.until.isoformat())
+    return rows
+
+
+def kept(conn: sqlite3.Connection) -> tuple[dict[str, tuple], dict[tuple, int]]:
+    rows = {row[0]: tuple(row) for row in conn.execute("SELECT * FROM coverage_people")}
+    counts = {tuple(row[:3]): row[3] for row in conn.execute("SELECT * FROM coverage_counts WHERE people <> 0")}
+    return rows, counts
+
+
+def assert_as_if_from_scratch(path: Path) -> None:
+    conn = sqlite3.connect(str(path))
+    try:
+        rows, counts = kept(conn)
+        expected = expected_rows(conn)
+        assert rows == expected
+        assert counts == dict(Counter((r[1], int(r[2][:4]), r[3]) for r in expected.values()))
+        assert conn.execute("SELECT count(*) FROM coverage_counts WHERE people < 0").fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
+birth_dates = st.one_of(
+    st.dates(D(1935, 1, 1), D(2023, 12, 31)).map(datetime.date.isoformat),
+    st.sampled_from(["2008-02-29", "2020-02-29", "1960-02-29", "1957", "2019"]),
+)
+imports = st.lists(st.tuples(st.sampled_from(PEOPLE), st.sampled_from(COMMUNES), birth_dates), max_size=6).map(
+    lambda items: ("import", list({person: entry(person, commune, birth) for person, commune, birth in items}.values())))
+doses = st.lists(st.tuples(st.sampled_from(PEOPLE + ["036058001234"]), st.integers(1, 4), st.sampled_from(PRODUCTS),
+                           st.dates(D(2021, 6, 1), D(2024, 12, 31))), min_size=1, max_size=5).map(lambda items: ("doses", items))
+voids = st.integers(0, 50).map(lambda n: ("void", n))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(st.one_of(imports, doses, voids), min_size=1, max_size=8))
+def test_ok__kept_rows_and_counts_equal_a_recomputation_after_any_imports_doses_and_voids(steps):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "hub.db"
+        with open_store(path) as store:
+            seq, given = 0, []
+            for n, (kind, what) in enumerate(steps):
+                if kind == "import":
+                    import_entries(store, what, f"list-{n}.csv")
+                elif kind == "doses":
+                    batch = []
+                    for person, number, product, day in what:
+                        seq += 1
+                        batch.append(dose("ka", seq, person, number=number, product=product, on=day.isoformat()))
+                        given.append((seq, person))
+                    store.commit(Batch(events=batch), AT)
+                elif given:
+                    target, person = given[what % len(given)]
+                    seq += 1
+                    store.commit(Batch(events=[void("ka", seq, target, person)]), AT)
+                assert_as_if_from_scratch(path)
+            before = kept(store.conn)
+            store.rebuild_coverage()
+            assert kept(store.conn) == before
+
+
+def brute_force(path: Path, on: datetime.date) -> Counter:
+    """(commune, band index, level) -> people, by each person's age on the day (eligibility.age_on)."""
+    found: Counter = Counter()
+    conn = sqlite3.connect(str(path))
+    for commune, birth_date, level_ in conn.execute("SELECT commune, birth_date, level FROM coverage_people"):
+        birth = D.fromisoformat(birth_date)
+        age = age_on(birth, on) if birth <= on else -1
+        band = next((i for i, b in enumerate(BANDS) if b.min_age <= age and (b.max_age is None or age <= b.max_age)), -1)
+        found[(commune, band, level_)] += 1
+    conn.close()
+    return found
+
+
+@pytest.fixture(scope="module")
+def district(tmp_path_factory):
+    """A small district: 600 people in three communes born on every kind of day, a third of them vaccinated."""
+    path = tmp_path_factory.mktemp("district") / "hub.db"
+    start = D(1950, 2, 20)
+    entries = [entry(f"0012000{n:05d}", COMMUNES[n % 3], (start + datetime.timedelta(days=n * 41)).isoformat()
+                     if n % 10 else str(1950 + n % 70)) for n in range(600)]
+    vaccinated = entries[::3]
+    entries.append(entry("001200099999", COMMUNES[0], "2008-02-29"))
+    with open_store(path) as store:
+        import_entries(store, entries)
+        events = [dose("ka", n + 1, e.id_number, number=1, on="2024-01-15") for n, e in enumerate(vaccinated)]
+        events += [dose("ka", len(events) + n + 1, e.id_number, number=2, on="2024-02-15") for n, e in enumerate(vaccinated[::2])]
+        store.commit(Batch(events=events), AT)
+    return path
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(on=st.one_of(st.dates(D(2000, 1, 1), D(2080, 12, 31)), st.sampled_from([D(2024, 2, 29), D(2026, 2, 28), D(2026, 3, 1)])))
+def test_ok__the_report_counts_every_person_in_the_band_of_their_age_that_day(district, on):
+    with open_store(district) as store:
+        report = store.coverage(on)
+    truth = brute_force(district, on)
+    for place in report["communes"]:
+        for i, cell in enumerate(place["bands"]):
+            by_level = [truth[(place["commune"], i, lv)] for lv in range(5)]
+            assert cell["roster"] == sum(by_level)
+            assert [cell[name]["count"] for name in report["levels"]] == [sum(by_level[n:]) for n in range(1, 5)]
+        assert place["under_5"] == sum(n for (c, band, _), n in truth.items() if c == place["commune"] and band == -1)
+    assert report["district"]["total"]["roster"] + sum(p["under_5"] for p in report["communes"]) == 601
+
+
+def test_ok__percentages_are_of_the_cells_roster_and_one_commune_alone(district):
+    with open_store(district) as store:
+        whole = store.coverage(D(2026, 3, 2))
+        alone = store.coverage(D(2026, 3, 2), COMMUNES[1])
+    place = next(p for p in whole["communes"] if p["commune"] == COMMUNES[1])
+    assert alone["communes"] == [place] and alone["commune"] == COMMUNES[1]
+    total = whole["district"]["total"]
+    assert total["one_dose"]["count"] == 200  # every third person, every sixth with a second dose
+    assert total["one_dose"]["percent"] == round(100 * total["one_dose"]["count"] / total["roster"], 1)
+    assert total["primary"]["count"] == 100 and total["booster_1"]["count"] == 0
+    assert place["key"] == commune_key(COMMUNES[1])
+
+
+def test_ok__the_outreach_list_holds_who_is_due_longest_waiting_first(district):
+    with open_store(district) as store:
+        total, rows = store.outreach(COMMUNES[0], D(2026, 3, 2))
+        page_total, page = store.outreach(COMMUNES[0], D(2026, 3, 2), limit=10, offset=10)
+        early_total, _ = store.outreach(COMMUNES[0], D(2024, 2, 1))
+    assert page_total == total and page == rows[10:20]
+    assert [r["due_on"] for r in rows] == sorted(r["due_on"] for r in rows)
+    assert all(r["due_on"] <= "2026-03-02" for r in rows) and {r["due_number"] for r in rows} <= {1, 2, 3}
+    assert all(r["full_name"] == "Nguyễn Thị Lan" and r["address"] == "Số 1" for r in rows)
+    assert early_total < total  # the second doses were not due yet on 1 February 2024
+    leap = next(r for r in rows if r["id_number"] == "001200099999")
+    assert leap["due_on"] == "2013-03-01" and leap["level"] == 0
+
+
+def test_ok__people_on_no_roster_have_no_row_and_an_entry_brings_their_doses_in(tmp_path):
+    with open_store(tmp_path / "hub.db") as store:
+        store.commit(Batch(events=[dose("ka", 1, PEOPLE[0]), dose("ka", 2, PEOPLE[0], number=2, on="2024-06-01")]), AT)
+        assert store.conn.execute("SELECT count(*) FROM coverage_people").fetchone()[0] == 0
+        import_entries(store, [entry(PEOPLE[0], COMMUNES[0], "1990-03-15")])
+        report = store.coverage(D(2026, 3, 2))
+    assert report["district"]["total"]["primary"] == {"count": 1, "percent": 100.0}
+
+
+def test_ok__an_abdala_series_left_at_66_is_due_no_more(tmp_path):
+    with open_store(tmp_path / "hub.db") as store:
+        import_entries(store, [entry(PEOPLE[0], COMMUNES[0], "1960-05-01")])
+        store.commit(Batch(events=[dose("ka", 1, PEOPLE[0], product="abdala", on="2021-08-01")]), AT)
+        assert store.outreach(COMMUNES[0], D(2026, 4, 30))[0] == 1
+        assert store.outreach(COMMUNES[0], D(2026, 5, 1))[0] == 0
+
+
+def test_ok__the_first_open_after_migration_8_builds_the_tables_from_what_is_there(tmp_path):
+    path = tmp_path / "hub.db"
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("BEGIN")
+    for number, step in enumerate(MIGRATIONS[:6], start=1):  # a hub database as issue 12's roster left it
+        step(conn)
+        conn.execute(f"PRAGMA user_version = {number}")
+    conn.execute("INSERT INTO roster VALUES (?, 'Lan', '1990-03-15', 'Nữ', 'Bến Nghé', '', '', '', 1, ?, ?)", (PEOPLE[0], AT, AT))
+    conn.execute("INSERT INTO doses (event_id, id_number, kiosk, product, lot_number, dose_number, booster, given_at, given_on) "
+                 "VALUES ('ka:1', ?, 'ka', 'comirnaty_30', 'X', 1, 0, ?, '2024-01-01')", (PEOPLE[0], AT))
+    conn.execute("COMMIT")
+    conn.close()
+    with open_store(path) as store:
+        report = store.coverage(D(2026, 3, 2))
+        assert report["built_at"] is not None and report["catalogue"]
+    assert report["district"]["total"]["one_dose"]["count"] == 1
+
+
+def test_ok__a_queue_left_by_a_crashed_import_is_worked_off_when_the_store_next_opens(tmp_path):
+    path = tmp_path / "hub.db"
+    entries = [entry(person, COMMUNES[n % 2], f"19{50 + n}-06-01") for n, person in enumerate(PEOPLE)]
+    with open_store(path) as store:
+        store.commit(Batch(events=[dose("ka", 1, PEOPLE[0])]), AT)
+        with store.transaction("DEFERRED") as conn:
+            staged = roster_sql.stage(conn, entries)
+        with store.transaction() as conn:
+            roster_sql.apply(conn, staged, "list.csv", "tester", AT, len(entries), [])
+        # the importing process dies here, before it works off the queue: the roster is in, coverage not yet
+        report = store.coverage(D(2026, 3, 2))
+        assert report["pending"] == len(PEOPLE) and report["district"]["total"]["roster"] == 0
+    with open_store(path) as store:
+        report = store.coverage(D(2026, 3, 2))
+    assert report["pending"] == 0 and report["district"]["total"]["roster"] == len(PEOPLE)
+    assert report["district"]["total"]["one_dose"]["count"] == 1
+    assert_as_if_from_scratch(path)
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str]:
+    status = cli.main(["--log-level", "WARNING", *args])
+    return status, capsys.readouterr().out
+
+
+def test_ok__hub_coverage_prints_the_table_and_json_for_a_day(district, capsys):
+    status, text = run_cli(capsys, "coverage", "--db", str(district), "--as-of", "2026-03-02")
+    assert status == 0 and "coverage as of 2026-03-02" in text and "Phường Bến Nghé" in text and "(district)" in text
+    status, text = run_cli(capsys, "coverage", "--db", str(district), "--as-of", "2026-03-02", "--json",
+                           "--commune", COMMUNES[2])
+    report = json.loads(text)
+    assert status == 0 and report["commune"] == COMMUNES[2] and [p["commune"] for p in report["communes"]] == [COMMUNES[2]]
+    with open_store(district) as store:
+        assert report == json.loads(json.dumps(store.coverage(D(2026, 3, 2), COMMUNES[2])))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--as-of", "02/03/2026"], "expected a day as YYYY-MM-DD"),
+    (["--commune", "Nowhere"], "no one on the roster in the commune 'Nowhere'"),
+])
+def test_fail__hub_coverage_refuses_a_bad_day_or_commune(district, capsys, args, message):
+    assert cli.main(["coverage", "--db", str(district), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_ok__hub_coverage_outreach_writes_the_list_and_audits_it_without_names(district, tmp_path, capsys):
+    import openpyxl
+
+    out = tmp_path / "list.xlsx"
+    status, text = run_cli(capsys, "coverage", "outreach", "--db", str(district), "--commune", COMMUNES[2], "--out", str(out),
+                           "--as-of", "2026-03-02")
+    assert status == 0 and "people of =Xã lạ to reach as of 2026-03-02" in text
+    book = openpyxl.load_workbook(io.BytesIO(out.read_bytes()))
+    assert [c.value for c in next(book.worksheets[1].iter_rows(min_row=2))] == ["Xã/Phường", "'=Xã lạ"]
+    with open_store(district) as store:
+        total, _ = store.outreach(COMMUNES[2], D(2026, 3, 2))
+        line = store.audit_log(limit=1)[0]
+    assert book.worksheets[0].max_row == total + 1
+    assert (line.action, line.record, line.staff_id) == ("outreach_export", f"commune:{commune_key(COMMUNES[2])}", None)
+
+
+def test_ok__hub_coverage_rebuild_recomputes_the_same(district, capsys):
+    conn = sqlite3.connect(str(district))
+    before = kept(conn)
+    conn.close()
+    status, text = run_cli(capsys, "coverage", "rebuild", "--db", str(district))
+    assert status == 0 and "coverage rebuilt for 601 people" in text
+    conn = sqlite3.connect(str(district))
+    assert kept(conn) == before
+    conn.close()

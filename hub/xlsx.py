@@ -15,19 +15,20 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 """Characters an XLSX file cannot hold (openpyxl refuses them); each becomes U+FFFD so the export still succeeds."""
 
 
 def neutral(value: object) -> object:
     """The value as a cell may hold it safely: numbers stay numbers, None stays empty, text that could start a
-    formula gets a leading apostrophe, characters a worksheet cannot hold become U+FFFD."""
+    formula gets a leading apostrophe, characters a worksheet cannot hold become U+FFFD, line ends become LF (what
+    the file keeps of a CR)."""
     if value is None or isinstance(value, bool):
         return "" if value is None else str(value)
     if isinstance(value, (int, float)):
         return value
-    text = CONTROL.sub("\ufffd", str(value))
+    text = CONTROL.sub("\ufffd", str(value)).replace("\r\n", "\n").replace("\r", "\n")  # XML keeps no CR
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

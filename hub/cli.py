@@ -82,11 +82,15 @@ def parser() -> argparse.ArgumentParser:
     add_staff_commands(sub, database, as_json)
     add_web_command(sub, database)
 
-    roster = sub.add_parser("roster", help="the population list: `hub roster import`, `hub roster template`")
+    roster = sub.add_parser("roster", help="the population list: `hub roster import`, `hub roster unrostered`, "
+                                                   "`hub roster template`")
     roster_verbs = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
     load = roster_verbs.add_parser("import", parents=[database, as_json], help="import a roster file (CSV or XLSX): "
                                    "counts and every refused row; all of it or nothing")
     load.add_argument("file", metavar="FILE", help="the roster, .csv (UTF-8) or .xlsx (docs/roster.md has the columns)")
+    unlisted = roster_verbs.add_parser("unrostered", parents=[database, as_json],
+                                       help="people with a dose who are on no roster (ID numbers and names: for the data staff)")
+    unlisted.add_argument("--limit", type=int, default=100, metavar="N", help="at most this many, by ID number (default: 100)")
     template = roster_verbs.add_parser("template", help="write the empty roster template")
     template.add_argument("--out", required=True, metavar="FILE", help="where: FILE.csv or FILE.xlsx")
     add_coverage_commands(sub, database, as_json)

@@ -353,8 +353,26 @@ def web(args: argparse.Namespace) -> int:
 
 
 def roster(args: argparse.Namespace) -> int:
-    """`hub roster import FILE` / `hub roster template --out FILE`."""
-    return roster_import(args) if args.roster_command == "import" else roster_template(args)
+    """`hub roster import FILE` / `hub roster unrostered` / `hub roster template --out FILE`."""
+    verbs = {"import": roster_import, "unrostered": roster_unrostered, "template": roster_template}
+    return verbs[args.roster_command](args)
+
+
+def roster_unrostered(args: argparse.Namespace) -> int:
+    """`hub roster unrostered`: the people vaccinated here whom no roster lists (they live elsewhere, or a list is
+    incomplete); personal data, printed for the data staff on the hub machine only."""
+    store = open_store(args.db)
+    try:
+        people = store.unrostered(max(1, args.limit))
+    finally:
+        store.close()
+    if args.json:
+        print_json(people)
+    elif people:
+        print_table(people, ["id_number", "full_name", "birth_date", "sex", "doses", "last_dose_on"])
+    else:
+        print("everyone vaccinated here is on a roster")
+    return 0
 
 
 def roster_import(args: argparse.Namespace) -> int:

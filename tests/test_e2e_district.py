@@ -38,7 +38,10 @@ MORNING = [  # what the two kiosks sent before she came in: Lan's first dose rec
     check_in("k1", 1), dose("k1", 2, on="2024-05-01"), check_in("k1", 3, HUNG_ID, **HUNG),
     dose("k1", 4, HUNG_ID, on="2024-05-01"), check_in("k2", 1), dose("k2", 2, on="2024-05-01"),
 ]
-NOW = [check_in("k1", 5, MAI_ID, **MAI), dose("k1", 6, MAI_ID, on="2024-05-03")]  # while she reads coverage
+TAM_ID = "001203004567"
+TAM = {"full_name": "Vũ Minh Tâm", "birth_date": "2003-09-09", "sex": "Nam", "old_id": ""}  # lives in another district
+NOW = [check_in("k1", 5, MAI_ID, **MAI), dose("k1", 6, MAI_ID, on="2024-05-03"),  # while she reads coverage
+       check_in("k2", 3, TAM_ID, **TAM), dose("k2", 4, TAM_ID, on="2024-05-03")]
 
 
 def publish(kiosk_client: Client, watcher: Client, events: list[wire.Event]) -> None:
@@ -114,6 +117,10 @@ def test_ok__a_district_officer_works_through_her_day_while_the_kiosks_keep_send
             shot(page, "3-coverage")
             publish(kiosks, watcher, NOW)
             wait_for_figure(page, web.url + "/coverage", "one_dose", 3)
+            page.goto(web.url + "/roster")
+            page.click("a[data-unrostered]")
+            assert page.locator("tr[data-unrostered-person]").count() == 1 and TAM["full_name"] in page.inner_text("main")
+            shot(page, "3b-unrostered")
 
             # a citizen's complaint: Lan's second dose was given on paper
             page.goto(web.url + "/people")
@@ -174,6 +181,6 @@ def test_ok__a_district_officer_works_through_her_day_while_the_kiosks_keep_send
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == len(MORNING) + len(NOW)
         assert [t for (t,) in conn.execute("SELECT type FROM hub_events ORDER BY seq")] == [
             "hub.dose_added", "hub.dose_voided", "hub.police_referred", "hub.police_answered"]
-        assert conn.execute("SELECT count(*) FROM doses WHERE voided_by IS NULL").fetchone()[0] == 4
-    for secret in (LAN_ID, HUNG_ID, MAI_ID, "Nguyễn Thị", "Trần Văn", "Lê Thị"):
+        assert conn.execute("SELECT count(*) FROM doses WHERE voided_by IS NULL").fetchone()[0] == 5
+    for secret in (LAN_ID, HUNG_ID, MAI_ID, TAM_ID, "Nguyễn Thị", "Trần Văn", "Lê Thị", "Vũ Minh"):
         assert secret not in web.log and secret not in hub_log

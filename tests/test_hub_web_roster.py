@@ -258,3 +258,48 @@ def test_ok__a_kept_file_name_has_no_folder_no_control_character_and_a_bounded_l
     name = clean_name(raw)
     assert name and len(name) <= NAME_MAX and "/" not in name and "\\" not in name
     assert all(c.isprintable() for c in name)
+
+
+# -- the vaccinated on no roster ------------------------------------------------------------------------------------------
+
+def test_ok__the_vaccinated_on_no_roster_are_listed_for_the_data_staff_and_each_page_is_audited(client, store):
+    from hub.store import Batch
+
+    from .hub_helpers import check_in, dose
+
+    store.commit(Batch(events=[check_in("ka", 1), dose("ka", 2), check_in("ka", 3, HUNG_ID, full_name="Trần Văn Hùng",
+                                                                          birth_date="1958-07-02", sex="Nam"),
+                               dose("ka", 4, HUNG_ID)]), "2026-03-02T08:00:00+07:00")
+    upload(client, csv_file(GOOD[0]))  # Lan is on a list; Hùng is on none
+    assert 'href="/roster/unrostered"' in client.get("/roster").get_data(as_text=True)
+    page = client.get("/roster/unrostered")
+    assert page.status_code == 200
+    body = html.unescape(page.get_data(as_text=True))
+    assert "Trần Văn Hùng" in body and HUNG_ID in body and LAN_ID not in body
+    assert 'action="/people"' in body and "page=2" not in body
+    assert [(e.action, e.record) for e in store.audit_log(limit=1)] == [("view_unrostered", "unrostered:page:1")]
+    assert "Mọi người đã tiêm" in text(client.get("/roster/unrostered?page=2"))
+
+
+def test_fail__an_officer_may_not_read_the_vaccinated_on_no_roster(app):
+    officer = app.test_client()
+    sign_in(officer, name=OFFICER)
+    assert officer.get("/roster/unrostered").status_code == 403
+
+
+def test_ok__hub_roster_unrostered_lists_them_on_the_command_line(store, tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hub.store import Batch
+
+    from .hub_helpers import check_in, dose
+
+    store.commit(Batch(events=[check_in("ka", 1), dose("ka", 2)]), "2026-03-02T08:00:00+07:00")
+    done = subprocess.run([sys.executable, "-m", "hub", "roster", "unrostered", "--db", str(store.path), "--json"],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    [person] = json.loads(done.stdout)
+    assert (person["id_number"], person["doses"], person["last_dose_on"]) == (LAN_ID, 1, "2024-05-01")

@@ -220,8 +220,9 @@ class Store(Protocol):
     def hub_events(self, id_number: str) -> list[dict[str, Any]]:
         """One person's hub events in the order made: id, seq, type, at, staff_id, by (the name), payload (a dict)."""
 
-    def unrostered(self, limit: int = 100) -> list[dict[str, Any]]:
-        """People with a live dose whose ID number is on no roster."""
+    def unrostered(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """People with a live dose whose ID number is on no roster, by ID number: ``limit`` after the first ``offset``
+        (id_number, full_name, birth_date, sex, doses, last_dose_on)."""
 
     def note_merging(self, state: MergeState) -> None:
         """Record `hub run`'s merging state (hub/liveness.py) without waiting for the write lock: raise StoreError at

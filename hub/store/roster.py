@@ -162,12 +162,14 @@ def imports(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
     return [dict(zip(keys, row)) for row in cursor]
 
 
-def unrostered(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
-    """People with a live dose whose ID number is on no roster (they live elsewhere, or the list is incomplete)."""
+def unrostered(conn: sqlite3.Connection, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+    """People with a live dose whose ID number is on no roster (they live elsewhere, or the list is incomplete), by ID
+    number: ``limit`` of them after the first ``offset``. It walks the people in ID order and stops when it has enough,
+    so a page costs about as many people as it skips and shows, not the whole district."""
     cursor = conn.execute(
         "SELECT p.id_number, p.full_name, p.birth_date, p.sex, count(d.event_id), max(d.given_on) FROM people p "
         "JOIN doses d ON d.id_number = p.id_number AND d.voided_by IS NULL "
         "WHERE NOT EXISTS (SELECT 1 FROM roster r WHERE r.id_number = p.id_number) "
-        "GROUP BY p.id_number ORDER BY p.id_number LIMIT ?", (limit,))
+        "GROUP BY p.id_number ORDER BY p.id_number LIMIT ? OFFSET ?", (limit, offset))
     keys = ("id_number", "full_name", "birth_date", "sex", "doses", "last_dose_on")
     return [dict(zip(keys, row)) for row in cursor]

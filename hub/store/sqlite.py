@@ -147,10 +147,10 @@ class SqliteStore:
         with self.transaction("DEFERRED") as conn:
             return corrections.events_of(conn, id_number)
 
-    def unrostered(self, limit: int = 100) -> list[dict[str, Any]]:
-        """People with a live dose who are on no roster, by ID number."""
+    def unrostered(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """People with a live dose who are on no roster, by ID number: ``limit`` after the first ``offset``."""
         with self.transaction("DEFERRED") as conn:
-            return roster.unrostered(conn, limit)
+            return roster.unrostered(conn, limit, offset)
 
     def enroll(self, kiosk: str, site: str, password_hash: str | None, at: str) -> None:
         """Register a kiosk, or give an enrolled one a new site and password; raise ValueError for a bad kiosk id."""

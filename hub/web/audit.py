@@ -20,6 +20,7 @@ ACTION_LABELS = {
     "staff_disable": lazy_gettext("Account disabled"),
     "staff_password": lazy_gettext("Password set by an administrator"),
     "roster_import": lazy_gettext("Imported a population list"),
+    "view_unrostered": lazy_gettext("Read the list of the vaccinated on no roster"),
     "view_conflict_queue": lazy_gettext("Read a conflict queue"),
     "view_conflict": lazy_gettext("Looked at a conflict"),
     "resolve_conflict": lazy_gettext("Settled a conflict"),

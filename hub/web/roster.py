@@ -50,6 +50,8 @@ FILES_SHOWN = 10
 """The files whose refused rows the page lists (those imported last)."""
 ROWS_SHOWN = 200
 """Refused rows listed per file; the import's count says how many there are in all."""
+UNROSTERED_SHOWN = 100
+"""People on one page of the list of the vaccinated whom no roster lists."""
 TEMPLATE_NAME = "mau-danh-sach"
 """The template's download name ("mẫu danh sách": list template), without diacritics for old browsers and Windows."""
 CONTENT_TYPES = {".csv": "text/csv; charset=utf-8",
@@ -74,6 +76,18 @@ class Refusals:
 def page():
     """The imports so far, the template links, the upload form, and the rows the last import of each file refused."""
     return roster_page(200)
+
+
+@bp.get("/roster/unrostered")
+@role_required(*ROLES)
+def unrostered():
+    """The people vaccinated here whom no roster lists (they live elsewhere, or a commune's list is incomplete), by ID
+    number, UNROSTERED_SHOWN a page (``?page=N``); audited, since it shows names."""
+    number = max(1, request.args.get("page", 1, type=int) or 1)
+    people = services().store.unrostered(UNROSTERED_SHOWN + 1, offset=(number - 1) * UNROSTERED_SHOWN)
+    record(current_staff().id, "view_unrostered", f"unrostered:page:{number}")
+    return render_template("unrostered.html", title=_("Vaccinated, on no roster"), people=people[:UNROSTERED_SHOWN],
+                           page=number, more=len(people) > UNROSTERED_SHOWN)
 
 
 @bp.get("/roster/template.csv", defaults={"suffix": ".csv"})

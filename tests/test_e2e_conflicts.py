@@ -16,7 +16,9 @@ from hub.store.sqlite import open_store
 from hub.web.police import commune_key
 
 from .hub_helpers import HUNG_ID, LAN_ID, check_in, dose
-from .test_e2e_hub_web import ARTIFACTS, PASSWORD, VIEWPORT, HubWeb, add_staff, sign_in
+from .test_e2e_hub_web import (  # noqa: F401 (browser is a fixture, used by name)
+    ARTIFACTS, HubWeb, PASSWORD, VIEWPORT, add_staff, browser, sign_in, whole_page_shot,
+)
 from .test_hub_web_conflicts import HUNG, KHOA, KHOA_ID, MAI, MAI_ID, NAM, NAM_ID, ROSTER
 
 STAFF = "Trần Văn Bình"
@@ -43,22 +45,8 @@ def db(tmp_path):
     return path
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from .browser import launch
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
-
-
 def shot(page, name: str) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"], f"{name} scrolls sideways"
-    page.screenshot(path=str(ARTIFACTS / f"conflicts-{name}.png"), full_page=True)
+    whole_page_shot(page, f"conflicts-{name}")
 
 
 def open_queue(page, url: str, kind: str) -> None:

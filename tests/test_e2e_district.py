@@ -19,7 +19,9 @@ import wire
 from tests.hub_process import Client, HubProcess
 
 from .hub_helpers import HUNG_ID, LAN, LAN_ID, check_in, dose
-from .test_e2e_hub_web import ARTIFACTS, PASSWORD, VIEWPORT, HubWeb, add_staff, sign_in
+from .test_e2e_hub_web import (  # noqa: F401 (browser is a fixture, used by name)
+    ARTIFACTS, HubWeb, PASSWORD, VIEWPORT, add_staff, browser, sign_in, whole_page_shot,
+)
 
 OFFICER = "Đỗ Thị Hạnh"
 HUNG = {"full_name": "Trần Văn Hùng", "birth_date": "1958-07-02", "sex": "Nam", "old_id": ""}
@@ -53,8 +55,7 @@ def publish(kiosk_client: Client, watcher: Client, events: list[wire.Event]) -> 
 
 
 def shot(page, name: str) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"], f"{name} scrolls sideways"
-    page.screenshot(path=str(ARTIFACTS / f"district-{name}.png"), full_page=True)
+    whole_page_shot(page, f"district-{name}")
 
 
 def figure(page, level: str) -> int:
@@ -71,19 +72,6 @@ def wait_for_figure(page, url: str, level: str, expected: int, timeout: float = 
             break
         time.sleep(0.3)
     assert figure(page, level) == expected
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from .browser import launch
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.timeout(300)

@@ -113,6 +113,12 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"hub-web-{name}.png"))
 
 
+def whole_page_shot(page, file_name: str) -> None:
+    """A full-page screenshot in test-artifacts/, once the page is checked not to scroll sideways at the viewport."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"], f"{file_name} scrolls sideways"
+    page.screenshot(path=str(ARTIFACTS / f"{file_name}.png"), full_page=True)
+
+
 def sign_in(page, name: str, password: str) -> None:
     page.fill("#name", name)
     page.fill("#password", password)

@@ -19,7 +19,9 @@ from hub.store import Batch
 from hub.store.sqlite import open_store
 
 from .hub_helpers import LAN_ID, STAFF, check_in, dose, event, ticket
-from .test_e2e_hub_web import ARTIFACTS, PASSWORD, VIEWPORT, HubWeb, add_staff, sign_in
+from .test_e2e_hub_web import (  # noqa: F401 (browser is a fixture, used by name)
+    ARTIFACTS, HubWeb, PASSWORD, VIEWPORT, add_staff, browser, sign_in, whole_page_shot,
+)
 
 DATA = "Trần Văn Bình"
 AT = "2026-03-02T08:00:00+07:00"
@@ -47,22 +49,8 @@ def db(tmp_path):
     return path
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from .browser import launch
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
-
-
 def shot(page, name: str) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"], f"{name} scrolls sideways"
-    page.screenshot(path=str(ARTIFACTS / f"people-{name}.png"), full_page=True)
+    whole_page_shot(page, f"people-{name}")
 
 
 @pytest.mark.timeout(180)

@@ -448,7 +448,7 @@ def as_of(text: str | None):
     """The day asked for (YYYY-MM-DD), or today in Vietnam; raise ValueError for another form."""
     from datetime import date
 
-    from .coverage import local_day
+    from .district_time import local_day
 
     if text is None:
         return local_day(now())

@@ -175,7 +175,7 @@ def police_answer(id_number: str, *, conflict: str, answer: str, corrected: dict
 
 
 def check_dates(correction: Correction, today: datetime.date) -> None:
-    """Refuse a birth date or a dose date after ``today`` (the hub's day when the correction is kept)."""
+    """Refuse a birth date or a dose date after ``today`` (the district's day when the correction is kept)."""
     payload = correction.payload
     dates = [(payload.get("corrected") or {}).get("birth_date"), (payload.get("dose") or {}).get("given_at")]
     if any(day and datetime.date.fromisoformat(day) > today for day in dates):

@@ -30,9 +30,6 @@ from vaccines.catalogue import Catalogue
 from vaccines.eligibility import (Dose, DueDose, band_for, course_reason, due_dose, earliest_date, history_consistent,
                                   product_reason)
 
-VIETNAM = datetime.timezone(datetime.timedelta(hours=7), "ICT")
-"""The district's clock: "today" for coverage is the day in Vietnam (UTC+7, no summer time)."""
-
 
 class Band(NamedTuple):
     """Ages min_age to max_age in whole years, inclusive (None: no upper end)."""
@@ -71,11 +68,6 @@ class Due:
     def covers(self, day: datetime.date) -> bool:
         """Whether the dose may be given on day (it is due, or overdue, then)."""
         return self.on <= day and (self.until is None or day < self.until)
-
-
-def local_day(now: datetime.datetime) -> datetime.date:
-    """The day it is in the district at ``now`` (an aware datetime, the hub's clock)."""
-    return now.astimezone(VIETNAM).date()
 
 
 def commune_key(commune: str) -> str:

@@ -21,11 +21,12 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from wire import limits
 
+from .district_time import VIETNAM
 from .errors import SearchError
 from .roster.link import mismatch
 
@@ -47,7 +48,6 @@ GLOB_SPECIAL = "*?[]"
 _NUMBER = re.compile(r"[0-9]{9}|[0-9]{12}")
 _YEAR = re.compile(r"[0-9]{4}")
 EARLIEST_YEAR = 1880
-VIETNAM = timezone(timedelta(hours=7))
 """Vietnam's time (no daylight saving): the record shows every time in it, kiosk and hub events alike."""
 
 

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from bench.roster import write_roster
-from hub.coverage import commune_key, local_day
+from hub.coverage import commune_key
+from hub.district_time import local_day
 from hub.store import Batch
 from hub.store.sqlite import open_store
 

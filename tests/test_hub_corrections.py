@@ -220,3 +220,14 @@ def test_fail__any_form_input_builds_a_correction_or_is_refused_with_a_known_rea
 
 def test_ok__every_reason_has_both_languages():
     assert all(vi and en and vi != en for vi, en in fix.REASONS.values())
+
+
+def test_ok__a_dose_given_today_in_vietnam_is_not_in_the_future_while_utc_is_still_yesterday(hub, path):
+    commit(hub, check_in("ka", 1))
+    at = "2024-06-01T23:30:00+00:00"  # 06:30 on 2 June in Vietnam
+    hub.correct(fix.add_dose(LAN_ID, product="comirnaty_30", lot_number="FK9", number=1, booster=None,
+                             given_on="2024-06-02", place="Trạm y tế", reason="mũi tiêm còn thiếu", evidence="phiếu tiêm"),
+                **STAFF, at=at)
+    with pytest.raises(CorrectionError, match="after today"):
+        hub.correct(fix.add_dose(LAN_ID, product="comirnaty_30", lot_number="FK9", number=2, booster=None,
+                                 given_on="2024-06-03", place="Trạm y tế", reason="x", evidence="x"), **STAFF, at=at)

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from hub.coverage import (BANDS, DoseFact, Due, band_index, band_thresholds, birth_day, birthday, commune_key, history,
-                          latest_birth, level, local_day, next_due, outreach_workbook)
+                          latest_birth, level, next_due, outreach_workbook)
+from hub.district_time import local_day
 from vaccines.catalogue import load_catalogue
 from vaccines.eligibility import DueDose, age_on, assess
 

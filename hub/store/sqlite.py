@@ -21,6 +21,7 @@ import wire
 from vaccines.catalogue import Catalogue, load_catalogue
 
 from ..corrections import Correction, check_dates
+from ..district_time import local_day
 from ..liveness import MergeState, judge
 from ..merge import CONFLICT_KINDS, SECURITY_KINDS
 from ..people import Match, PersonRecord, assemble, parse_search
@@ -135,7 +136,7 @@ class SqliteStore:
 
     def correct(self, correction: Correction, *, staff_id: int | None, by: str, at: str) -> str:
         """Keep the correction as a hub event and derive its person again, in one transaction; return its id."""
-        check_dates(correction, datetime.fromisoformat(at).date())
+        check_dates(correction, local_day(datetime.fromisoformat(at)))
         with self.transaction() as conn:
             event_id = corrections.keep(conn, correction, staff_id, by, at, self.catalogue)
             commits.derive_people(conn, {correction.id_number}, self.catalogue)

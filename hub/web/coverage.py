@@ -15,6 +15,7 @@ from flask_babel import get_locale, gettext as _, lazy_gettext
 
 from .. import coverage
 from ..coverage import LEVELS
+from ..district_time import local_day
 from .auth import current_staff, login_required, record, role_required
 
 bp = Blueprint("coverage", __name__, url_prefix="/coverage")
@@ -39,7 +40,7 @@ and the space between columns (the band chart); a bar's thickness (the communes 
 def overview():
     """Every commune (or the one whose key ``commune`` names) by band and level, with the charts."""
     store = services().store
-    today = coverage.local_day(services().clock())
+    today = local_day(services().clock())
     key = request.args.get("commune", "")
     chosen = (find_commune(key) or abort(404)) if key else None
     report = store.coverage(today, chosen)
@@ -56,7 +57,7 @@ def overview():
 def outreach(key: str):
     """One commune's outreach list, a page at a time (``page``, from 1), longest waiting first."""
     commune = find_commune(key) or abort(404)
-    today = coverage.local_day(services().clock())
+    today = local_day(services().clock())
     page = page_number(request.args.get("page", "1"))
     total, rows = services().store.outreach(commune, today, PAGE, (page - 1) * PAGE)
     record(current_staff().id, "outreach_view", f"commune:{key}")
@@ -70,7 +71,7 @@ def outreach(key: str):
 def export(key: str):
     """The whole outreach list of the commune as a spreadsheet, in the page's language."""
     commune = find_commune(key) or abort(404)
-    today = coverage.local_day(services().clock())
+    today = local_day(services().clock())
     _total, rows = services().store.outreach(commune, today)
     body = coverage.outreach_workbook(commune, today, rows, str(get_locale()))
     record(current_staff().id, "outreach_export", f"commune:{key}")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -26,6 +25,7 @@ from flask_babel import format_number, gettext as _
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..district_time import local_day
 from ..errors import RosterFileError, StoreError
 from ..roster.files import MAX_FILE_BYTES, MAX_ROWS, parse_roster
 from ..roster.reasons import FILE_REASONS, ROW_REASONS
@@ -56,8 +56,6 @@ TEMPLATE_NAME = "mau-danh-sach"
 """The template's download name ("mẫu danh sách": list template), without diacritics for old browsers and Windows."""
 CONTENT_TYPES = {".csv": "text/csv; charset=utf-8",
                  ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-VIETNAM = timezone(timedelta(hours=7))
-"""A birth date is in the future when it is after today in Vietnam (no daylight saving), wherever the hub's clock is."""
 
 
 @dataclass
@@ -115,7 +113,7 @@ def upload():
     if not data:
         return refuse(400, _("The file %(name)s is empty: nothing was imported.", name=name), "empty_file")
     try:
-        parsed = parse_roster(data, name, services().clock().astimezone(VIETNAM).date())
+        parsed = parse_roster(data, name, local_day(services().clock()))  # a birth date after today in Vietnam is in the future
     except RosterFileError as exc:
         return refuse(413 if exc.code == "too_large" else 400, file_reason(exc.code), exc.code)
     return import_parsed(parsed, name)

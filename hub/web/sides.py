@@ -10,7 +10,7 @@ what the ID number's digits say (id_contradiction).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from flask_babel import lazy_gettext, ngettext
@@ -18,8 +18,8 @@ from flask_babel import lazy_gettext, ngettext
 from wire import identity
 
 from ..corrections import DOSE_ADDED, HUB_KIOSK, IDENTITY_CORRECTED
+from ..district_time import VIETNAM
 
-VIETNAM = timezone(timedelta(hours=7), "ICT")
 """The hub's times (UTC) are shown in Vietnam's time, which has no summer time."""
 SOURCE = ("kiosk", "site", "at", "received_at", "staff")
 DOSE = ("product", "lot_number", "number", "booster", "given_at", "place", "voided_by")

@@ -367,7 +367,7 @@ class Hub:
         self.liveness.stopped()
         if self.state == "up":
             info = self.client.publish(wire.HUB_STATUS_TOPIC, self.status_body("stopped"), qos=1, retain=True)
-            self.loop_until(lambda: info.is_published())
+            self.loop_until(lambda: settled(info))
             self.client.disconnect()
             self.loop_until(lambda: self.state == "down")
         logger.info("stopped")
@@ -390,6 +390,15 @@ class Hub:
         deadline = self.clock() + STOP_WAIT_SECONDS
         while not done() and self.clock() < deadline and self.client.loop(0.05) == mqtt.MQTT_ERR_SUCCESS:
             pass
+
+
+def settled(info: mqtt.MQTTMessageInfo) -> bool:
+    """Whether a publish is over: acknowledged, or failed because the connection went (paho raises for that; at
+    shutdown the broker may be gone first, and the will then says offline instead of stopped)."""
+    try:
+        return info.is_published()
+    except (RuntimeError, ValueError):
+        return True
 
 
 def install_signal_handlers(hub: Hub) -> None:

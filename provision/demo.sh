@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make demo`: a whole site on one machine — a private Mosquitto, the district hub and a kiosk on the replay frames.
-# Everything lives under var/; Ctrl-C stops all three. Not for production: the broker is anonymous and on loopback.
+# `make demo`: a whole site on one machine — a private Mosquitto, the district hub and its workspace, and a kiosk on
+# the replay frames.
+# Everything lives under var/; Ctrl-C stops them all. Not for production: the broker is anonymous and on loopback.
 set -euo pipefail
 BIN=${BIN:-.venv/bin}
 PORT=${DEMO_PORT:-8080}
@@ -41,5 +42,14 @@ KIOSK_KIOSK_ID=$KIOSK_ID "$BIN/kiosk" --log-level WARNING identity "${verb[@]}" 
   --db "$HUB_DB" --ca-dir "$CA_DIR" --broker-dir "$BROKER_DIR" >/dev/null
 "$BIN/hub" --log-level WARNING run --broker "mqtt://127.0.0.1:$MQTT_PORT" --db "$HUB_DB" & pids+=($!)
 echo "district hub: merging into $HUB_DB  (see: $BIN/hub stats --db $HUB_DB)"
+# The district workspace on the same database, with one data staff account (a demo password: never in production).
+WEB_PORT=${DEMO_WEB_PORT:-8090}
+STAFF_NAME=${DEMO_HUB_STAFF:-Cán bộ dữ liệu demo}
+STAFF_PASSWORD=${DEMO_HUB_PASSWORD:-demo-2580-hub}
+"$BIN/hub" --log-level WARNING staff list --db "$HUB_DB" | grep -q "$STAFF_NAME" || \
+  printf '%s\n' "$STAFF_PASSWORD" | "$BIN/hub" --log-level WARNING staff add "$STAFF_NAME" --role data --password-stdin \
+    --db "$HUB_DB" >/dev/null
+"$BIN/hub" --log-level WARNING web --db "$HUB_DB" --port "$WEB_PORT" & pids+=($!)
+echo "district workspace: http://127.0.0.1:$WEB_PORT/  (sign in as '$STAFF_NAME', password $STAFF_PASSWORD)"
 KIOSK_CAMERA_FPS=4 KIOSK_CAMERA_REPLAY_REPEAT=8 KIOSK_KIOSK_ID=$KIOSK_ID KIOSK_HUB_KEY_FILE=$KIOSK_DIR/kiosk-key \
   "$BIN/kiosk" run --camera replay:kiosk/demo/frames --db "$DB" --port "$PORT" --broker "mqtt://127.0.0.1:$MQTT_PORT"

@@ -148,6 +148,25 @@ def test_ok__hub_status_online_then_stopped_then_offline_after_kill(broker, db, 
     assert watcher.hub_states() == ["online", "stopped", "online", "offline"]
 
 
+def test_ok__a_status_publish_the_lost_connection_ended_counts_as_settled_at_shutdown():
+    """Ctrl-C on `make demo` stops the broker and the hub together. The hub's last status then cannot be delivered, and
+    paho's is_published raises for it: the stop must go on (the broker's will says offline), not end in a traceback
+    (it did, in `make demo`)."""
+    import paho.mqtt.client as mqtt
+
+    from hub.subscriber import settled
+
+    lost = mqtt.MQTTMessageInfo(1)
+    lost.rc = mqtt.MQTT_ERR_CONN_LOST
+    with pytest.raises(RuntimeError):
+        lost.is_published()
+    assert settled(lost)
+    waiting = mqtt.MQTTMessageInfo(2)
+    assert not settled(waiting)
+    waiting._set_as_published()
+    assert settled(waiting)
+
+
 def test_fail__a_dead_merge_worker_stops_the_hub_non_zero(broker, db, watcher, kiosk):
     hub = HubProcess(broker.url, db)
     try:

@@ -21,8 +21,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _, lazy_gettext
 
 from .. import corrections as rules
+from ..district_time import VIETNAM, local_day
 from ..errors import CorrectionError
-from ..people import VIETNAM, PersonRecord
+from ..people import PersonRecord
 from . import audit
 from .auth import current_staff, not_signed_in, record, services
 from .i18n import current_language
@@ -188,5 +189,5 @@ def add_dose(ref: str):
 def dose_choices() -> dict[str, Any]:
     """The catalogue's products for the form, and today (the latest day a dose can have been given)."""
     products = services().store.catalogue.products
-    today = services().clock().astimezone(VIETNAM).date().isoformat()
+    today = local_day(services().clock()).isoformat()
     return {"products": sorted(products.values(), key=lambda p: p.name), "today": today}

@@ -8,10 +8,15 @@ of ``--file-rows`` each (the last one shorter). Each run imports every file
 into a new database (the first import: every row added) and then every file
 again (every row unchanged), timing the whole of `hub roster import` but the
 process start: reading and checking the file (hub/roster/files.py), the
-store's two steps (hub/store/roster.py) and the coverage rows of the entries
-written (hub/store/coverage.py drain, short transactions after the import's). It reports rows/s (median of the
-runs), the longest write lock held (the apply step, during which `hub run`
-would wait), the peak memory and the database size. Prints JSON.
+store's compare, stage and apply (hub/store/roster.py) and the coverage rows
+of the entries written (hub/store/coverage.py drain), all in short
+transactions. Meanwhile a probe writer in another process commits a one-row
+transaction every 5 ms, as `hub run` commits its batches: the longest it
+waited is the longest an import held up the merge. In the same run, batches of
+500 kiosk events are committed into the imported database (what `hub run`'s
+own commits take, the yardstick). It reports rows/s (median of the runs), the
+probe's waits, the batch commits, the peak memory and the database size.
+Prints JSON.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import multiprocessing
 import random
 import resource
 import statistics
@@ -26,16 +32,23 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from hub.roster.files import read_roster
-from hub.store import coverage as coverage_sql
-from hub.store import roster as roster_sql
-from hub.store.sqlite import open_store
+from hub.store import Batch
+from hub.store.sqlite import begin, connect, open_store
+
+from .hub_commit import interleaved
 
 HEADER = "Số CCCD,Họ và tên,Ngày sinh,Giới tính,Xã/Phường,Địa chỉ,Nhóm ưu tiên,Số điện thoại"
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ"]
 MIDDLE = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Ngọc", "Thanh"]
 GIVEN = ["Lan", "Hùng", "Mai", "Dũng", "Hoa", "Nam", "Tuấn", "Hương", "Linh", "Phúc", "An", "Bình"]
+TODAY = datetime.date(2026, 12, 4)
+AT = "2026-12-04T08:00:00+07:00"
+SEED = 20261204
+PROBE_EVERY_S = 0.005
+"""The probe writer's pause between its commits."""
 COMMUNES = [f"Phường {n}" for n in range(1, 31)] + [f"Xã Tân {n}" for n in range(1, 31)]
 
 
@@ -69,64 +82,104 @@ def write_district(folder: Path, rows: int, file_rows: int) -> list[Path]:
 
 
 def timed_import(file: Path, db: Path) -> dict:
-    """Import file into db as `hub roster import` does; the seconds for the whole and for the write lock."""
+    """Import file into db as `hub roster import` does (Store.import_roster, coverage included); the seconds."""
     started = time.perf_counter()
-    parsed = read_roster(file, datetime.date.today())
+    parsed = read_roster(file, TODAY)
     read = time.perf_counter()
     with open_store(db) as store:
-        with store.transaction("DEFERRED") as conn:
-            staged_at = roster_sql.stage(conn, parsed.entries)
-        staged = time.perf_counter()
-        with store.transaction() as conn:
-            done = roster_sql.apply(conn, staged_at, file.name, "bench", "2026-12-04T00:00:00+00:00", parsed.rows,
-                                    parsed.refused)
-        applied = time.perf_counter()
-        locks = coverage_locks(store)
-        covered = time.perf_counter()
-    return {"seconds": covered - started, "read_s": read - started, "stage_s": staged - read,
-            "write_lock_s": applied - staged, "coverage_s": covered - applied, "coverage_lock_s": max(locks, default=0.0),
-            "added": done.added, "unchanged": done.unchanged, "rejected": done.rejected}
+        done = store.import_roster(parsed, file.name, "bench", AT)
+    return {"seconds": time.perf_counter() - started, "read_s": read - started, "added": done.added,
+            "unchanged": done.unchanged, "rejected": done.rejected}
 
 
-def coverage_locks(store) -> list[float]:
-    """Work off the coverage queue the import left as the store does (hub/store/coverage.py drain); each transaction's
-    seconds."""
-    locks = []
-    while True:
+def probe_writer(db: str, ready: Any, stop: Any, out: Any) -> None:
+    """In its own process, as `hub run` is: commit a one-row transaction every PROBE_EVERY_S until stopped; send back
+    how long each waited for the write lock (its BEGIN IMMEDIATE), in seconds. (Its COMMIT is not counted: now and
+    then it checkpoints the WAL, which is the probe's own work, not a wait.)"""
+    conn = connect(Path(db))
+    conn.execute("CREATE TABLE IF NOT EXISTS bench_probe (n INTEGER PRIMARY KEY, at REAL)")
+    took = []
+    while not stop.is_set():
         started = time.perf_counter()
-        with store.transaction() as conn:
-            step = coverage_sql.drain(conn, store.catalogue)
-        if not step:
-            return locks
-        locks.append(time.perf_counter() - started)
+        begin(conn, "IMMEDIATE")  # as the store's transactions, `hub run`'s among them, take the lock
+        took.append(time.perf_counter() - started)
+        conn.execute("INSERT INTO bench_probe (at) VALUES (?)", (started,))
+        conn.execute("COMMIT")
+        ready.set()
+        time.sleep(PROBE_EVERY_S)
+    conn.close()
+    out.put(took)
+
+
+class Probe:
+    """A writer beside the imports (probe_writer): the longest it waited is the longest an import held up `hub run`."""
+
+    def __init__(self, db: Path):
+        context = multiprocessing.get_context("spawn")
+        self.ready, self.stop, self.out = context.Event(), context.Event(), context.Queue()
+        self.process = context.Process(target=probe_writer, args=(str(db), self.ready, self.stop, self.out), daemon=True)
+        self.took: list[float] = []
+
+    def __enter__(self) -> Probe:
+        self.process.start()
+        if not self.ready.wait(timeout=60):
+            raise RuntimeError("the probe writer did not start")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        self.took = self.out.get(timeout=60)
+        self.process.join(timeout=60)
+
+    def figures(self) -> dict:
+        took = sorted(self.took)
+        return {"commits": len(took), "p50_ms": round(1000 * statistics.median(took), 1),
+                "p99_ms": round(1000 * took[int(0.99 * (len(took) - 1))], 1), "max_ms": round(1000 * took[-1], 1)}
 
 
 def import_all(files: list[Path], db: Path) -> dict:
-    """Import every file into db; the totals and the longest write lock."""
+    """Import every file into db; the totals."""
     results = [timed_import(file, db) for file in files]
-    total = {key: sum(r[key] for r in results)
-             for key in ("seconds", "read_s", "stage_s", "coverage_s", "added", "unchanged", "rejected")}
-    return {**total, "write_lock_s": max(r["write_lock_s"] for r in results),
-            "coverage_lock_s": max(r["coverage_lock_s"] for r in results)}
+    return {key: sum(r[key] for r in results) for key in ("seconds", "read_s", "added", "unchanged", "rejected")}
+
+
+def batch_commits(db: Path, batches: int = 12, size: int = 500) -> dict:
+    """What the probe is compared with: Store.commit of ``batches`` batches of ``size`` signed kiosk events (bench/
+    hub_commit.py's) into the imported database, as `hub run` commits them; p50 and max in ms."""
+    events = interleaved(kiosks=20, per_kiosk=batches * size // 20, seed=SEED)
+    took = []
+    with open_store(db) as store:
+        for first in range(0, len(events), size):
+            started = time.perf_counter()
+            store.commit(Batch(events=events[first:first + size]), AT)
+            took.append(time.perf_counter() - started)
+    return {"batch": size, "batches": len(took), "p50_ms": round(1000 * statistics.median(took), 1),
+            "max_ms": round(1000 * max(took), 1)}
 
 
 def run(rows: int, runs: int, file_rows: int, folder: Path) -> dict:
     files = write_district(folder, rows, file_rows)
-    first, again = [], []
+    first, again, probes = [], [], []
     for n in range(runs):
         db = folder / f"hub-{n}.db"
-        first.append(import_all(files, db))
-        again.append(import_all(files, db))
-        print(f"run {n + 1}: {first[-1]['seconds']:.2f} s, again {again[-1]['seconds']:.2f} s", file=sys.stderr)
+        open_store(db).close()
+        with Probe(db) as probe:
+            first.append(import_all(files, db))
+            again.append(import_all(files, db))
+        probes.append(probe.figures())
+        print(f"run {n + 1}: {first[-1]['seconds']:.2f} s, again {again[-1]['seconds']:.2f} s, "
+              f"probe max {probes[-1]['max_ms']} ms", file=sys.stderr)
     assert all(r["added"] == rows for r in first) and all(r["unchanged"] == rows for r in again)
     db = folder / "hub-0.db"
+    size = db.stat().st_size + sum(p.stat().st_size for p in folder.glob("hub-0.db-*"))
+    batch = batch_commits(db)
+    longest = max(p["max_ms"] for p in probes)
     return {
         "rows": rows, "runs": runs, "files": len(files), "file_bytes_max": max(f.stat().st_size for f in files),
-        "first_import": summary(first, rows), "re_import": summary(again, rows),
-        "db_bytes": db.stat().st_size + sum(p.stat().st_size for p in folder.glob("hub-0.db-*")),
+        "first_import": summary(first, rows), "re_import": summary(again, rows), "db_bytes": size,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "coverage": {"median_s": round(statistics.median(r["coverage_s"] for r in first), 3),
-                     "max_lock_s": round(max(r["coverage_lock_s"] for r in first + again), 3)},
+        "writer_wait": {"runs": probes, "max_ms": longest, "batch_commit": batch,
+                        "max_over_batch_max": round(longest / batch["max_ms"], 2)},
         "target_rows_per_s": 20_000,
     }
 
@@ -136,8 +189,6 @@ def summary(results: list[dict], rows: int) -> dict:
     return {
         "median_rows_per_s": round(rows / median), "median_s": round(median, 3),
         "median_read_s": round(statistics.median(r["read_s"] for r in results), 3),
-        "median_stage_s": round(statistics.median(r["stage_s"] for r in results), 3),
-        "max_write_lock_s": round(max(r["write_lock_s"] for r in results), 3),
     }
 
 

@@ -11,6 +11,19 @@ class StoreError(HubError, RuntimeError):
     something else (see hub.store.Store.commit)."""
 
 
+class RosterImportBusy(StoreError):
+    """Another roster import into the same database is under way; this one wrote nothing."""
+
+
+class RosterImportUnfinished(StoreError):
+    """The database failed after a roster import was staged whole: the import is kept, part of it may be applied, and
+    the next import or the next start of the hub applies the rest (hub/store/roster.py)."""
+
+    def __init__(self, message: str, import_id: int):
+        super().__init__(message)
+        self.import_id = import_id
+
+
 class CAError(HubError, ValueError):
     """A CA folder, CSR or certificate the hub cannot use; the message says which file and why."""
 

@@ -4,6 +4,7 @@ the first build after the migration; `hub coverage` as a command."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import io
 import json
@@ -20,6 +21,7 @@ from hub.coverage import BANDS, DoseFact, birth_day, commune_key, level, next_du
 from hub.roster.files import Parsed
 from hub.roster.rows import Entry
 from hub.store import Batch
+from hub.store import coverage as coverage_sql
 from hub.store import roster as roster_sql
 from hub.store.migrations import MIGRATIONS
 from hub.store.sqlite import open_store
@@ -44,7 +46,7 @@ def import_entries(store, entries: list[Entry], name: str = "list.csv"):
     return store.import_roster(Parsed(entries=entries, rows=len(entries)), name, "tester", AT)
 
 
-def expected_rows(conn: sqlite3.Connection) -> dict[str, tuple]:
+def expected_rows(conn: sqlite3.Connection, catalogue=CATALOGUE) -> dict[str, tuple]:
     """Every rostered person's row computed from scratch: the roster, the live doses and the pure rules."""
     doses: dict[str, list[DoseFact]] = {}
     for id_number, *facts in conn.execute(
@@ -54,9 +56,9 @@ def expected_rows(conn: sqlite3.Connection) -> dict[str, tuple]:
     for id_number, commune, birth_date in conn.execute("SELECT id_number, commune, birth_date FROM roster"):
         mine = doses.get(id_number, [])
         birth = birth_day(birth_date)
-        due = next_due(birth, mine, CATALOGUE)
+        due = next_due(birth, mine, catalogue)
         given = len({d.number for d in mine})
-        rows[id_number] = (id_number, commune, birth.isoformat(), level(mine, CATALOGUE), given, due and due.number,
+        rows[id_number] = (id_number, commune, birth.isoformat(), level(mine, catalogue), given, due and due.number,
                            due and due.booster, due and due.on.isoformat(), due and due.until and due.until.isoformat())
     return rows
 
@@ -67,11 +69,11 @@ def kept(conn: sqlite3.Connection) -> tuple[dict[str, tuple], dict[tuple, int]]:
     return rows, counts
 
 
-def assert_as_if_from_scratch(path: Path) -> None:
+def assert_as_if_from_scratch(path: Path, catalogue=CATALOGUE) -> None:
     conn = sqlite3.connect(str(path))
     try:
         rows, counts = kept(conn)
-        expected = expected_rows(conn)
+        expected = expected_rows(conn, catalogue)
         assert rows == expected
         assert counts == dict(Counter((r[1], int(r[2][:4]), r[3]) for r in expected.values()))
         assert conn.execute("SELECT count(*) FROM coverage_counts WHERE people < 0").fetchone()[0] == 0
@@ -224,23 +226,53 @@ def test_ok__the_first_open_after_migration_8_builds_the_tables_from_what_is_the
     assert report["district"]["total"]["one_dose"]["count"] == 1
 
 
-def test_ok__a_queue_left_by_a_crashed_import_is_worked_off_when_the_store_next_opens(tmp_path):
+def test_ok__an_import_killed_half_way_through_its_apply_is_counted_right_when_the_store_next_opens(tmp_path, monkeypatch):
     path = tmp_path / "hub.db"
     entries = [entry(person, COMMUNES[n % 2], f"19{50 + n}-06-01") for n, person in enumerate(PEOPLE)]
+    monkeypatch.setattr(roster_sql, "APPLY_CHUNK", 3)
     with open_store(path) as store:
         store.commit(Batch(events=[dose("ka", 1, PEOPLE[0])]), AT)
         with store.transaction("DEFERRED") as conn:
-            staged = roster_sql.stage(conn, entries)
+            found = roster_sql.compare(conn, entries)
         with store.transaction() as conn:
-            roster_sql.apply(conn, staged, "list.csv", "tester", AT, len(entries), [])
-        # the importing process dies here, before it works off the queue: the roster is in, coverage not yet
+            import_id = roster_sql.begin(conn, "list.csv", "tester", AT, len(entries), found, 0)
+        store.stage_import(import_id, "list.csv", [])
+        with store.transaction() as conn:
+            roster_sql.apply(conn, import_id, AT, store.catalogue)
+        # the importing process dies here: 3 of the 8 entries are in, with their coverage rows
         report = store.coverage(D(2026, 3, 2))
-        assert report["pending"] == len(PEOPLE) and report["district"]["total"]["roster"] == 0
+        assert report["district"]["total"]["roster"] == 3
+        assert_as_if_from_scratch(path)
     with open_store(path) as store:
         report = store.coverage(D(2026, 3, 2))
     assert report["pending"] == 0 and report["district"]["total"]["roster"] == len(PEOPLE)
     assert report["district"]["total"]["one_dose"]["count"] == 1
     assert_as_if_from_scratch(path)
+
+
+def test_ok__a_rebuild_with_another_catalogue_killed_half_way_is_finished_when_the_store_next_opens(tmp_path, monkeypatch):
+    """The rebuild queues the roster a QUEUE_CHUNK per transaction behind a cursor kept in the database: killed after
+    part of it, the next open goes on from the cursor, and the tables end as a count from scratch with the new
+    catalogue gives."""
+    path = tmp_path / "hub.db"
+    entries = [entry(person, COMMUNES[n % 2], f"19{50 + n}-06-01") for n, person in enumerate(PEOPLE)]
+    with open_store(path) as store:
+        import_entries(store, entries)
+        store.commit(Batch(events=[dose("ka", 1, PEOPLE[0]), dose("ka", 2, PEOPLE[0], number=2)]), AT)
+    fewer = load_catalogue()
+    fewer = dataclasses.replace(fewer, products={key: dataclasses.replace(product, primary_doses=1)
+                                                 for key, product in fewer.products.items()})
+    monkeypatch.setattr(coverage_sql, "QUEUE_CHUNK", 3)
+    with open_store(path, fewer) as store:
+        with store.transaction() as conn:
+            assert coverage_sql.rebuild(conn, fewer, AT) == len(PEOPLE)
+        with store.transaction() as conn:
+            assert coverage_sql.requeue(conn, 3) == 3  # then killed, with 3 queued and 5 still behind the cursor
+        assert store.coverage(D(2026, 3, 2))["pending"] == len(PEOPLE)
+    with open_store(path, fewer) as store:
+        report = store.coverage(D(2026, 3, 2))
+    assert report["pending"] == 0 and report["catalogue"] == coverage_sql.fingerprint(fewer)
+    assert_as_if_from_scratch(path, fewer)
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str]:

@@ -1,17 +1,22 @@
-"""hub/store/roster.py on a real hub database: one-transaction, idempotent imports; roster_mismatch conflicts that follow
+"""hub/store/roster.py on a real hub database: imports in short transactions that survive a kill, idempotent; roster_mismatch conflicts that follow
 both the roster and the merge; people vaccinated on no roster; `hub roster` run as a process."""
 
 from __future__ import annotations
 
 import datetime
 import json
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from bench.roster import write_roster
+from hub.errors import RosterImportBusy
 from hub.roster.files import parse_roster
 from hub.store import Batch
 from hub.store import roster as roster_sql
@@ -104,26 +109,135 @@ def test_ok__the_imports_newest_first_and_at_most_so_many_refused_rows_per_file(
     assert len(hub.roster_rejections()) == 3
 
 
-def test_fail__an_import_that_fails_half_way_leaves_nothing(hub, path, monkeypatch):
-    def broken(conn):
-        raise sqlite3.OperationalError("disk I/O error")
+# -- in chunks, across crashes and processes --------------------------------------------------------------------------
 
-    monkeypatch.setattr(roster_sql, "relink", broken)  # after the entries and the import's row are written
-    with pytest.raises(Exception):
-        load(hub, LAN, HUNG)
-    assert table(path, "SELECT count(*) FROM roster") == [(0,)]
+
+def staged_whole(store, parsed, name: str = "list.csv") -> int:
+    """What import_roster does up to the import's being ready to apply, through the same functions; its id."""
+    with store.transaction("DEFERRED") as conn:
+        found = roster_sql.compare(conn, parsed.entries)
+    with store.transaction() as conn:
+        import_id = roster_sql.begin(conn, name, "tester", AT, parsed.rows, found, len(parsed.refused))
+    store.stage_import(import_id, name, parsed.refused)
+    return import_id
+
+
+def many(count: int) -> list[str]:
+    """count valid roster lines (CCCD digits agreeing with 1990 and the sex)."""
+    return [f"{LAN_ID[:6]}{n:06d},Người Thứ {n},01/01/1990,Nữ,Bến Nghé" for n in range(count)]
+
+
+def test_ok__an_import_writes_in_transactions_of_a_chunk(hub, path, monkeypatch):
+    monkeypatch.setattr(roster_sql, "CHUNK", 3)
+    monkeypatch.setattr(roster_sql, "APPLY_CHUNK", 3)
+    begun = []
+    hub.conn.set_trace_callback(lambda sql: begun.append(sql) if sql == "BEGIN IMMEDIATE" else None)
+    done = load(hub, *many(10), BAD, BAD.replace("12345", "123"))
+    hub.conn.set_trace_callback(None)
+    assert counts(done) == (10, 0, 0, 2)
+    # begin, 4 staging chunks + the empty 5th, 1 refused chunk, ready, 4 apply chunks + the empty 5th, finish
+    assert len(begun) >= 1 + 5 + 1 + 1 + 5 + 1
+    assert table(path, "SELECT count(*), min(import_id) FROM roster") == [(10, done.import_id)]
+    assert table(path, "SELECT count(*) FROM roster_staged") == [(0,)]
+    assert table(path, "SELECT state, conflicts FROM roster_imports") == [("done", 0)]
+
+
+def test_ok__an_import_killed_while_staging_never_happened(path):
+    with open_store(path) as store:
+        load(store, LAN, BAD, name="a.csv")  # a first import of a.csv, with a refused row
+        staged_whole(store, parse_roster(csv(HUNG, BAD, BAD.replace("12345", "77")), "a.csv", TODAY), "a.csv")
+        with store.transaction() as conn:  # as if killed before it was marked ready
+            conn.execute("UPDATE roster_imports SET state = 'staging' WHERE id = 2")
+    assert table(path, "SELECT count(*) FROM roster_staged") == [(1,)]
+    with open_store(path) as store:  # the next open drops what it wrote
+        assert [(i["import_id"], i["state"]) for i in store.roster_imports()] == [(2, "abandoned"), (1, "done")]
+        assert [r["row"] for r in store.roster_rejections("a.csv")] == [3]  # still the first import's
+    assert table(path, "SELECT id_number FROM roster") == [(LAN_ID,)]
+    assert table(path, "SELECT count(*) FROM roster_staged") == [(0,)]
+    assert table(path, "SELECT count(*) FROM roster_rejections") == [(1,)]
+
+
+def test_ok__an_import_killed_while_applying_is_finished_by_the_next_open(path, monkeypatch):
+    monkeypatch.setattr(roster_sql, "APPLY_CHUNK", 2)
+    with open_store(path) as store:
+        store.commit(Batch(events=[check_in("ka", 1)]), AT)  # Lan, whose roster entry will differ
+        import_id = staged_whole(store, parse_roster(csv(LAN.replace("Lan", "Lam"), HUNG, *many(3)), "b.csv", TODAY), "b.csv")
+        with store.transaction() as conn:
+            roster_sql.apply(conn, import_id, AT, store.catalogue)  # one chunk of three, then killed
+    assert table(path, "SELECT count(*) FROM roster") == [(2,)]
+    with open_store(path) as store:
+        assert [(i["state"], i["added"]) for i in store.roster_imports()] == [("done", 5)]
+        assert store.stats()["conflicts"]["by_kind"]["roster_mismatch"] == 1
+        assert store.coverage(TODAY)["pending"] == 0  # every entry counted
+    assert table(path, "SELECT count(*) FROM roster") == [(5,)]
+    assert table(path, "SELECT count(*) FROM roster_staged") == [(0,)]
+
+
+def test_fail__a_second_import_while_one_is_under_way_is_refused_and_writes_nothing(hub, path, tmp_path):
+    file = tmp_path / "list.csv"
+    file.write_bytes(csv(LAN))
+    with open_store(path) as other:  # another process, or another upload in `hub web`
+        with other.import_lock() as held:
+            assert held
+            with pytest.raises(RosterImportBusy, match="another roster import"):
+                load(hub, LAN)
+            done = hub_cli("roster", "import", str(file), "--db", str(path))
+            assert done.returncode == 2 and "another roster import into this database is under way" in done.stderr
     assert table(path, "SELECT count(*) FROM roster_imports") == [(0,)]
+    assert counts(load(hub, LAN)) == (1, 0, 0, 0)  # once it has finished
 
 
-def test_ok__a_concurrent_import_between_stage_and_apply_is_compared_again(hub, path, tmp_path):
-    first = parse_roster(csv(LAN, HUNG), "a.csv", TODAY)
-    with hub.transaction("DEFERRED") as conn:
-        staged_at = roster_sql.stage(conn, first.entries)
-    with open_store(path) as other:  # another process imports Lan first
-        load(other, LAN)
-    with hub.transaction() as conn:
-        done = roster_sql.apply(conn, staged_at, "a.csv", "tester", AT, first.rows, first.refused)
-    assert counts(done) == (1, 0, 1, 0)
+def test_ok__a_store_opened_while_another_process_imports_leaves_its_import_alone(path):
+    with open_store(path) as store:
+        import_id = staged_whole(store, parse_roster(csv(LAN), "a.csv", TODAY), "a.csv")
+        with store.import_lock():  # the importing process is alive, between two chunks
+            with open_store(path) as web:
+                assert [i["state"] for i in web.roster_imports()] == ["applying"]
+        store.apply_import(import_id, AT)
+        assert [i["state"] for i in store.roster_imports()] == ["done"]
+
+
+PHASES = {
+    "staging": "SELECT count(*) FROM roster_imports WHERE state = 'staging'",
+    "applying": "SELECT count(*) FROM roster_imports WHERE state = 'applying'",
+    "half_applied": "SELECT count(*) FROM roster_imports WHERE state = 'applying' AND EXISTS (SELECT 1 FROM roster)",
+}
+
+
+def killed_in(phase: str, file: Path, path: Path) -> bool:
+    """Run `hub roster import` and SIGKILL it as soon as a reader sees it in ``phase``; whether it was seen."""
+    process = subprocess.Popen([sys.executable, "-m", "hub", "roster", "import", str(file), "--db", str(path)],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    reader = sqlite3.connect(str(path), timeout=10)
+    try:
+        while process.poll() is None:
+            if reader.execute(PHASES[phase]).fetchone()[0]:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait()
+                return True
+            time.sleep(0.002)
+        return False
+    finally:
+        reader.close()
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_ok__an_import_killed_in_any_phase_is_all_there_or_not_at_all(tmp_path, path, phase):
+    """`hub roster import` of 30,000 rows killed (SIGKILL) while it stages, as it starts applying, and with part of the
+    file applied: the next open leaves the roster with every row of the file or none, and no staged row, coverage
+    queue or unfinished import behind."""
+    file = write_roster(tmp_path / "big.csv", 30_000)
+    open_store(path).close()
+    assert any(killed_in(phase, file, path) for _ in range(3)), f"the import was never seen {phase}"
+    with open_store(path) as store:
+        states = [i["state"] for i in store.roster_imports()]
+        assert store.coverage(TODAY)["pending"] == 0
+    assert states[0] == ("abandoned" if phase == "staging" else "done"), states
+    assert table(path, "SELECT count(*) FROM roster") == [(0 if phase == "staging" else 30_000,)]
+    assert table(path, "SELECT count(*) FROM roster_staged") == [(0,)]
+    again = json.loads(hub_cli("roster", "import", str(file), "--db", str(path), "--json").stdout)
+    assert again["added"] == (30_000 if phase == "staging" else 0)
+    assert table(path, "SELECT count(*) FROM coverage_people") == [(30_000,)]
 
 
 # -- linking ------------------------------------------------------------------------------------------------------------

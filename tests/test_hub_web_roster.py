@@ -18,6 +18,7 @@ from werkzeug.test import encode_multipart
 from hub.roster.files import MAX_FILE_BYTES, parse_roster
 from hub.roster.reasons import FILE_REASONS, ROW_REASONS
 from hub.roster.template import template_xlsx
+from hub.store import roster as roster_sql
 from hub.store.sqlite import open_store
 from hub.web.roster import NAME_MAX, UPLOAD_MAX_BYTES, clean_name
 
@@ -140,6 +141,25 @@ def test_ok__the_page_lists_the_imports_and_the_refused_rows_of_each_file_s_last
     assert html.count('<tr data-import="') == 2 and html.index("tan-lap.csv") < html.index("ben-nghe.csv")
     assert re.findall(r'<table class="refused" data-file="([^"]+)"', html) == ["tan-lap.csv", "ben-nghe.csv"]
     assert "Các dòng bị từ chối trong lần nhập gần nhất của mỗi tệp" in text(page)
+
+
+def test_fail__an_upload_while_another_import_is_under_way_is_refused_and_the_page_shows_it_being_imported(client, store):
+    with open_store(store.path) as other:  # `hub roster import` in another process, or another upload
+        with other.transaction("DEFERRED") as conn:
+            found = roster_sql.compare(conn, parse_roster(csv_file(GOOD[1]), "tan-lap.csv", T0.date()).entries)
+        with other.transaction() as conn:
+            roster_sql.begin(conn, "tan-lap.csv", "hub", T0.isoformat(), 1, found, 0)
+        with other.import_lock():
+            response = upload(client, csv_file(GOOD[0]), "ben-nghe.csv")
+            assert response.status_code == 409
+            assert error(response).startswith("Một danh sách khác đang được nhập vào hệ thống. Chưa nhập gì")
+            assert '<td class="state-staging">Đang nhập</td>' in response.get_data(as_text=True)
+    assert [i["file_name"] for i in store.roster_imports()] == ["tan-lap.csv"]
+    response = upload(client, csv_file(GOOD[0]), "ben-nghe.csv")  # it finishes the stopped one first, then imports
+    assert response.status_code == 200 and counts(response)["added"] == 1
+    assert [(i["file_name"], i["state"]) for i in store.roster_imports()] == [("ben-nghe.csv", "done"),
+                                                                              ("tan-lap.csv", "abandoned")]
+    assert "Đã dừng trước khi ghi: không giữ lại gì" in text(client.get("/roster"))
 
 
 def test_ok__in_english_the_reasons_are_english(client, store):

@@ -201,17 +201,19 @@ class Store(Protocol):
         (hub/liveness.py judge)."""
 
     def import_roster(self, parsed: Any, file_name: str, by: str, at: str) -> Any:
-        """Import a checked roster file (hub/roster/files.py Parsed) in one transaction; return the counts
-        (hub/store/roster.py RosterImported). Re-importing the same file adds and changes nothing. The coverage rows of
-        the entries written follow in short transactions before it returns (hub/store/coverage.py)."""
+        """Import a checked roster file (hub/roster/files.py Parsed), all of it or nothing, in short transactions; return
+        the counts (hub/store/roster.py RosterImported). Re-importing the same file adds and changes nothing. The
+        coverage rows of the entries written follow in short transactions before it returns (hub/store/coverage.py).
+        Raise RosterImportBusy (nothing written) while another import into the database runs, RosterImportUnfinished
+        when the database failed after the import was staged whole (it is finished later)."""
 
     def roster_rejections(self, file_name: str | None = None, per_file: int | None = None) -> list[dict[str, Any]]:
         """The rows the last import of each file (or of this file name) refused: row number, reason, valid ID number;
         at most ``per_file`` of each file when given."""
 
     def roster_imports(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The newest ``limit`` roster imports first: import_id, file_name, imported_by, imported_at and the counts
-        (rows, added, changed, unchanged, rejected)."""
+        """The newest ``limit`` roster imports first: import_id, file_name, imported_by, imported_at, the counts
+        (rows, added, changed, unchanged, rejected) and the state (staging, applying, done, abandoned)."""
 
     def correct(self, correction: Any, *, staff_id: int | None, by: str, at: str) -> str:
         """Keep a correction (hub/corrections.py) as a hub event and derive its person again, in one transaction; return

@@ -7,13 +7,14 @@ merge calls it after rewriting a person's doses (commit.py derive), in the
 batch's transaction. People who are on no roster have no row, so a batch of
 unrostered people costs two index look-ups.
 
-A roster import may write a million entries, and refreshing them all inside
-its one write transaction would hold up `hub run` for many seconds. So its
-apply only queues them (``coverage_pending``, in the same transaction) and the
-store works the queue off at once in transactions of ``CHUNK`` people
-(``drain``), each a fraction of a second; a queue left by a crash is worked off
-when the store next opens the file. ``rebuild`` (a changed catalogue, the
-first open after migration 8) empties the tables and queues everyone.
+A roster import calls it for each part of the entries it applies, in that
+part's transaction (hub/store/roster.py apply). ``rebuild`` (a changed
+catalogue, the first open after migration 8) counts everyone again without
+holding up `hub run`: ``requeue`` queues the roster (``coverage_pending``), a
+QUEUE_CHUNK per transaction behind a cursor kept in ``coverage_state``, and
+``drain`` works the queue off in transactions of CHUNK people, each about 10
+ms; a queue or a cursor left by a crash is worked off when the store next
+opens the file.
 
 The report sums the counts (a few tens of thousands of rows at province scale)
 for every birth year that lies wholly inside a band, and counts the people
@@ -38,8 +39,10 @@ from ..coverage import BANDS, LEVELS, DoseFact
 
 IN_LIST = "IN (SELECT value FROM json_each(?))"
 """One parameter for a whole list of ID numbers (a JSON array), as commit.py's IN_LIST."""
-CHUNK = 10_000
-"""People refreshed per transaction when the queue is worked off: about 0.1-0.2 s of write lock each."""
+CHUNK = 250
+"""People refreshed per transaction when the queue is worked off: about 10 ms of write lock each."""
+QUEUE_CHUNK = 20_000
+"""People a rebuild queues per transaction (``requeue``)."""
 COLUMNS = ("id_number", "commune", "birth_date", "level", "doses", "due_number", "due_booster", "due_on", "due_until")
 
 
@@ -117,9 +120,9 @@ def count(conn: sqlite3.Connection, gone: list[Row], added: list[Row]) -> None:
         "ON CONFLICT (commune, birth_year, level) DO UPDATE SET people = people + excluded.people", changes)
 
 
-def queue(conn: sqlite3.Connection, select: str) -> None:
+def queue(conn: sqlite3.Connection, select: str, args: tuple = ()) -> None:
     """Queue the ID numbers a SELECT returns for ``drain`` (inside the caller's transaction)."""
-    conn.execute(f"INSERT OR IGNORE INTO coverage_pending (id_number) {select}")
+    conn.execute(f"INSERT OR IGNORE INTO coverage_pending (id_number) {select}", args)
 
 
 def drain(conn: sqlite3.Connection, catalogue: Catalogue, limit: int = CHUNK) -> int:
@@ -133,12 +136,27 @@ def drain(conn: sqlite3.Connection, catalogue: Catalogue, limit: int = CHUNK) ->
 
 
 def rebuild(conn: sqlite3.Connection, catalogue: Catalogue, at: str) -> int:
-    """Empty the coverage tables and queue everyone on the roster for ``drain``; return how many were queued."""
-    conn.execute("DELETE FROM coverage_people")
-    conn.execute("DELETE FROM coverage_counts")
-    queue(conn, "SELECT id_number FROM roster")
-    conn.execute("UPDATE coverage_state SET built_at = ?, catalogue = ? WHERE id = 1", (at, fingerprint(catalogue)))
-    return conn.execute("SELECT count(*) FROM coverage_pending").fetchone()[0]
+    """Count everyone on the roster again with this catalogue: note it, and start the cursor with which ``requeue``
+    queues the roster for ``drain`` a QUEUE_CHUNK at a time; return how many people are on the roster.
+
+    The tables are not emptied: ``refresh`` moves the counts by the difference between a person's old row and new
+    one, so the tables stay right for everyone not yet counted again and reach what a count from scratch gives."""
+    conn.execute("UPDATE coverage_state SET built_at = ?, catalogue = ?, requeue_after = '' WHERE id = 1",
+                 (at, fingerprint(catalogue)))
+    return conn.execute("SELECT count(*) FROM roster").fetchone()[0]
+
+
+def requeue(conn: sqlite3.Connection, limit: int = QUEUE_CHUNK) -> int:
+    """Queue the next ``limit`` people on the roster after a rebuild's cursor and move it on (at the end: no cursor);
+    return how many were queued (0: no rebuild under way, or it has queued everyone)."""
+    after = requeue_cursor(conn)
+    if after is None:
+        return 0
+    keys = [(n,) for (n,) in conn.execute("SELECT id_number FROM roster WHERE id_number > ? ORDER BY id_number LIMIT ?",
+                                          (after, limit))]
+    conn.executemany("INSERT OR IGNORE INTO coverage_pending (id_number) VALUES (?)", keys)
+    conn.execute("UPDATE coverage_state SET requeue_after = ? WHERE id = 1", (keys[-1][0] if len(keys) == limit else None,))
+    return len(keys)
 
 
 def ensure_built(conn: sqlite3.Connection, catalogue: Catalogue, at: str) -> bool:
@@ -151,7 +169,16 @@ def ensure_built(conn: sqlite3.Connection, catalogue: Catalogue, at: str) -> boo
 
 def pending(conn: sqlite3.Connection) -> int:
     """People still to refresh (a roster import or a rebuild being worked off)."""
-    return conn.execute("SELECT count(*) FROM coverage_pending").fetchone()[0]
+    queued = conn.execute("SELECT count(*) FROM coverage_pending").fetchone()[0]
+    after = requeue_cursor(conn)
+    if after is None:
+        return queued
+    return queued + conn.execute("SELECT count(*) FROM roster WHERE id_number > ?", (after,)).fetchone()[0]
+
+
+def requeue_cursor(conn: sqlite3.Connection) -> str | None:
+    """Where a rebuild under way has queued the roster up to; None when none is."""
+    return conn.execute("SELECT requeue_after FROM coverage_state WHERE id = 1").fetchone()[0]
 
 
 def fingerprint(catalogue: Catalogue) -> str:

@@ -417,5 +417,42 @@ def m010_conflict_queue(conn: sqlite3.Connection) -> None:
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows.fetchall())
 
 
+M011 = """
+ALTER TABLE roster_imports ADD COLUMN state TEXT NOT NULL DEFAULT 'done';  -- staging, applying, done, abandoned
+ALTER TABLE roster_imports ADD COLUMN conflicts INTEGER;                    -- roster_mismatch conflicts its entries hold
+CREATE TABLE roster_staged (
+    import_id INTEGER NOT NULL,                    -- an import being staged or applied (hub/store/roster.py)
+    part INTEGER NOT NULL,                         -- 1, 2, ...: applied in this order, one per transaction
+    entries TEXT NOT NULL,                         -- a JSON array of entries, each [id_number, full_name, birth_date,
+                                                   -- sex, commune, address, priority_group, phone]: new or changed
+    PRIMARY KEY (import_id, part)
+);
+CREATE TABLE roster_rejections_by_import (
+    import_id INTEGER NOT NULL,
+    row INTEGER NOT NULL,                          -- as the spreadsheet numbers it (the header's row counts)
+    file_name TEXT NOT NULL,
+    reason TEXT NOT NULL,                          -- a code of hub/roster/reasons.py, never the row's other cells
+    id_number TEXT,                                -- the row's ID number when it is a valid one
+    PRIMARY KEY (import_id, row)
+) WITHOUT ROWID;
+INSERT INTO roster_rejections_by_import (import_id, row, file_name, reason, id_number)
+    SELECT import_id, row, file_name, reason, id_number FROM roster_rejections;
+DROP TABLE roster_rejections;
+ALTER TABLE roster_rejections_by_import RENAME TO roster_rejections;
+CREATE INDEX roster_rejections_file ON roster_rejections (file_name, import_id);
+-- a coverage rebuild's cursor: the roster is still to be queued past this ID number (NULL: no rebuild under way).
+-- (No comment after a column that ALTER TABLE adds: SQLite copies it into the table's CREATE text, before the ")".)
+ALTER TABLE coverage_state ADD COLUMN requeue_after TEXT
+"""
+
+
+def m011_in_chunks(conn: sqlite3.Connection) -> None:
+    """A roster import and a coverage rebuild in short transactions: each import's state, the entries staged for it,
+    refused rows kept per import (an import's rows are written before it is done; the pages show the last done
+    import's), and the rebuild's cursor."""
+    execute_all(conn, M011)
+
+
 MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster,
-              m007_hub_events, m008_coverage, m009_person_refs, m010_conflict_queue]
+              m007_hub_events, m008_coverage, m009_person_refs, m010_conflict_queue,
+              m011_in_chunks]

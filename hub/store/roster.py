@@ -1,19 +1,36 @@
-"""The roster's SQL: stage a checked file, apply it in one short write transaction, link it to the merged people.
+"""The roster's SQL: compare a checked file with the roster, stage what changes, apply it in short transactions.
 
-An import runs in two steps on the importing process's own connection:
+An import runs on the importing process's own connection, holding the
+database's import lock (SqliteStore.import_roster: one import at a time,
+across processes), in three steps:
 
-1. ``stage``: the file's entries go into a TEMP table and are compared with
+1. ``compare``: the file's entries go into a TEMP table and are compared with
    the roster (which entries are new, which changed) under a read snapshot.
    TEMP tables belong to the connection, not to the database file: this takes
    no write lock, so `hub run` keeps committing batches meanwhile.
-2. ``apply``: one BEGIN IMMEDIATE transaction writes only the new and changed
-   entries (one INSERT ... SELECT with ON CONFLICT DO UPDATE), the import's
-   row, the file's refused rows and the roster_mismatch conflicts of the
-   people those entries name. If another import committed since step 1 the
-   comparison is made again inside the transaction, so it is never stale.
+2. ``begin``, ``stage``: the import's row (state ``staging``), then the new
+   and changed entries, CHUNK per transaction, copied into ``roster_staged``
+   as parts of APPLY_CHUNK entries (a JSON array per row: cheap to write and
+   to delete), and the file's refused rows into ``roster_rejections``;
+   nobody reads them yet. ``ready`` then marks the import ``applying`` in one
+   small transaction: from here on the import happens whatever befalls the
+   process.
+3. ``apply``: one part per transaction moves into ``roster``, with its
+   entries' ``roster_mismatch`` conflicts and coverage rows derived again
+   (hub/store/coverage.py refresh); then the refused rows of this file's
+   earlier imports are dropped, and ``finish`` marks the import ``done``.
 
-All or nothing: step 1 writes nothing anyone else sees, step 2 is one
-transaction. Re-importing the same file writes only the import's row.
+So `hub run` never waits for more than one chunk (about 10 ms, less than it
+spends on a batch of its own). The chunks are committed without an fsync
+each (SqliteStore.transaction(durable=False)): a power cut may take back the
+last of them, never more than the last durable step left to redo; ``ready``
+and ``finish`` are durable, and with them every chunk before. A process
+killed while staging leaves an import that never happened: ``discard`` drops
+its rows and ``finish`` marks it ``abandoned``. One killed while applying
+leaves an import that ``apply`` finishes. Either is done by the next import or the next open of the store
+(SqliteStore.finish_unfinished_imports). While an import is applied, which takes
+seconds for a large list, readers may see part of it; the roster page shows
+the import's state. Re-importing the same file writes only the import's row.
 """
 
 from __future__ import annotations
@@ -24,12 +41,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from vaccines.catalogue import Catalogue
+
 from ..merge import settle
 from ..roster.link import KIND, mismatch
 from ..roster.rows import Entry, Refused
 from . import corrections
-from .coverage import queue as queue_coverage
+from .coverage import refresh as refresh_coverage
 
+CHUNK = 5_000
+"""Entries (or refused rows) staged or dropped per transaction."""
+APPLY_CHUNK = 500
+"""Entries applied per transaction, with their conflicts and coverage rows: about 10 ms of write lock."""
 COLUMNS = Entry._fields
 STAGE = f"""
 CREATE TEMP TABLE IF NOT EXISTS roster_in ({', '.join(f'{c} TEXT NOT NULL' for c in COLUMNS)}, PRIMARY KEY (id_number))
@@ -41,11 +64,14 @@ DELETE FROM temp.roster_touched
 DIFFERS = " OR ".join(f"r.{c} <> i.{c}" for c in COLUMNS[1:])
 TOUCH = (f"INSERT INTO temp.roster_touched (id_number, new) SELECT i.id_number, r.id_number IS NULL "
          f"FROM temp.roster_in i LEFT JOIN main.roster r ON r.id_number = i.id_number WHERE r.id_number IS NULL OR {DIFFERS}")
+NEXT_TOUCHED = (f"SELECT {', '.join('i.' + c for c in COLUMNS)} FROM temp.roster_touched t JOIN temp.roster_in i "
+                f"ON i.id_number = t.id_number WHERE t.id_number > ? ORDER BY t.id_number LIMIT ?")
 UPSERT = (f"INSERT INTO main.roster ({', '.join(COLUMNS)}, import_id, created_at, updated_at) "
-          f"SELECT {', '.join('i.' + c for c in COLUMNS)}, :import_id, :at, :at FROM temp.roster_touched t "
-          f"JOIN temp.roster_in i ON i.id_number = t.id_number WHERE true "
+          f"VALUES ({', '.join('?' * len(COLUMNS))}, ?, ?, ?) "
           f"ON CONFLICT (id_number) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in COLUMNS[1:])}, "
           f"import_id = excluded.import_id, updated_at = excluded.updated_at")
+STATES = ("staging", "applying", "done", "abandoned")
+"""An import's life (roster_imports.state): only ``done`` imports' refused rows are shown."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +89,17 @@ class RosterImported:
     """roster_mismatch conflicts the import's new and changed entries hold now."""
 
 
-def stage(conn: sqlite3.Connection, entries: list[Entry]) -> int:
-    """Fill this connection's TEMP tables with the entries and the new or changed ones; return the last import id seen.
+@dataclass(frozen=True)
+class Compared:
+    """What ``compare`` found: entries new to the roster, changed, and the same."""
+
+    added: int
+    changed: int
+    unchanged: int
+
+
+def compare(conn: sqlite3.Connection, entries: list[Entry]) -> Compared:
+    """Fill this connection's TEMP tables with the entries and the new or changed ones; count them.
 
     Run inside a DEFERRED transaction: it reads the main database and writes TEMP tables only.
     """
@@ -72,51 +107,107 @@ def stage(conn: sqlite3.Connection, entries: list[Entry]) -> int:
         conn.execute(statement)
     conn.executemany(f"INSERT INTO temp.roster_in VALUES ({', '.join('?' * len(COLUMNS))})", entries)
     conn.execute(TOUCH)
-    return last_import(conn)
-
-
-def last_import(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT coalesce(max(id), 0) FROM main.roster_imports").fetchone()[0]
-
-
-def apply(conn: sqlite3.Connection, staged_at: int, file_name: str, by: str, at: str, rows: int,
-          refused: list[Refused]) -> RosterImported:
-    """Write what ``stage`` found (inside the caller's BEGIN IMMEDIATE) and queue the entries written for their
-    coverage rows (hub/store/coverage.py drain, which the caller runs next); return the counts."""
-    if last_import(conn) != staged_at:  # another import committed between stage and apply: compare again
-        conn.execute("DELETE FROM temp.roster_touched")
-        conn.execute(TOUCH)
     added, changed = conn.execute("SELECT coalesce(sum(new), 0), coalesce(sum(1 - new), 0) FROM temp.roster_touched").fetchone()
-    staged = conn.execute("SELECT count(*) FROM temp.roster_in").fetchone()[0]
-    import_id = conn.execute(
-        "INSERT INTO roster_imports (file_name, imported_by, imported_at, rows, added, changed, unchanged, rejected) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (file_name, by, at, rows, added, changed, staged - added - changed, len(refused))).fetchone()[0]
-    conn.execute(UPSERT, {"import_id": import_id, "at": at})
-    keep_refused(conn, file_name, import_id, refused)
-    conflicts = relink(conn)
-    queue_coverage(conn, "SELECT id_number FROM temp.roster_touched")  # refreshed in short transactions: coverage.drain
-    return RosterImported(import_id, file_name, rows, added, changed, staged - added - changed, len(refused), conflicts)
+    return Compared(added, changed, len(entries) - added - changed)
 
 
-def keep_refused(conn: sqlite3.Connection, file_name: str, import_id: int, refused: list[Refused]) -> None:
-    """Replace the refused rows kept for this file name with this import's."""
-    conn.execute("DELETE FROM roster_rejections WHERE file_name = ?", (file_name,))
+def begin(conn: sqlite3.Connection, file_name: str, by: str, at: str, rows: int, found: Compared, rejected: int) -> int:
+    """The import's row, in state ``staging``; return its id."""
+    return conn.execute(
+        "INSERT INTO roster_imports (file_name, imported_by, imported_at, rows, added, changed, unchanged, rejected, "
+        "state, conflicts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'staging', 0) RETURNING id",
+        (file_name, by, at, rows, found.added, found.changed, found.unchanged, rejected)).fetchone()[0]
+
+
+def stage(conn: sqlite3.Connection, import_id: int, after: str) -> str | None:
+    """Copy the next CHUNK of the new and changed entries, after ID number ``after``, from the TEMP tables into
+    roster_staged, as rows of APPLY_CHUNK entries each (a JSON array: one row, not a thousand, to write and to
+    delete); return the last ID number copied, None when there were none left."""
+    entries = conn.execute(NEXT_TOUCHED, (after, CHUNK)).fetchall()
+    if not entries:
+        return None
+    first = conn.execute("SELECT coalesce(max(part), 0) + 1 FROM roster_staged WHERE import_id = ?", (import_id,)).fetchone()[0]
+    conn.executemany("INSERT INTO roster_staged (import_id, part, entries) VALUES (?, ?, ?)",
+                     [(import_id, first + n, json.dumps(entries[start:start + APPLY_CHUNK], ensure_ascii=False))
+                      for n, start in enumerate(range(0, len(entries), APPLY_CHUNK))])
+    return entries[-1][0]
+
+
+def stage_refused(conn: sqlite3.Connection, import_id: int, file_name: str, refused: list[Refused]) -> None:
+    """Keep these refused rows (at most a CHUNK of them) under the import."""
     conn.executemany("INSERT INTO roster_rejections (file_name, row, reason, id_number, import_id) VALUES (?, ?, ?, ?, ?)",
                      [(file_name, r.row, r.reason, r.id_number, import_id) for r in refused])
 
 
-def relink(conn: sqlite3.Connection) -> int:
-    """Derive again the roster_mismatch conflicts of the people whose entries the import wrote; return how many hold.
+def ready(conn: sqlite3.Connection, import_id: int) -> None:
+    """Everything is staged: the import is to be applied, now or, after a crash, by whoever opens the store next."""
+    conn.execute("UPDATE roster_imports SET state = 'applying' WHERE id = ? AND state = 'staging'", (import_id,))
+
+
+def unfinished(conn: sqlite3.Connection) -> list[tuple[int, str]]:
+    """Imports neither done nor abandoned, oldest first: (id, state)."""
+    return conn.execute("SELECT id, state FROM roster_imports WHERE state IN ('staging', 'applying') ORDER BY id").fetchall()
+
+
+def apply(conn: sqlite3.Connection, import_id: int, at: str, catalogue: Catalogue) -> bool:
+    """Move the import's next staged part (APPLY_CHUNK entries) into the roster and derive their roster_mismatch
+    conflicts and coverage rows again (inside the caller's BEGIN IMMEDIATE); once none are left, drop the refused rows
+    of this file's earlier imports, a CHUNK at a time. Return whether there was anything (False: ``finish`` it)."""
+    staged = conn.execute("SELECT part, entries FROM roster_staged WHERE import_id = ? ORDER BY part LIMIT 1",
+                          (import_id,)).fetchone()
+    if staged is not None:
+        part, entries = staged[0], json.loads(staged[1])
+        conn.executemany(UPSERT, [(*entry, import_id, at, at) for entry in entries])
+        keys = json.dumps([entry[0] for entry in entries])
+        found = relink(conn, keys)
+        refresh_coverage(conn, keys, catalogue)
+        conn.execute("DELETE FROM roster_staged WHERE import_id = ? AND part = ?", (import_id, part))
+        conn.execute("UPDATE roster_imports SET conflicts = conflicts + ? WHERE id = ?", (found, import_id))
+        return True
+    (file_name,) = conn.execute("SELECT file_name FROM roster_imports WHERE id = ?", (import_id,)).fetchone()
+    return drop_rejections(conn, "file_name = ? AND import_id < ?", (file_name, import_id))
+
+
+def discard(conn: sqlite3.Connection, import_id: int) -> bool:
+    """Drop the next CHUNK of what an import killed while staging left; return whether there was anything (False:
+    ``finish`` it)."""
+    gone = conn.execute("DELETE FROM roster_staged WHERE (import_id, part) IN (SELECT import_id, part FROM "
+                        "roster_staged WHERE import_id = ? LIMIT ?)", (import_id, max(1, CHUNK // APPLY_CHUNK))).rowcount
+    return gone > 0 or drop_rejections(conn, "import_id = ?", (import_id,))
+
+
+def finish(conn: sqlite3.Connection, import_id: int) -> None:
+    """Mark an import applied whole ``done``, one dropped whole ``abandoned``."""
+    conn.execute("UPDATE roster_imports SET state = CASE state WHEN 'applying' THEN 'done' ELSE 'abandoned' END "
+                 "WHERE id = ? AND state IN ('staging', 'applying')", (import_id,))
+
+
+def drop_rejections(conn: sqlite3.Connection, where: str, args: tuple) -> bool:
+    """Delete up to a CHUNK of the refused rows that match; return whether any did."""
+    return conn.execute(f"DELETE FROM roster_rejections WHERE (import_id, row) IN (SELECT import_id, row FROM "
+                        f"roster_rejections WHERE {where} LIMIT ?)", (*args, CHUNK)).rowcount > 0
+
+
+def progress(conn: sqlite3.Connection, import_id: int) -> RosterImported:
+    """The import's counts as kept in its row."""
+    row = conn.execute("SELECT id, file_name, rows, added, changed, unchanged, rejected, conflicts FROM roster_imports "
+                       "WHERE id = ?", (import_id,)).fetchone()
+    return RosterImported(*row)
+
+
+def relink(conn: sqlite3.Connection, keys: str) -> int:
+    """Derive again the roster_mismatch conflicts of these people (``keys``: their ID numbers as a JSON array, whose
+    roster entries were just written); return how many hold.
 
     Only people whose stored identity is not exactly the entry's need the comparison (wire/identity.py's rule); a
     conflict the staff settled before (hub/corrections.py) stays settled."""
-    conn.execute(f"DELETE FROM conflicts WHERE kind = '{KIND}' AND id_number IN (SELECT id_number FROM temp.roster_touched)")
+    conn.execute(f"DELETE FROM conflicts WHERE kind = '{KIND}' AND id_number IN (SELECT value FROM json_each(?))", (keys,))
     rows = conn.execute(
-        "SELECT p.id_number, p.full_name, p.birth_date, p.sex, i.full_name, i.birth_date, i.sex "
-        "FROM temp.roster_touched t JOIN main.people p ON p.id_number = t.id_number "
-        "JOIN temp.roster_in i ON i.id_number = t.id_number "
-        "WHERE p.full_name IS NOT NULL AND (p.full_name <> i.full_name OR p.birth_date <> i.birth_date OR p.sex <> i.sex)")
+        "SELECT p.id_number, p.full_name, p.birth_date, p.sex, r.full_name, r.birth_date, r.sex "
+        "FROM main.people p JOIN main.roster r ON r.id_number = p.id_number "
+        "WHERE p.id_number IN (SELECT value FROM json_each(?)) "
+        "AND p.full_name IS NOT NULL AND (p.full_name <> r.full_name OR p.birth_date <> r.birth_date OR p.sex <> r.sex)",
+        (keys,))
     found = [c for c in (mismatch(person(row[:4]), entry(row[4:])) for row in rows) if c]
     hub = [event for _, event in corrections.person_events(conn, json.dumps(sorted({c["id_number"] for c in found})))]
     conn.executemany("INSERT INTO conflicts (id, kind, id_number, event_ids, detail, state, resolved_by, referred_by) "
@@ -146,19 +237,21 @@ def roster_conflicts(conn: sqlite3.Connection, keys: str, people: list[dict[str,
 def rejections(conn: sqlite3.Connection, file_name: str | None, per_file: int | None = None) -> list[dict[str, Any]]:
     """The rows the last import of each file (or of this file) refused: file, row, reason, ID number when valid; the
     first ``per_file`` rows of each file when given (a page shows a sample, the import's count says how many)."""
-    where, args = ("WHERE file_name = ?", (file_name,)) if file_name else ("", ())
+    where, args = ("AND file_name = ?", (file_name,)) if file_name else ("", ())
     cursor = conn.execute(
         f"SELECT file_name, row, reason, id_number, import_id FROM (SELECT *, row_number() OVER "
-        f"(PARTITION BY file_name ORDER BY row) AS n FROM roster_rejections {where}) WHERE ? IS NULL OR n <= ? "
+        f"(PARTITION BY file_name ORDER BY row) AS n FROM roster_rejections WHERE import_id IN (SELECT max(id) "
+        f"FROM roster_imports WHERE state = 'done' {where} GROUP BY file_name)) WHERE ? IS NULL OR n <= ? "
         f"ORDER BY file_name, row", (*args, per_file, per_file))
     return [dict(zip(("file_name", "row", "reason", "id_number", "import_id"), row)) for row in cursor]
 
 
 def imports(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
-    """The newest ``limit`` imports first: id, file name, who, when, and the counts."""
-    keys = ("import_id", "file_name", "imported_by", "imported_at", "rows", "added", "changed", "unchanged", "rejected")
-    cursor = conn.execute("SELECT id, file_name, imported_by, imported_at, rows, added, changed, unchanged, rejected "
-                          "FROM roster_imports ORDER BY id DESC LIMIT ?", (limit,))
+    """The newest ``limit`` imports first: id, file name, who, when, the counts and the state (STATES)."""
+    keys = ("import_id", "file_name", "imported_by", "imported_at", "rows", "added", "changed", "unchanged", "rejected",
+            "state")
+    cursor = conn.execute("SELECT id, file_name, imported_by, imported_at, rows, added, changed, unchanged, rejected, "
+                          "state FROM roster_imports ORDER BY id DESC LIMIT ?", (limit,))
     return [dict(zip(keys, row)) for row in cursor]
 
 

@@ -8,10 +8,14 @@ hub/store/commit.py (what a batch writes) and hub/merge.py (the pure rules).
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+import gc
 import logging
+import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -22,6 +26,7 @@ from vaccines.catalogue import Catalogue, load_catalogue
 
 from ..corrections import Correction, check_dates
 from ..district_time import local_day
+from ..errors import RosterImportBusy, RosterImportUnfinished
 from ..liveness import MergeState, judge
 from ..merge import CONFLICT_KINDS, SECURITY_KINDS
 from ..people import Match, PersonRecord, assemble, parse_search
@@ -36,10 +41,17 @@ from .migrations import APPLICATION_ID, MIGRATIONS
 
 logger = logging.getLogger(__name__)
 
+IMPORT_LOCK_SUFFIX = ".roster-import.lock"
+"""The roster-import lock file is the database's path with this added (SqliteStore.import_lock)."""
 CACHE_KIB = 32 * 1024
 """Page cache of the writer connection: the person and event-id indexes take random inserts (SQLite's default is 2 MiB)."""
 BUSY_TIMEOUT_MS = 10_000
 """How long a write waits for another writer's lock before SQLite says busy."""
+LOCK_POLL_S = 0.0001
+"""How often a write transaction waiting for another writer's lock tries again (``begin``)."""
+CHUNK_PAUSE_S = 0.0005
+"""The pause between two chunk transactions of the same long job (a roster import, coverage catching up): longer than
+LOCK_POLL_S, so a writer waiting meanwhile, `hub run`'s next batch, takes the lock before the job's next chunk."""
 CHECKPOINT_PAGES = 8000
 """Copy the WAL into the database once it holds this many pages (~32 MiB; SQLite's default is 1000). Each batch
 dirties pages all over the three indexes keyed by ID number; checkpointing less often writes each such page to the
@@ -58,7 +70,6 @@ class SqliteStore:
         self.path = Path(path)
         self.catalogue = catalogue if catalogue is not None else load_catalogue()
         self.lock = threading.Lock()
-        self.importing = threading.Lock()  # held through a roster import's two transactions (import_roster)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -67,7 +78,12 @@ class SqliteStore:
         with self.transaction() as conn:
             migrate(conn, self.path)
             coverage.ensure_built(conn, self.catalogue, datetime.now(timezone.utc).isoformat(timespec="seconds"))
-            behind = coverage.pending(conn)
+            behind = coverage.pending(conn) + (coverage.requeue_cursor(conn) is not None)
+            imports_left = bool(roster.unfinished(conn))
+        if imports_left:  # a roster import killed half way, unless another process is importing right now
+            with self.import_lock() as held, frozen_heap():
+                if held:
+                    behind += self.finish_unfinished_imports(datetime.now(timezone.utc).isoformat(timespec="seconds"))
         if behind:  # the first build after migration 8, or a queue an import left when it was killed
             self.catch_up_coverage()
 
@@ -78,8 +94,11 @@ class SqliteStore:
         self.close()
 
     @contextmanager
-    def transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        """One transaction: all of it is kept or none.
+    def transaction(self, mode: str = "IMMEDIATE", wait: bool = True, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction: all of it is kept or none. An IMMEDIATE one waits for another writer's lock up to
+        BUSY_TIMEOUT_MS (``begin``), or not at all when ``wait`` is false. A transaction not ``durable`` commits
+        without an fsync (synchronous=NORMAL): a power cut may take it back, never half of it, and the next durable
+        commit on the database, by any connection, makes it durable too.
 
         Raise StoreError saying why when SQLite itself fails (full, locked, read-only, corrupt); a value it refuses
         (a constraint, a type it cannot bind: REFUSED_VALUES) raises as it is, for the caller to find the message.
@@ -87,7 +106,9 @@ class SqliteStore:
         with self.lock:
             conn = self.conn
             try:
-                conn.execute(f"BEGIN {mode}")
+                if not durable:
+                    conn.execute("PRAGMA synchronous = NORMAL")
+                begin(conn, mode, BUSY_TIMEOUT_MS / 1000 if wait else 0)
                 try:
                     yield conn
                 except BaseException:
@@ -100,6 +121,9 @@ class SqliteStore:
                 if isinstance(exc, REFUSED_VALUES):
                     raise
                 raise StoreError(explain(exc)) from exc
+            finally:
+                if not durable:
+                    conn.execute("PRAGMA synchronous = FULL")
 
     def commit(self, batch: Batch, received_at: str) -> Committed:
         """Merge the batch in one transaction and return the acks to publish (see hub.store.Store.commit)."""
@@ -109,20 +133,115 @@ class SqliteStore:
             return commits.write(conn, batch, received_at, self.catalogue)
 
     def import_roster(self, parsed: Parsed, file_name: str, by: str, at: str) -> roster.RosterImported:
-        """Import a checked roster file: all of it or nothing; the write lock only for the new and changed entries.
+        """Import a checked roster file, in transactions of roster.CHUNK rows (hub/store/roster.py); return the counts.
 
-        One import at a time per store: the staged entries are in this connection's TEMP tables between the two
-        transactions, where a second thread's import (two uploads in `hub web`) would replace them."""
-        with self.importing:
-            with self.transaction("DEFERRED") as conn:
-                staged_at = roster.stage(conn, parsed.entries)
+        Raise RosterImportBusy when another import into this database is under way (nothing is written), StoreError
+        when the database failed before the import was staged whole (nothing is kept), and RosterImportUnfinished when
+        it failed after that (the import will be finished by the next import or the next open of the store)."""
+        with self.import_lock() as held, frozen_heap():
+            if not held:
+                raise RosterImportBusy("another roster import into this database is under way: try again when it has "
+                                       "finished (nothing was imported)")
+            self.finish_unfinished_imports(at)
+            with self.transaction("DEFERRED") as conn:  # TEMP tables and reads: no write lock
+                found = roster.compare(conn, parsed.entries)
             with self.transaction() as conn:
-                done = roster.apply(conn, staged_at, file_name, by, at, parsed.rows, parsed.refused)
+                import_id = roster.begin(conn, file_name, by, at, parsed.rows, found, len(parsed.refused))
+            try:
+                self.stage_import(import_id, file_name, parsed.refused)
+            except BaseException:
+                self.abandon_quietly(import_id)
+                raise
+            try:
+                self.apply_import(import_id, at)
+            except StoreError as exc:
+                raise RosterImportUnfinished(
+                    f"roster import {import_id} of {file_name} is kept but not yet applied whole ({exc}); it will be "
+                    f"finished by the next import or the next start of the hub", import_id) from exc
+        with self.transaction("DEFERRED") as conn:
+            done = roster.progress(conn, import_id)
         self.catch_up_coverage()
         logger.info("roster import %d of %s: %d rows, %d added, %d changed, %d unchanged, %d rejected, %d conflicts",
                     done.import_id, file_name, done.rows, done.added, done.changed, done.unchanged, done.rejected,
                     done.conflicts)
         return done
+
+    @contextmanager
+    def import_lock(self) -> Iterator[bool]:
+        """Hold the database's roster-import lock (a file lock beside it, which the kernel releases when its process
+        dies, however it dies) while the block runs: True when it was free, False when another import holds it."""
+        try:
+            fd = os.open(self.path.with_name(self.path.name + IMPORT_LOCK_SUFFIX), os.O_RDWR | os.O_CREAT, 0o660)
+        except OSError as exc:
+            raise StoreError(f"cannot open the roster import lock beside {self.path}: {exc.strerror}") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)
+
+    def stage_import(self, import_id: int, file_name: str, refused: list) -> None:
+        """Copy the compared entries and the refused rows into the database a chunk per transaction; mark it ready."""
+        after: str | None = ""
+        while after is not None:
+            with self.transaction(durable=False) as conn:
+                after = roster.stage(conn, import_id, after)
+            time.sleep(CHUNK_PAUSE_S)
+        for start in range(0, len(refused), roster.CHUNK):
+            with self.transaction(durable=False) as conn:
+                roster.stage_refused(conn, import_id, file_name, refused[start:start + roster.CHUNK])
+            time.sleep(CHUNK_PAUSE_S)
+        with self.transaction() as conn:  # durable, and with it every chunk before it in the WAL
+            roster.ready(conn, import_id)
+
+    def apply_import(self, import_id: int, at: str) -> None:
+        """Apply a staged import a chunk per transaction until it is done."""
+        self.in_chunks(lambda conn: roster.apply(conn, import_id, at, self.catalogue))
+        with self.transaction() as conn:
+            roster.finish(conn, import_id)
+
+    def abandon_quietly(self, import_id: int) -> None:
+        """Drop what a failed staging wrote; if the database fails again, the next import or open drops it."""
+        try:
+            self.discard_import(import_id)
+        except StoreError as exc:
+            logger.warning("roster import %d: what its staging wrote stays until the next import: %s", import_id, exc)
+
+    def discard_import(self, import_id: int) -> None:
+        """Drop what an import staged a chunk per transaction; mark it abandoned."""
+        self.in_chunks(lambda conn: roster.discard(conn, import_id))
+        with self.transaction() as conn:
+            roster.finish(conn, import_id)
+
+    def in_chunks(self, step: Callable[[sqlite3.Connection], Any]) -> int:
+        """Run step in one transaction after another, each committed without its own fsync (a durable commit after
+        them makes them durable too) and a CHUNK_PAUSE_S pause after each, until it returns a false value; return the
+        sum of what it returned."""
+        done = 0
+        while True:
+            with self.transaction(durable=False) as conn:
+                step_done = step(conn)
+            if not step_done:
+                return done
+            done += step_done
+            time.sleep(CHUNK_PAUSE_S)
+
+    def finish_unfinished_imports(self, at: str) -> int:
+        """Finish what killed imports left (inside the import lock): apply those staged whole, drop the others."""
+        with self.transaction("DEFERRED") as conn:
+            left = roster.unfinished(conn)
+        for import_id, state in left:
+            if state == "applying":
+                logger.info("roster import %d was stopped while it was applied: applying the rest", import_id)
+                self.apply_import(import_id, at)
+            else:
+                logger.info("roster import %d was stopped before it was staged whole: dropping it", import_id)
+                self.discard_import(import_id)
+        return len(left)
 
     def roster_rejections(self, file_name: str | None = None, per_file: int | None = None) -> list[dict[str, Any]]:
         """The rows the last import of each file (or of this file name) refused, without the rows' personal data."""
@@ -222,18 +341,10 @@ class SqliteStore:
         would stall its loop, and the row is worth no fsync (a lost one is written again).
         """
         row = dataclasses.asdict(state)
-        with self.lock:
-            self.conn.execute("PRAGMA busy_timeout = 0")
-            self.conn.execute("PRAGMA synchronous = NORMAL")
-        try:
-            with self.transaction() as conn:
-                conn.execute(
-                    f"INSERT INTO merging (id, {', '.join(row)}) VALUES (1, {', '.join(':' + key for key in row)}) "
-                    f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{key} = excluded.{key}' for key in row)}", row)
-        finally:
-            with self.lock:
-                self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                self.conn.execute("PRAGMA synchronous = FULL")
+        with self.transaction(wait=False, durable=False) as conn:
+            conn.execute(
+                f"INSERT INTO merging (id, {', '.join(row)}) VALUES (1, {', '.join(':' + key for key in row)}) "
+                f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{key} = excluded.{key}' for key in row)}", row)
 
     # The workspace's accounts, sessions, lockouts and audit log: see hub/store/staff.py and hub.store.Store
 
@@ -368,13 +479,7 @@ class SqliteStore:
     def catch_up_coverage(self) -> int:
         """Refresh the people queued for coverage (hub/store/coverage.py drain), a transaction per CHUNK of them, so
         that `hub run` never waits long for the write lock; return how many."""
-        done = 0
-        while True:
-            with self.transaction() as conn:
-                step = coverage.drain(conn, self.catalogue)
-            if not step:
-                return done
-            done += step
+        return self.in_chunks(lambda conn: coverage.drain(conn, self.catalogue) or coverage.requeue(conn))
 
     def close(self) -> None:
         with self.lock:
@@ -387,6 +492,43 @@ def open_store(path: str | Path, catalogue: Catalogue | str | Path | None = None
     if isinstance(catalogue, (str, Path)):
         catalogue = load_catalogue(catalogue) if catalogue else None
     return SqliteStore(path, catalogue)
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the objects alive now (a parsed roster file: millions of them) out of Python's garbage collections until the
+    block ends: a full collection walks every object, and one that falls inside a transaction (the collector runs
+    whenever enough objects were allocated) holds the write lock for a tenth of a second or more."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def begin(conn: sqlite3.Connection, mode: str, wait_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
+    """BEGIN a transaction; an IMMEDIATE one tries for the write lock every LOCK_POLL_S for up to ``wait_s`` seconds
+    (0: once), then raises SQLite's "database is locked".
+
+    SQLite's own busy handler waits longer and longer between tries (up to 100 ms), so a writer that commits chunk
+    after chunk, pausing a millisecond between them, would keep a writer using it waiting for seconds. Trying every
+    0.2 ms, a waiting writer (`hub run`'s next batch) gets in at the first pause."""
+    if mode != "IMMEDIATE":
+        conn.execute(f"BEGIN {mode}")
+        return
+    deadline = time.monotonic() + wait_s
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                    raise
+            time.sleep(LOCK_POLL_S)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def connect(path: Path) -> sqlite3.Connection:

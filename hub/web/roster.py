@@ -1,10 +1,11 @@
 """The population list's page for the data staff: the imports so far, the template to fill in, the upload, the rows refused.
 
 The upload is read and checked by hub/roster/files.py and imported by the store
-in one transaction, exactly as `hub roster import` does (docs/roster.md): a file
-that cannot be read is refused whole, with its reason in the page's language;
-otherwise every row refused comes back with its row number and reason, and the
-rest is imported, all of it or nothing. The roster holds names, so officers may
+in short transactions, exactly as `hub roster import` does (docs/roster.md): a
+file that cannot be read is refused whole, with its reason in the page's
+language; otherwise every row refused comes back with its row number and
+reason, and the rest is imported, all of it or nothing (an import interrupted
+once it is staged is finished later; the imports table shows its state). The roster holds names, so officers may
 not see this page.
 
 The workspace refuses request bodies over 64 KiB; only POST /roster/import
@@ -26,7 +27,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..district_time import local_day
-from ..errors import RosterFileError, StoreError
+from ..errors import RosterFileError, RosterImportBusy, RosterImportUnfinished, StoreError
 from ..roster.files import MAX_FILE_BYTES, MAX_ROWS, parse_roster
 from ..roster.reasons import FILE_REASONS, ROW_REASONS
 from ..roster.template import template
@@ -133,6 +134,15 @@ def import_parsed(parsed, name: str):
     at = services().clock().isoformat(timespec="seconds")
     try:
         done = services().store.import_roster(parsed, name, member.name, at)
+    except RosterImportBusy:
+        return refuse(409, _("Another list is being imported into the workspace right now. Nothing was imported: try "
+                             "again when it has finished (this page lists it as being imported)."), "busy")
+    except RosterImportUnfinished as exc:
+        logger.error("roster upload by staff %d kept as import %d but not applied whole: %s", member.id, exc.import_id, exc)
+        record(member.id, "roster_import", f"roster_import:{exc.import_id}")
+        return refuse(503, _("The list was taken in, but the workspace could not write all of it just now. It will be "
+                             "completed by the next import or when the hub next starts; this page shows it as being "
+                             "imported until then."), "unfinished")
     except StoreError as exc:
         logger.error("roster upload by staff %d not imported: %s", member.id, exc)
         return refuse(503, _("The workspace could not save the list just now. Nothing was imported: try again in a "
@@ -158,7 +168,7 @@ def roster_page(status: int, *, error: str | None = None, result=None, refused: 
         files = [group for group in files if group.file_name != result.file_name]
     return render_template(
         "roster.html", title=_("Population list"), error=error, result=result, refused=refused, imports=imports,
-        files=files[:FILES_SHOWN], reason=row_reason, max_mb=MAX_FILE_BYTES // (1024 * 1024), max_rows=format_number(MAX_ROWS),
+        files=files[:FILES_SHOWN], reason=row_reason, import_state=import_state, max_mb=MAX_FILE_BYTES // (1024 * 1024), max_rows=format_number(MAX_ROWS),
     ), status
 
 
@@ -176,6 +186,15 @@ def refusals(rows: list[dict[str, Any]], imports: list[dict[str, Any]]) -> list[
 def row_reason(code: str) -> str:
     """Why a row was refused, in this page's language (hub/roster/reasons.py holds both)."""
     return in_language(ROW_REASONS.get(code, (code, code)))
+
+
+def import_state(state: str) -> str:
+    """An import's state (hub/store/roster.py STATES) in this page's language."""
+    if state == "done":
+        return _("Imported")
+    if state == "abandoned":
+        return _("Stopped before it was written: nothing of it was kept")
+    return _("Being imported")
 
 
 def file_reason(code: str) -> str:

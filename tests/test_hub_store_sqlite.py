@@ -7,6 +7,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -343,3 +344,39 @@ def test_ok__stats(hub):
     assert (kb["status"], kb["backlog"], kb["last_seen"], kb["boot"]) == ("online", 3, LATER, "boot-2")
     assert set(ka) >= {"kiosk", "site", "watermark", "highest", "gaps", "last_seen", "status", "boot", "backlog",
                        "clock_skew_s", "duplicates"}
+
+
+# -- waiting for another writer's lock ------------------------------------------------------------------------------------
+
+
+def test_ok__a_write_waits_for_another_writer_and_gets_in_when_it_commits(tmp_path):
+    path = tmp_path / "hub.db"
+    with open_store(path) as store:
+        other = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # a roster import's chunk, or another hub process
+        release = threading.Timer(0.2, lambda: other.execute("COMMIT"))
+        release.start()
+        try:
+            store.commit(Batch(events=[check_in("ka", 1)]), AT)  # waits for the COMMIT, then merges
+        finally:
+            release.join()
+            other.close()
+        assert store.stats()["events"] == 1
+
+
+def test_fail__a_write_that_may_not_wait_says_the_database_is_busy_at_once(tmp_path):
+    path = tmp_path / "hub.db"
+    with open_store(path) as store:
+        other = sqlite3.connect(str(path), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(StoreError, match="busy|locked"):
+                with store.transaction(wait=False) as conn:
+                    conn.execute("DELETE FROM kiosks")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        with store.transaction(wait=False) as conn:  # free again
+            conn.execute("DELETE FROM kiosks")
+        assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0  # the connection is as it was
+        assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL

@@ -120,11 +120,6 @@ def count(conn: sqlite3.Connection, gone: list[Row], added: list[Row]) -> None:
         "ON CONFLICT (commune, birth_year, level) DO UPDATE SET people = people + excluded.people", changes)
 
 
-def queue(conn: sqlite3.Connection, select: str, args: tuple = ()) -> None:
-    """Queue the ID numbers a SELECT returns for ``drain`` (inside the caller's transaction)."""
-    conn.execute(f"INSERT OR IGNORE INTO coverage_pending (id_number) {select}", args)
-
-
 def drain(conn: sqlite3.Connection, catalogue: Catalogue, limit: int = CHUNK) -> int:
     """Refresh up to ``limit`` queued people and take them off the queue; return how many (0: the queue is empty)."""
     keys = [n for (n,) in conn.execute("SELECT id_number FROM coverage_pending ORDER BY id_number LIMIT ?", (limit,))]

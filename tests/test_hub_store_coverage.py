@@ -236,7 +236,7 @@ def test_ok__an_import_killed_half_way_through_its_apply_is_counted_right_when_t
             found = roster_sql.compare(conn, entries)
         with store.transaction() as conn:
             import_id = roster_sql.begin(conn, "list.csv", "tester", AT, len(entries), found, 0)
-        store.stage_import(import_id, "list.csv", [])
+        store.stage_import(import_id, "list.csv", found.changes, [])
         with store.transaction() as conn:
             roster_sql.apply(conn, import_id, AT, store.catalogue)
         # the importing process dies here: 3 of the 8 entries are in, with their coverage rows

@@ -118,7 +118,7 @@ def staged_whole(store, parsed, name: str = "list.csv") -> int:
         found = roster_sql.compare(conn, parsed.entries)
     with store.transaction() as conn:
         import_id = roster_sql.begin(conn, name, "tester", AT, parsed.rows, found, len(parsed.refused))
-    store.stage_import(import_id, name, parsed.refused)
+    store.stage_import(import_id, name, found.changes, parsed.refused)
     return import_id
 
 
@@ -135,8 +135,8 @@ def test_ok__an_import_writes_in_transactions_of_a_chunk(hub, path, monkeypatch)
     done = load(hub, *many(10), BAD, BAD.replace("12345", "123"))
     hub.conn.set_trace_callback(None)
     assert counts(done) == (10, 0, 0, 2)
-    # begin, 4 staging chunks + the empty 5th, 1 refused chunk, ready, 4 apply chunks + the empty 5th, finish
-    assert len(begun) >= 1 + 5 + 1 + 1 + 5 + 1
+    # begin, 4 staging chunks, 1 refused chunk, ready, 4 apply chunks + the one that finds none left, finish
+    assert len(begun) >= 1 + 4 + 1 + 1 + 5 + 1
     assert table(path, "SELECT count(*), min(import_id) FROM roster") == [(10, done.import_id)]
     assert table(path, "SELECT count(*) FROM roster_staged") == [(0,)]
     assert table(path, "SELECT state, conflicts FROM roster_imports") == [("done", 0)]

@@ -9,9 +9,10 @@ across processes), in three steps:
    TEMP tables belong to the connection, not to the database file: this takes
    no write lock, so `hub run` keeps committing batches meanwhile.
 2. ``begin``, ``stage``: the import's row (state ``staging``), then the new
-   and changed entries, CHUNK per transaction, copied into ``roster_staged``
-   as parts of APPLY_CHUNK entries (a JSON array per row: cheap to write and
-   to delete), and the file's refused rows into ``roster_rejections``;
+   and changed entries, in ID-number order and CHUNK per transaction, kept in
+   ``roster_staged`` as parts of APPLY_CHUNK entries (a JSON array per row:
+   cheap to write and to delete), and the file's refused rows in
+   ``roster_rejections``;
    nobody reads them yet. ``ready`` then marks the import ``applying`` in one
    small transaction: from here on the import happens whatever befalls the
    process.
@@ -64,8 +65,6 @@ DELETE FROM temp.roster_touched
 DIFFERS = " OR ".join(f"r.{c} <> i.{c}" for c in COLUMNS[1:])
 TOUCH = (f"INSERT INTO temp.roster_touched (id_number, new) SELECT i.id_number, r.id_number IS NULL "
          f"FROM temp.roster_in i LEFT JOIN main.roster r ON r.id_number = i.id_number WHERE r.id_number IS NULL OR {DIFFERS}")
-NEXT_TOUCHED = (f"SELECT {', '.join('i.' + c for c in COLUMNS)} FROM temp.roster_touched t JOIN temp.roster_in i "
-                f"ON i.id_number = t.id_number WHERE t.id_number > ? ORDER BY t.id_number LIMIT ?")
 UPSERT = (f"INSERT INTO main.roster ({', '.join(COLUMNS)}, import_id, created_at, updated_at) "
           f"VALUES ({', '.join('?' * len(COLUMNS))}, ?, ?, ?) "
           f"ON CONFLICT (id_number) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in COLUMNS[1:])}, "
@@ -91,11 +90,13 @@ class RosterImported:
 
 @dataclass(frozen=True)
 class Compared:
-    """What ``compare`` found: entries new to the roster, changed, and the same."""
+    """What ``compare`` found: how many entries are new to the roster, changed, and the same; the new and changed ones
+    in ID-number order (the order they are staged and applied in: neighbours in the roster's index)."""
 
     added: int
     changed: int
     unchanged: int
+    changes: list[Entry]
 
 
 def compare(conn: sqlite3.Connection, entries: list[Entry]) -> Compared:
@@ -107,8 +108,12 @@ def compare(conn: sqlite3.Connection, entries: list[Entry]) -> Compared:
         conn.execute(statement)
     conn.executemany(f"INSERT INTO temp.roster_in VALUES ({', '.join('?' * len(COLUMNS))})", entries)
     conn.execute(TOUCH)
-    added, changed = conn.execute("SELECT coalesce(sum(new), 0), coalesce(sum(1 - new), 0) FROM temp.roster_touched").fetchone()
-    return Compared(added, changed, len(entries) - added - changed)
+    touched = dict(conn.execute("SELECT id_number, new FROM temp.roster_touched"))
+    conn.execute("DELETE FROM temp.roster_in")  # the file is in memory already: the TEMP tables served the comparison
+    conn.execute("DELETE FROM temp.roster_touched")
+    added = sum(touched.values())
+    changes = sorted(entry for entry in entries if entry.id_number in touched)
+    return Compared(added, len(touched) - added, len(entries) - len(touched), changes)
 
 
 def begin(conn: sqlite3.Connection, file_name: str, by: str, at: str, rows: int, found: Compared, rejected: int) -> int:
@@ -119,18 +124,14 @@ def begin(conn: sqlite3.Connection, file_name: str, by: str, at: str, rows: int,
         (file_name, by, at, rows, found.added, found.changed, found.unchanged, rejected)).fetchone()[0]
 
 
-def stage(conn: sqlite3.Connection, import_id: int, after: str) -> str | None:
-    """Copy the next CHUNK of the new and changed entries, after ID number ``after``, from the TEMP tables into
-    roster_staged, as rows of APPLY_CHUNK entries each (a JSON array: one row, not a thousand, to write and to
-    delete); return the last ID number copied, None when there were none left."""
-    entries = conn.execute(NEXT_TOUCHED, (after, CHUNK)).fetchall()
-    if not entries:
-        return None
-    first = conn.execute("SELECT coalesce(max(part), 0) + 1 FROM roster_staged WHERE import_id = ?", (import_id,)).fetchone()[0]
+def stage(conn: sqlite3.Connection, import_id: int, offset: int, entries: list[Entry]) -> None:
+    """Keep these new and changed entries (the compared ``changes`` from ``offset``, a multiple of APPLY_CHUNK) in
+    roster_staged as parts of APPLY_CHUNK entries, each a JSON array in one row: one row, not hundreds, to write and to
+    delete."""
     conn.executemany("INSERT INTO roster_staged (import_id, part, entries) VALUES (?, ?, ?)",
-                     [(import_id, first + n, json.dumps(entries[start:start + APPLY_CHUNK], ensure_ascii=False))
-                      for n, start in enumerate(range(0, len(entries), APPLY_CHUNK))])
-    return entries[-1][0]
+                     [(import_id, (offset + start) // APPLY_CHUNK + 1,
+                       json.dumps(entries[start:start + APPLY_CHUNK], ensure_ascii=False))
+                      for start in range(0, len(entries), APPLY_CHUNK)])
 
 
 def stage_refused(conn: sqlite3.Connection, import_id: int, file_name: str, refused: list[Refused]) -> None:

@@ -53,7 +53,7 @@ BUSY_TIMEOUT_MS = 10_000
 """How long a write waits for another writer's lock before SQLite says busy."""
 LOCK_POLL_S = 0.0001
 """How often a write transaction waiting for another writer's lock tries again (``begin``)."""
-CHUNK_PAUSE_S = 0.0005
+CHUNK_PAUSE_S = 0.00025
 """The pause between two chunk transactions of the same long job (a roster import, coverage catching up): longer than
 LOCK_POLL_S, so a writer waiting meanwhile, `hub run`'s next batch, takes the lock before the job's next chunk."""
 CHECKPOINT_PAGES = 8000
@@ -152,7 +152,7 @@ class SqliteStore:
             with self.transaction() as conn:
                 import_id = roster.begin(conn, file_name, by, at, parsed.rows, found, len(parsed.refused))
             try:
-                self.stage_import(import_id, file_name, parsed.refused)
+                self.stage_import(import_id, file_name, found.changes, parsed.refused)
             except BaseException:
                 self.abandon_quietly(import_id)
                 raise
@@ -199,12 +199,13 @@ class SqliteStore:
             with self.lock:
                 self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
 
-    def stage_import(self, import_id: int, file_name: str, refused: list) -> None:
-        """Copy the compared entries and the refused rows into the database a chunk per transaction; mark it ready."""
-        after: str | None = ""
-        while after is not None:
+    def stage_import(self, import_id: int, file_name: str, changes: list, refused: list) -> None:
+        """Keep the new and changed entries (compare's ``changes``) and the refused rows in the database, a chunk per
+        transaction; mark the import ready to apply."""
+        step = roster.APPLY_CHUNK * max(1, roster.CHUNK // roster.APPLY_CHUNK)  # whole parts per transaction
+        for start in range(0, len(changes), step):
             with self.transaction(durable=False) as conn:
-                after = roster.stage(conn, import_id, after)
+                roster.stage(conn, import_id, start, changes[start:start + step])
             time.sleep(CHUNK_PAUSE_S)
         for start in range(0, len(refused), roster.CHUNK):
             with self.transaction(durable=False) as conn:

@@ -9,7 +9,7 @@ into a new database (the first import: every row added) and then every file
 again (every row unchanged), timing the whole of `hub roster import` but the
 process start: reading and checking the file (hub/roster/files.py), the
 store's compare, stage and apply (hub/store/roster.py), whose transactions
-of 500 entries derive the entries' coverage rows too. Then one more first
+of 1,000 entries derive the entries' coverage rows too. Then one more first
 import runs with a probe writer beside it in another process, committing a
 one-row transaction every 5 ms as `hub run` commits its batches: the longest
 it waited is the longest an import held up the merge. Batches of 500 kiosk

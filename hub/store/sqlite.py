@@ -45,10 +45,6 @@ IMPORT_LOCK_SUFFIX = ".roster-import.lock"
 """The roster-import lock file is the database's path with this added (SqliteStore.import_lock)."""
 CACHE_KIB = 32 * 1024
 """Page cache of the writer connection: the person and event-id indexes take random inserts (SQLite's default is 2 MiB)."""
-IMPORT_CACHE_KIB = 256 * 1024
-"""Page cache of the connection during a roster import. Its chunks insert at random places in the roster's and the
-coverage tables' indexes (hundreds of MB at a million people): with the pages kept between chunks, a first import of
-1,000,000 rows ran about 8% faster here (bench/roster.py)."""
 BUSY_TIMEOUT_MS = 10_000
 """How long a write waits for another writer's lock before SQLite says busy."""
 LOCK_POLL_S = 0.0001
@@ -142,7 +138,7 @@ class SqliteStore:
         Raise RosterImportBusy when another import into this database is under way (nothing is written), StoreError
         when the database failed before the import was staged whole (nothing is kept), and RosterImportUnfinished when
         it failed after that (the import will be finished by the next import or the next open of the store)."""
-        with self.import_lock() as held, frozen_heap(), self.page_cache(IMPORT_CACHE_KIB):
+        with self.import_lock() as held, frozen_heap():
             if not held:
                 raise RosterImportBusy("another roster import into this database is under way: try again when it has "
                                        "finished (nothing was imported)")
@@ -187,17 +183,6 @@ class SqliteStore:
             yield True
         finally:
             os.close(fd)
-
-    @contextmanager
-    def page_cache(self, kib: int) -> Iterator[None]:
-        """This connection's page cache at ``kib`` KiB while the block runs, then CACHE_KIB again (and the memory freed)."""
-        with self.lock:
-            self.conn.execute(f"PRAGMA cache_size = -{kib}")
-        try:
-            yield
-        finally:
-            with self.lock:
-                self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
 
     def stage_import(self, import_id: int, file_name: str, changes: list, refused: list) -> None:
         """Keep the new and changed entries (compare's ``changes``) and the refused rows in the database, a chunk per

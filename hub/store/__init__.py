@@ -203,7 +203,7 @@ class Store(Protocol):
     def import_roster(self, parsed: Any, file_name: str, by: str, at: str) -> Any:
         """Import a checked roster file (hub/roster/files.py Parsed), all of it or nothing, in short transactions; return
         the counts (hub/store/roster.py RosterImported). Re-importing the same file adds and changes nothing. The
-        coverage rows of the entries written follow in short transactions before it returns (hub/store/coverage.py).
+        coverage rows of the entries written are derived in the same transactions (hub/store/coverage.py refresh).
         Raise RosterImportBusy (nothing written) while another import into the database runs, RosterImportUnfinished
         when the database failed after the import was staged whole (it is finished later)."""
 

@@ -83,8 +83,8 @@ class SqliteStore:
         if imports_left:  # a roster import killed half way, unless another process is importing right now
             with self.import_lock() as held, frozen_heap():
                 if held:
-                    behind += self.finish_unfinished_imports(datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        if behind:  # the first build after migration 8, or a queue an import left when it was killed
+                    self.finish_unfinished_imports(datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        if behind:  # the first build after migration 8, or a rebuild (or an import before migration 11) left a queue
             self.catch_up_coverage()
 
     def __enter__(self) -> SqliteStore:
@@ -160,7 +160,6 @@ class SqliteStore:
                     f"finished by the next import or the next start of the hub", import_id) from exc
         with self.transaction("DEFERRED") as conn:
             done = roster.progress(conn, import_id)
-        self.catch_up_coverage()
         logger.info("roster import %d of %s: %d rows, %d added, %d changed, %d unchanged, %d rejected, %d conflicts",
                     done.import_id, file_name, done.rows, done.added, done.changed, done.unchanged, done.rejected,
                     done.conflicts)

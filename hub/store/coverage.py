@@ -163,7 +163,7 @@ def ensure_built(conn: sqlite3.Connection, catalogue: Catalogue, at: str) -> boo
 
 
 def pending(conn: sqlite3.Connection) -> int:
-    """People still to refresh (a roster import or a rebuild being worked off)."""
+    """People still to refresh (a rebuild being worked off, or a queue an import left before migration 11)."""
     queued = conn.execute("SELECT count(*) FROM coverage_pending").fetchone()[0]
     after = requeue_cursor(conn)
     if after is None:

@@ -126,6 +126,11 @@ def begin(conn: sqlite3.Connection, file_name: str, by: str, at: str, rows: int,
         (file_name, by, at, rows, found.added, found.changed, found.unchanged, rejected)).fetchone()[0]
 
 
+def parts_per_transaction() -> int:
+    """Staged parts written or dropped per transaction: whole parts, about CHUNK entries."""
+    return max(1, CHUNK // APPLY_CHUNK)
+
+
 def stage(conn: sqlite3.Connection, import_id: int, offset: int, entries: list[Entry]) -> None:
     """Keep these new and changed entries (the compared ``changes`` from ``offset``, a multiple of APPLY_CHUNK) in
     roster_staged as parts of APPLY_CHUNK entries, each a JSON array in one row: one row, not hundreds, to write and to
@@ -175,7 +180,7 @@ def discard(conn: sqlite3.Connection, import_id: int) -> bool:
     """Drop the next CHUNK of what an import killed while staging left; return whether there was anything (False:
     ``finish`` it)."""
     gone = conn.execute("DELETE FROM roster_staged WHERE (import_id, part) IN (SELECT import_id, part FROM "
-                        "roster_staged WHERE import_id = ? LIMIT ?)", (import_id, max(1, CHUNK // APPLY_CHUNK))).rowcount
+                        "roster_staged WHERE import_id = ? LIMIT ?)", (import_id, parts_per_transaction())).rowcount
     return gone > 0 or drop_rejections(conn, "import_id = ?", (import_id,))
 
 

@@ -186,7 +186,7 @@ class SqliteStore:
     def stage_import(self, import_id: int, file_name: str, changes: list, refused: list) -> None:
         """Keep the new and changed entries (compare's ``changes``) and the refused rows in the database, a chunk per
         transaction; mark the import ready to apply."""
-        step = roster.APPLY_CHUNK * max(1, roster.CHUNK // roster.APPLY_CHUNK)  # whole parts per transaction
+        step = roster.APPLY_CHUNK * roster.parts_per_transaction()
         for start in range(0, len(changes), step):
             with self.transaction(durable=False) as conn:
                 roster.stage(conn, import_id, start, changes[start:start + step])

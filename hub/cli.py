@@ -14,6 +14,7 @@ from .errors import HubError
 
 DEFAULT_DB_HELP = "hub database file (e.g. /var/lib/hub/hub.db)"
 DEFAULT_CA_DIR = "/etc/hub/ca"
+CONFIG_HELP = "the hub's settings file, TOML (default: /etc/hub/hub.toml when it exists, else the built-in defaults)"
 DEFAULT_BROKER_DIR = "/etc/mosquitto/vax"
 
 
@@ -132,6 +133,7 @@ def add_web_command(sub, database: argparse.ArgumentParser) -> None:
     web.add_argument("--tls-cert", metavar="PATH", help="serve HTTPS with this certificate chain (PEM), e.g. the one the "
                      "district CA issued for this host; with --tls-key")
     web.add_argument("--tls-key", metavar="PATH", help="the certificate's private key (PEM)")
+    web.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
 
 
 def add_coverage_commands(sub, database: argparse.ArgumentParser, as_json: argparse.ArgumentParser) -> None:

@@ -345,7 +345,9 @@ def web(args: argparse.Namespace) -> int:
     """`hub web`: the district workspace, until SIGTERM or Ctrl-C."""
     from .web.part import serve_workspace
 
-    serve_workspace(args.db, args.host, args.port, tls=(args.tls_cert, args.tls_key))
+    from .config import load
+
+    serve_workspace(args.db, args.host, args.port, tls=(args.tls_cert, args.tls_key), config=load(args.config))
     return 0
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hub import cli as hub_cli
+from hub import config as hub_config
 from kiosk import cli as kiosk_cli
 from kiosk.config import documented_keys, env_name
 
@@ -41,6 +42,15 @@ def test_ok__every_command_and_option_is_documented(command, options):
 def test_ok__every_setting_is_documented(key):
     assert f"`{key}`" in CONFIG_DOC, f"{key} is missing from docs/config.md"
     assert f"`{env_name(key)}`" in CONFIG_DOC
+
+
+HUB_CONFIG_DOC = (ROOT / "docs" / "hub-config.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("key", sorted(hub_config.documented_keys()))
+def test_ok__every_hub_setting_is_documented(key):
+    assert f"`{key}`" in HUB_CONFIG_DOC, f"{key} is missing from docs/hub-config.md"
+    assert hub_config.documented_keys()[key] in HUB_CONFIG_DOC, f"docs/hub-config.md says something else of {key}"
 
 
 def test_ok__readme_names_the_two_commands():

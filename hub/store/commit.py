@@ -8,7 +8,8 @@ a dispute for the data staff: the first text stays. Each kiosk's watermark
 and chain (what its acknowledgement confirms, wire.Ack) move incrementally:
 only the sequence numbers settled above the old watermark are read (acks.py).
 Every person a batch touches is derived again, once, from all their events
-(hub/merge.py). The kiosks' statuses go to the fleet columns (fleet.py).
+(hub/merge.py). The kiosks' statuses go to the fleet columns (fleet.py); each visit's outcome and each lot event
+to the reports' tables (outcomes.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from vaccines.catalogue import Catalogue
 from ..corrections import HUB_KIOSK
 from ..merge import PERSON_EVENTS, PersonEvent, derive_person, id_number_of, settle
 from . import Batch, Committed, Quarantined
-from . import corrections
+from . import corrections, outcomes
 from .acks import climb, extend_chain, held_above, make_ack
 from .coverage import refresh as refresh_coverage
 from .fleet import keep_statuses, note_seen
@@ -49,6 +50,7 @@ def write(conn: sqlite3.Connection, batch: Batch, received_at: str, catalogue: C
     acks = advance(conn, kiosks, fresh, refusals, duplicates, received_at)
     note_seen(conn, batch, received_at)
     keep_statuses(conn, batch.statuses)
+    outcomes.keep(conn, [(e.id, e.kiosk, e.type, e.at, e.payload) for e in fresh])
     derive(conn, fresh, catalogue)
     return Committed(acks, merged=len(fresh), duplicates=sum(duplicates.values()), quarantined=len(quarantined))
 

@@ -453,6 +453,68 @@ def m011_in_chunks(conn: sqlite3.Connection) -> None:
     execute_all(conn, M011)
 
 
+
+
+M012 = """
+CREATE TABLE outcomes (
+    event_id TEXT PRIMARY KEY,                     -- a kiosk event about a visit (hub/store/outcomes.py), as merged
+    id_number TEXT,                                -- the person
+    kiosk TEXT NOT NULL,                           -- the site is the kiosk's (kiosks.site)
+    kind TEXT NOT NULL,                            -- checked_in, deferred, refused, contraindicated, referred, aefi, aefi_ack
+    day TEXT NOT NULL,                             -- the ticket's day (the site's queue day), yyyy-mm-dd
+    at TEXT NOT NULL,                              -- kiosk wall time of the event, untrusted
+    reason TEXT,                                   -- deferred and refused: as staff wrote it
+    return_on TEXT,                                -- deferred: the day the person should come back
+    severity TEXT,                                 -- aefi: mild, moderate, severe
+    symptoms TEXT,                                 -- aefi: as staff wrote them
+    ref TEXT,                                      -- aefi: the dose it followed, aefi_ack: the aefi acknowledged
+    voided_by TEXT                                 -- the EventVoided that voids it, if any
+);
+CREATE INDEX outcomes_by_day ON outcomes (day, kind);
+CREATE INDEX outcomes_by_kind ON outcomes (kind, day);
+CREATE INDEX outcomes_by_person ON outcomes (id_number);
+CREATE INDEX outcomes_by_ref ON outcomes (ref) WHERE ref IS NOT NULL;
+CREATE TABLE lot_events (
+    event_id TEXT PRIMARY KEY,                     -- a kiosk's LotOpened, VialOpened, DosesWasted or LotClosed
+    kiosk TEXT NOT NULL,
+    kind TEXT NOT NULL,                            -- opened, vial, wasted, closed
+    day TEXT NOT NULL,                             -- the kiosk's day (its wall time's date): a lot is opened per day
+    at TEXT NOT NULL,
+    product TEXT,
+    lot_number TEXT,
+    expiry TEXT,
+    doses_per_vial INTEGER,
+    vials_opened INTEGER,                          -- vial, closed: the lot's vials opened that day so far
+    doses INTEGER,                                 -- wasted: doses lost in this event
+    given INTEGER,                                 -- closed: doses given from the lot that day, as the kiosk counted
+    wasted INTEGER,                                -- closed: doses wasted that day, the ones left in opened vials too
+    reason TEXT,                                   -- wasted: as staff wrote it
+    voided_by TEXT
+);
+CREATE INDEX lot_events_by_day ON lot_events (day, kiosk);
+CREATE INDEX lot_events_by_lot ON lot_events (product, lot_number);
+CREATE INDEX doses_by_day ON doses (given_on, kiosk);
+CREATE TABLE daily_reports (
+    day TEXT NOT NULL,                             -- the day reported, yyyy-mm-dd (Vietnam)
+    version INTEGER NOT NULL,                      -- 1, 2, ...: every issued version is kept
+    issued_at TEXT NOT NULL,                       -- hub time (UTC): the cut, what was merged by then is counted
+    issued_by TEXT NOT NULL,                       -- a staff member's name, or `cut-off` when the hub issued it itself
+    why TEXT NOT NULL,                             -- cutoff, reissue
+    content TEXT NOT NULL,                         -- canonical JSON of the report as issued (hub/reports/daily.py)
+    PRIMARY KEY (day, version)
+) WITHOUT ROWID
+"""
+
+
+def m012_reports(conn: sqlite3.Connection) -> None:
+    """The district's reports: each visit's outcome and each lot event as merged (hub/store/outcomes.py), doses by
+    day, and the daily reports issued."""
+    from .outcomes import backfill
+
+    execute_all(conn, M012)
+    backfill(conn)
+
+
 MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster,
               m007_hub_events, m008_coverage, m009_person_refs, m010_conflict_queue,
-              m011_in_chunks]
+              m011_in_chunks, m012_reports]

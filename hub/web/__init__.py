@@ -19,6 +19,7 @@ from typing import Callable
 
 from flask import Flask
 
+from ..config import HubConfig
 from ..store import Store
 
 
@@ -56,6 +57,8 @@ class Services:
     """The database file, for the read-only listings (hub/store/reports.py)."""
     settings: WebSettings = field(default_factory=WebSettings)
     clock: Callable[[], datetime] = utc_now
+    config: HubConfig = field(default_factory=HubConfig)
+    """The hub's settings file (hub/config.py): the report's cut-off, the export's mapping, the fleet's flags."""
 
 
 def create_app(services: Services) -> Flask:

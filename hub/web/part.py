@@ -9,6 +9,7 @@ from pathlib import Path
 from daemon.serve import serve
 
 from .. import credentials
+from ..config import HubConfig
 from ..errors import StoreError
 from ..store.sqlite import SqliteStore, open_store
 from . import Services, WebSettings, create_app
@@ -21,9 +22,10 @@ class WebPart:
     """The workspace's app and server on one store; healthy while the database answers."""
 
     def __init__(self, store: SqliteStore, host: str, port: int, context: ssl.SSLContext | None = None,
-                 settings: WebSettings | None = None):
+                 settings: WebSettings | None = None, config: HubConfig | None = None):
         self.store = store
-        self.app = create_app(Services(store, store.path, settings or WebSettings(secret_key=credentials.web_secret())))
+        self.app = create_app(Services(store, store.path, settings or WebSettings(secret_key=credentials.web_secret()),
+                                       config=config or HubConfig()))
         self.server = workspace_server(self.app, host, port, context)
         self.scheme = "https" if context is not None else "http"
 
@@ -48,11 +50,12 @@ class WebPart:
         self.store.close()
 
 
-def serve_workspace(db: str | Path, host: str, port: int, tls: tuple[str | None, str | None] = (None, None)) -> None:
+def serve_workspace(db: str | Path, host: str, port: int, tls: tuple[str | None, str | None] = (None, None),
+                    config: HubConfig | None = None) -> None:
     """`hub web`: serve until SIGTERM or Ctrl-C; raise ValueError for half a TLS pair, OSError for unreadable files."""
     cert, key = tls
     if bool(cert) != bool(key):
         raise ValueError("--tls-cert and --tls-key go together")
     context = tls_context(cert, key) if cert and key else None
-    part = WebPart(open_store(db), host, port, context)
+    part = WebPart(open_store(db), host, port, context, config=config)
     serve([part], f"hub web: workspace at {part.url}", server=part.server)

@@ -11,6 +11,7 @@ from daemon import version
 
 from . import credentials
 from .errors import HubError
+from .report_commands import add_report_commands
 
 DEFAULT_DB_HELP = "hub database file (e.g. /var/lib/hub/hub.db)"
 DEFAULT_CA_DIR = "/etc/hub/ca"
@@ -95,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
     template = roster_verbs.add_parser("template", help="write the empty roster template")
     template.add_argument("--out", required=True, metavar="FILE", help="where: FILE.csv or FILE.xlsx")
     add_coverage_commands(sub, database, as_json)
+    add_report_commands(sub, database, as_json, CONFIG_HELP)
     return top
 
 

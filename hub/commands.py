@@ -508,5 +508,5 @@ def coverage_rebuild(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": run, "staff": staff, "web": web, "roster": roster, "ca": ca_init, "enroll": enroll, "revoke": revoke,
     "broker-files": write_broker_files, "passwd": passwd, "stats": stats, "quarantine": quarantine, "conflicts": conflicts,
-    "coverage": coverage,
+    "coverage": coverage, "report": report,
 }

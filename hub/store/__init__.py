@@ -306,6 +306,26 @@ class Store(Protocol):
     def catch_up_coverage(self) -> int:
         """Refresh the people a roster import (or a rebuild) queued, in short transactions; return how many."""
 
+    # The daily report (hub/store/daily.py; hub/daily.py issues it)
+
+    def day_rows(self, day: date) -> Any:
+        """Every dose given, outcome recorded and dose discarded on ``day`` (voided ones too, with the hub times they and
+        their voids were merged) and the enrolled kiosks' sites: hub.reports.daily.DayRows."""
+
+    def issue_daily_report(self, day: date, report: dict[str, Any], *, cut_at: str, issued_at: str, by: str, why: str,
+                           note: str = "") -> int | None:
+        """Keep a version of the day's report (why: cutoff or reissue); return its number, or None for a second cutoff
+        version of a day (nothing kept)."""
+
+    def daily_report_versions(self, day: date) -> list[dict[str, Any]]:
+        """The versions issued for the day, the first first: day, version, issued_at, cut_at, issued_by, why."""
+
+    def daily_report_version(self, day: date, version: int) -> dict[str, Any] | None:
+        """One issued version with its report under ``report``; None when there is no such version."""
+
+    def daily_report_days(self, limit: int = 14) -> list[dict[str, Any]]:
+        """The newest days with an issued report: day, versions, last_issued_at."""
+
     def ping(self) -> None:
         """Raise StoreError when the database cannot be read (the workspace's health check)."""
 

@@ -497,7 +497,8 @@ CREATE INDEX doses_by_day ON doses (given_on, kiosk);
 CREATE TABLE daily_reports (
     day TEXT NOT NULL,                             -- the day reported, yyyy-mm-dd (Vietnam)
     version INTEGER NOT NULL,                      -- 1, 2, ...: every issued version is kept
-    issued_at TEXT NOT NULL,                       -- hub time (UTC): the cut, what was merged by then is counted
+    cut_at TEXT NOT NULL,                          -- hub time (UTC) of the cut: what was merged by then is counted
+    issued_at TEXT NOT NULL,                       -- hub time it was issued (after the cut when no hub ran at the cut)
     issued_by TEXT NOT NULL,                       -- a staff member's name, or `cut-off` when the hub issued it itself
     why TEXT NOT NULL,                             -- cutoff, reissue
     content TEXT NOT NULL,                         -- canonical JSON of the report as issued (hub/reports/daily.py)

@@ -30,13 +30,14 @@ from ..errors import RosterImportBusy, RosterImportUnfinished
 from ..liveness import MergeState, judge
 from ..merge import CONFLICT_KINDS, SECURITY_KINDS
 from ..people import Match, PersonRecord, assemble, parse_search
+from ..reports.daily import DayRows
 from ..roster.files import Parsed
 from ..roster.link import KIND as ROSTER_KIND
 from . import Attempt, AuditEntry, Batch, Committed, KioskKey, LockRule, SessionLimits, StaffMember, StoreError
 from . import acks
 from . import conflicts as conflict_reads
 from . import commit as commits
-from . import corrections, coverage, people, roster, staff
+from . import corrections, coverage, daily, people, roster, staff
 from .migrations import APPLICATION_ID, MIGRATIONS
 
 logger = logging.getLogger(__name__)
@@ -480,6 +481,29 @@ class SqliteStore:
         """Refresh the people queued for coverage (hub/store/coverage.py drain), a transaction per CHUNK of them, so
         that `hub run` never waits long for the write lock; return how many."""
         return self.in_chunks(lambda conn: coverage.drain(conn, self.catalogue) or coverage.requeue(conn))
+
+    # The daily report (hub/store/daily.py, hub/reports/daily.py)
+
+    def day_rows(self, day: date) -> DayRows:
+        with self.transaction("DEFERRED") as conn:
+            return daily.day_rows(conn, day)
+
+    def issue_daily_report(self, day: date, report: dict[str, Any], *, cut_at: str, issued_at: str, by: str, why: str,
+                           note: str = "") -> int | None:
+        with self.transaction() as conn:
+            return daily.issue(conn, day, report, cut_at=cut_at, issued_at=issued_at, by=by, why=why, note=note)
+
+    def daily_report_versions(self, day: date) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return daily.versions(conn, day)
+
+    def daily_report_version(self, day: date, version: int) -> dict[str, Any] | None:
+        with self.transaction("DEFERRED") as conn:
+            return daily.version(conn, day, version)
+
+    def daily_report_days(self, limit: int = 14) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return daily.recent_days(conn, limit)
 
     def close(self) -> None:
         with self.lock:

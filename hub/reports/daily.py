@@ -1,0 +1,195 @@
+"""The daily vaccination report (the MoH form of Decision 3588/QĐ-BYT, Appendix 5), shaped from the rows the hub merged.
+
+One row per site and the district's total; per site and product the doses by number and by class (Decision
+43/QĐ-BYT: primary 1-3, additional, booster 1-3) and the doses discarded; per site and age band the people
+vaccinated. Every figure is a set of rows the store read (hub/store/daily.py), so a count can always be listed
+(``behind``): the report counts what was merged by its cut (``as_of``), a dose voided after the cut still counts in
+it, one merged after it does not.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+OUTCOME_FIGURES = ("present", "referred", "refused", "deferred", "contraindicated")
+"""People counted once per site and day whatever they did twice: checked in, and each way of not being vaccinated."""
+OUTCOME_KINDS = {"checked_in": "present", "referred": "referred", "refused": "refused", "deferred": "deferred",
+                 "contraindicated": "contraindicated"}
+NUMBERS = ("dose_1", "dose_2", "dose_3", "dose_4")
+"""Doses by number overall (dose_4: the fourth and later)."""
+CLASSES = ("primary_1", "primary_2", "primary_3", "additional", "booster_1", "booster_2", "booster_3")
+"""Doses by class, Decision 43/QĐ-BYT (primary_3: the third primary dose of a three-dose series; booster_3: the
+third booster and later)."""
+FIGURES = (*OUTCOME_FIGURES, "vaccinated", *NUMBERS, *CLASSES, "doses_given", "doses_discarded", "doses_used",
+           "reactions_common", "aefi_serious")
+"""Every figure of a site's row, in the form's order."""
+
+
+@dataclass(frozen=True)
+class Dose:
+    """A dose given on the day, as the store read it."""
+
+    event_id: str
+    site: str
+    product: str
+    lot_number: str
+    number: int
+    booster: int | None
+    id_number: str
+    birth_date: str | None
+    arrived: str
+    """Hub time (UTC, ISO 8601) its event was merged."""
+    voided: str | None
+    """Hub time the void that strikes it was merged; None: live."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A visit's outcome (hub/store/outcomes.py) on the day: checked in, not vaccinated and why, or a reaction."""
+
+    event_id: str
+    site: str
+    kind: str
+    id_number: str | None
+    severity: str | None
+    arrived: str
+    voided: str | None
+
+
+@dataclass(frozen=True)
+class Discard:
+    """Doses discarded from a lot at a site on the day (a DosesWasted, or what a LotClosed left in opened vials)."""
+
+    event_id: str
+    site: str
+    product: str
+    lot_number: str
+    doses: int
+    arrived: str
+    voided: str | None
+
+
+def instant(text: str) -> datetime.datetime:
+    """A hub time as an aware datetime (a time without a zone is UTC)."""
+    moment = datetime.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+def counted(rows: Iterable[Any], as_of: datetime.datetime | None) -> list[Any]:
+    """The rows a report cut at ``as_of`` counts: merged by then and not struck by then (None: now, every live row)."""
+    if as_of is None:
+        return [row for row in rows if row.voided is None]
+    return [row for row in rows if instant(row.arrived) <= as_of and (row.voided is None or instant(row.voided) > as_of)]
+
+
+def dose_class(dose: Dose, primary_doses: int) -> str:
+    """primary_N, additional (a dose past the primary series that is no booster) or booster_N (capped at 3)."""
+    if dose.booster:
+        return f"booster_{min(dose.booster, 3)}"
+    if dose.number > primary_doses:
+        return "additional"
+    return f"primary_{min(dose.number, 3)}"
+
+
+def dose_figures(dose: Dose, primary_doses: int) -> tuple[str, str]:
+    return f"dose_{min(dose.number, 4)}", dose_class(dose, primary_doses)
+
+
+def age_band(birth_date: str | None, day: datetime.date, starts: tuple[int, ...]) -> str:
+    """The band label of a person's age on ``day`` ("<5", "5-11", ..., "65+"), "unknown" without a full birth date."""
+    try:
+        born = datetime.date.fromisoformat(birth_date or "")
+    except ValueError:
+        return "unknown"
+    age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+    return band_labels(starts)[sum(1 for start in starts if age >= start)]
+
+
+def band_labels(starts: tuple[int, ...]) -> list[str]:
+    """The labels of the bands ``starts`` opens: under the first, each start to the next, the last and over."""
+    if not starts:
+        return ["all"]
+    inner = [f"{a}-{b - 1}" for a, b in zip(starts, starts[1:])]
+    return [f"<{starts[0]}", *inner, f"{starts[-1]}+"]
+
+
+@dataclass(frozen=True)
+class DayRows:
+    """Everything a day's report is made of: the day's doses, outcomes and discards, read whole (voided ones too)."""
+
+    day: datetime.date
+    doses: list[Dose]
+    outcomes: list[Outcome]
+    discards: list[Discard]
+    sites: list[str]
+    """The sites of the district's enrolled kiosks: each has a row, with zeros when it sent nothing."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the report needs besides the rows: each product's primary series length and the age bands' starts."""
+
+    primary: Mapping[str, int]
+    age_starts: tuple[int, ...]
+
+
+def contributions(row: Dose | Outcome | Discard, day: datetime.date, rules: Rules) -> list[tuple[str, str, int]]:
+    """The figures a row adds to, each as (figure, what is counted once: an ID number or an event id, how much)."""
+    if isinstance(row, Outcome):
+        if row.kind == "aefi":
+            return [("aefi_serious" if row.severity == "severe" else "reactions_common", row.event_id, 1)]
+        figure = OUTCOME_KINDS.get(row.kind)
+        return [(figure, row.id_number, 1)] if figure and row.id_number else []
+    if isinstance(row, Discard):
+        return [("doses_discarded", row.event_id, row.doses), ("doses_used", row.event_id, row.doses)]
+    number, kind = dose_figures(row, rules.primary.get(row.product, 2))
+    return [(number, row.event_id, 1), (kind, row.event_id, 1), ("doses_given", row.event_id, 1),
+            ("doses_used", row.event_id, 1), ("vaccinated", row.id_number, 1),
+            (f"age:{age_band(row.birth_date, day, rules.age_starts)}", row.id_number, 1)]
+
+
+def counts(rows: Iterable[Dose | Outcome | Discard], day: datetime.date, rules: Rules,
+           key=lambda row: row.site) -> dict[Any, dict[str, int]]:
+    """{group: {figure: count}}, each counted thing once per group and figure; groups by site unless ``key`` says."""
+    seen: dict[Any, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    for row in rows:
+        for figure, what, amount in contributions(row, day, rules):
+            seen[key(row)][figure][what] = amount
+    return {group: {figure: sum(things.values()) for figure, things in figures.items()}
+            for group, figures in seen.items()}
+
+
+def build(rows: DayRows, as_of: datetime.datetime | None, rules: Rules) -> dict[str, Any]:
+    """The report as JSON-ready data: per site the form's figures, the district total, by product, by age band."""
+    live = [*counted(rows.outcomes, as_of), *counted(rows.doses, as_of), *counted(rows.discards, as_of)]
+    by_site = counts(live, rows.day, rules)
+    sites = sorted({*rows.sites, *by_site})
+    site_rows = [{"site": site, **figures_of(by_site.get(site, {}))} for site in sites]
+    total = {figure: sum(row[figure] for row in site_rows) for figure in FIGURES}
+    products = counts([r for r in live if not isinstance(r, Outcome)], rows.day, rules, key=lambda r: (r.site, r.product))
+    bands = band_labels(rules.age_starts) + ["unknown"]
+    return {
+        "day": rows.day.isoformat(), "as_of": as_of.isoformat() if as_of else None,
+        "figures": list(FIGURES), "sites": site_rows, "total": total,
+        "by_product": [{"site": site, "product": product, **{f: got.get(f, 0) for f in (*NUMBERS, *CLASSES,
+                        "doses_given", "doses_discarded")}} for (site, product), got in sorted(products.items())],
+        "age_bands": bands,
+        "by_age": [{"site": row["site"], **{band: by_site.get(row["site"], {}).get(f"age:{band}", 0) for band in bands}}
+                   for row in site_rows],
+    }
+
+
+def figures_of(got: Mapping[str, int]) -> dict[str, int]:
+    return {figure: got.get(figure, 0) for figure in FIGURES}
+
+
+def behind(rows: DayRows, as_of: datetime.datetime | None, rules: Rules, site: str | None,
+           figure: str) -> list[Dose | Outcome | Discard]:
+    """The rows behind one figure of one site (None: the district), as counted: what a click on the count lists."""
+    live = [*counted(rows.outcomes, as_of), *counted(rows.doses, as_of), *counted(rows.discards, as_of)]
+    return [row for row in live if (site is None or row.site == site)
+            and any(f == figure for f, _, _ in contributions(row, rows.day, rules))]

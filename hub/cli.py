@@ -42,6 +42,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-max", type=int, default=500, metavar="N", help="commit a batch once it holds this many messages (default: 500)")
     run.add_argument("--stall-seconds", type=float, default=60.0, metavar="S",
                      help="report merging as stalled (log, hub stats, systemd watchdog) once a message has waited this long for its commit (default: 60)")
+    run.add_argument("--config", metavar="PATH", help=CONFIG_HELP + "; it issues the daily report at report.cutoff")
 
     pki = argparse.ArgumentParser(add_help=False)
     pki.add_argument("--ca-dir", default=DEFAULT_CA_DIR, metavar="DIR", help=f"the district CA's folder (default: {DEFAULT_CA_DIR})")

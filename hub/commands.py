@@ -28,6 +28,8 @@ def print_json(value: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """`hub run`: until SIGTERM or Ctrl-C."""
+    from .config import load as load_config
+    from .daily import CutoffWatch
     from .subscriber import Hub, RunSettings, install_signal_handlers, parse_broker
 
     if args.batch_max < 1 or args.batch_ms < 0:
@@ -40,12 +42,15 @@ def run(args: argparse.Namespace) -> int:
         password=credentials.hub_password(args.password), ca_file=args.ca_file, catalogue=args.catalogue,
         batch_ms=args.batch_ms, batch_max=args.batch_max, stall_seconds=args.stall_seconds,
     )
+    report = load_config(args.config).report
     store = open_store(args.db, args.catalogue)
+    cutoff = CutoffWatch(lambda: open_store(args.db, args.catalogue), report).start()
     try:
         hub = Hub(settings, store, say=lambda line: print(line, flush=True))
         install_signal_handlers(hub)
         hub.run()
     finally:
+        cutoff.stop()
         store.close()
     return 0
 

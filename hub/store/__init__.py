@@ -332,6 +332,10 @@ class Store(Protocol):
     def close(self) -> None:
         """Close the connection."""
 
+    def people_briefs(self, numbers: list[str]) -> dict[str, dict[str, Any]]:
+        """For the people behind a list (a report's figure): by ID number, each one's ref (made if need be), merged name
+        (else the roster's), birth date and sex. For pages of roles that may see people, audited by the caller."""
+
     # The conflict queue and the police lists (hub/store/conflicts.py)
 
     def conflict_counts(self, states: tuple[str, ...] = ("open", "police", "resolved")) -> dict[str, dict[str, Any]]:

@@ -433,6 +433,11 @@ class SqliteStore:
         with self.transaction() as conn:
             return people.make_refs(conn, [number])[number]
 
+    def people_briefs(self, numbers: list[str]) -> dict[str, dict[str, Any]]:
+        unique = sorted(set(numbers))
+        with self.transaction() as conn:  # a write: people seen here for the first time get their ref
+            return people.briefs(conn, unique)
+
     # The conflict queue and the police lists: see hub/store/conflicts.py and hub.store.Store
 
     def conflict_counts(self, states: tuple[str, ...] = ("open", "police", "resolved")) -> dict[str, dict[str, Any]]:

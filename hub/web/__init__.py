@@ -93,6 +93,9 @@ def create_app(services: Services) -> Flask:
     app.register_blueprint(conflicts.bp)
     app.register_blueprint(police.bp)
     coverage.init_app(app)
+    from . import reports
+
+    reports.init_app(app)
     app.after_request(security_headers)
     return app
 

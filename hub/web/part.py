@@ -10,6 +10,7 @@ from daemon.serve import serve
 
 from .. import credentials
 from ..config import HubConfig
+from ..daily import CutoffWatch
 from ..errors import StoreError
 from ..store.sqlite import SqliteStore, open_store
 from . import Services, WebSettings, create_app
@@ -28,12 +29,14 @@ class WebPart:
                                        config=config or HubConfig()))
         self.server = workspace_server(self.app, host, port, context)
         self.scheme = "https" if context is not None else "http"
+        self.cutoff = CutoffWatch(lambda: open_store(store.path), (config or HubConfig()).report)
 
     @property
     def url(self) -> str:
         return f"{self.scheme}://{self.server.host}:{self.server.port}/"
 
     def start(self) -> None:
+        self.cutoff.start()
         if self.app.config["SECRET_KEY"] and not credentials.web_secret():
             logger.warning("no %s credential or $%s: a restart of hub web signs everybody out",
                            credentials.WEB_SECRET_CREDENTIAL, credentials.WEB_SECRET_ENV)
@@ -47,6 +50,7 @@ class WebPart:
         return True
 
     def stop(self) -> None:
+        self.cutoff.stop()
         self.store.close()
 
 

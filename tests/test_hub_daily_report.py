@@ -1,0 +1,226 @@
+"""The daily report counts exactly what the hub merged by its cut: kiosk events through the real Ingest (signatures,
+duplicates absorbed) into a real SQLite store, a hub-side void and an added dose, a kiosk back online after the
+cut-off; the cut-off issued on an injected clock; every cell of every version checked."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import wire
+from hub import corrections, daily
+from hub.config import ReportSettings
+from hub.ingest import Ingest
+from hub.reports.daily import FIGURES, band_labels
+from hub.store.sqlite import open_store
+
+from .keys import enroll, signer
+
+DAY = "2024-05-01"
+ON = datetime.date(2024, 5, 1)
+UTC = datetime.timezone.utc
+SITE_A, SITE_B, PLACE = "Trạm Y tế Phường 1", "Trường THCS Lê Lợi", "Bệnh viện huyện"
+STAFF = {"staff_id": 7, "name": "Y tá Hoa"}
+LOT = {"product": "comirnaty_30", "lot_number": "L1", "expiry": "2025-01-31"}
+PEOPLE = {  # id_number: (name, birth date)
+    "001190012345": ("Nguyễn Thị Lan", "1990-03-15"), "036058001234": ("Trần Văn Hùng", "1958-01-02"),
+    "001210000111": ("Lê Thị Mai", "2010-06-01"), "001185000222": ("Phạm Văn Tú", "1985-09-09"),
+    "001170000333": ("Đỗ Văn Bình", "1970-01-01"), "001180000444": ("Vũ Thị An", "1980-02-02"),
+    "001175000555": ("Hoàng Văn Cường", "1975-03-03"), "001192000666": ("Ngô Văn Dũng", "1992-04-04"),
+    "001188000777": ("Bùi Văn Sơn", "1988-05-05"), "001199000888": ("Đặng Văn Long", "1999-06-06"),
+}
+LAN, HUNG, MAI, TU, BINH, AN, CUONG, DUNG, SON, LONG = PEOPLE
+SETTINGS = ReportSettings()
+CUT = datetime.datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
+"""15:30 in Vietnam."""
+
+
+def message(kiosk: str, seq: int, kind: str, payload: dict[str, Any]) -> tuple[str, bytes]:
+    body = wire.envelope(kiosk, seq, kind, boot="b1", at=f"{DAY}T09:{seq:02d}:00+07:00", clock_synced=True,
+                         payload={**payload, "by": STAFF})
+    return wire.topic(kiosk, wire.EVENT), signer(kiosk).sign(body)
+
+
+def about(seq: int, person: str) -> dict[str, Any]:
+    return {"ticket": {"day": DAY, "number": seq}, "id_number": person}
+
+
+def check_in(kiosk: str, seq: int, person: str):
+    name, born = PEOPLE[person]
+    return message(kiosk, seq, wire.CHECK_IN_EVENT, {**about(seq, person), "source": "camera",
+                                                     "person": {"full_name": name, "birth_date": born, "sex": "Nữ"}})
+
+
+def dose(kiosk: str, seq: int, person: str, number: int, booster: int | None = 0):
+    given = {**LOT, "number": number, "booster": booster, "given_at": f"{DAY}T09:{seq:02d}:30+07:00"}
+    return message(kiosk, seq, wire.DOSE_EVENT, {**about(seq, person), "dose": given})
+
+
+def void(kiosk: str, seq: int, person: str, target: int):
+    return message(kiosk, seq, wire.VOID_EVENT, {**about(seq, person), "voids": f"{kiosk}:{target}", "reason": "nhầm"})
+
+
+def refused(kiosk: str, seq: int, person: str, code: str | None):
+    return message(kiosk, seq, "VaccinationRefused", {**about(seq, person), "reason": "lý do",
+                                                       **({"reason_code": code} if code else {})})
+
+
+def aefi(kiosk: str, seq: int, person: str, severity: str, dose_seq: int):
+    return message(kiosk, seq, "AefiRecorded", {**about(seq, person), "aefi": {
+        "severity": severity, "symptoms": "sốt nhẹ" if severity != "severe" else "khó thở", "dose_event": f"{kiosk}:{dose_seq}"}})
+
+
+def lot(kiosk: str, seq: int, kind: str, **extra):
+    return message(kiosk, seq, kind, {"lot": {**LOT, "doses_per_vial": 6}, **extra})
+
+
+BEFORE_CUT_A = [  # ka, merged at 08:00Z
+    check_in("ka", 1, LAN), dose("ka", 2, LAN, 1), check_in("ka", 3, HUNG),
+    message("ka", 4, "PersonDeferred", {**about(4, HUNG), "reason": "sốt", "return_on": "2024-05-08"}),
+    check_in("ka", 5, MAI), dose("ka", 6, MAI, 2), check_in("ka", 7, TU), dose("ka", 8, TU, 3, booster=1),
+    check_in("ka", 9, BINH), refused("ka", 10, BINH, "contraindicated"), check_in("ka", 11, AN),
+    refused("ka", 12, AN, None), check_in("ka", 13, CUONG), refused("ka", 14, CUONG, "referred"),
+    aefi("ka", 15, LAN, "mild", 2), aefi("ka", 16, TU, "severe", 8),
+    lot("ka", 17, "LotOpened"), lot("ka", 18, "VialOpened", vials_opened=1), lot("ka", 19, "DosesWasted", doses=1, reason="vỡ"),
+    check_in("ka", 20, DUNG), dose("ka", 21, DUNG, 1), void("ka", 22, DUNG, 21),
+]
+BEFORE_CUT_B = [check_in("kb", 1, SON), dose("kb", 2, SON, 1)]  # kb, merged at 08:05Z
+AFTER_CUT = [  # 08:50Z: kb back online, ka closes its lot
+    check_in("kb", 3, LONG), dose("kb", 4, LONG, 1), void("kb", 5, SON, 2),
+    lot("ka", 23, "LotClosed", vials_opened=1, given=3, wasted=4),
+]
+
+
+def at(hour: int, minute: int) -> datetime.datetime:
+    return datetime.datetime(2024, 5, 1, hour, minute, tzinfo=UTC)
+
+
+def feed(store, messages, when: datetime.datetime) -> None:
+    """Through the real Ingest, as `hub run`'s worker merges a batch received at ``when``."""
+    ingest = Ingest(store, wall=lambda: when.isoformat())
+    ingest.receive_all(list(messages))
+    ingest.flush()
+
+
+@pytest.fixture
+def store(tmp_path):
+    with open_store(tmp_path / "hub.db") as opened:
+        enroll(opened, "ka", SITE_A)
+        enroll(opened, "kb", SITE_B)
+        feed(opened, BEFORE_CUT_A + [BEFORE_CUT_A[1]], at(8, 0))  # a duplicate delivery, absorbed
+        feed(opened, BEFORE_CUT_B, at(8, 5))
+        opened.correct(corrections.void_dose(MAI, target="ka:6", reason="tiêm nhầm người", resolves=None),
+                       staff_id=None, by="Trần Thị Bình", at=at(8, 10).isoformat())
+        opened.correct(corrections.add_dose(CUONG, product="comirnaty_30", lot_number="P9", number=2, booster=None,
+                                            given_on=DAY, place=PLACE, reason="nhập bù", evidence="phiếu giấy"),
+                       staff_id=None, by="Trần Thị Bình", at=at(8, 20).isoformat())
+        feed(opened, AFTER_CUT, at(8, 50))
+        yield opened
+
+
+def row(report: dict, site: str) -> dict[str, int]:
+    return next(r for r in report["sites"] if r["site"] == site)
+
+
+def expect(**figures: int) -> dict[str, int]:
+    return {figure: figures.get(figure, 0) for figure in FIGURES}
+
+
+AT_CUT = {
+    SITE_A: expect(present=8, referred=1, refused=1, deferred=1, contraindicated=1, vaccinated=2, dose_1=1, dose_3=1,
+                   primary_1=1, booster_1=1, doses_given=2, doses_discarded=1, doses_used=3, reactions_common=1,
+                   aefi_serious=1),
+    SITE_B: expect(present=1, vaccinated=1, dose_1=1, primary_1=1, doses_given=1, doses_used=1),
+    PLACE: expect(vaccinated=1, dose_2=1, primary_2=1, doses_given=1, doses_used=1),
+}
+AFTER = {
+    SITE_A: {**AT_CUT[SITE_A], "doses_discarded": 4, "doses_used": 6},
+    SITE_B: expect(present=2, vaccinated=1, dose_1=1, primary_1=1, doses_given=1, doses_used=1),
+    PLACE: AT_CUT[PLACE],
+}
+
+
+def test_ok__the_cut_off_version_counts_every_cell_as_merged_by_15_30(store):
+    assert daily.issue_at_cutoff(store, SETTINGS, at(8, 29)) is None  # 15:29: not yet
+    assert daily.issue_at_cutoff(store, SETTINGS, at(8, 45)) == 1
+    assert daily.issue_at_cutoff(store, SETTINGS, at(8, 46)) is None  # once a day, whoever looks
+    issued = store.daily_report_version(ON, 1)
+    assert (issued["cut_at"], issued["issued_at"], issued["issued_by"], issued["why"]) == (
+        CUT.isoformat(), at(8, 45).isoformat(), daily.CUTOFF_BY, "cutoff")
+    report = issued["report"]
+    assert [r["site"] for r in report["sites"]] == sorted([SITE_A, SITE_B, PLACE])
+    for site, figures in AT_CUT.items():
+        assert row(report, site) == {"site": site, **figures}, site
+    assert report["total"] == {f: sum(AT_CUT[s][f] for s in AT_CUT) for f in FIGURES}
+
+
+def test_ok__what_arrived_after_the_cut_is_listed_and_a_reissue_counts_it(store):
+    daily.issue_at_cutoff(store, SETTINGS, at(8, 45))
+    late = daily.arrived_after(store.day_rows(ON), CUT.isoformat())
+    assert late == sorted([
+        {"site": SITE_A, "doses": 0, "outcomes": 0, "discards": 1, "voids": 0, "last_at": at(8, 50).isoformat()},
+        {"site": SITE_B, "doses": 1, "outcomes": 1, "discards": 0, "voids": 1, "last_at": at(8, 50).isoformat()},
+    ], key=lambda site: site["site"])
+    assert daily.reissue(store, SETTINGS, ON, at(9, 0), "Lê Văn Hùng", note="Lê Lợi online lúc 15:50") == 2
+    second = store.daily_report_version(ON, 2)
+    assert (second["why"], second["issued_by"], second["report"]["note"]) == ("reissue", "Lê Văn Hùng", "Lê Lợi online lúc 15:50")
+    for site, figures in AFTER.items():
+        assert row(second["report"], site) == {"site": site, **figures}, site
+    assert store.daily_report_version(ON, 1)["report"] == daily.report(store, ON, SETTINGS, as_of=CUT) | {"note": ""}
+    assert daily.arrived_after(store.day_rows(ON), second["cut_at"]) == []
+
+
+def test_ok__by_product_and_age_band(store):
+    report = daily.report(store, ON, SETTINGS, as_of=CUT)
+    bands = dict(zip(["site", *band_labels(SETTINGS.age_bands), "unknown"], [None] * 8))
+    assert {r["site"]: {k: v for k, v in r.items() if v and k != "site"} for r in report["by_age"]} == {
+        SITE_A: {"18-49": 2}, SITE_B: {"18-49": 1}, PLACE: {"18-49": 1}}
+    assert set(report["age_bands"]) == set(bands) - {"site"}
+    products = {(r["site"], r["product"]): r for r in report["by_product"]}
+    assert products[(SITE_A, "comirnaty_30")]["doses_discarded"] == 1
+    assert products[(SITE_A, "comirnaty_30")]["booster_1"] == 1
+
+
+def test_ok__the_rows_behind_a_figure_are_the_ones_it_counts(store):
+    rows, rules = store.day_rows(ON), daily.rules(store, SETTINGS)
+    from hub.reports.daily import behind
+    assert sorted(r.id_number for r in behind(rows, CUT, rules, SITE_A, "vaccinated")) == sorted([LAN, TU])
+    assert [r.event_id for r in behind(rows, CUT, rules, SITE_B, "dose_1")] == ["kb:2"]
+    assert [r.event_id for r in behind(rows, None, rules, SITE_B, "dose_1")] == ["kb:4"]
+    assert sorted(r.id_number for r in behind(rows, CUT, rules, None, "present")) == sorted(
+        [LAN, HUNG, MAI, TU, BINH, AN, CUONG, DUNG, SON])
+    assert [(r.event_id, r.doses) for r in behind(rows, None, rules, SITE_A, "doses_discarded")] == [("ka:19", 1), ("ka:23", 3)]
+
+
+def test_ok__a_store_with_no_kiosk_heard_reports_its_sites_with_zeros(tmp_path):
+    with open_store(tmp_path / "empty.db") as empty:
+        enroll(empty, "kz", "Điểm tiêm lưu động")
+        report = daily.report(empty, ON, SETTINGS)
+    assert report["sites"] == [{"site": "Điểm tiêm lưu động", **expect()}]
+
+
+# -- the property: a report cut at T counts what a hub that had merged only the events received by T would count ------
+
+EVENTS = BEFORE_CUT_A + BEFORE_CUT_B + AFTER_CUT
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(range(len(EVENTS))), min_size=1, max_size=len(EVENTS) + 6),
+       st.integers(0, len(EVENTS) + 6))
+def test_ok__a_report_cut_at_any_moment_equals_the_hub_that_had_merged_only_that_far(tmp_path_factory, picks, split):
+    """Any order, duplicates and batch boundaries: counting as of the cut equals counting everything on a hub that
+    received only the events before the cut."""
+    folder = tmp_path_factory.mktemp("cut")
+    early, late = picks[:split], picks[split:]
+    with open_store(folder / "all.db") as whole, open_store(folder / "early.db") as part:
+        for opened in (whole, part):
+            enroll(opened, "ka", SITE_A)
+            enroll(opened, "kb", SITE_B)
+        feed(whole, [EVENTS[i] for i in early], at(8, 0))
+        feed(whole, [EVENTS[i] for i in late], at(9, 0))
+        feed(part, [EVENTS[i] for i in early], at(8, 0))
+        assert daily.report(whole, ON, SETTINGS, as_of=at(8, 30))["sites"] == daily.report(part, ON, SETTINGS)["sites"]

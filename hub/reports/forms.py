@@ -17,7 +17,7 @@ HEADINGS = {
     "vaccinated": "Số người được tiêm", "dose_1": "Mũi 1", "dose_2": "Mũi 2", "dose_3": "Mũi 3",
     "dose_4": "Mũi 4 trở lên", "primary_1": "Cơ bản mũi 1", "primary_2": "Cơ bản mũi 2", "primary_3": "Cơ bản mũi 3",
     "additional": "Mũi bổ sung", "booster_1": "Nhắc lại lần 1", "booster_2": "Nhắc lại lần 2",
-    "booster_3": "Nhắc lại lần 3 trở lên", "doses_given": "Số liều đã tiêm", "doses_discarded": "Số liều hủy",
+    "booster_3": "Nhắc lại lần 3 trở lên", "doses_given": "Số mũi đã tiêm", "doses_discarded": "Số liều hủy",
     "doses_used": "Số liều sử dụng", "reactions_common": "Phản ứng thông thường",
     "aefi_serious": "Tai biến nặng", "product": "Vắc xin", "note": "Ghi chú",
 }

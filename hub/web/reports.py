@@ -155,10 +155,10 @@ def local_time(text: str) -> str:
 
 def pick_version(versions: list[dict], asked: str | None) -> dict | None:
     """The version asked for (its number), the latest when none is asked for, None for ``now`` or no version."""
-    if asked == "now" or not versions:
-        return None
     if asked and asked.isascii() and asked.isdigit():
         return next((v for v in versions if v["version"] == int(asked)), None) or abort(404)
+    if asked == "now" or not versions:
+        return None
     return versions[-1]
 
 

@@ -3,7 +3,7 @@
 A real `kiosk web` process and Chromium. Three people are checked in by hand;
 each is refused with one of the three large choices (declined at screening on
 the Pi, contraindicated on the Pi, referred to hospital at the injection table
-on the tablet). A form sent without a choice is refused with the reason on the
+on the tablet; the Pi's screen in English for the second). A form sent without a choice is refused with the reason on the
 page and changes nothing. The choices fit both screens; the board and the
 ticket page show the chosen one; the outbox holds each VaccinationRefused with
 its reason_code, as the hub takes it.
@@ -32,6 +32,8 @@ PEOPLE = [
     ("079185004321", "Phạm Minh Anh", "1985-06-01", "Nữ"),
 ]
 LABELS = {"declined": "Từ chối tiêm", "contraindicated": "Chống chỉ định", "referred": "Chuyển viện tiêm"}
+ENGLISH = {"declined": "Declined vaccination", "contraindicated": "Contraindicated",
+           "referred": "Referred to hospital for vaccination"}
 CHOOSE = "Hãy chọn lý do không tiêm: Từ chối tiêm, Chống chỉ định hoặc Chuyển viện tiêm."
 
 
@@ -87,11 +89,11 @@ def choices_fit(page) -> list[dict]:
     return boxes
 
 
-def refuse(page, code: str, reason: str, shot: str) -> None:
+def refuse(page, code: str, reason: str, shot: str, labels: dict = LABELS) -> None:
     """Tap the choice, type the reason, take the screenshot, send."""
     panel = page.locator("section.panel:has(button[data-action='refuse'])")
     panel.scroll_into_view_if_needed()
-    page.get_by_text(LABELS[code], exact=True).click()  # the whole large label is the target
+    page.get_by_text(labels[code], exact=True).click()  # the whole large label is the target
     assert page.is_checked(f"input[name=reason_code][value='{code}']")
     panel.locator("input[name=reason]").fill(reason)
     panel.scroll_into_view_if_needed()
@@ -120,7 +122,11 @@ def test_ok__staff_refuse_with_one_of_three_choices_on_the_pi_and_the_tablet(web
         assert pi.inner_text("dd.reason-code") == LABELS["declined"] and before != pi.content()
 
         check_in_to(pi, web.url, PEOPLE[1], "call", "screen")
-        refuse(pi, "contraindicated", "Sốc phản vệ với liều trước", "kiosk-refuse-800x480-contraindicated.png")
+        pi.click("form.lang button[value=en]")  # the longer English labels fit too
+        pi.wait_for_load_state()
+        choices_fit(pi)
+        refuse(pi, "contraindicated", "Sốc phản vệ với liều trước", "kiosk-refuse-800x480-english.png", ENGLISH)
+        assert pi.inner_text("dd.reason-code") == ENGLISH["contraindicated"]
         pi.screenshot(path=str(ARTIFACTS / "kiosk-refuse-800x480-ticket.png"), full_page=True)
 
         tablet = signed_in(browser, web.url, TABLET)
@@ -128,8 +134,8 @@ def test_ok__staff_refuse_with_one_of_three_choices_on_the_pi_and_the_tablet(web
         choices_fit(tablet)
         refuse(tablet, "referred", "Bệnh tim: tiêm tại bệnh viện huyện", "kiosk-refuse-1280x800-choosing.png")
         tablet.goto(web.url + "/supervisor/")
-        shown = {tablet.inner_text(f"li.ticket[data-ticket='{n}'] b.reason-code") for n in (1, 2, 3)}
-        assert shown == set(LABELS.values())
+        shown = [tablet.inner_text(f"li.ticket[data-ticket='{n}'] b.reason-code") for n in (1, 2, 3)]
+        assert shown == list(LABELS.values())  # the tablet's session stayed Vietnamese
         tablet.screenshot(path=str(ARTIFACTS / "kiosk-refuse-1280x800-board.png"), full_page=True)
         pi.goto(web.url + "/supervisor/")
         pi.locator("li.ticket[data-ticket='3']").scroll_into_view_if_needed()

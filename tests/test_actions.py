@@ -100,7 +100,7 @@ STEPS: dict[str, Callable[[Site, int, int | None], object]] = {
     "wait": lambda site, tid, lot: site.clock.advance(MINIMUM_S),
     "release": lambda site, tid, lot: actions.release(site, tid, NURSE),
     "defer": lambda site, tid, lot: actions.defer(site, tid, NURSE, reason="fever 38.5", return_on=RETURN_ON),
-    "refuse": lambda site, tid, lot: actions.refuse(site, tid, NURSE, reason="declined"),
+    "refuse": lambda site, tid, lot: actions.refuse(site, tid, NURSE, reason_code="declined", reason="declined"),
     "leave": lambda site, tid, lot: actions.leave(site, tid, NURSE),
     "leave_early": lambda site, tid, lot: actions.leave_early(site, tid, NURSE),
 }
@@ -162,7 +162,7 @@ USE_CASES = [
         ("PersonDeferred",), "deferred", ("screening",),
     ),
     UseCase(
-        "refuse", lambda site, tid, lot: actions.refuse(site, tid, NURSE, reason="declined"),
+        "refuse", lambda site, tid, lot: actions.refuse(site, tid, NURSE, reason_code="declined", reason="declined"),
         ("VaccinationRefused",), "refused", ("screening", "cleared"),
     ),
     UseCase(
@@ -342,7 +342,7 @@ def test_fail__a_double_submitted_form_is_stale_and_writes_nothing(store, site, 
         if use_case.name.startswith("release"):
             return actions.release(site, tid, NURSE, reason="second tap", expected_state=state)
         name = use_case.name
-        kwargs = {"call": {"desk": 2}, "defer": {"reason": "fever", "return_on": RETURN_ON}, "refuse": {"reason": "declined"}}
+        kwargs = {"call": {"desk": 2}, "defer": {"reason": "fever", "return_on": RETURN_ON}, "refuse": {"reason_code": "declined", "reason": "declined"}}
         return getattr(actions, name)(site, tid, NURSE, expected_state=state, **kwargs.get(name, {}))
 
     submit()
@@ -374,7 +374,7 @@ UNKNOWN_TICKET_CALLS = [
     pytest.param(lambda site, lot: actions.clear(site, 999, NURSE), id="clear"),
     pytest.param(lambda site, lot: actions.requeue(site, 999, NURSE), id="requeue"),
     pytest.param(lambda site, lot: actions.defer(site, 999, NURSE, reason="x", return_on=RETURN_ON), id="defer"),
-    pytest.param(lambda site, lot: actions.refuse(site, 999, NURSE, reason="x"), id="refuse"),
+    pytest.param(lambda site, lot: actions.refuse(site, 999, NURSE, reason_code="declined", reason="x"), id="refuse"),
     pytest.param(lambda site, lot: actions.leave(site, 999, NURSE), id="leave"),
     pytest.param(lambda site, lot: actions.leave_early(site, 999, NURSE), id="leave_early"),
     pytest.param(lambda site, lot: actions.release(site, 999, NURSE), id="release"),
@@ -405,9 +405,9 @@ BAD_DETAILS = [
         "return_on", id="defer-datetime",
     ),
     pytest.param("screening", lambda s, t: actions.defer(s, t, NURSE, reason="fever", return_on="2026-12-01"), "return_on", id="defer-text-date"),
-    pytest.param("screening", lambda s, t: actions.refuse(s, t, NURSE, reason=""), "reason", id="refuse-empty"),
-    pytest.param("cleared", lambda s, t: actions.refuse(s, t, NURSE, reason="x" * 201), "reason", id="refuse-long"),
-    pytest.param("screening", lambda s, t: actions.refuse(s, t, NURSE, reason=None), "reason", id="refuse-none"),
+    pytest.param("screening", lambda s, t: actions.refuse(s, t, NURSE, reason_code="contraindicated", reason=""), "reason", id="refuse-empty"),
+    pytest.param("cleared", lambda s, t: actions.refuse(s, t, NURSE, reason_code="contraindicated", reason="x" * 201), "reason", id="refuse-long"),
+    pytest.param("screening", lambda s, t: actions.refuse(s, t, NURSE, reason_code="contraindicated", reason=None), "reason", id="refuse-none"),
     pytest.param("waiting", lambda s, t: actions.call(s, t, NURSE, desk=0), "desk", id="call-desk-0"),
     pytest.param("waiting", lambda s, t: actions.call(s, t, NURSE, desk=-1), "desk", id="call-desk-negative"),
     pytest.param("waiting", lambda s, t: actions.call(s, t, NURSE, desk="1"), "desk", id="call-desk-text"),

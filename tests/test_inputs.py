@@ -18,7 +18,7 @@ from .web_helpers import arrive, sign_in, snapshot, walk
 
 TOKEN = "d4e6f8a0b2c4-site-token"
 FIELDS = sorted({
-    "desk", "ticket", "expect", "reason", "return_on", "lot", "override", "flag", "severity", "symptoms", "aefi",
+    "desk", "ticket", "expect", "reason", "reason_code", "return_on", "lot", "override", "flag", "severity", "symptoms", "aefi",
     "id_number", "full_name", "birth_date", "sex", "old_id", "product", "lot_number", "expiry", "doses_per_vial", "doses",
     "question",
 })
@@ -78,7 +78,7 @@ def baseline(name: str, lot_id: int) -> dict:
     """A body the action accepts in the right state: the fields a test then spoils."""
     return {
         "call": {"desk": "1"}, "call_next": {"desk": "1"}, "defer": {"reason": "sốt", "return_on": "2026-12-01"},
-        "refuse": {"reason": "không đồng ý"}, "release": {"reason": "ổn"}, "inject": {"lot": str(lot_id)},
+        "refuse": {"reason_code": "declined", "reason": "không đồng ý"}, "release": {"reason": "ổn"}, "inject": {"lot": str(lot_id)},
         "prioritise": {"flag": "age65"}, "aefi": {"severity": "mild", "symptoms": "sốt nhẹ"}, "void_dose": {"reason": "nhầm"},
         "waste": {"doses": "1", "reason": "vỡ lọ"}, "confirm_identity": {"reason": "cùng một người, sửa tên gõ sai"},
         "check_in": {"id_number": "079318004321", "full_name": "Lê Văn Tám", "birth_date": "2018-03-04", "sex": "Nam"},

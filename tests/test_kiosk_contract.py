@@ -166,9 +166,10 @@ class Kiosk(RuleBasedStateMachine):
         self.attempt(actions.defer, self.site, ticket, self.staff, reason=reason,
                      return_on=self.today + datetime.timedelta(days=days))
 
-    @rule(ticket=tickets, reason=TEXT)
-    def refuse(self, ticket, reason):
-        self.attempt(actions.refuse, self.site, ticket, self.staff, reason=reason)
+    @rule(ticket=tickets, code=st.one_of(st.sampled_from(actions.REFUSAL_CODES), st.none(), st.text(max_size=30)),
+          reason=TEXT)
+    def refuse(self, ticket, code, reason):
+        self.attempt(actions.refuse, self.site, ticket, self.staff, reason_code=code, reason=reason)
 
     @rule(ticket=tickets, reason=st.one_of(st.none(), TEXT))
     def release(self, ticket, reason):
@@ -250,7 +251,7 @@ def test_ok__the_longest_inputs_the_kiosk_accepts_pass_the_hub(store, ticker):
         actions.call(site, ticket, staff, desk=3)
         actions.screen(site, ticket, staff)
     actions.defer(site, tickets[0], staff, reason=text, return_on=ticker.now().wall.date() + datetime.timedelta(days=1))
-    actions.refuse(site, tickets[1], staff, reason=text)
+    actions.refuse(site, tickets[1], staff, reason_code="contraindicated", reason=text)
     for ticket in tickets[2:]:
         actions.clear(site, ticket, staff)
         dosing.inject(site, ticket, staff, lot_id=lot)

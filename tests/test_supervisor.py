@@ -125,6 +125,13 @@ BAD_FORMS = [
     pytest.param("screen", {"ticket": "999"}, 404, "There is no such ticket. Nothing was changed.", id="unknown-ticket"),
     pytest.param("defer", {"ticket": "999"}, 400, "Please fill in: reason.", id="unknown-ticket-from-its-page"),
     pytest.param("bogus", {}, 404, "There is no such action.", id="unknown-action"),
+    pytest.param("refuse", {"reason": "Không đồng ý"}, 409,
+                 "Choose why the person is not vaccinated: declined, contraindicated or referred to hospital.",
+                 id="refuse-without-reason_code"),
+    pytest.param("refuse", {"reason_code": "busy", "reason": "Không đồng ý"}, 409,
+                 "Choose why the person is not vaccinated: declined, contraindicated or referred to hospital.",
+                 id="refuse-unknown-reason_code"),
+    pytest.param("refuse", {"reason_code": "declined"}, 400, "Please fill in: reason.", id="refuse-without-reason"),
 ]
 
 
@@ -390,7 +397,7 @@ def test_ok__every_page_renders_for_every_state_in_both_languages(client, hoa, b
         walk(site, ticket_id, hoa, *steps, lot_id=lot["id"])
         states[state] = ticket_id
     actions.defer(site, states["deferred"], hoa, reason="Sốt", return_on=date(2026, 12, 9))
-    actions.refuse(site, states["refused"], hoa, reason="Không đồng ý")
+    actions.refuse(site, states["refused"], hoa, reason_code="referred", reason="Không đồng ý")
     actions.prioritise(site, states["priority"], hoa, flag="pregnant")
     aefi.record_aefi(site, states["observing"], hoa, severity="severe", symptoms="Khó thở")
     ticker.advance(1800)

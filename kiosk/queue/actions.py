@@ -19,6 +19,10 @@ from .states import REASON_MAX_CHARS, check_details, observation_status, step
 PRIORITY_FLAGS = ("age65", "pregnant", "disabled", "chronic")
 """Why a person may be moved ahead at screening: 65 or older, pregnant, disabled, chronically ill."""
 
+REFUSAL_CODES = ("declined", "contraindicated", "referred")
+"""Why a person was not vaccinated, as the daily report counts it (wire: VaccinationRefused.reason_code): the person
+declined, a contraindication was found, or they were referred to a hospital to be vaccinated there."""
+
 QUEUE_ORDER = "priority is null, number"
 """The order people are called in, and the board's order: priority first, then by ticket number."""
 CALL_NEXT_ATTEMPTS = 5
@@ -117,9 +121,22 @@ def defer(
     return act(site, ticket_id, "defer", by, details=details, expected_state=expected_state, changes=changes)
 
 
-def refuse(site: Site, ticket_id: int, by: Actor, *, reason: str, expected_state: str | None = None) -> dict[str, Any]:
-    """Not vaccinated: a contraindication, or the person declined."""
-    return act(site, ticket_id, "refuse", by, details={"reason": reason}, expected_state=expected_state, changes={"reason": reason})
+def refuse(
+    site: Site, ticket_id: int, by: Actor, *, reason_code: str | None, reason: str, expected_state: str | None = None
+) -> dict[str, Any]:
+    """Not vaccinated, for reason_code (one of REFUSAL_CODES) and the reason typed; raise ActionRefused(bad_reason_code).
+
+    The code is checked after the ticket's state and the reason, so a refusal
+    that is not allowed still says so first.
+    """
+
+    def coded(ticket: dict[str, Any]) -> dict[str, Any]:
+        if reason_code not in REFUSAL_CODES:
+            raise ActionRefused("bad_reason_code", f"choose why: one of {', '.join(REFUSAL_CODES)}, not {reason_code!r}")
+        return {"reason_code": reason_code}
+
+    return act(site, ticket_id, "refuse", by, details={"reason": reason}, expected_state=expected_state,
+               changes={"reason": reason}, guard=coded)
 
 
 def leave(site: Site, ticket_id: int, by: Actor, *, expected_state: str | None = None) -> dict[str, Any]:

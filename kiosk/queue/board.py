@@ -132,7 +132,8 @@ def ticket_view(site: Site, row: dict[str, Any], now: Instant, dose: dict | None
         "age": age, "suggest_priority": age is not None and age >= site.settings.priority_age and row["priority"] is None, "id": row["id"], "number": row["number"], "state": row["state"], "name": row["full_name"],
         "given_name": row["full_name"].split()[-1], "birth_year": int(row["birth_date"][:4]), "sex": row["sex"],
         "id_tail": row["id_number"][-4:], "source": row["source"], "checked_in_at": row["checked_in_at"],
-        "desk": row["desk"], "priority": row["priority"], "reason": row["reason"], "return_on": row["return_on"],
+        "desk": row["desk"], "priority": row["priority"], "reason": row["reason"], "reason_code": row["reason_code"],
+        "return_on": row["return_on"],
         "warnings": json.loads(row["warnings"] or "[]"), "actions": list(allowed_actions(row["state"])),
         "highlight": row["state"] in HIGHLIGHTED, "observation": None, "dose": None,
     }

@@ -166,8 +166,12 @@ def m007_identity_questions(db: sqlite_utils.Database) -> None:
     db["identity_questions"].create_index(["day", "resolution"])
 
 
+def m008_refusal_codes(db: sqlite_utils.Database) -> None:
+    """Why a refused ticket was not vaccinated (kiosk/queue/actions.py REFUSAL_CODES); null on older refusals."""
+    db["tickets"].add_column("reason_code", str)
+
 
 MIGRATIONS = [
     m001_people_and_tickets, m002_workflow, m003_uplink, m004_voided_doses, m005_sign_in, m006_confirmed_by_the_hub,
-    m007_identity_questions,
+    m007_identity_questions, m008_refusal_codes,
 ]

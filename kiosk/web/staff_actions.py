@@ -126,7 +126,8 @@ COMMANDS: dict[str, Command] = {
     "leave": Command(ticket_command(actions.leave)),
     "leave_early": Command(ticket_command(actions.leave_early)),
     "defer": Command(ticket_command(actions.defer, reason=lambda f: f.text("reason"), return_on=lambda f: f.date("return_on"))),
-    "refuse": Command(ticket_command(actions.refuse, reason=lambda f: f.text("reason"))),
+    "refuse": Command(ticket_command(
+        actions.refuse, reason_code=lambda f: f.text("reason_code", required=False), reason=lambda f: f.text("reason"))),
     "release": Command(ticket_command(actions.release, reason=lambda f: f.text("reason", required=False))),
     "inject": Command(inject),
     "prioritise": Command(lambda site, by, form: actions.prioritise(site, form.number("ticket"), by, flag=form.text("flag"))),
@@ -169,6 +170,7 @@ REFUSALS = {
     "bad_doses_per_vial": lambda **p: _("Doses per vial must be a whole number from 1 to 50.", **p),
     "bad_lot_number": lambda **p: _("The lot number must be 1 to %(max)d characters.", **p),
     "bad_reason": lambda **p: _("Give a reason of 1 to %(max)d characters.", **p),
+    "bad_reason_code": lambda **p: _("Choose why the person is not vaccinated: declined, contraindicated or referred to hospital.", **p),
     "bad_severity": lambda **p: _("Choose the severity: mild, moderate or severe.", **p),
     "bad_symptoms": lambda **p: _("Describe the symptoms in 1 to %(max)d characters.", **p),
     "bad_waste": lambda **p: _("Wasted doses must be at least 1 and no more than are left in the opened vials.", **p),

@@ -18,7 +18,7 @@ from flask_babel import gettext as _, lazy_gettext as L
 from wire import limits
 
 from ..errors import Refusal
-from ..queue.actions import PRIORITY_FLAGS
+from ..queue.actions import PRIORITY_FLAGS, REFUSAL_CODES
 from ..queue.aefi import SEVERITIES
 from ..queue.board import board, lots_view, ticket_details
 from ..queue.errors import UnknownTicket
@@ -44,6 +44,11 @@ QUICK_ACTIONS = ("call", "screen", "clear", "requeue", "release")
 """Actions the board offers as one tap; the others need details and live on the ticket's page."""
 FLAG_LABELS = {"age65": L("65 or older"), "pregnant": L("Pregnant"), "disabled": L("Disability"), "chronic": L("Chronic illness")}
 SEVERITY_LABELS = {"mild": L("Mild"), "moderate": L("Moderate"), "severe": L("Severe")}
+REFUSAL_CODE_LABELS = {
+    "declined": L("Declined vaccination"), "contraindicated": L("Contraindicated"),
+    "referred": L("Referred to hospital for vaccination"),
+}
+"""Why a person was not vaccinated (REFUSAL_CODES), as the refuse form and the board name it."""
 IDENTITY_LABELS = {
     "full_name": L("Full name"), "birth_date": L("Date of birth"), "sex": L("Sex"), "old_id": L("Old ID number"),
 }
@@ -71,6 +76,7 @@ def labels() -> dict:
         "state_labels": STATE_LABELS, "action_labels": ACTION_LABELS, "quick_actions": QUICK_ACTIONS,
         "flag_labels": FLAG_LABELS, "severity_labels": SEVERITY_LABELS, "warning_labels": WARNING_LABELS,
         "refusal_reasons": REFUSAL_REASONS,
+        "refusal_code_labels": REFUSAL_CODE_LABELS,
         "identity_labels": IDENTITY_LABELS,
         "limits": limits,  # the forms' maxlength: what the hub would refuse, the browser does not let through
     }
@@ -230,7 +236,7 @@ def render_ticket(ticket_id: int, error: str | None = None, status: int = 200):
     site = services().site
     details = ticket_details(site, ticket_id)
     context = {
-        **details, "flags": PRIORITY_FLAGS, "severities": SEVERITIES,
+        **details, "flags": PRIORITY_FLAGS, "severities": SEVERITIES, "refusal_codes": REFUSAL_CODES,
         "tomorrow": (site.clock.now().wall.date() + datetime.timedelta(days=1)).isoformat(),
         "scanner": scanner_report(services()), "desks": site.settings.desks,
     }

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from . import broker_files, ca, credentials, enrollment, passwords
 from .errors import StaffError
+from .report_commands import report
 from .store import reports
 from .store.sqlite import open_store
 

@@ -106,9 +106,10 @@ def feed(store, messages, when: datetime.datetime) -> None:
     ingest.flush()
 
 
-@pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "hub.db") as opened:
+def build_district(path) -> None:
+    """Two kiosks' day through the real Ingest (a duplicate absorbed), a hub void and an added dose before the cut,
+    a kiosk back online and a lot closed after it."""
+    with open_store(path) as opened:
         enroll(opened, "ka", SITE_A)
         enroll(opened, "kb", SITE_B)
         feed(opened, BEFORE_CUT_A + [BEFORE_CUT_A[1]], at(8, 0))  # a duplicate delivery, absorbed
@@ -119,6 +120,12 @@ def store(tmp_path):
                                             given_on=DAY, place=PLACE, reason="nhập bù", evidence="phiếu giấy"),
                        staff_id=None, by="Trần Thị Bình", at=at(8, 20).isoformat())
         feed(opened, AFTER_CUT, at(8, 50))
+
+
+@pytest.fixture
+def store(tmp_path):
+    build_district(tmp_path / "hub.db")
+    with open_store(tmp_path / "hub.db") as opened:
         yield opened
 
 
@@ -224,3 +231,64 @@ def test_ok__a_report_cut_at_any_moment_equals_the_hub_that_had_merged_only_that
         feed(whole, [EVENTS[i] for i in late], at(9, 0))
         feed(part, [EVENTS[i] for i in early], at(8, 0))
         assert daily.report(whole, ON, SETTINGS, as_of=at(8, 30))["sites"] == daily.report(part, ON, SETTINGS)["sites"]
+
+
+# -- hub report ---------------------------------------------------------------------------------------------------------
+
+
+def hub(capsys, *argv: str) -> tuple[int, str, str]:
+    from hub.cli import main
+
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_ok__hub_report_writes_issues_and_lists_the_versions(tmp_path, capsys):
+    import json
+
+    import openpyxl
+
+    build_district(tmp_path / "hub.db")
+    db = str(tmp_path / "hub.db")
+    with open_store(db) as opened:
+        daily.issue_at_cutoff(opened, SETTINGS, at(8, 45))
+    status, out, _ = hub(capsys, "report", "daily", "--db", db, "--date", DAY, "--version", "1")
+    report = json.loads(out)
+    assert status == 0 and report["as_of"] == CUT.isoformat() and len(report["arrived_after_cut"]) == 2
+    assert hub(capsys, "report", "daily", "--db", db, "--date", DAY, "--format", "xlsx", "--out", str(tmp_path / "r.xlsx"))[0] == 0
+    form = list(openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[0].values)
+    assert dict(zip(form[0], form[-1]))["Số người được tiêm"] == sum(AFTER[s]["vaccinated"] for s in AFTER)
+    status, out, _ = hub(capsys, "report", "issue", "--db", db, "--date", DAY, "--note", "bổ sung", "--json")
+    assert status == 0 and json.loads(out) == {"day": DAY, "version": 2}
+    status, out, _ = hub(capsys, "report", "versions", "--db", db, "--date", DAY, "--json")
+    assert [(v["version"], v["why"], v["issued_by"]) for v in json.loads(out)] == [
+        (1, "cutoff", daily.CUTOFF_BY), (2, "reissue", "command line")]
+    with open_store(db) as opened:
+        assert (opened.audit_log(limit=1)[0].action, opened.audit_log(limit=1)[0].record) == ("report_issue", f"report:{DAY}:2")
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["daily", "--date", "01/05/2024"], "give the day as YYYY-MM-DD"),
+    (["daily", "--date", DAY, "--format", "xlsx"], "needs --out"),
+    (["daily", "--date", DAY, "--version", "9"], "no version 9"),
+    (["issue", "--date", DAY, "--note", "x" * 501], "at most 500"),
+])
+def test_fail__hub_report_refuses_bad_arguments_with_a_message(tmp_path, capsys, argv, says):
+    with open_store(tmp_path / "hub.db"):
+        pass
+    status, _, err = hub(capsys, "report", argv[0], "--db", str(tmp_path / "hub.db"), *argv[1:])
+    assert status == 2 and says in err
+
+
+def test_fail__a_settings_file_with_an_unknown_key_is_refused_naming_it(tmp_path, capsys):
+    (tmp_path / "hub.toml").write_text('[report]\ncutof = "15:30"\n', encoding="utf-8")
+    status, _, err = hub(capsys, "report", "daily", "--db", str(tmp_path / "hub.db"), "--date", DAY,
+                         "--config", str(tmp_path / "hub.toml"))
+    assert status == 2 and "report.cutof: not a setting" in err
+
+
+def test_ok__the_cut_off_watch_issues_once_on_its_clock_and_survives_a_failing_database(store):
+    moments = iter([at(8, 0), at(8, 31), at(8, 32)])
+    watch = daily.CutoffWatch(lambda: store, SETTINGS, clock=lambda: next(moments))
+    assert [watch.look(store) for _ in range(3)] == [None, 1, None]

@@ -174,6 +174,12 @@ def services():
     return current_app.extensions["hub"]
 
 
+def issuer(name: str) -> str:
+    """Who issued a version: a staff member's name, or the hub itself at the cut-off."""
+    return _("the hub, by itself") if name == daily.CUTOFF_BY else name
+
+
 def init_app(app) -> None:
     app.register_blueprint(bp)
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.globals["issuer"] = issuer

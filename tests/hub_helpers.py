@@ -84,3 +84,71 @@ def corrected(kiosk: str, seq: int, id_number: str = LAN_ID, *, stored: dict | N
     payload = {**ticket(seq, id_number), "stored": stored, "corrected": {**LAN, **person}, "fields": fields,
                "reason": reason, "source": "manual", "by": STAFF}
     return event(kiosk, seq, wire.IDENTITY_EVENT, payload)
+
+
+# The clinical events (adverse reactions, deferrals, refusals, lots), as kiosk/queue/aefi.py, actions.py and dosing.py
+# write them, on any day (``day``: the ticket's and the kiosk clock's date; ``time``: the kiosk's clock, Vietnam time).
+
+
+def on_ticket(seq: int, id_number: str, day: str) -> dict[str, Any]:
+    return {"ticket": {"day": day, "number": seq}, "id_number": id_number}
+
+
+def kiosk_time(day: str, time: str) -> str:
+    return f"{day}T{time}+07:00"
+
+
+def lot_dose(kiosk: str, seq: int, id_number: str, *, day: str, lot: str = "FK1234", product: str = "comirnaty_30",
+             time: str = "09:30:00", number: int = 1) -> wire.Event:
+    """A DoseRecorded from a given lot, given on ``day`` at ``time``."""
+    given = {"product": product, "lot_number": lot, "expiry": "2099-01-31", "number": number, "booster": 0,
+             "given_at": kiosk_time(day, time)}
+    return event(kiosk, seq, wire.DOSE_EVENT, {**on_ticket(seq, id_number, day), "dose": given, "by": STAFF},
+                 at=kiosk_time(day, time))
+
+
+def aefi(kiosk: str, seq: int, dose_seq: int | None, id_number: str, *, day: str, severity: str = "mild",
+         symptoms: str = "sốt nhẹ", time: str = "10:00:00") -> wire.Event:
+    """An AefiRecorded after the kiosk's dose event dose_seq (None: a reaction whose dose the kiosk did not find)."""
+    reaction = {"severity": severity, "symptoms": symptoms,
+                "dose_event": wire.event_id(kiosk, dose_seq) if dose_seq else None}
+    return event(kiosk, seq, "AefiRecorded", {**on_ticket(seq, id_number, day), "aefi": reaction, "by": STAFF},
+                 at=kiosk_time(day, time))
+
+
+def aefi_ack(kiosk: str, seq: int, aefi_seq: int, id_number: str, *, day: str, time: str = "10:02:00") -> wire.Event:
+    """An AefiAcknowledged: the supervisor silenced the alarm of the kiosk's AefiRecorded aefi_seq."""
+    payload = {**on_ticket(seq, id_number, day), "aefi_event": wire.event_id(kiosk, aefi_seq), "by": STAFF}
+    return event(kiosk, seq, "AefiAcknowledged", payload, at=kiosk_time(day, time))
+
+
+def deferred(kiosk: str, seq: int, id_number: str, *, day: str, return_on: str, reason: str = "sốt 38,5 độ") -> wire.Event:
+    """A PersonDeferred: come back on return_on."""
+    payload = {**on_ticket(seq, id_number, day), "reason": reason, "return_on": return_on, "by": STAFF}
+    return event(kiosk, seq, "PersonDeferred", payload, at=kiosk_time(day, "08:30:00"))
+
+
+def refused(kiosk: str, seq: int, id_number: str, *, day: str, reason_code: str | None = None,
+            reason: str = "không muốn tiêm") -> wire.Event:
+    """A VaccinationRefused with a reason_code (declined, contraindicated, referred; None: none, counted as declined)."""
+    payload = {**on_ticket(seq, id_number, day), "reason": reason, "by": STAFF}
+    if reason_code:
+        payload["reason_code"] = reason_code
+    return event(kiosk, seq, "VaccinationRefused", payload, at=kiosk_time(day, "08:40:00"))
+
+
+def lot_event(kind: str, kiosk: str, seq: int, *, day: str, lot: str = "FK1234", product: str = "comirnaty_30",
+              expiry: str = "2099-01-31", time: str = "07:30:00", **counts: Any) -> wire.Event:
+    """A LotOpened, VialOpened (vials_opened=), DosesWasted (doses=, reason=) or LotClosed (vials_opened=, given=,
+    wasted=) of the lot, as kiosk/queue/dosing.py writes them."""
+    payload = {"lot": {"product": product, "lot_number": lot, "expiry": expiry, "doses_per_vial": 6}, "by": STAFF,
+               **counts}
+    return event(kiosk, seq, kind, payload, at=kiosk_time(day, time))
+
+
+def void_event(kiosk: str, seq: int, target_seq: int, voided_type: str, *, day: str,
+               id_number: str = LAN_ID) -> wire.Event:
+    """An EventVoided of any of the kiosk's events."""
+    payload = {**on_ticket(seq, id_number, day), "voids": wire.event_id(kiosk, target_seq), "voided_type": voided_type,
+               "reason": "nhập nhầm", "by": STAFF}
+    return event(kiosk, seq, wire.VOID_EVENT, payload, at=kiosk_time(day, "11:00:00"))

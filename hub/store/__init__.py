@@ -350,3 +350,39 @@ class Store(Protocol):
 
     def police_cases(self) -> list[dict[str, Any]]:
         """The identity cases awaiting the commune police, by the commune of the person's roster entry."""
+
+    # Adverse reactions, deferrals, stock and wastage (hub/store/clinical.py, hub/clinical.py)
+
+    def aefi_list(self, first: date, last: date, filters: dict[str, str], *, names: bool,
+                  limit: int = 500) -> list[dict[str, Any]]:
+        """The live adverse reactions of the days first..last (filters: site, severity, status, "none" for not
+        followed up), severe first: site, product, lot, dose time, acknowledgement, latest follow-up status; with
+        ``names`` each person's ID number, name and opaque ref too."""
+
+    def aefi(self, event_id: str, *, names: bool) -> dict[str, Any] | None:
+        """One live adverse reaction and its follow-ups, oldest first; None when there is none."""
+
+    def aefi_lots(self, first: date, last: date) -> list[dict[str, Any]]:
+        """Per lot with reactions in the days first..last: reactions, severe ones, doses given from it those days, and
+        whether it is a signal (hub/clinical.py lot_signal)."""
+
+    def clinical_sites(self) -> list[str]:
+        """The sites kiosks are enrolled for."""
+
+    def add_aefi_follow_up(self, aefi: str, status: str, note: str, *, staff_id: int | None, staff_name: str,
+                           at: datetime) -> bool:
+        """Append the district's follow-up of an adverse reaction; False when it is not a live one (nothing written)."""
+
+    def deferrals(self, day: date, *, names: bool) -> dict[str, list[dict[str, Any]]]:
+        """{"due": the deferrals whose return day is ``day``, "recorded": those recorded on it}, by site; with
+        ``names`` each person's ID number, name and ref."""
+
+    def refusal_counts(self, first: date, last: date) -> list[dict[str, Any]]:
+        """Per site and day: deferred, refused, contraindicated, referred (live outcomes), newest day first."""
+
+    def stock(self, first: date, last: date) -> list[dict[str, Any]]:
+        """Per site, day and product of first..last: lots opened, vials opened, doses given and wasted, the wastage
+        rate and each lot's figures (hub/clinical.py stock_rows)."""
+
+    def lots_in_use(self, first: date, last: date) -> list[dict[str, Any]]:
+        """The lots with a live event in the days first..last: site, product, lot, expiry, the last day used."""

@@ -516,6 +516,32 @@ def m012_reports(conn: sqlite3.Connection) -> None:
     backfill(conn)
 
 
+M013 = """
+CREATE TABLE aefi_follow_ups (
+    id INTEGER PRIMARY KEY,                        -- append-only: the latest row of an aefi is its status
+    aefi TEXT NOT NULL,                            -- the AefiRecorded event id (outcomes.event_id, kind aefi)
+    status TEXT NOT NULL,                          -- reported, investigating, recovered, hospitalised, died, closed
+    note TEXT NOT NULL,                            -- up to 500 characters, as the district's staff wrote it
+    staff_id INTEGER,                              -- who recorded it (staff.id) and their name at the time
+    staff_name TEXT NOT NULL,
+    at TEXT NOT NULL                               -- hub time (UTC)
+);
+CREATE INDEX aefi_follow_ups_by_aefi ON aefi_follow_ups (aefi, id);
+CREATE INDEX outcomes_by_return ON outcomes (return_on) WHERE kind = 'deferred'
+"""
+APPEND_ONLY = ("CREATE TRIGGER aefi_follow_ups_{verb} BEFORE {verb} ON aefi_follow_ups "
+               "BEGIN SELECT RAISE(ABORT, 'aefi_follow_ups is append-only'); END")
+"""A follow-up is never edited nor removed: a new one supersedes it (run whole: a trigger's body holds a ";")."""
+
+
+def m013_aefi_follow_up(conn: sqlite3.Connection) -> None:
+    """The district's follow-up of each adverse reaction (hub/store/clinical.py), append-only, and the deferrals by
+    the day they are due back."""
+    execute_all(conn, M013)
+    for verb in ("UPDATE", "DELETE"):
+        conn.execute(APPEND_ONLY.format(verb=verb))
+
+
 MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster,
               m007_hub_events, m008_coverage, m009_person_refs, m010_conflict_queue,
-              m011_in_chunks, m012_reports]
+              m011_in_chunks, m012_reports, m013_aefi_follow_up]

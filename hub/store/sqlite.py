@@ -38,6 +38,7 @@ from . import acks
 from . import conflicts as conflict_reads
 from . import commit as commits
 from . import corrections, coverage, daily, people, roster, staff
+from . import clinical as clinical_reads
 from .migrations import APPLICATION_ID, MIGRATIONS
 
 logger = logging.getLogger(__name__)
@@ -513,6 +514,61 @@ class SqliteStore:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+    # Adverse reactions, deferrals, stock and wastage: see hub/store/clinical.py and hub.store.Store
+
+    def aefi_list(self, first: date, last: date, filters: dict[str, str], *, names: bool,
+                  limit: int = 500) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            rows = clinical_reads.aefi_list(conn, first.isoformat(), last.isoformat(), filters, names, limit)
+        return self.with_refs(rows) if names else rows
+
+    def aefi(self, event_id: str, *, names: bool) -> dict[str, Any] | None:
+        with self.transaction("DEFERRED") as conn:
+            found = clinical_reads.aefi_one(conn, event_id, names)
+        return self.with_refs([found])[0] if found and names else found
+
+    def aefi_lots(self, first: date, last: date) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return clinical_reads.aefi_lots(conn, first.isoformat(), last.isoformat())
+
+    def clinical_sites(self) -> list[str]:
+        with self.transaction("DEFERRED") as conn:
+            return clinical_reads.aefi_sites(conn)
+
+    def add_aefi_follow_up(self, aefi: str, status: str, note: str, *, staff_id: int | None, staff_name: str,
+                           at: datetime) -> bool:
+        with self.transaction() as conn:
+            return clinical_reads.add_follow_up(conn, aefi, status, note, staff_id, staff_name,
+                                                at.astimezone(timezone.utc).isoformat(timespec="seconds"))
+
+    def deferrals(self, day: date, *, names: bool) -> dict[str, list[dict[str, Any]]]:
+        with self.transaction("DEFERRED") as conn:
+            found = {"due": clinical_reads.deferrals_due(conn, day.isoformat(), names),
+                     "recorded": clinical_reads.deferrals_on(conn, day.isoformat(), names)}
+        return {part: self.with_refs(rows) for part, rows in found.items()} if names else found
+
+    def refusal_counts(self, first: date, last: date) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return clinical_reads.refusal_counts(conn, first.isoformat(), last.isoformat())
+
+    def stock(self, first: date, last: date) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return clinical_reads.stock(conn, first.isoformat(), last.isoformat())
+
+    def lots_in_use(self, first: date, last: date) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return clinical_reads.lots_in_use(conn, first.isoformat(), last.isoformat())
+
+    def with_refs(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows, each with its person's opaque ``ref`` (made for those who have none yet, as conflict_ref does)."""
+        numbers = sorted({row["id_number"] for row in rows if row.get("id_number")})
+        with self.transaction("DEFERRED") as conn:
+            refs = people.refs_of(conn, numbers)
+        if len(refs) < len(numbers):
+            with self.transaction() as conn:
+                refs = people.make_refs(conn, numbers)
+        return [{**row, "ref": refs.get(row.get("id_number"))} for row in rows]
 
 
 def open_store(path: str | Path, catalogue: Catalogue | str | Path | None = None) -> SqliteStore:

@@ -7,6 +7,7 @@ corrections.py (the record's corrections), conflicts.py (the conflict queues and
 commune police's lists and answers). The collaborators are
 in ``app.extensions["hub"]`` (a Services), never attributes on the app.
 coverage.py: coverage against the roster and the communes' outreach lists.
+clinical.py: adverse reactions and their follow-up, deferrals, stock and wastage.
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ def create_app(services: Services) -> Flask:
     from . import reports
 
     reports.init_app(app)
+    from . import clinical
+
+    app.register_blueprint(clinical.bp)
     app.after_request(security_headers)
     return app
 

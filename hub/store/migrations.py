@@ -515,6 +515,21 @@ def m012_reports(conn: sqlite3.Connection) -> None:
     backfill(conn)
 
 
+M015 = """
+-- the kiosks page (hub/store/fleet.py keep_statuses): whether the kiosk's clock was synchronised at its last status
+-- (1, 0, NULL: not said), and the backlog of the status before the last one with the hub time it was received, so a
+-- backlog that grows shows without keeping every status
+ALTER TABLE kiosks ADD COLUMN clock_synced INTEGER;
+ALTER TABLE kiosks ADD COLUMN backlog_before INTEGER;
+ALTER TABLE kiosks ADD COLUMN backlog_before_at TEXT
+"""
+
+
+def m015_fleet_history(conn: sqlite3.Connection) -> None:
+    """The kiosks page's flags: the clock's synchronisation at the last status and the backlog reported before it."""
+    execute_all(conn, M015)
+
+
 MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster,
               m007_hub_events, m008_coverage, m009_person_refs, m010_conflict_queue,
-              m011_in_chunks, m012_reports]
+              m011_in_chunks, m012_reports, m015_fleet_history]

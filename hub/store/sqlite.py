@@ -36,7 +36,7 @@ from . import Attempt, AuditEntry, Batch, Committed, KioskKey, LockRule, Session
 from . import acks
 from . import conflicts as conflict_reads
 from . import commit as commits
-from . import corrections, coverage, people, roster, staff
+from . import corrections, coverage, fleet, live, people, roster, staff
 from .migrations import APPLICATION_ID, MIGRATIONS
 
 logger = logging.getLogger(__name__)
@@ -484,6 +484,28 @@ class SqliteStore:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+    # The kiosks page and the live front page: see hub/store/fleet.py, hub/store/live.py and hub.store.Store
+
+    def fleet_kiosks(self) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return fleet.kiosks(conn)
+
+    def doses_by_hour(self, days: Sequence[date]) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return live.doses_by_hour(conn, days)
+
+    def doses_by_day(self, first: date, last: date) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return live.doses_by_day(conn, first, last)
+
+    def severe_reactions(self, days: Sequence[date]) -> dict[str, Any]:
+        with self.transaction("DEFERRED") as conn:
+            return live.severe_reactions(conn, days)
+
+    def live_marker(self) -> tuple:
+        with self.transaction("DEFERRED") as conn:
+            return live.marker(conn)
 
 
 def open_store(path: str | Path, catalogue: Catalogue | str | Path | None = None) -> SqliteStore:

@@ -52,12 +52,18 @@ def plain(value: float) -> str:
     return f"{value:g}"
 
 
-def nice_top(largest: float) -> float:
-    """The axis' top: the largest value rounded up to 1, 2, 2.5 or 5 times a power of ten (1 for nothing)."""
-    if largest <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(largest))
-    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= largest)
+def scale(largest: float, maximum: float | None = None) -> tuple[float, float]:
+    """The axis' top and the step between its grid lines: ``maximum`` in quarters when given, else a step of 1, 2 or 5
+    times a power of ten (never below 1: the charts count things) that reaches ``largest`` in at most five."""
+    if maximum:
+        return maximum, maximum / 4
+    power = 10 ** max(0, math.floor(math.log10(max(largest, 1) / 5)))
+    step = next(k * power for k in (1, 2, 5, 10, 20) if k * power * 5 >= largest)
+    return step * max(1, math.ceil(largest / step)), step
+
+
+def largest(data: list[tuple[str, list]]) -> float:
+    return max(v for _, values in data for v in values if v is not None)
 
 
 def cleaned(labels: Sequence[object], series: Sequence[Series]) -> tuple[list[str], list[tuple[str, list]]]:
@@ -111,7 +117,7 @@ def bars(labels: Sequence[object], series: Sequence[Series], *, title: str, empt
     rows, data = cleaned(labels, series)
     if not has_data(rows, data):
         return no_data(title, empty, chart_id=chart_id, kind="bars")
-    top = maximum or nice_top(max(v for _, values in data for v in values if v is not None))
+    top, _step = scale(largest(data), maximum)
     panels = 2 if len(rows) > split else 1
     per_panel = math.ceil(len(rows) / panels)
     bar, step = 12, 12 * len(data) + 8
@@ -140,13 +146,13 @@ def shorten(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
-def axes(top: float, fmt: Format, left: float, y0: float, height: float) -> list[str]:
-    """The value axis: four grid lines with their figures."""
+def axes(top: float, step: float, fmt: Format, left: float, y0: float, height: float) -> list[str]:
+    """The value axis: a grid line with its figure at every step."""
     parts = []
-    for k in range(5):
-        y = y0 + height - height * k / 4
-        parts.append(f'<line class="grid" x1="{left:g}" x2="{WIDTH}" y1="{y:g}" y2="{y:g}"/>'
-                     f'<text class="tick" x="{left - 6:g}" y="{y:g}">{text(fmt(top * k / 4))}</text>')
+    for k in range(round(top / step) + 1):
+        y = y0 + height - height * k * step / top
+        parts.append(f'<line class="grid" x1="{left:g}" x2="{WIDTH}" y1="{y:.1f}" y2="{y:.1f}"/>'
+                     f'<text class="tick" x="{left - 6:g}" y="{y:.1f}">{text(fmt(k * step))}</text>')
     return parts
 
 
@@ -168,11 +174,11 @@ def columns(labels: Sequence[object], series: Sequence[Series], *, title: str, e
     rows, data = cleaned(labels, series)
     if not has_data(rows, data):
         return no_data(title, empty, chart_id=chart_id, kind="columns")
-    top = maximum or nice_top(max(v for _, values in data for v in values if v is not None))
+    top, step = scale(largest(data), maximum)
     left, y0, height = PLOT["left"], PLOT["top"], PLOT["height"]
     group = (WIDTH - left) / len(rows)
     width = min(22.0, group * 0.8 / len(data))
-    body = legend(data, 2) + axes(top, fmt, left, y0, height)
+    body = legend(data, 2) + axes(top, step, fmt, left, y0, height)
     for i, row in enumerate(rows):
         start = left + group * i + (group - width * len(data)) / 2
         body.append(f"<g data-row={attr(row)}>")
@@ -192,10 +198,10 @@ def lines(labels: Sequence[object], series: Sequence[Series], *, title: str, emp
     rows, data = cleaned(labels, series)
     if not has_data(rows, data):
         return no_data(title, empty, chart_id=chart_id, kind="lines")
-    top = maximum or nice_top(max(v for _, values in data for v in values if v is not None))
+    top, step = scale(largest(data), maximum)
     left, y0, height = PLOT["left"], PLOT["top"], PLOT["height"]
     group = (WIDTH - left) / len(rows)
-    body = legend(data, 2) + axes(top, fmt, left, y0, height)
+    body = legend(data, 2) + axes(top, step, fmt, left, y0, height)
     for n, (name, values) in enumerate(data):
         tone = f"s{n % TONES + 1}"
         points = [(left + group * (i + 0.5), y0 + height - min(height, height * v / top), row, v)

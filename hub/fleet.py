@@ -22,7 +22,7 @@ def parse_time(text: str | None) -> datetime.datetime | None:
     """An ISO time the hub wrote (UTC), or None."""
     try:
         moment = datetime.datetime.fromisoformat(text) if text else None
-    except ValueError:
+    except (TypeError, ValueError):
         return None
     if moment is not None and moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
@@ -36,11 +36,15 @@ def in_working_hours(now: datetime.datetime, settings: FleetSettings) -> bool:
 
 
 def state_of(kiosk: dict[str, Any], settings: FleetSettings, now: datetime.datetime) -> str:
-    """online, offline or stopped: the last status, or offline when the kiosk was not heard from lately (or ever)."""
+    """online, offline or stopped: the last status (online before any), or offline when the kiosk was not heard from
+    lately (or ever)."""
     seen = parse_time(kiosk.get("last_seen"))
     if seen is None or now - seen > datetime.timedelta(minutes=settings.offline_minutes):
         return "offline"
-    return kiosk.get("status") if kiosk.get("status") in ("online", "stopped") else "offline"
+    status = kiosk.get("status")
+    if status is None:
+        return "online"  # heard from lately (an event) before its first status
+    return status if status in ("online", "stopped") else "offline"
 
 
 def flags_of(kiosk: dict[str, Any], state: str, settings: FleetSettings, now: datetime.datetime) -> list[str]:

@@ -7,6 +7,7 @@ corrections.py (the record's corrections), conflicts.py (the conflict queues and
 commune police's lists and answers). The collaborators are
 in ``app.extensions["hub"]`` (a Services), never attributes on the app.
 coverage.py: coverage against the roster and the communes' outreach lists.
+fleet.py: the kiosks page; live.py: the front page's live figures and their stream (/live/stream).
 """
 
 from __future__ import annotations
@@ -93,6 +94,10 @@ def create_app(services: Services) -> Flask:
     app.register_blueprint(conflicts.bp)
     app.register_blueprint(police.bp)
     coverage.init_app(app)
+    from . import fleet, live
+
+    fleet.init_app(app)
+    live.init_app(app)
     app.after_request(security_headers)
     return app
 

@@ -164,9 +164,3 @@ def test_fail__more_streams_than_the_bound_are_refused_and_a_closed_one_gives_it
         thread.join(timeout=10)
     assert done == [True, True] and app.extensions["hub_live"].slots._value == 2
 
-
-def test_ok__the_coverage_page_compares_communes_with_the_chart_module(app, store):
-    client = app.test_client()
-    sign_in(client, "officer")
-    html = client.get("/coverage").get_data(as_text=True)
-    assert "<svg" not in html or 'data-chart="commune-chart"' in html or "hub roster import" in html

@@ -2,7 +2,7 @@
 inline. No script and no style attribute (the workspace's CSP): the colours are hub.css's (svg.chart .s1 ... .s6, from
 the --chart-1 ... --chart-6 variables). Each chart has a <title> and a <desc> listing its figures, for screen readers;
 no data draws a chart that says so. Any text and any number are safe in it: text is escaped (characters XML cannot
-hold are dropped) and a number that is not a finite one of at least 0 counts as missing.
+hold are dropped) and a number that is not one from 0 to LARGEST counts as missing.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ TONES = 6
 """Series take the colours s1 ... s6 in order, then again."""
 DESCRIBED = 60
 """At most this many labels are listed in a chart's description."""
+LARGEST = 1e15
+"""A figure above this is no count the hub keeps: it counts as missing (and keeps the scale's arithmetic finite)."""
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -42,8 +44,8 @@ def attr(value: object) -> str:
 
 
 def figure(value: object) -> float | None:
-    """A finite number of at least 0, else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    """A finite number from 0 to LARGEST, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= LARGEST:
         return None
     return float(value)
 

@@ -24,13 +24,12 @@ from ..district_time import VIETNAM, local_day
 from ..fleet import judge_all
 from ..store import StoreError
 from .auth import login_required
+from .live_view import HISTORY_DAYS, live_view
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("live", __name__)
 
-HISTORY_DAYS = 14
-"""The front page's chart of doses per day and site covers this many days, today included."""
 REGIONS = ("totals", "hours", "alerts", "sites", "history")
 """The page's live regions: home_live.html's macros, the ids of their containers (live-<name>)."""
 
@@ -112,8 +111,6 @@ def feed() -> Feed:
 
 def regions(data: dict[str, Any]) -> dict[str, str]:
     """Each live region rendered by its macro in home_live.html (needs a request context: the page's language)."""
-    from .home import live_view
-
     view = live_view(data)
     return {name: str(get_template_attribute("home_live.html", name)(view)) for name in REGIONS}
 

@@ -69,6 +69,7 @@ def test_ok__every_role_sees_the_counts_and_charts_without_a_name(client, role):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Độ bao phủ so với danh sách dân cư" in text(page)
     assert html.count('<svg class="bars') == 2 and '<title id="band-chart-title">' in html and "<desc" in html
+    assert 'data-chart="commune-chart"' in html and "Tiêm ít nhất một mũi" in html  # hub/charts.py: both levels
     assert "style=" not in html and "<script" not in html
     assert 'data-commune="district"' in html and f'data-commune="{commune_key(BEN_NGHE)}"' in html
     assert "Người Số" not in html and "HYPERLINK" not in html and "001190000" not in html

@@ -386,3 +386,22 @@ class Store(Protocol):
 
     def lots_in_use(self, first: date, last: date) -> list[dict[str, Any]]:
         """The lots with a live event in the days first..last: site, product, lot, expiry, the last day used."""
+    # The kiosks page and the live front page (hub/store/fleet.py, hub/store/live.py; helper "fleet")
+
+    def fleet_kiosks(self) -> list[dict[str, Any]]:
+        """Every enrolled kiosk by site: its status columns, the backlog before the last status, watermark, highest, the
+        gaps (wire.gaps_between) and missing count above the watermark, and clock_synced (the last status's, else the
+        latest event's; None: unknown). Flags are hub/fleet.py's to judge."""
+
+    def doses_by_hour(self, days: Sequence[date]) -> list[dict[str, Any]]:
+        """Live doses of each day per kiosk, site and hour of the kiosk's clock (day, kiosk, site, hour, count), read
+        from the index doses_by_day for those days only."""
+
+    def doses_by_day(self, first: date, last: date) -> list[dict[str, Any]]:
+        """Live doses per day and site from ``first`` to ``last`` (day, site, count)."""
+
+    def severe_reactions(self, days: Sequence[date]) -> dict[str, Any]:
+        """The serious adverse reactions of ``days`` not voided (no names) and the count so far of each of their lots."""
+
+    def live_marker(self) -> tuple:
+        """A value that changes whenever anything is merged (the live page recomputes only then)."""

@@ -1,4 +1,5 @@
-"""The fleet columns of the hub's kiosks table: when each kiosk was last heard from and its last status."""
+"""The fleet columns of the hub's kiosks table: when each kiosk was last heard from and its last status; the kiosks
+page's read (hub/web/fleet.py, flags judged by hub/fleet.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import datetime
 import sqlite3
 from typing import Any
 
+import wire
+
 from . import Batch, KioskStatus
+from .acks import held_above
 
 
 def note_seen(conn: sqlite3.Connection, batch: Batch, received_at: str) -> None:
@@ -24,10 +28,15 @@ def note_seen(conn: sqlite3.Connection, batch: Batch, received_at: str) -> None:
 
 
 def keep_statuses(conn: sqlite3.Connection, statuses: list[KioskStatus]) -> None:
-    """Copy each status into the fleet columns, unless a later one was kept already (a kiosk not enrolled: ignored)."""
+    """Copy each status into the fleet columns, unless a later one was kept already (a kiosk not enrolled: ignored).
+
+    The backlog and time of the status it replaces move to backlog_before(_at) (SET reads the row as it was), so the
+    kiosks page sees a backlog that grows at the cost of two columns, not a history of every status.
+    """
     conn.executemany(
         "UPDATE kiosks SET status = :state, status_at = :received_at, boot = :boot, version = :version, "
-        "backlog = :backlog, camera_fps = :camera_fps, clock_skew_s = :skew "
+        "backlog_before = backlog, backlog_before_at = status_at, "
+        "backlog = :backlog, camera_fps = :camera_fps, clock_skew_s = :skew, clock_synced = :synced "
         "WHERE kiosk = :kiosk AND (status_at IS NULL OR status_at <= :received_at)",
         [fleet_columns(s) for s in statuses],
     )
@@ -40,6 +49,7 @@ def fleet_columns(status: KioskStatus) -> dict[str, Any]:
         "boot": text_or_none(message.get("boot")), "version": text_or_none(message.get("version")),
         "backlog": number_or_none(message.get("outbox"), int), "camera_fps": number_or_none(message.get("camera_fps"), float),
         "skew": clock_skew(status.received_at, message.get("at")),
+        "synced": int(message["clock_synced"]) if isinstance(message.get("clock_synced"), bool) else None,
     }
 
 
@@ -61,3 +71,31 @@ def clock_skew(received_at: str, kiosk_at: Any) -> float | None:
         return round((hub - kiosk).total_seconds(), 3)
     except (TypeError, ValueError):  # TypeError: not a string, or one time has a zone and the other not
         return None
+
+
+KIOSKS = (
+    "SELECT kiosk, site, status, status_at, last_seen, boot, version, backlog, backlog_before, backlog_before_at, "
+    "camera_fps, clock_skew_s, clock_synced, watermark, highest FROM kiosks WHERE enrolled_at IS NOT NULL "
+    "ORDER BY site, kiosk"
+)
+
+
+def kiosks(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every enrolled kiosk's fleet columns, with its gaps above the watermark and whether its clock is synchronised."""
+    cursor = conn.execute(KIOSKS)
+    names = [column[0] for column in cursor.description]
+    rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    for row in rows:
+        held = held_above(conn, row["kiosk"], row["watermark"]) if row["highest"] > row["watermark"] else []
+        row["gaps"] = wire.gaps_between(row["watermark"], held)
+        row["missing"] = row["highest"] - row["watermark"] - len(held)
+        if row["clock_synced"] is None:
+            row["clock_synced"] = latest_synced(conn, row["kiosk"])
+        row["clock_synced"] = None if row["clock_synced"] is None else bool(row["clock_synced"])
+    return rows
+
+
+def latest_synced(conn: sqlite3.Connection, kiosk: str) -> int | None:
+    """events.clock_synced of the kiosk's latest event (on the (kiosk, seq) index), None when it sent none."""
+    row = conn.execute("SELECT clock_synced FROM events WHERE kiosk = ? ORDER BY seq DESC LIMIT 1", (kiosk,)).fetchone()
+    return row[0] if row else None

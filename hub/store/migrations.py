@@ -540,8 +540,21 @@ def m013_aefi_follow_up(conn: sqlite3.Connection) -> None:
     execute_all(conn, M013)
     for verb in ("UPDATE", "DELETE"):
         conn.execute(APPEND_ONLY.format(verb=verb))
+M014 = """
+-- the kiosks page (hub/store/fleet.py keep_statuses): whether the kiosk's clock was synchronised at its last status
+-- (1, 0, NULL: not said), and the backlog of the status before the last one with the hub time it was received, so a
+-- backlog that grows shows without keeping every status
+ALTER TABLE kiosks ADD COLUMN clock_synced INTEGER;
+ALTER TABLE kiosks ADD COLUMN backlog_before INTEGER;
+ALTER TABLE kiosks ADD COLUMN backlog_before_at TEXT
+"""
+
+
+def m014_fleet_history(conn: sqlite3.Connection) -> None:
+    """The kiosks page's flags: the clock's synchronisation at the last status and the backlog reported before it."""
+    execute_all(conn, M014)
 
 
 MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster,
               m007_hub_events, m008_coverage, m009_person_refs, m010_conflict_queue,
-              m011_in_chunks, m012_reports, m013_aefi_follow_up]
+              m011_in_chunks, m012_reports, m013_aefi_follow_up, m014_fleet_history]

@@ -37,7 +37,7 @@ from . import Attempt, AuditEntry, Batch, Committed, KioskKey, LockRule, Session
 from . import acks
 from . import conflicts as conflict_reads
 from . import commit as commits
-from . import corrections, coverage, daily, people, roster, staff
+from . import corrections, coverage, daily, fleet, live, people, roster, staff
 from . import clinical as clinical_reads
 from .migrations import APPLICATION_ID, MIGRATIONS
 
@@ -569,6 +569,27 @@ class SqliteStore:
             with self.transaction() as conn:
                 refs = people.make_refs(conn, numbers)
         return [{**row, "ref": refs.get(row.get("id_number"))} for row in rows]
+    # The kiosks page and the live front page: see hub/store/fleet.py, hub/store/live.py and hub.store.Store
+
+    def fleet_kiosks(self) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return fleet.kiosks(conn)
+
+    def doses_by_hour(self, days: Sequence[date]) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return live.doses_by_hour(conn, days)
+
+    def doses_by_day(self, first: date, last: date) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return live.doses_by_day(conn, first, last)
+
+    def severe_reactions(self, days: Sequence[date]) -> dict[str, Any]:
+        with self.transaction("DEFERRED") as conn:
+            return live.severe_reactions(conn, days)
+
+    def live_marker(self) -> tuple:
+        with self.transaction("DEFERRED") as conn:
+            return live.marker(conn)
 
 
 def open_store(path: str | Path, catalogue: Catalogue | str | Path | None = None) -> SqliteStore:

@@ -8,6 +8,8 @@ commune police's lists and answers). The collaborators are
 in ``app.extensions["hub"]`` (a Services), never attributes on the app.
 coverage.py: coverage against the roster and the communes' outreach lists.
 clinical.py: adverse reactions and their follow-up, deferrals, stock and wastage.
+reports.py: the daily report. fleet.py: the kiosks page; live.py: the front page's live figures and their stream
+(/live/stream).
 """
 
 from __future__ import annotations
@@ -100,6 +102,10 @@ def create_app(services: Services) -> Flask:
     from . import clinical
 
     app.register_blueprint(clinical.bp)
+    from . import fleet, live
+
+    fleet.init_app(app)
+    live.init_app(app)
     app.after_request(security_headers)
     return app
 

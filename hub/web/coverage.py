@@ -13,7 +13,7 @@ from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
 from flask_babel import get_locale, gettext as _, lazy_gettext
 
-from .. import coverage
+from .. import charts, coverage
 from ..coverage import LEVELS
 from ..district_time import local_day
 from .auth import current_staff, login_required, record, role_required
@@ -91,11 +91,16 @@ def page_number(text: str) -> int:
     return int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
 
 
-def compare(report: dict) -> list[dict]:
-    """Each commune's share of its people aged 5 and over with a complete primary series, lowest first (for the chart)."""
-    rows = [{"commune": place["commune"], "key": place["key"], "roster": place["total"]["roster"],
-             **place["total"]["primary"]} for place in report["communes"]]
-    return sorted(rows, key=lambda row: (row["percent"] is None, row["percent"] or 0, row["commune"]))
+def compare(report: dict) -> str:
+    """The communes compared (hub/charts.py bars, SVG): each one's share of its people aged 5 and over with at least one
+    dose and with a complete primary series (fully vaccinated), lowest fully vaccinated first."""
+    rows = sorted(report["communes"], key=lambda place: (place["total"]["primary"]["percent"] is None,
+                                                          place["total"]["primary"]["percent"] or 0, place["commune"]))
+    series = [charts.Series(str(LEVEL_LABELS[level]), [place["total"][level]["percent"] for place in rows])
+              for level in ("one_dose", "primary")]
+    return charts.bars([place["commune"] for place in rows], series, maximum=100, fmt=percent_text, chart_id="commune-chart",
+                       title=_("At least one dose and primary series complete, ages 5 and over, by commune (lowest first)"),
+                       empty=_("No commune has people aged 5 and over on the roster."))
 
 
 def services():

@@ -1,6 +1,8 @@
-"""GET /: the first page after sign-in, "what needs you today": open conflicts by kind and how long the oldest has
-waited, the identity cases awaiting the commune police, the roster rows refused, and the quarantined messages. Counts
-only, so every role may see it; the data staff also get the links to the queues and lists."""
+"""GET /: the first page after sign-in. On top, live (hub/web/live.py keeps it current without a reload): today's doses
+against yesterday's, per hour and per site, the last 14 days per site, and the open alerts (kiosks flagged, serious
+adverse reactions of today and yesterday with the count per lot). Below, "what needs you today": open conflicts by kind
+and how long the oldest has waited, the identity cases awaiting the commune police, the roster rows refused, and the
+quarantined messages. Counts only, no names, so every role may see it; the data staff also get the links."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from flask_babel import gettext as _
 from ..store import reports
 from .auth import current_staff, login_required
 from .conflicts import KIND_LABELS, KINDS
+from .live import feed
+from .live_view import live_view
 from .sides import waited
 
 bp = Blueprint("home", __name__)
@@ -32,6 +36,7 @@ def today():
     for row in rows:
         row["waited"] = waited(now, row["oldest_at"])
     police = {**work["police"], "waited": waited(now, work["police"]["oldest_at"])}
+    _version, data = feed().current()
     return render_template("home.html", title=_("What needs you today"), rows=rows, quarantined=work["quarantined"],
-                           open_total=sum(row["open"] for row in rows), police=police,
+                           open_total=sum(row["open"] for row in rows), police=police, live=live_view(data),
                            roster_rejected=work["roster_rejected"], may_open=current_staff().role in ("data", "admin"))

@@ -1,0 +1,136 @@
+"""The kiosks page's reads (hub/store/fleet.py on a real SQLite file) and flags (hub/fleet.py), with the hub's clock
+injected: working hours in Vietnam time, offline by silence, a growing backlog, clock skew and synchronisation, gaps."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import wire
+from hub.config import FleetSettings
+from hub.fleet import FLAGS, in_working_hours, judge, judge_all
+from hub.store import Batch, KioskStatus
+from hub.store.sqlite import open_store
+
+from .hub_helpers import dose
+from .keys import signer
+
+NOON = datetime(2024, 5, 1, 5, 0, tzinfo=timezone.utc)
+"""12:00 in Vietnam."""
+NIGHT = datetime(2024, 5, 1, 15, 0, tzinfo=timezone.utc)
+"""22:00 in Vietnam."""
+SETTINGS = FleetSettings()
+
+
+def status(kiosk: str, at: datetime, *, state: str = "online", outbox: int | None = 0, synced: bool = True,
+           skew: float = 0.0) -> KioskStatus:
+    """A status as the kiosk publishes it (wire.kiosk_status), received by the hub at ``at``; its clock ``skew`` s behind."""
+    body = wire.kiosk_status(kiosk, state, boot="boot-1", version="1.4.0", at=(at - timedelta(seconds=skew)).isoformat(),
+                             clock_synced=synced, outbox=outbox, camera_fps=14.5)
+    return KioskStatus(kiosk, json.loads(body), at.isoformat(), body)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with open_store(tmp_path / "hub.db") as store:
+        for kiosk, site in (("ka", "Trạm Y tế Bến Nghé"), ("kb", "Trường THCS Tân Lập"), ("kc", "Nhà văn hoá Khu 3")):
+            store.enroll(kiosk, site, None, NOON.isoformat())
+        yield store
+
+
+def by_kiosk(store) -> dict:
+    return {row["kiosk"]: row for row in store.fleet_kiosks()}
+
+
+def test_ok__a_status_fills_every_column_and_the_backlog_before_it_is_kept(store):
+    store.commit(Batch(statuses=[status("ka", NOON - timedelta(minutes=2), outbox=40)]), (NOON - timedelta(minutes=2)).isoformat())
+    store.commit(Batch(statuses=[status("ka", NOON - timedelta(minutes=1), outbox=90, skew=3.5)]), (NOON - timedelta(minutes=1)).isoformat())
+    row = by_kiosk(store)["ka"]
+    assert (row["status"], row["version"], row["camera_fps"], row["clock_synced"]) == ("online", "1.4.0", 14.5, True)
+    assert (row["backlog"], row["backlog_before"], row["clock_skew_s"]) == (90, 40, 3.5)
+    assert row["backlog_before_at"] == (NOON - timedelta(minutes=2)).isoformat()
+    assert judge(row, SETTINGS, NOON)["flags"] == ["growing"]
+
+
+def test_ok__an_older_status_arriving_late_changes_nothing(store):
+    store.commit(Batch(statuses=[status("ka", NOON, outbox=5)]), NOON.isoformat())
+    store.commit(Batch(statuses=[status("ka", NOON - timedelta(minutes=5), outbox=500)]), NOON.isoformat())
+    row = by_kiosk(store)["ka"]
+    assert (row["backlog"], row["backlog_before"]) == (5, None)
+
+
+def test_ok__watermark_highest_and_gaps_come_from_the_acks(store):
+    store.commit(Batch(events=[dose("kb", 1), dose("kb", 2, "036058001234"), dose("kb", 5, "036058001235"),
+                               dose("kb", 9, "036058001236")]), NOON.isoformat())
+    row = by_kiosk(store)["kb"]
+    assert (row["watermark"], row["highest"], row["gaps"], row["missing"]) == (2, 9, ((3, 4), (6, 8)), 5)
+
+
+def test_ok__without_a_status_the_latest_event_says_whether_the_clock_is_synchronised(store):
+    assert by_kiosk(store)["kc"]["clock_synced"] is None
+    store.commit(Batch(events=[event_unsynced("kc", 1)]), NOON.isoformat())
+    assert by_kiosk(store)["kc"]["clock_synced"] is False
+    assert judge(by_kiosk(store)["kc"], SETTINGS, NOON)["flags"] == ["unsynced"]
+    store.commit(Batch(statuses=[status("kc", NOON, synced=True)]), NOON.isoformat())
+    assert by_kiosk(store)["kc"]["clock_synced"] is True  # the status, when it says, over the event
+
+
+def event_unsynced(kiosk: str, seq: int) -> wire.Event:
+    """An event whose kiosk clock was not synchronised."""
+    body = wire.envelope(kiosk, seq, "PersonCalled", boot="b", at="2024-05-01T11:59:00+07:00", clock_synced=False,
+                    payload={"ticket": {"day": "2024-05-01", "number": 1}, "id_number": "001190012345",
+                             "by": {"staff_id": 7, "name": "Y tá Hoa"}})
+    return wire.parse_event(wire.topic(kiosk, wire.EVENT), signer(kiosk).sign(body))
+
+
+@pytest.mark.parametrize(("now", "flagged"), [(NOON, True), (NIGHT, False)])
+def test_ok__a_silent_kiosk_is_offline_and_flagged_only_in_working_hours(store, now, flagged):
+    store.commit(Batch(statuses=[status("ka", now - timedelta(minutes=11))]), (now - timedelta(minutes=11)).isoformat())
+    store.commit(Batch(statuses=[status("kb", now - timedelta(minutes=9))]), (now - timedelta(minutes=9)).isoformat())
+    judged = {row["kiosk"]: row for row in judge_all(store.fleet_kiosks(), SETTINGS, now)}
+    assert (judged["ka"]["state"], judged["ka"]["silent_minutes"]) == ("offline", 11)
+    assert judged["kb"]["state"] == "online" and judged["kb"]["flags"] == []
+    assert judged["kc"]["state"] == "offline" and judged["kc"]["silent_minutes"] is None  # never heard from
+    assert ("offline" in judged["ka"]["flags"]) is flagged and ("offline" in judged["kc"]["flags"]) is flagged
+    assert (set(list(judged)[:2]) == {"ka", "kc"}) is flagged  # flagged first
+
+
+def test_ok__a_clean_stop_is_stopped_and_not_flagged_while_recent(store):
+    store.commit(Batch(statuses=[status("ka", NOON - timedelta(minutes=1), state="stopped")]), NOON.isoformat())
+    row = judge(by_kiosk(store)["ka"], SETTINGS, NOON)
+    assert (row["state"], row["flags"]) == ("stopped", [])
+
+
+@pytest.mark.parametrize(("changes", "flags"), [
+    ({"backlog": 201}, ["backlog"]),
+    ({"backlog": 200}, []),
+    ({"backlog": 30, "backlog_before": 12}, ["growing"]),
+    ({"backlog": 9, "backlog_before": 2}, []),
+    ({"backlog": 30, "backlog_before": 30}, []),
+    ({"clock_skew_s": -121.0}, ["skew"]),
+    ({"clock_skew_s": 119.0}, []),
+    ({"clock_synced": False}, ["unsynced"]),
+    ({"backlog": 250, "backlog_before": 240, "clock_skew_s": 500.0, "clock_synced": False},
+     ["backlog", "growing", "skew", "unsynced"]),
+])
+def test_ok__each_flag_by_its_threshold(changes, flags):
+    kiosk = {"kiosk": "ka", "status": "online", "last_seen": NOON.isoformat(), "backlog": 0, "backlog_before": None,
+             "clock_skew_s": 0.0, "clock_synced": True, **changes}
+    assert judge(kiosk, SETTINGS, NOON)["flags"] == flags and set(flags) <= set(FLAGS)
+
+
+@pytest.mark.parametrize(("hours", "utc_hour", "inside"), [
+    ("07:00-17:00", 0, True), ("07:00-17:00", 23, False), ("07:00-17:00", 10, False), ("06:30-11:00", 3, True),
+    ("06:30-11:00", 4, False),
+])
+def test_ok__working_hours_are_vietnam_time_whatever_the_machine_zone(hours, utc_hour, inside):
+    now = datetime(2024, 5, 1, utc_hour, 0, tzinfo=timezone.utc)
+    assert in_working_hours(now, FleetSettings(working_hours=hours)) is inside
+    assert in_working_hours(now.astimezone(timezone(timedelta(hours=-5))), FleetSettings(working_hours=hours)) is inside
+
+
+def test_ok__only_enrolled_kiosks_are_listed(store):
+    store.commit(Batch(events=[dose("kz", 1)]), NOON.isoformat())  # a kiosk the hub never enrolled (the store keeps its row)
+    assert sorted(by_kiosk(store)) == ["ka", "kb", "kc"]

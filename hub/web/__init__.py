@@ -93,6 +93,9 @@ def create_app(services: Services) -> Flask:
     app.register_blueprint(conflicts.bp)
     app.register_blueprint(police.bp)
     coverage.init_app(app)
+    from . import exports
+
+    app.register_blueprint(exports.bp)
     app.after_request(security_headers)
     return app
 

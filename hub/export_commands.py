@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import load
+from .errors import StoreError
 from .reports import export as platform_export
 from .reports.platform import load_mapping
 from .store.sqlite import open_store
@@ -22,6 +23,8 @@ from .store.sqlite import open_store
 def export(args: argparse.Namespace) -> int:
     """`hub export platform|status`."""
     day = parse_day(args.date)
+    if not Path(args.db).is_file():  # an export never starts a new database
+        raise StoreError(f"no hub database at {args.db}")
     if args.export_command == "status":
         return status(args, day)
     return platform(args, day)

@@ -270,3 +270,16 @@ def test_ok__only_the_day_asked_for_and_the_districts_doses_by_their_place(store
     assert sorted((line[site], line[kind]) for line in lines[1:]) == [("Bệnh viện Quận 1", "Mũi nhắc lại 1"),
                                                                        (SITE, "Mũi cơ bản 1")]
     assert figures(status(store, "2024-05-22")["total"]) == (1, 0, 1, 0)
+
+
+def test_ok__the_operator_page_documents_every_key_and_field():
+    from pathlib import Path
+
+    from hub.reports.platform import OPEN_SECTIONS, SECTIONS
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "exports.md").read_text(encoding="utf-8")
+    for section, keys in SECTIONS.items():
+        assert f"### [{section}]" in page
+        assert not [key for key in keys if f"| `{key}` |" not in page], section
+    assert all(f"### [{section}]" in page for section in OPEN_SECTIONS) and "### [[columns]]" in page
+    assert not [field for field, says in FIELDS.items() if f"| `{field}` | {says} |" not in page]

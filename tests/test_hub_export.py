@@ -283,3 +283,35 @@ def test_ok__the_operator_page_documents_every_key_and_field():
         assert not [key for key in keys if f"| `{key}` |" not in page], section
     assert all(f"### [{section}]" in page for section in OPEN_SECTIONS) and "### [[columns]]" in page
     assert not [field for field, says in FIELDS.items() if f"| `{field}` | {says} |" not in page]
+
+
+# -- the long-list XLSX writer (hub/xlsx.py stream_workbook) ------------------------------------------------------------
+
+awkward = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
+                    st.text(st.characters(codec="utf-8"), max_size=25),
+                    st.sampled_from(["=1+1", " lề trái", "a & b <c>", "\ud800x", "\ufffe", "x\r\ny", "\t=2", "@A1", "1", 1, True]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(awkward, min_size=3, max_size=3), max_size=8))
+def test_ok__the_stream_writer_holds_any_value_as_neutral_text_or_a_number(rows):
+    import zipfile
+    from xml.etree import ElementTree
+
+    data = export.xlsx.stream_workbook(export.xlsx.Sheet("Danh sách & <1>", ["Họ tên", "=x", "n"], rows, (20, 8, 6)))
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        for name in book.namelist():  # every part is well-formed XML
+            ElementTree.fromstring(book.read(name))
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    assert sheet.title == "Danh sách & <1>"
+    back = [[cell for cell in line] for line in sheet.iter_rows()]
+    assert [c.value for c in back[0]] == ["Họ tên", "'=x", "n"]
+    for written, line in zip(rows, back[1:]):
+        for value, cell in zip(written, line):
+            expected = export.xlsx.neutral(value)
+            if isinstance(expected, str):
+                expected = expected.replace("\ud800", "\ufffd").replace("\ufffe", "\ufffd")
+                assert cell.data_type == "s" and (cell.value or "") == expected
+            else:
+                assert cell.data_type == "n" and cell.value == expected
+    assert len(back) == len(rows) + 1

@@ -40,23 +40,27 @@ class PlatformFile:
     """The mapping file's digest."""
 
 
+CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""The JSON a digest reads (one encoder for every row: json.dumps would build one per call)."""
+
+
 def digest(row: MappingType[str, Any]) -> str:
     """SHA-256 (hex) of a dose's content: what the export wrote of it, independent of the mapping."""
-    values = [row[key] for key in CONTENT]
-    return hashlib.sha256(json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")).hexdigest()
+    return hashlib.sha256(CANONICAL.encode([row[key] for key in CONTENT]).encode("utf-8", "replace")).hexdigest()
 
 
-def state(row: MappingType[str, Any]) -> str | None:
+def state(row: MappingType[str, Any], current: str | None = None) -> str | None:
     """The dose's export state: ``exported`` (up to date), ``not_exported`` (live, never exported), ``changed`` (its
-    content differs from the row last exported, a void included), or None (voided before anyone exported it)."""
+    content differs from the row last exported, a void included), or None (voided before anyone exported it).
+    ``current``: its digest, when already computed."""
     if row["exported_digest"] is None:
         return None if row["voided"] else "not_exported"
-    return "exported" if row["exported_digest"] == digest(row) else "changed"
+    return "exported" if row["exported_digest"] == (current or digest(row)) else "changed"
 
 
-def action(row: MappingType[str, Any]) -> str | None:
+def action(row: MappingType[str, Any], current: str | None = None) -> str | None:
     """What an export must tell the platform of this dose now, or None (nothing)."""
-    now = state(row)
+    now = state(row, current)
     if now == "not_exported":
         return "new"
     if now == "changed":
@@ -104,12 +108,13 @@ def build(rows: list[MappingType[str, Any]], fmt: str, mapping: Mapping, catalog
     a format not in FORMATS."""
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    due = [(row, act) for row in rows if (act := action(row))]
+    digests = [digest(row) for row in rows]
+    due = [(row, act, current) for row, current in zip(rows, digests) if (act := action(row, current))]
     due.sort(key=lambda item: (item[0]["site"] or "", item[0]["given_at"], item[0]["event_id"]))
-    cells = [line(number, row, act, mapping, catalogue) for number, (row, act) in enumerate(due, start=1)]
+    cells = [line(number, row, act, mapping, catalogue) for number, (row, act, _d) in enumerate(due, start=1)]
     header = [column.header for column in mapping.columns]
     content = xlsx_file(header, cells, mapping) if fmt == "xlsx" else csv_file(header, cells, mapping)
-    return PlatformFile(fmt, content, [(row["event_id"], act, digest(row)) for row, act in due], mapping.digest)
+    return PlatformFile(fmt, content, [(row["event_id"], act, current) for row, act, current in due], mapping.digest)
 
 
 def line(number: int, row: MappingType[str, Any], act: str, mapping: Mapping, catalogue: Any) -> list[Any]:
@@ -133,14 +138,15 @@ def csv_file(header: list[str], cells: list[list[Any]], mapping: Mapping) -> byt
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=mapping.file["csv_delimiter"], lineterminator="\r\n")
     writer.writerow([xlsx.neutral(value) for value in header])
-    writer.writerows([xlsx.neutral(value) for value in row] for row in cells)
-    return ("\ufeff" if mapping.file["csv_bom"] else "").encode("utf-8") + out.getvalue().encode("utf-8")
+    writer.writerows(list(map(xlsx.neutral, row)) for row in cells)
+    text = ("\ufeff" if mapping.file["csv_bom"] else "") + out.getvalue()
+    return text.encode("utf-8", "replace")  # a lone surrogate (JSON allows one) becomes "?", never an error
 
 
 def xlsx_file(header: list[str], cells: list[list[Any]], mapping: Mapping) -> bytes:
-    """The XLSX of one sheet (hub/xlsx.py: every cell a string or a number, never a formula)."""
+    """The XLSX of one sheet (hub/xlsx.py stream_workbook: every cell a string or a number, never a formula)."""
     widths = [max(8, min(40, len(name) + 2)) for name in header]
-    return xlsx.workbook([xlsx.Sheet(mapping.file["sheet"], header, cells, widths)])
+    return xlsx.stream_workbook(xlsx.Sheet(mapping.file["sheet"], header, cells, widths))
 
 
 def file_name(export_id: int, day: str, fmt: str) -> str:

@@ -1,5 +1,6 @@
 """The `hub` command: run (MQTT ingest and merge), web (the district workspace), staff, roster import and template,
-ca init, enroll, revoke, broker-files, passwd, stats, quarantine, conflicts, coverage (and its outreach list)."""
+ca init, enroll, revoke, broker-files, passwd, stats, quarantine, conflicts, coverage (and its outreach list),
+export (the national-platform line list and its gauge)."""
 
 from __future__ import annotations
 
@@ -98,6 +99,7 @@ def parser() -> argparse.ArgumentParser:
     template.add_argument("--out", required=True, metavar="FILE", help="where: FILE.csv or FILE.xlsx")
     add_coverage_commands(sub, database, as_json)
     add_report_commands(sub, database, as_json, CONFIG_HELP)
+    add_export_commands(sub, database, as_json)
     return top
 
 
@@ -157,6 +159,21 @@ def add_coverage_commands(sub, database: argparse.ArgumentParser, as_json: argpa
                                "the doses (after the vaccine catalogue changed)")
     rebuild.add_argument("--catalogue", metavar="PATH", help="vaccine catalogue TOML, the one `hub run` uses "
                          "(default: the packaged one)")
+
+
+def add_export_commands(sub, database: argparse.ArgumentParser, as_json: argparse.ArgumentParser) -> None:
+    """`hub export platform` (the national-platform line list of a day's doses), `hub export status` (its gauge)."""
+    day = argparse.ArgumentParser(add_help=False)
+    day.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the day the doses were given (Vietnam)")
+    export = sub.add_parser("export", help="the national-platform export: `hub export platform`, `hub export status`")
+    verbs = export.add_subparsers(dest="export_command", required=True, metavar="ACTION")
+    platform = verbs.add_parser("platform", parents=[database, as_json, day], help="write the line list of the day's doses "
+                                "not yet exported or changed since (names: audited) and mark them exported")
+    platform.add_argument("--format", required=True, choices=("xlsx", "csv"), help="the file's format")
+    platform.add_argument("--out", metavar="FILE", help="where to write it (default: tiem-chung-DAY-ID.FORMAT here)")
+    platform.add_argument("--config", metavar="PATH", help=CONFIG_HELP + "; its export.mapping names the mapping file")
+    verbs.add_parser("status", parents=[database, as_json, day], help="the same-day entry gauge: the day's doses per site, "
+                     "exported, not exported, changed after export")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from . import broker_files, ca, credentials, enrollment, passwords
+from . import broker_files, ca, credentials, enrollment, export_commands, passwords
 from .errors import StaffError
 from .report_commands import report
 from .store import reports
@@ -514,5 +514,5 @@ def coverage_rebuild(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": run, "staff": staff, "web": web, "roster": roster, "ca": ca_init, "enroll": enroll, "revoke": revoke,
     "broker-files": write_broker_files, "passwd": passwd, "stats": stats, "quarantine": quarantine, "conflicts": conflicts,
-    "coverage": coverage, "report": report,
+    "coverage": coverage, "report": report, "export": export_commands.export,
 }

@@ -10,6 +10,7 @@ this module writes is a string cell or a number, never a formula.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,8 @@ def neutral(value: object) -> object:
     """The value as a cell may hold it safely: numbers stay numbers, None stays empty, text that could start a
     formula gets a leading apostrophe, characters a worksheet cannot hold become U+FFFD, line ends become LF (what
     the file keeps of a CR)."""
+    if type(value) is str and value.isprintable() and not value.startswith(FORMULA_STARTS):
+        return value  # the common case, quickly: no control character, no line end, no formula start
     if value is None or isinstance(value, bool):
         return "" if value is None else str(value)
     if isinstance(value, (int, float)):
@@ -67,3 +70,87 @@ def text_cell(sheet, cell_type, value: object):
     if isinstance(value, str):
         cell.data_type = "s"  # a string, whatever it looks like: never a formula
     return cell
+
+
+# -- one large sheet, written directly -----------------------------------------------------------------------------------
+# openpyxl (without lxml) spends about 15 µs a cell: a day's national-platform line list (40,000 doses, 17 columns)
+# would take 10 s. ``stream_workbook`` writes the same kind of file (string and number cells only, each value through
+# ``neutral``) straight as XML into the zip, about 1 µs a cell.
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+PARTS = {
+    "[Content_Types].xml": (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>'),
+    "_rels/.rels": (
+        f'<Relationships xmlns="{PACKAGE_RELS}"><Relationship Id="rId1" '
+        f'Type="{RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+    "xl/_rels/workbook.xml.rels": (
+        f'<Relationships xmlns="{PACKAGE_RELS}">'
+        f'<Relationship Id="rId1" Type="{RELS}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{RELS}/styles" Target="styles.xml"/></Relationships>'),
+    "xl/styles.xml": (
+        f'<styleSheet xmlns="{MAIN}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
+        '</fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'),
+}
+NOT_XML = re.compile("[\ufffe\uffff\ud800-\udfff]")
+"""What XML 1.0 cannot hold beyond CONTROL (which ``neutral`` replaces): each becomes U+FFFD too."""
+
+
+def stream_workbook(sheet: Sheet) -> bytes:
+    """The XLSX file of one sheet, written without openpyxl: every value through ``neutral``, text as inline strings
+    (never a formula), numbers as numbers. For long lists (tens of thousands of rows): a value that repeats (a site, a
+    product, a day) is neutralised and escaped once."""
+    import zipfile
+    from xml.sax.saxutils import quoteattr
+
+    cell = functools.lru_cache(maxsize=1 << 16, typed=True)(cell_xml)  # typed: True and 1 are different cells
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+        for name, text in PARTS.items():
+            book.writestr(name, XML_HEAD + text)
+        title = quoteattr(NOT_XML.sub("\ufffd", sheet.title[:31]))
+        book.writestr("xl/workbook.xml", XML_HEAD + f'<workbook xmlns="{MAIN}" xmlns:r="{RELS}"><sheets><sheet name='
+                      f'{title} sheetId="1" r:id="rId1"/></sheets></workbook>')
+        with book.open("xl/worksheets/sheet1.xml", "w") as part:
+            part.write((XML_HEAD + f'<worksheet xmlns="{MAIN}">' + columns_xml(sheet.widths) + "<sheetData>").encode())
+            for number, row in enumerate([sheet.header, *sheet.rows], start=1):
+                part.write(f'<row r="{number}">{"".join(map(cell, row))}</row>'.encode("utf-8"))
+            part.write(b"</sheetData></worksheet>")
+    return out.getvalue()
+
+
+def columns_xml(widths: Sequence[int]) -> str:
+    if not widths:
+        return ""
+    return "<cols>" + "".join(f'<col min="{n}" max="{n}" width="{w}" customWidth="1"/>'
+                              for n, w in enumerate(widths, start=1)) + "</cols>"
+
+
+def cell_xml(value: object) -> str:
+    """One cell of a row, in column order (no reference: the position is the cell's): text inline, numbers as numbers."""
+    value = neutral(value)
+    if isinstance(value, str):
+        return f'<c t="inlineStr"><is><t xml:space="preserve">{safe_text(value)}</t></is></c>'
+    return f"<c><v>{value!r}</v></c>"
+
+
+def safe_text(text: str) -> str:
+    """Text as XML character data: &, < and > escaped, what XML cannot hold replaced."""
+    if "&" in text or "<" in text or ">" in text:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text if text.isprintable() else NOT_XML.sub("\ufffd", text)

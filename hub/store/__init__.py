@@ -405,3 +405,19 @@ class Store(Protocol):
 
     def live_marker(self) -> tuple:
         """A value that changes whenever anything is merged (the live page recomputes only then)."""
+    # The national-platform export (hub/store/exports.py, hub/reports/export.py)
+
+    def platform_rows(self, day: date) -> list[dict[str, Any]]:
+        """Every dose given on ``day``, voided ones too, with what the export writes of it (the person, their roster
+        entry's phone and commune, the site) and the digest of the row last exported (None: never exported)."""
+
+    def export_platform(self, day: date, build: Any, *, by: str, staff_id: int | None, at: str) -> tuple[int, Any] | None:
+        """In one transaction: read ``day``'s doses (platform_rows), ``build(rows)`` the file
+        (hub.reports.export.PlatformFile), keep it with the doses it holds and their digests, and mark them exported by
+        it. Return (its id, the file), or None when no dose needs exporting (nothing is kept)."""
+
+    def platform_export(self, export_id: int) -> dict[str, Any] | None:
+        """One export kept (day, format, when, who, rows, rows per action, the file as handed out), or None."""
+
+    def platform_exports(self, day: date) -> list[dict[str, Any]]:
+        """The exports of ``day``'s doses, newest first, without their files."""

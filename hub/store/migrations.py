@@ -540,6 +540,8 @@ def m013_aefi_follow_up(conn: sqlite3.Connection) -> None:
     execute_all(conn, M013)
     for verb in ("UPDATE", "DELETE"):
         conn.execute(APPEND_ONLY.format(verb=verb))
+
+
 M014 = """
 -- the kiosks page (hub/store/fleet.py keep_statuses): whether the kiosk's clock was synchronised at its last status
 -- (1, 0, NULL: not said), and the backlog of the status before the last one with the hub time it was received, so a
@@ -555,6 +557,40 @@ def m014_fleet_history(conn: sqlite3.Connection) -> None:
     execute_all(conn, M014)
 
 
+M015 = """
+CREATE TABLE exports (
+    id INTEGER PRIMARY KEY,                        -- the export file's id: `export:<id>` in the audit log
+    day TEXT NOT NULL,                             -- the day whose doses it holds (doses.given_on), yyyy-mm-dd
+    format TEXT NOT NULL,                          -- xlsx, csv
+    made_at TEXT NOT NULL,                         -- hub time (UTC)
+    made_by TEXT NOT NULL,                         -- a staff member's name, or the system user of `hub export platform`
+    staff_id INTEGER,                              -- who (NULL: the command line on the hub machine)
+    rows INTEGER NOT NULL,                         -- data rows written
+    mapping TEXT NOT NULL,                         -- SHA-256 of the mapping file it followed (hub/reports/platform.toml)
+    content BLOB NOT NULL                          -- the file as handed out, zlib-compressed: a re-download is the same file
+);
+CREATE INDEX exports_by_day ON exports (day, id);
+CREATE TABLE export_rows (
+    export_id INTEGER NOT NULL,                    -- an export
+    event_id TEXT NOT NULL,                        -- a dose it held (doses.event_id)
+    action TEXT NOT NULL,                          -- new, changed, voided
+    digest TEXT NOT NULL,                          -- SHA-256 of the row's content as written (hub/reports/export.py)
+    PRIMARY KEY (export_id, event_id)
+) WITHOUT ROWID;
+CREATE TABLE dose_exports (
+    event_id TEXT PRIMARY KEY,                     -- a dose exported at least once: its latest export row
+    export_id INTEGER NOT NULL,
+    digest TEXT NOT NULL                           -- as export_rows: a dose whose current row differs changed after export
+) WITHOUT ROWID
+"""
+
+
+def m015_exports(conn: sqlite3.Connection) -> None:
+    """The national-platform export: each file handed out, the doses it held and the digest of each row, and each
+    dose's latest export (hub/store/exports.py)."""
+    execute_all(conn, M015)
+
+
 MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster,
               m007_hub_events, m008_coverage, m009_person_refs, m010_conflict_queue,
-              m011_in_chunks, m012_reports, m013_aefi_follow_up, m014_fleet_history]
+              m011_in_chunks, m012_reports, m013_aefi_follow_up, m014_fleet_history, m015_exports]

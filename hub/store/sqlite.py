@@ -37,7 +37,7 @@ from . import Attempt, AuditEntry, Batch, Committed, KioskKey, LockRule, Session
 from . import acks
 from . import conflicts as conflict_reads
 from . import commit as commits
-from . import corrections, coverage, daily, fleet, live, people, roster, staff
+from . import corrections, coverage, daily, exports, fleet, live, people, roster, staff
 from . import clinical as clinical_reads
 from .migrations import APPLICATION_ID, MIGRATIONS
 
@@ -590,6 +590,28 @@ class SqliteStore:
     def live_marker(self) -> tuple:
         with self.transaction("DEFERRED") as conn:
             return live.marker(conn)
+    # The national-platform export (hub/store/exports.py)
+
+    def platform_rows(self, day: date) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return exports.day_rows(conn, day.isoformat())
+
+    def export_platform(self, day: date, build: Callable[[list[dict[str, Any]]], Any], *, by: str, staff_id: int | None,
+                        at: str) -> tuple[int, Any] | None:
+        """Read, build and keep in one write transaction, so no merge slips between the rows read and those marked."""
+        with self.transaction() as conn:
+            built = build(exports.day_rows(conn, day.isoformat()))
+            if not built.lines:
+                return None
+            return exports.keep(conn, day.isoformat(), built, (at, by, staff_id)), built
+
+    def platform_export(self, export_id: int) -> dict[str, Any] | None:
+        with self.transaction("DEFERRED") as conn:
+            return exports.one(conn, export_id)
+
+    def platform_exports(self, day: date) -> list[dict[str, Any]]:
+        with self.transaction("DEFERRED") as conn:
+            return exports.of_day(conn, day.isoformat())
 
 
 def open_store(path: str | Path, catalogue: Catalogue | str | Path | None = None) -> SqliteStore:

@@ -106,6 +106,9 @@ def create_app(services: Services) -> Flask:
 
     fleet.init_app(app)
     live.init_app(app)
+    from . import exports
+
+    app.register_blueprint(exports.bp)
     app.after_request(security_headers)
     return app
 

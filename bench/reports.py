@@ -120,10 +120,11 @@ def write_visits(conn: sqlite3.Connection, people: list[tuple[str, str, str]], d
             counts["voided"] += 1
         dose_number = 1 + index % 4
         dose_rows.append((dose_id, number, kiosk, rng.choice(PRODUCTS), f"L{site:03d}-{day:%m%d}", dose_number,
-                          max(0, dose_number - 2), given.isoformat() + "+07:00", day.isoformat(), "Y tá", voided))
+                          max(0, dose_number - 2), given.isoformat() + "+07:00", day.isoformat(), "Y tá", voided, received))
         event_rows += [event(check_id, kiosk, check_seq, "PersonCheckedIn", day, number, received),
                        event(dose_id, kiosk, dose_seq, "DoseRecorded", day, number, received)]
-        outcome_rows.append((check_id, number, kiosk, "checked_in", day.isoformat(), given.isoformat(), None, None, None, None, None))
+        outcome_rows.append((check_id, number, kiosk, "checked_in", day.isoformat(), given.isoformat(), None, None, None, None,
+                             None, received))
         if len(dose_rows) == 50_000:
             flush(conn, dose_rows, event_rows, outcome_rows, counts)
     flush(conn, dose_rows, event_rows, outcome_rows, counts)
@@ -140,7 +141,7 @@ def event(event_id: str, kiosk: str, seq: int, kind: str, day: datetime.date, nu
 
 def flush(conn, dose_rows: list, event_rows: list, outcome_rows: list, counts: dict) -> None:
     conn.executemany("INSERT INTO doses (event_id, id_number, kiosk, product, lot_number, dose_number, booster, given_at, "
-                     "given_on, vaccinator, voided_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", dose_rows)
+                     "given_on, vaccinator, voided_by, merged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", dose_rows)
     insert_events(conn, event_rows)
     insert_outcomes(conn, outcome_rows)
     counts["doses"] += len(dose_rows)
@@ -155,7 +156,7 @@ def insert_events(conn, rows: list) -> None:
 
 def insert_outcomes(conn, rows: list) -> None:
     conn.executemany("INSERT INTO outcomes (event_id, id_number, kiosk, kind, day, at, reason, return_on, severity, "
-                     "symptoms, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                     "symptoms, ref, merged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def write_other_outcomes(conn, people: list, doses: int, sites: int, days: int, seqs: list[int], rng: random.Random) -> int:
@@ -170,7 +171,7 @@ def write_other_outcomes(conn, people: list, doses: int, sites: int, days: int, 
             severity = ("severe" if rng.random() < 0.1 else "mild") if kind == "aefi" else None
             rows.append((event_id, number, kiosk, kind, day.isoformat(), f"{day}T10:00:00+07:00", "lý do",
                          (day + datetime.timedelta(days=14)).isoformat() if kind == "deferred" else None, severity,
-                         "sốt" if severity else None, None))
+                         "sốt" if severity else None, None, f"{day}T04:00:00+00:00"))
             events.append(event(event_id, kiosk, seqs[site], "AefiRecorded" if kind == "aefi" else "PersonDeferred", day,
                                 number, f"{day}T04:00:00+00:00"))
     insert_events(conn, events)
@@ -191,10 +192,11 @@ def write_lots(conn, sites: int, days: int, rng: random.Random) -> int:
                 seq += 1
                 event_id = f"{kiosk}:{seq}"
                 rows.append((event_id, kiosk, kind, day.isoformat(), f"{day}T16:00:00+07:00", "comirnaty_30", lot,
-                             "2027-01-31", 6, vials, doses, None, wasted, "vỡ" if doses else None))
+                             "2027-01-31", 6, vials, doses, None, wasted, "vỡ" if doses else None, f"{day}T09:00:00+00:00"))
                 events.append(event(event_id, kiosk, seq, "LotClosed", day, None, f"{day}T09:00:00+00:00"))
     conn.executemany("INSERT INTO lot_events (event_id, kiosk, kind, day, at, product, lot_number, expiry, doses_per_vial, "
-                     "vials_opened, doses, given, wasted, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                     "vials_opened, doses, given, wasted, reason, merged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     rows)
     insert_events(conn, events)
     return len(rows)
 

@@ -57,6 +57,9 @@ class PersonEvent(NamedTuple):
     type: str
     at: str
     payload: dict[str, Any]
+    merged_at: str | None = None
+    """Hub time the event was merged (a kiosk's: received_at; the hub's: its time); never a choice of the merge, only
+    carried into the dose rows for the reports (hub/store/daily.py)."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,7 @@ def dose_row(id_number: str, event: PersonEvent, voided_by: str | None) -> dict[
         "product": dose["product"], "lot_number": dose["lot_number"], "dose_number": dose["number"],
         "booster": dose.get("booster"), "given_at": dose["given_at"], "given_on": dose["given_at"][:10],
         "vaccinator": (event.payload.get("by") or {}).get("name"), "voided_by": voided_by, "place": None,
+        "merged_at": event.merged_at,
     }
 
 

@@ -59,12 +59,14 @@ def called(kiosk: str, seq: int, id_number: str = LAN_ID) -> wire.Event:
 SNAPSHOT = {
     "events": "SELECT event_id, kiosk, seq, type, boot, at, clock_synced, id_number, body FROM events ORDER BY event_id",
     "people": "SELECT * FROM people ORDER BY id_number",
-    "doses": "SELECT * FROM doses ORDER BY event_id",
+    "doses": "SELECT event_id, id_number, kiosk, product, lot_number, dose_number, booster, given_at, given_on, vaccinator, "
+             "voided_by, place FROM doses ORDER BY event_id",
     "conflicts": "SELECT id, kind, id_number, event_ids, detail, state, resolved_by, referred_by FROM conflicts ORDER BY id",
     "voids": "SELECT * FROM voids ORDER BY target_id, void_id",
     "kiosks": "SELECT kiosk, watermark, highest, hex(chain), refused, disputed FROM kiosks ORDER BY kiosk",
 }
-"""The merged state, without what depends on delivery (received_at, duplicate counts, a conflict's opened_at)."""
+"""The merged state, without what depends on delivery (received_at, a dose's merged_at, duplicate counts, a conflict's
+opened_at)."""
 
 
 def snapshot(path: str | Path) -> dict[str, list[tuple]]:

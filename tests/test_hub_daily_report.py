@@ -292,3 +292,34 @@ def test_ok__the_cut_off_watch_issues_once_on_its_clock_and_survives_a_failing_d
     moments = iter([at(8, 0), at(8, 31), at(8, 32)])
     watch = daily.CutoffWatch(lambda: store, SETTINGS, clock=lambda: next(moments))
     assert [watch.look(store) for _ in range(3)] == [None, 1, None]
+
+
+def test_ok__m012_fills_in_the_reports_tables_from_the_events_already_merged(tmp_path):
+    """A hub database as issue 12 left it: the events and doses of a day, merged before the reports' tables existed."""
+    import sqlite3
+
+    from hub.store.migrations import MIGRATIONS
+
+    path = tmp_path / "hub.db"
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    for number, step in enumerate(MIGRATIONS[:11], start=1):
+        step(conn)
+        conn.execute(f"PRAGMA user_version = {number}")
+    old = [wire.parse_event(*message("ka", seq, kind, payload)) for seq, kind, payload in (
+        (1, "PersonDeferred", {**about(1, HUNG), "reason": "sốt", "return_on": "2024-05-08"}),
+        (2, "LotOpened", {"lot": {**LOT, "doses_per_vial": 6}}),
+        (3, wire.DOSE_EVENT, {**about(3, LAN), "dose": {**LOT, "number": 1, "booster": 0, "given_at": f"{DAY}T09:03:30+07:00"}}),
+        (4, wire.VOID_EVENT, {**about(4, HUNG), "voids": "ka:1", "reason": "nhầm"}))]
+    conn.executemany("INSERT INTO events (event_id, kiosk, seq, type, boot, at, clock_synced, id_number, body, received_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                     [(e.id, e.kiosk, e.seq, e.type, e.boot, e.at, e.payload.get("id_number"), e.body, at(8, 0).isoformat())
+                      for e in old])
+    conn.execute("INSERT INTO voids (target_id, void_id) VALUES ('ka:1', 'ka:4')")
+    conn.execute("INSERT INTO doses (event_id, id_number, kiosk, product, lot_number, dose_number, booster, given_at, "
+                 f"given_on) VALUES ('ka:3', '{LAN}', 'ka', 'comirnaty_30', 'L1', 1, 0, '{DAY}T09:03:30+07:00', '{DAY}')")
+    conn.close()
+    with open_store(path) as opened:
+        rows = opened.day_rows(ON)
+    assert [(o.event_id, o.kind, o.voided) for o in rows.outcomes] == [("ka:1", "deferred", at(8, 0).isoformat())]
+    assert [(d.event_id, d.arrived) for d in rows.doses] == [("ka:3", at(8, 0).isoformat())]
+    assert rows.discards == []  # a lot opened wastes nothing

@@ -75,7 +75,8 @@ def test_ok__the_hub_counts_each_code_in_its_own_column(store, site, code, kind)
     tid = ticket_in(site, "screening")
     actions.refuse(site, tid, NURSE, reason_code=code, reason="lý do")
     event = store.db["events"].get(last_seq(store))
-    assert outcome_row(event["event_id"], "kiosk-test", event["type"], event["at"], json.loads(event["payload"]))["kind"] == kind
+    assert outcome_row(event["event_id"], "kiosk-test", event["type"], event["at"], json.loads(event["payload"]),
+                       "2026-11-25T01:00:00+00:00")["kind"] == kind
 
 
 BAD_CODES = [

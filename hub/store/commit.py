@@ -50,7 +50,7 @@ def write(conn: sqlite3.Connection, batch: Batch, received_at: str, catalogue: C
     acks = advance(conn, kiosks, fresh, refusals, duplicates, received_at)
     note_seen(conn, batch, received_at)
     keep_statuses(conn, batch.statuses)
-    outcomes.keep(conn, [(e.id, e.kiosk, e.type, e.at, e.payload) for e in fresh])
+    outcomes.keep(conn, [(e.id, e.kiosk, e.type, e.at, e.payload, received_at) for e in fresh])
     derive(conn, fresh, catalogue)
     return Committed(acks, merged=len(fresh), duplicates=sum(duplicates.values()), quarantined=len(quarantined))
 
@@ -218,7 +218,7 @@ def derive_people(conn: sqlite3.Connection, people: set[str], catalogue: Catalog
 DERIVED = {
     "people": ("id_number", "full_name", "birth_date", "sex", "old_id", "first_event", "events"),
     "doses": ("event_id", "id_number", "kiosk", "product", "lot_number", "dose_number", "booster", "given_at",
-              "given_on", "vaccinator", "voided_by", "place"),
+              "given_on", "vaccinator", "voided_by", "place", "merged_at"),
     "conflicts": ("id", "kind", "id_number", "event_ids", "detail", "state", "resolved_by", "referred_by"),
 }
 """The derived tables' columns, primary key first; each has an id_number column."""
@@ -247,12 +247,12 @@ def person_events(conn: sqlite3.Connection, keys: str, known: dict[str, dict]) -
     kiosks' voids of any of them."""
     relevant = ", ".join(f"'{t}'" for t in sorted(PERSON_EVENTS))
     rows = conn.execute(
-        f"SELECT id_number, event_id, kiosk, seq, type, at, CASE WHEN type IN ({relevant}) THEN body END "
+        f"SELECT id_number, event_id, kiosk, seq, type, at, CASE WHEN type IN ({relevant}) THEN body END, received_at "
         f"FROM events WHERE id_number {IN_LIST}", (keys,))
     events: dict[str, list[PersonEvent]] = defaultdict(list)
-    for id_number, event_id, kiosk, seq, kind, at, body in rows:
+    for id_number, event_id, kiosk, seq, kind, at, body, received_at in rows:
         payload = known.get(event_id) or (json.loads(body)["payload"] if body else {})
-        events[id_number].append(PersonEvent(kiosk, seq, event_id, kind, at, payload))
+        events[id_number].append(PersonEvent(kiosk, seq, event_id, kind, at, payload, received_at))
     for id_number, event in corrections.person_events(conn, keys):
         events[id_number].append(event)
     voided: dict[str, str] = {}

@@ -131,7 +131,7 @@ def person_events(conn: sqlite3.Connection, keys: str) -> Iterable[tuple[str, Pe
                         f"WHERE id_number IN (SELECT value FROM json_each(?))", (keys,))
     for seq, kind, number, at, staff_id, name, payload in rows:
         body = {**json.loads(payload), "id_number": number, "by": {"staff_id": staff_id, "name": name}}
-        yield number, PersonEvent(HUB_KIOSK, seq, event_id(seq), kind, at, body)
+        yield number, PersonEvent(HUB_KIOSK, seq, event_id(seq), kind, at, body, at)
 
 
 def events_of(conn: sqlite3.Connection, number: str) -> list[dict[str, Any]]:

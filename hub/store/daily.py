@@ -1,8 +1,8 @@
 """The daily report's reads and its issued versions (table daily_reports, m012).
 
-A day's rows are read whole, voided ones too, each with the hub time it was merged and the hub time its void was:
-hub/reports/daily.py counts what a cut at any time would have counted. A dose's time is its event's received_at
-(the hub's own doses: their hub event's ``at``), so an issued report can be recounted, and listed, exactly.
+A day's rows are read whole, voided ones too, each with the hub time it was merged (its ``merged_at``: its event's
+received_at, the hub's own doses their hub event's ``at``) and the hub time its void was: hub/reports/daily.py counts
+what a cut at any time would have counted, so an issued report can be recounted, and listed, exactly.
 """
 
 from __future__ import annotations
@@ -14,26 +14,28 @@ from typing import Any
 
 from ..reports.daily import DayRows, Discard, Dose, Outcome
 
-HUB_TIME = ("CASE WHEN {id} LIKE '@hub:%' THEN (SELECT at FROM hub_events WHERE seq = CAST(substr({id}, 6) AS INTEGER)) "
+HUB_TIME = ("CASE WHEN {id} IS NULL THEN NULL "
+            "WHEN {id} LIKE '@hub:%' THEN (SELECT at FROM hub_events WHERE seq = CAST(substr({id}, 6) AS INTEGER)) "
             "ELSE (SELECT received_at FROM events WHERE event_id = {id}) END")
-"""The hub time the event ``{id}`` was merged: a kiosk's from events, the hub's own from hub_events."""
+"""The hub time the event ``{id}`` was merged: a kiosk's from events, the hub's own from hub_events (a void: the rows
+carry their own time, merged_at, and only the few voided look up their void's)."""
 
 DOSES = f"""
 SELECT d.event_id, coalesce(k.site, d.place, d.kiosk), d.product, d.lot_number, d.dose_number, d.booster, d.id_number,
-       p.birth_date, {HUB_TIME.format(id="d.event_id")}, {HUB_TIME.format(id="d.voided_by")}
+       p.birth_date, d.merged_at, {HUB_TIME.format(id="d.voided_by")}
 FROM doses d LEFT JOIN kiosks k ON k.kiosk = d.kiosk LEFT JOIN people p ON p.id_number = d.id_number
 WHERE d.given_on = ?
 """
 OUTCOMES = f"""
-SELECT o.event_id, coalesce(k.site, o.kiosk), o.kind, o.id_number, o.severity, e.received_at,
+SELECT o.event_id, coalesce(k.site, o.kiosk), o.kind, o.id_number, o.severity, o.merged_at,
        {HUB_TIME.format(id="o.voided_by")}
-FROM outcomes o JOIN events e ON e.event_id = o.event_id LEFT JOIN kiosks k ON k.kiosk = o.kiosk
+FROM outcomes o LEFT JOIN kiosks k ON k.kiosk = o.kiosk
 WHERE o.day = ? AND o.kind IN ('checked_in', 'deferred', 'refused', 'contraindicated', 'referred', 'aefi')
 """
 DISCARDS = f"""
 SELECT l.event_id, l.kiosk, coalesce(k.site, l.kiosk), l.kind, l.product, l.lot_number, l.doses, l.wasted, l.at,
-       e.received_at, {HUB_TIME.format(id="l.voided_by")}
-FROM lot_events l JOIN events e ON e.event_id = l.event_id LEFT JOIN kiosks k ON k.kiosk = l.kiosk
+       l.merged_at, {HUB_TIME.format(id="l.voided_by")}
+FROM lot_events l LEFT JOIN kiosks k ON k.kiosk = l.kiosk
 WHERE l.day = ? AND l.kind IN ('wasted', 'closed') ORDER BY l.kiosk, CAST(substr(l.event_id, instr(l.event_id, ':') + 1) AS INTEGER)
 """
 

@@ -468,7 +468,8 @@ CREATE TABLE outcomes (
     severity TEXT,                                 -- aefi: mild, moderate, severe
     symptoms TEXT,                                 -- aefi: as staff wrote them
     ref TEXT,                                      -- aefi: the dose it followed, aefi_ack: the aefi acknowledged
-    voided_by TEXT                                 -- the EventVoided that voids it, if any
+    voided_by TEXT,                                -- the EventVoided that voids it, if any
+    merged_at TEXT NOT NULL                        -- hub time its event was merged (events.received_at)
 );
 CREATE INDEX outcomes_by_day ON outcomes (day, kind);
 CREATE INDEX outcomes_by_kind ON outcomes (kind, day);
@@ -489,11 +490,19 @@ CREATE TABLE lot_events (
     given INTEGER,                                 -- closed: doses given from the lot that day, as the kiosk counted
     wasted INTEGER,                                -- closed: doses wasted that day, the ones left in opened vials too
     reason TEXT,                                   -- wasted: as staff wrote it
-    voided_by TEXT
+    voided_by TEXT,
+    merged_at TEXT NOT NULL                        -- hub time its event was merged (events.received_at)
 );
 CREATE INDEX lot_events_by_day ON lot_events (day, kiosk);
 CREATE INDEX lot_events_by_lot ON lot_events (product, lot_number);
 CREATE INDEX doses_by_day ON doses (given_on, kiosk);
+-- the hub time each dose's event was merged (events.received_at, the hub's own: hub_events.at), derived with the dose
+-- so that a report cut at any time reads it without looking up the event
+-- (No comment after a column that ALTER TABLE adds: SQLite copies it into the table's CREATE text, before the ")".)
+ALTER TABLE doses ADD COLUMN merged_at TEXT;
+UPDATE doses SET merged_at = CASE WHEN event_id LIKE '@hub:%'
+    THEN (SELECT at FROM hub_events WHERE seq = CAST(substr(doses.event_id, 6) AS INTEGER))
+    ELSE (SELECT received_at FROM events WHERE event_id = doses.event_id) END;
 CREATE TABLE daily_reports (
     day TEXT NOT NULL,                             -- the day reported, yyyy-mm-dd (Vietnam)
     version INTEGER NOT NULL,                      -- 1, 2, ...: every issued version is kept

@@ -27,7 +27,7 @@ OUTCOME_TYPES = {
 LOT_TYPES = {"LotOpened": "opened", "VialOpened": "vial", "DosesWasted": "wasted", "LotClosed": "closed"}
 
 
-def outcome_row(event_id: str, kiosk: str, kind: str, at: str, payload: dict[str, Any]) -> dict[str, Any]:
+def outcome_row(event_id: str, kiosk: str, kind: str, at: str, payload: dict[str, Any], merged_at: str) -> dict[str, Any]:
     """The outcomes row of one event of OUTCOME_TYPES."""
     outcome = OUTCOME_TYPES[kind]
     if kind == "VaccinationRefused":
@@ -38,11 +38,11 @@ def outcome_row(event_id: str, kiosk: str, kind: str, at: str, payload: dict[str
         "event_id": event_id, "id_number": payload.get("id_number"), "kiosk": kiosk, "kind": outcome,
         "day": (payload.get("ticket") or {}).get("day") or at[:10], "at": at, "reason": payload.get("reason"),
         "return_on": payload.get("return_on"), "severity": aefi.get("severity"), "symptoms": aefi.get("symptoms"),
-        "ref": ref if isinstance(ref, str) else None,
+        "ref": ref if isinstance(ref, str) else None, "merged_at": merged_at,
     }
 
 
-def lot_row(event_id: str, kiosk: str, kind: str, at: str, payload: dict[str, Any]) -> dict[str, Any]:
+def lot_row(event_id: str, kiosk: str, kind: str, at: str, payload: dict[str, Any], merged_at: str) -> dict[str, Any]:
     """The lot_events row of one event of LOT_TYPES."""
     lot = payload.get("lot") or {}
     return {
@@ -50,18 +50,19 @@ def lot_row(event_id: str, kiosk: str, kind: str, at: str, payload: dict[str, An
         "product": lot.get("product"), "lot_number": lot.get("lot_number"), "expiry": lot.get("expiry"),
         "doses_per_vial": lot.get("doses_per_vial"), "vials_opened": payload.get("vials_opened"),
         "doses": payload.get("doses"), "given": payload.get("given"), "wasted": payload.get("wasted"),
-        "reason": payload.get("reason"),
+        "reason": payload.get("reason"), "merged_at": merged_at,
     }
 
 
 OUTCOME_COLUMNS = ("event_id", "id_number", "kiosk", "kind", "day", "at", "reason", "return_on", "severity",
-                   "symptoms", "ref")
+                   "symptoms", "ref", "merged_at")
 LOT_COLUMNS = ("event_id", "kiosk", "kind", "day", "at", "product", "lot_number", "expiry", "doses_per_vial",
-               "vials_opened", "doses", "given", "wasted", "reason")
+               "vials_opened", "doses", "given", "wasted", "reason", "merged_at")
 
 
-def keep(conn: sqlite3.Connection, fresh: list[tuple[str, str, str, str, dict[str, Any]]]) -> None:
-    """Write the outcome and lot rows of newly merged events, each (event id, kiosk, type, at, payload), and mark
+def keep(conn: sqlite3.Connection, fresh: list[tuple[str, str, str, str, dict[str, Any], str]]) -> None:
+    """Write the outcome and lot rows of newly merged events, each (event id, kiosk, type, at, payload, the hub time
+    it was merged), and mark
     the rows their voids strike (new voids of old rows, and old voids of new rows)."""
     outcomes = [outcome_row(*event) for event in fresh if event[2] in OUTCOME_TYPES]
     lots = [lot_row(*event) for event in fresh if event[2] in LOT_TYPES]
@@ -89,10 +90,10 @@ def insert(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows:
 def backfill(conn: sqlite3.Connection) -> None:
     """Write the rows of every event already merged (the migration that adds the tables)."""
     types = json.dumps(sorted({*OUTCOME_TYPES, *LOT_TYPES, wire.VOID_EVENT}))
-    rows = conn.execute(f"SELECT event_id, kiosk, type, at, body FROM events WHERE type {IN_LIST}", (types,))
+    rows = conn.execute(f"SELECT event_id, kiosk, type, at, body, received_at FROM events WHERE type {IN_LIST}", (types,))
     batch = []
-    for event_id, kiosk, kind, at, body in rows:
-        batch.append((event_id, kiosk, kind, at, json.loads(body)["payload"]))
+    for event_id, kiosk, kind, at, body, received_at in rows:
+        batch.append((event_id, kiosk, kind, at, json.loads(body)["payload"], received_at))
         if len(batch) >= 5000:
             keep(conn, batch)
             batch = []

@@ -10,10 +10,11 @@ it, one merged after it does not.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 OUTCOME_FIGURES = ("present", "referred", "refused", "deferred", "contraindicated")
 """People counted once per site and day whatever they did twice: checked in, and each way of not being vaccinated."""
@@ -29,8 +30,7 @@ FIGURES = (*OUTCOME_FIGURES, "vaccinated", *NUMBERS, *CLASSES, "doses_given", "d
 """Every figure of a site's row, in the form's order."""
 
 
-@dataclass(frozen=True)
-class Dose:
+class Dose(NamedTuple):
     """A dose given on the day, as the store read it."""
 
     event_id: str
@@ -47,8 +47,7 @@ class Dose:
     """Hub time the void that strikes it was merged; None: live."""
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """A visit's outcome (hub/store/outcomes.py) on the day: checked in, not vaccinated and why, or a reaction."""
 
     event_id: str
@@ -60,8 +59,7 @@ class Outcome:
     voided: str | None
 
 
-@dataclass(frozen=True)
-class Discard:
+class Discard(NamedTuple):
     """Doses discarded from a lot at a site on the day (a DosesWasted, or what a LotClosed left in opened vials)."""
 
     event_id: str
@@ -99,6 +97,7 @@ def dose_figures(dose: Dose, primary_doses: int) -> tuple[str, str]:
     return f"dose_{min(dose.number, 4)}", dose_class(dose, primary_doses)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def age_band(birth_date: str | None, day: datetime.date, starts: tuple[int, ...]) -> str:
     """The band label of a person's age on ``day`` ("<5", "5-11", ..., "65+"), "unknown" without a full birth date."""
     try:
@@ -109,12 +108,13 @@ def age_band(birth_date: str | None, day: datetime.date, starts: tuple[int, ...]
     return band_labels(starts)[sum(1 for start in starts if age >= start)]
 
 
-def band_labels(starts: tuple[int, ...]) -> list[str]:
+@functools.lru_cache(maxsize=64)
+def band_labels(starts: tuple[int, ...]) -> tuple[str, ...]:
     """The labels of the bands ``starts`` opens: under the first, each start to the next, the last and over."""
     if not starts:
-        return ["all"]
+        return ("all",)
     inner = [f"{a}-{b - 1}" for a, b in zip(starts, starts[1:])]
-    return [f"<{starts[0]}", *inner, f"{starts[-1]}+"]
+    return (f"<{starts[0]}", *inner, f"{starts[-1]}+")
 
 
 @dataclass(frozen=True)
@@ -152,26 +152,32 @@ def contributions(row: Dose | Outcome | Discard, day: datetime.date, rules: Rule
             (f"age:{age_band(row.birth_date, day, rules.age_starts)}", row.id_number, 1)]
 
 
-def counts(rows: Iterable[Dose | Outcome | Discard], day: datetime.date, rules: Rules,
-           key=lambda row: row.site) -> dict[Any, dict[str, int]]:
-    """{group: {figure: count}}, each counted thing once per group and figure; groups by site unless ``key`` says."""
-    seen: dict[Any, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+def tally(rows: Iterable[Dose | Outcome | Discard], day: datetime.date, rules: Rules) -> tuple[dict, dict]:
+    """{site: {figure: count}} and {(site, product): {figure: count}} (doses and discards), each counted thing once per
+    group and figure, in one pass."""
+    sites: dict[Any, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    products: dict[Any, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     for row in rows:
+        site, product = sites[row.site], None if isinstance(row, Outcome) else products[(row.site, row.product)]
         for figure, what, amount in contributions(row, day, rules):
-            seen[key(row)][figure][what] = amount
-    return {group: {figure: sum(things.values()) for figure, things in figures.items()}
-            for group, figures in seen.items()}
+            site[figure][what] = amount
+            if product is not None:
+                product[figure][what] = amount
+    return summed(sites), summed(products)
+
+
+def summed(groups: dict[Any, dict[str, dict[str, int]]]) -> dict[Any, dict[str, int]]:
+    return {group: {figure: sum(things.values()) for figure, things in figures.items()} for group, figures in groups.items()}
 
 
 def build(rows: DayRows, as_of: datetime.datetime | None, rules: Rules) -> dict[str, Any]:
     """The report as JSON-ready data: per site the form's figures, the district total, by product, by age band."""
     live = [*counted(rows.outcomes, as_of), *counted(rows.doses, as_of), *counted(rows.discards, as_of)]
-    by_site = counts(live, rows.day, rules)
+    by_site, products = tally(live, rows.day, rules)
     sites = sorted({*rows.sites, *by_site})
     site_rows = [{"site": site, **figures_of(by_site.get(site, {}))} for site in sites]
     total = {figure: sum(row[figure] for row in site_rows) for figure in FIGURES}
-    products = counts([r for r in live if not isinstance(r, Outcome)], rows.day, rules, key=lambda r: (r.site, r.product))
-    bands = band_labels(rules.age_starts) + ["unknown"]
+    bands = [*band_labels(rules.age_starts), "unknown"]
     return {
         "day": rows.day.isoformat(), "as_of": as_of.isoformat() if as_of else None,
         "figures": list(FIGURES), "sites": site_rows, "total": total,

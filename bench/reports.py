@@ -12,7 +12,11 @@ only event ids and hub times) received a few minutes after it was given, 0.5% vo
 visits deferred or refused (each kind), 0.3% with a reaction (a tenth of them severe) in ``outcomes``, each with its
 event; per kiosk and day a lot opened, vials, a waste and the lot closed in ``lot_events``. One day's report is then
 counted (Store.day_rows + hub/reports/daily.py build, as `hub report daily` and the page do) on days spread over the
-60, in a new process (as `hub web` would be, without the generator's heap). Prints JSON.
+60; a day's national-platform export is built and kept (Store.export_platform, as `hub export platform` and the
+page's download do), as CSV and as XLSX, each on a day not exported before; the export page's gauge is counted; and
+the front page (GET /, the Flask test client, signed in) is requested on a campaign day, alone and while another
+process commits batches of 500 kiosk events at `hub run`'s benchmark rate (bench/hub.py: about 6,000 events/s). All
+in a new process (as `hub web` would be, without the generator's heap). Prints JSON.
 """
 
 from __future__ import annotations
@@ -32,11 +36,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from hub import daily
+from hub import daily, passwords
 from hub.config import ReportSettings
+from hub.reports import export as platform_export
+from hub.reports.platform import load_mapping
+from hub.store import Batch
 from hub.store.sqlite import open_store
+from hub.web import Services, WebSettings, create_app
 
-from .province import peak_rss_mb
+from .hub_commit import interleaved
+from .province import PASSWORD, page, peak_rss_mb, sign_in
 from .roster import roster_line
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +53,12 @@ SEED = 20261205
 FIRST_DAY = datetime.date(2026, 9, 1)
 TARGET_S = 2.0
 """Issue 13's target for one day's report and one day's export."""
+FRONT_P95_MS = 300
+"""Issue 13's target for the front page while ingest runs."""
+MAPPING = load_mapping()
+"""The packaged mapping file (hub/reports/platform.toml)."""
+INGEST_RATE = 6_000
+"""Events/s the writer commits while the front page is measured: about `hub run`'s merge rate in bench/hub.py."""
 PRODUCTS = ["comirnaty_30"] * 6 + ["vaxzevria", "spikevax", "bbibp"]
 OUTCOME_SHARE = {"deferred": 0.03, "refused": 0.01, "contraindicated": 0.01, "referred": 0.01}
 AEFI_SHARE = 0.003
@@ -219,7 +234,7 @@ def measured_days(days: int, runs: int) -> Iterator[datetime.date]:
 
 
 def measure(db: Path, options: argparse.Namespace) -> dict[str, Any]:
-    """The daily report's figures on an existing district, in this process."""
+    """Every figure on an existing district, in this process: the daily report, the export, the front page."""
     settings = ReportSettings()
     days = list(measured_days(options.days, options.runs))
     with open_store(db) as store:
@@ -227,16 +242,105 @@ def measure(db: Path, options: argparse.Namespace) -> dict[str, Any]:
         report = timings(lambda day: daily.report(store, day, settings), days)
         rows_only = timings(store.day_rows, days)
         cut = timings(lambda day: daily.report(store, day, settings, as_of=daily.cut_instant(day, settings)), days)
+        exported = {kind: timings(lambda day: export_day(store, day, kind), export_days(store, options.days, options.runs))
+                    for kind in ("csv", "xlsx")}
+        gauge = timings(lambda day: platform_export.gauge(store.platform_rows(day)), days)
+    front = front_page(db, options)
     return {
         "doses_per_day": sizes[0], "daily_report": report, "day_rows_read": rows_only, "daily_report_as_of_cut": cut,
+        "export": exported, "export_gauge": gauge, "front_page": front,
         "db_mb": round(db.stat().st_size / 2**20), "peak_rss_mb": peak_rss_mb(),
-        "targets": {"daily_report_p50_s<=2": report["p50_ms"] <= TARGET_S * 1000},
+        "targets": {
+            "daily_report_p50_s<=2": report["p50_ms"] <= TARGET_S * 1000,
+            "export_xlsx_p50_s<=2": exported["xlsx"]["p50_ms"] <= TARGET_S * 1000,
+            "export_csv_p50_s<=2": exported["csv"]["p50_ms"] <= TARGET_S * 1000,
+            "front_page_p95_ms<=300_under_ingest": front["under_ingest"]["p95_ms"] <= FRONT_P95_MS,
+        },
     }
+
+
+def export_days(store, days: int, runs: int) -> list[datetime.date]:
+    """Days not exported yet (an export marks its doses: the next one of the same day is small), at most ``runs``."""
+    fresh = [FIRST_DAY + datetime.timedelta(days=n) for n in range(days)]
+    return [day for day in fresh if not store.platform_exports(day)][:runs]
+
+
+def export_day(store, day: datetime.date, kind: str) -> None:
+    """What `hub export platform` and the page's download do: read, build and keep the day's line list in one write
+    transaction (the file is kept in the database too)."""
+    made = store.export_platform(day, lambda rows: platform_export.build(rows, kind, MAPPING, store.catalogue),
+                                 by="bench", staff_id=None, at="2026-11-01T09:00:00+00:00")
+    assert made is not None and made[1].lines
+
+
+def front_page(db: Path, options: argparse.Namespace) -> dict[str, Any]:
+    """GET / through the Flask test client, signed in as an officer, on a busy campaign day at 14:00: alone, then while
+    another process commits batches of 500 kiosk events at ``--ingest-rate`` events/s (as `hub run` merges)."""
+    now = datetime.datetime.combine(FIRST_DAY + datetime.timedelta(days=10), datetime.time(7), tzinfo=datetime.timezone.utc)
+    cheap = passwords.hash_password(PASSWORD, cost=passwords.Cost(n=2**4, r=1, p=1))
+    with open_store(db) as store:
+        if store.staff_named("Bench Officer") is None:
+            store.add_staff("Bench Officer", "officer", cheap, now)
+        client = create_app(Services(store, store.path, WebSettings(secret_key="bench"), lambda: now)).test_client()
+        sign_in(client, "Bench Officer")
+        page(client, "/")  # the first look fills the 14 days' chart cache, as the first officer of the day would
+        alone = timings(lambda _: page(client, "/"), list(range(options.page_calls)))
+        with Ingesting(db, options.ingest_rate) as ingest:
+            busy = timings(lambda _: page(client, "/"), list(range(options.page_calls)))
+        return {"alone": alone, "under_ingest": {**busy, **ingest.figures()}}
+
+
+class Ingesting:
+    """A process committing batches of 500 signed kiosk events (bench/hub_commit.py's) into the database at a rate,
+    as `hub run`'s merge worker does, until the block ends."""
+
+    def __init__(self, db: Path, rate: int):
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self.stop, self.ready, self.out = context.Event(), context.Event(), context.Queue()
+        self.process = context.Process(target=ingest, args=(str(db), rate, self.ready, self.stop, self.out))
+
+    def __enter__(self) -> "Ingesting":
+        self.process.start()
+        if not self.ready.wait(600):  # the writer makes and parses its events first
+            raise RuntimeError("the ingest process did not start")
+        time.sleep(1.0)  # a few batches in: the page runs beside a writer at speed
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop.set()
+        self.result = self.out.get(timeout=120)
+        self.process.join(30)
+
+    def figures(self) -> dict[str, Any]:
+        return {"ingest": self.result}
+
+
+def ingest(db: str, rate: int, ready, stop, out) -> None:
+    events = interleaved(kiosks=20, per_kiosk=4_000, seed=SEED)  # 80,000 events: more than a page run needs
+    took, merged, started = [], 0, None
+    with open_store(db) as store:
+        ready.set()
+        for first in range(0, len(events), 500):
+            if stop.is_set():
+                break
+            started = started or time.perf_counter()
+            begun = time.perf_counter()
+            store.commit(Batch(events=events[first:first + 500]), "2026-09-11T07:00:00+00:00")
+            took.append(time.perf_counter() - begun)
+            merged += 500
+            time.sleep(max(0.0, started + merged / rate - time.perf_counter()))
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    out.put({"events": merged, "events_per_s": round(merged / elapsed) if elapsed else None, "target_rate": rate,
+             "commit_ms_p50": round(1000 * statistics.median(took), 1) if took else None,
+             "commit_ms_max": round(1000 * max(took), 1) if took else None})
 
 
 def measure_apart(db: Path, options: argparse.Namespace) -> dict[str, Any]:
     command = [sys.executable, "-m", "bench.reports", "--db", str(db), "--runs", str(options.runs), "--days",
-               str(options.days), "--quiet"]
+               str(options.days), "--page-calls", str(options.page_calls), "--ingest-rate", str(options.ingest_rate),
+               "--quiet"]
     return json.loads(subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
 
 
@@ -247,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     args.add_argument("--sites", type=int, default=300, help="sites, one kiosk each (default: 300)")
     args.add_argument("--days", type=int, default=60, help="campaign days the doses are spread over (default: 60)")
     args.add_argument("--runs", type=int, default=9, help="days measured (default: 9)")
+    args.add_argument("--page-calls", type=int, default=60, help="front page requests, alone and under ingest (default: 60)")
+    args.add_argument("--ingest-rate", type=int, default=INGEST_RATE, help=f"events/s committed while the front page is "
+                      f"measured (default: {INGEST_RATE})")
     args.add_argument("--db", type=Path, help="build the district here and keep it; an existing file is measured as it is")
     args.add_argument("--quiet", action="store_true", help="nothing on stderr")
     options = args.parse_args(argv)

@@ -569,6 +569,7 @@ class SqliteStore:
             with self.transaction() as conn:
                 refs = people.make_refs(conn, numbers)
         return [{**row, "ref": refs.get(row.get("id_number"))} for row in rows]
+
     # The kiosks page and the live front page: see hub/store/fleet.py, hub/store/live.py and hub.store.Store
 
     def fleet_kiosks(self) -> list[dict[str, Any]]:
@@ -590,6 +591,7 @@ class SqliteStore:
     def live_marker(self) -> tuple:
         with self.transaction("DEFERRED") as conn:
             return live.marker(conn)
+
     # The national-platform export (hub/store/exports.py)
 
     def platform_rows(self, day: date) -> list[dict[str, Any]]:

@@ -91,10 +91,12 @@ def build(db: Path, people: int, doses: int, sites: int, days: int, say: Callabl
 
 
 def write_roster(conn: sqlite3.Connection, people: int, rng: random.Random) -> list[tuple[str, str, str]]:
-    """bench/roster.py's people on the roster; returns (ID number, name, birth date) of each."""
+    """bench/roster.py's people on the roster; returns (ID number, name, birth date) of each. Their ID numbers are those
+    of an even province code (002, ...), so that the people of the events the ingest writer commits (bench/hub_events.py:
+    odd codes) are new people, as a day's check-ins mostly are."""
     rows, found = [], []
     for n in range(people):
-        number, name, born, sex, commune, address, group, phone = next(csv.reader([roster_line(n, rng)]))
+        number, name, born, sex, commune, address, group, phone = next(csv.reader([roster_line(1_000_000 + n, rng)]))
         birth = f"{born[6:]}-{born[3:5]}-{born[:2]}" if len(born) == 10 else born
         rows.append((number, name, birth, sex, commune, address, group, phone, 1, "2026-08-01", "2026-08-01"))
         found.append((number, name, birth if len(birth) == 10 else f"{birth}-01-01"))

@@ -15,8 +15,9 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext
+from markupsafe import Markup
 
-from .. import clinical
+from .. import charts, clinical
 from ..clinical import ClinicalInputError
 from ..district_time import local_day
 from ..xlsx import Sheet, workbook
@@ -26,6 +27,8 @@ from .people import SEVERITY_LABELS, may_see_people, product_name
 from .sides import local_time
 
 bp = Blueprint("clinical", __name__)
+LOTS_CHARTED = 12
+"""The lots the chart draws (most severe first); the table below it lists every one."""
 
 EVENT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}:\d{1,19}")
 LIST_LIMIT = 500
@@ -72,10 +75,21 @@ def aefi_list():
     rows = services().store.aefi_list(first, last, filters, names=names, limit=LIST_LIMIT + 1)
     if names and rows:
         record(current_staff().id, "view_aefi", f"aefi:{first.isoformat()}..{last.isoformat()}")
+    lots = services().store.aefi_lots(first, last)
     return render_template(
         "aefi.html", title=_("Adverse reactions"), rows=rows[:LIST_LIMIT], more=len(rows) > LIST_LIMIT,
-        first=first, last=last, filters=filters, names=names, lots=services().store.aefi_lots(first, last),
+        first=first, last=last, filters=filters, names=names, lots=lots, lot_chart=lot_chart(lots),
         sites=services().store.clinical_sites(), **labels())
+
+
+def lot_chart(lots: list[dict]) -> Markup:
+    """Reactions per lot (hub/charts.py bars, SVG): all reactions and the severe ones, the lots most severe first."""
+    shown = lots[:LOTS_CHARTED]
+    series = [charts.Series(_("Reactions"), [lot["reactions"] for lot in shown]),
+              charts.Series(_("Severe"), [lot["severe"] for lot in shown])]
+    return Markup(charts.bars([f"{lot['lot_number']} · {lot['product']}" for lot in shown], series,
+                              title=_("Reactions per lot"), empty=_("No lot had a reaction in these days."),
+                              chart_id="lot-chart"))
 
 
 @bp.get("/aefi/<event_id>")

@@ -287,7 +287,7 @@ def front_page(db: Path, options: argparse.Namespace) -> dict[str, Any]:
         sign_in(client, "Bench Officer")
         page(client, "/")  # the first look fills the 14 days' chart cache, as the first officer of the day would
         alone = timings(lambda _: page(client, "/"), list(range(options.page_calls)))
-        with Ingesting(db, options.ingest_rate) as ingest:
+        with Ingesting(db, options.ingest_rate, options.ingest_events) as ingest:
             busy = timings(lambda _: page(client, "/"), list(range(options.page_calls)))
         return {"alone": alone, "under_ingest": {**busy, **ingest.figures()}}
 
@@ -296,12 +296,12 @@ class Ingesting:
     """A process committing batches of 500 signed kiosk events (bench/hub_commit.py's) into the database at a rate,
     as `hub run`'s merge worker does, until the block ends."""
 
-    def __init__(self, db: Path, rate: int):
+    def __init__(self, db: Path, rate: int, count: int):
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
         self.stop, self.ready, self.out = context.Event(), context.Event(), context.Queue()
-        self.process = context.Process(target=ingest, args=(str(db), rate, self.ready, self.stop, self.out))
+        self.process = context.Process(target=ingest, args=(str(db), rate, count, self.ready, self.stop, self.out))
 
     def __enter__(self) -> "Ingesting":
         self.process.start()
@@ -319,8 +319,8 @@ class Ingesting:
         return {"ingest": self.result}
 
 
-def ingest(db: str, rate: int, ready, stop, out) -> None:
-    events = interleaved(kiosks=20, per_kiosk=4_000, seed=SEED)  # 80,000 events: more than a page run needs
+def ingest(db: str, rate: int, count: int, ready, stop, out) -> None:
+    events = interleaved(kiosks=20, per_kiosk=max(25, count // 20), seed=SEED)
     took, merged, started = [], 0, None
     with open_store(db) as store:
         ready.set()
@@ -335,6 +335,7 @@ def ingest(db: str, rate: int, ready, stop, out) -> None:
             time.sleep(max(0.0, started + merged / rate - time.perf_counter()))
     elapsed = time.perf_counter() - (started or time.perf_counter())
     out.put({"events": merged, "events_per_s": round(merged / elapsed) if elapsed else None, "target_rate": rate,
+             "ran_out": not stop.is_set(),
              "commit_ms_p50": round(1000 * statistics.median(took), 1) if took else None,
              "commit_ms_max": round(1000 * max(took), 1) if took else None})
 
@@ -342,6 +343,7 @@ def ingest(db: str, rate: int, ready, stop, out) -> None:
 def measure_apart(db: Path, options: argparse.Namespace) -> dict[str, Any]:
     command = [sys.executable, "-m", "bench.reports", "--db", str(db), "--runs", str(options.runs), "--days",
                str(options.days), "--page-calls", str(options.page_calls), "--ingest-rate", str(options.ingest_rate),
+               "--ingest-events", str(options.ingest_events),
                "--quiet"]
     return json.loads(subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
 
@@ -356,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     args.add_argument("--page-calls", type=int, default=60, help="front page requests, alone and under ingest (default: 60)")
     args.add_argument("--ingest-rate", type=int, default=INGEST_RATE, help=f"events/s committed while the front page is "
                       f"measured (default: {INGEST_RATE})")
+    args.add_argument("--ingest-events", type=int, default=150_000, help="events the writer makes beforehand, more than the "
+                      "page calls last for (default: 150,000; it stops when they run out, and says so: ran_out)")
     args.add_argument("--db", type=Path, help="build the district here and keep it; an existing file is measured as it is")
     args.add_argument("--quiet", action="store_true", help="nothing on stderr")
     options = args.parse_args(argv)

@@ -1,8 +1,9 @@
 """The live front page's reads (hub/web/live.py): doses per site and hour on a few days, doses per site and day, the
 serious adverse reactions of a few days with the count per lot, and a cheap marker that changes when anything does.
 
-The dose counts read the index doses_by_day (given_on, kiosk) for the days asked only, never all the doses; the
-reactions read outcomes_by_kind (kind, day). No names and no ID numbers leave here.
+The dose counts read dose_counts, the live doses per day, kiosk and hour that triggers keep as doses are written
+(migration 16): a few thousand rows a day, never the doses themselves; the reactions read outcomes_by_kind (kind,
+day). No names and no ID numbers leave here.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ HUB_PLACE = "@hub"
 """The kiosk column of the doses the district entered (hub/merge.py): no site, no hour."""
 
 PER_HOUR = (
-    "SELECT d.given_on, d.kiosk, k.site, substr(d.given_at, 12, 2), count(*) FROM doses d INDEXED BY doses_by_day "
-    "LEFT JOIN kiosks k ON k.kiosk = d.kiosk WHERE d.given_on = ? AND d.voided_by IS NULL "
-    "GROUP BY d.kiosk, substr(d.given_at, 12, 2)"
+    "SELECT c.given_on, c.kiosk, k.site, c.hour, c.doses FROM dose_counts c LEFT JOIN kiosks k ON k.kiosk = c.kiosk "
+    "WHERE c.given_on = ? AND c.doses > 0"
 )
 
 
@@ -27,13 +27,13 @@ def doses_by_hour(conn: sqlite3.Connection, days: Sequence[date]) -> list[dict[s
     for day in days:
         for given_on, kiosk, site, hour, count in conn.execute(PER_HOUR, (day.isoformat(),)):
             rows.append({"day": given_on, "kiosk": kiosk, "site": site if kiosk != HUB_PLACE else None,
-                         "hour": int(hour) if hour and hour.isdigit() else None, "count": count})
+                         "hour": hour if hour >= 0 else None, "count": count})
     return rows
 
 
 PER_DAY = (
-    "SELECT d.given_on, k.site, count(*) FROM doses d INDEXED BY doses_by_day LEFT JOIN kiosks k ON k.kiosk = d.kiosk "
-    "WHERE d.given_on >= ? AND d.given_on <= ? AND d.voided_by IS NULL GROUP BY d.given_on, d.kiosk"
+    "SELECT c.given_on, k.site, sum(c.doses) FROM dose_counts c LEFT JOIN kiosks k ON k.kiosk = c.kiosk "
+    "WHERE c.given_on >= ? AND c.given_on <= ? GROUP BY c.given_on, c.kiosk"
 )
 
 

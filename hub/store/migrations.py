@@ -600,6 +600,43 @@ def m015_exports(conn: sqlite3.Connection) -> None:
     execute_all(conn, M015)
 
 
+
+M016 = """
+CREATE TABLE dose_counts (
+    given_on TEXT NOT NULL,                        -- the live doses per day, kiosk and hour, kept by the triggers below
+    kiosk TEXT NOT NULL,                           -- (the front page reads two days of them, not 80,000 doses)
+    hour INTEGER NOT NULL,                         -- of the kiosk's clock (given_at), -1: none (a dose the district entered)
+    doses INTEGER NOT NULL,
+    PRIMARY KEY (given_on, kiosk, hour)
+) WITHOUT ROWID;
+INSERT INTO dose_counts (given_on, kiosk, hour, doses)
+    SELECT given_on, kiosk, HOUR_OF_DOSES, count(*) FROM doses WHERE voided_by IS NULL GROUP BY 1, 2, 3
+"""
+HOUR = "CASE WHEN substr({row}.given_at, 12, 2) GLOB '[0-9][0-9]' THEN CAST(substr({row}.given_at, 12, 2) AS INTEGER) ELSE -1 END"
+COUNT_UP = ("INSERT INTO dose_counts (given_on, kiosk, hour, doses) SELECT NEW.given_on, NEW.kiosk, {hour}, 1 "
+            "WHERE NEW.voided_by IS NULL "
+            "ON CONFLICT (given_on, kiosk, hour) DO UPDATE SET doses = doses + 1").format(hour=HOUR.format(row="NEW"))
+COUNT_DOWN = ("UPDATE dose_counts SET doses = doses - 1 "
+              "WHERE given_on = OLD.given_on AND kiosk = OLD.kiosk AND hour = {hour} AND OLD.voided_by IS NULL"
+              ).format(hour=HOUR.format(row="OLD"))
+DOSE_COUNT_TRIGGERS = (
+    f"CREATE TRIGGER dose_counts_in AFTER INSERT ON doses WHEN NEW.voided_by IS NULL BEGIN {COUNT_UP}; END",
+    f"CREATE TRIGGER dose_counts_out AFTER DELETE ON doses WHEN OLD.voided_by IS NULL BEGIN {COUNT_DOWN}; END",
+    f"CREATE TRIGGER dose_counts_moved AFTER UPDATE OF given_on, given_at, kiosk, voided_by ON doses BEGIN "
+    f"{COUNT_DOWN}; {COUNT_UP}; END",
+)
+"""The merge writes doses by deleting and inserting a person's changed rows (hub/store/commit.py rewrite), whoever
+else writes them; the triggers keep dose_counts whatever the writer (each holds a ";": run whole)."""
+
+
+def m016_dose_counts(conn: sqlite3.Connection) -> None:
+    """Live doses per day, kiosk and hour, kept by triggers as doses are written: the front page's counts
+    (hub/store/live.py)."""
+    execute_all(conn, M016.replace("HOUR_OF_DOSES", HOUR.format(row="doses")))
+    for trigger in DOSE_COUNT_TRIGGERS:
+        conn.execute(trigger)
+
 MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster,
               m007_hub_events, m008_coverage, m009_person_refs, m010_conflict_queue,
-              m011_in_chunks, m012_reports, m013_aefi_follow_up, m014_fleet_history, m015_exports]
+              m011_in_chunks, m012_reports, m013_aefi_follow_up, m014_fleet_history, m015_exports,
+              m016_dose_counts]

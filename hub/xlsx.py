@@ -107,6 +107,7 @@ PARTS = {
         '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
         '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'),
 }
+ROWS_PER_WRITE = 1000
 NOT_XML = re.compile("[\ufffe\uffff\ud800-\udfff]")
 """What XML 1.0 cannot hold beyond CONTROL (which ``neutral`` replaces): each becomes U+FFFD too."""
 
@@ -128,8 +129,10 @@ def stream_workbook(sheet: Sheet) -> bytes:
                       f'{title} sheetId="1" r:id="rId1"/></sheets></workbook>')
         with book.open("xl/worksheets/sheet1.xml", "w") as part:
             part.write((XML_HEAD + f'<worksheet xmlns="{MAIN}">' + columns_xml(sheet.widths) + "<sheetData>").encode())
-            for number, row in enumerate([sheet.header, *sheet.rows], start=1):
-                part.write(f'<row r="{number}">{"".join(map(cell, row))}</row>'.encode("utf-8"))
+            rows = [f'<row r="{number}">{"".join(map(cell, row))}</row>'
+                    for number, row in enumerate([sheet.header, *sheet.rows], start=1)]
+            for first in range(0, len(rows), ROWS_PER_WRITE):  # the zip's deflate, called for a chunk, not a row
+                part.write("".join(rows[first:first + ROWS_PER_WRITE]).encode("utf-8"))
             part.write(b"</sheetData></worksheet>")
     return out.getvalue()
 

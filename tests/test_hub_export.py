@@ -234,6 +234,23 @@ def test_ok__export_void_status_and_the_next_export_carries_the_void(store):
     assert store.platform_export(999) is None
 
 
+def test_ok__a_dose_voided_while_its_export_is_built_goes_out_again(store, tmp_path):
+    """The export reads and builds without the write lock: a void merged meanwhile (by `hub run`, another process) marks
+    nothing wrong. The dose is marked with the row the file holds, so it shows as changed after export."""
+    store.commit(Batch(events=[check_in("ka", 1), dose("ka", 2)]), AT)
+
+    def build_while_voided(rows):
+        with open_store(store.path) as merging:
+            merging.commit(Batch(events=[void("ka", 3, 2)]), AT)
+        return export.build(rows, "csv", MAPPING, store.catalogue)
+
+    _export_id, built = store.export_platform(date.fromisoformat(DAY), build_while_voided, by="tester", staff_id=None,
+                                              at=AT)
+    assert [(e, a) for e, a, _ in built.lines] == [("ka:2", "new")]
+    assert figures(status(store)["total"]) == (0, 0, 0, 1)
+    assert [(e, a) for e, a, _ in run_export(store)[1].lines] == [("ka:2", "voided")]
+
+
 def test_ok__a_dose_voided_before_any_export_is_never_exported(store):
     store.commit(Batch(events=[check_in("ka", 1), dose("ka", 2), void("ka", 3, 2)]), AT)
     assert figures(status(store)["total"]) == (0, 0, 0, 0)

@@ -51,12 +51,13 @@ def keep(conn: sqlite3.Connection, day: str, built: Any, made: tuple[str, str, i
         "INSERT INTO exports (day, format, made_at, made_by, staff_id, rows, mapping, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (day, built.format, at, by, staff_id, len(built.lines), built.mapping, zlib.compress(built.content, COMPRESSION)))
     export_id = cursor.lastrowid
+    lines = sorted(built.lines)  # in key order: each B-tree insert lands beside the last one
     conn.executemany("INSERT INTO export_rows (export_id, event_id, action, digest) VALUES (?, ?, ?, ?)",
-                     [(export_id, event_id, act, digest) for event_id, act, digest in built.lines])
+                     [(export_id, event_id, act, digest) for event_id, act, digest in lines])
     conn.executemany(
         "INSERT INTO dose_exports (event_id, export_id, digest) VALUES (?, ?, ?) "
         "ON CONFLICT (event_id) DO UPDATE SET export_id = excluded.export_id, digest = excluded.digest",
-        [(event_id, export_id, digest) for event_id, _act, digest in built.lines])
+        [(event_id, export_id, digest) for event_id, _act, digest in lines])
     return export_id
 
 

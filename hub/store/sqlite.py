@@ -600,11 +600,13 @@ class SqliteStore:
 
     def export_platform(self, day: date, build: Callable[[list[dict[str, Any]]], Any], *, by: str, staff_id: int | None,
                         at: str) -> tuple[int, Any] | None:
-        """Read, build and keep in one write transaction, so no merge slips between the rows read and those marked."""
+        """Read and build without the write lock (seconds for a busy day), then keep and mark in one short write
+        transaction. A dose merged, voided or corrected in between is marked with the digest of the row the file holds,
+        so it shows as changed after export and goes out again: nothing slips through."""
+        built = build(self.platform_rows(day))
+        if not built.lines:
+            return None
         with self.transaction() as conn:
-            built = build(exports.day_rows(conn, day.isoformat()))
-            if not built.lines:
-                return None
             return exports.keep(conn, day.isoformat(), built, (at, by, staff_id)), built
 
     def platform_export(self, export_id: int) -> dict[str, Any] | None:

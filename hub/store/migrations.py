@@ -470,10 +470,8 @@ CREATE TABLE outcomes (
     ref TEXT,                                      -- aefi: the dose it followed, aefi_ack: the aefi acknowledged
     voided_by TEXT,                                -- the EventVoided that voids it, if any
     merged_at TEXT NOT NULL                        -- hub time its event was merged (events.received_at)
-);
-CREATE INDEX outcomes_by_day ON outcomes (day, kind);
+) WITHOUT ROWID;
 CREATE INDEX outcomes_by_kind ON outcomes (kind, day);
-CREATE INDEX outcomes_by_person ON outcomes (id_number);
 CREATE INDEX outcomes_by_ref ON outcomes (ref) WHERE ref IS NOT NULL;
 CREATE TABLE lot_events (
     event_id TEXT PRIMARY KEY,                     -- a kiosk's LotOpened, VialOpened, DosesWasted or LotClosed
@@ -492,7 +490,7 @@ CREATE TABLE lot_events (
     reason TEXT,                                   -- wasted: as staff wrote it
     voided_by TEXT,
     merged_at TEXT NOT NULL                        -- hub time its event was merged (events.received_at)
-);
+) WITHOUT ROWID;
 CREATE INDEX lot_events_by_day ON lot_events (day, kiosk);
 CREATE INDEX lot_events_by_lot ON lot_events (product, lot_number);
 CREATE INDEX doses_by_day ON doses (given_on, kiosk);

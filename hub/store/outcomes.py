@@ -68,11 +68,13 @@ def keep(conn: sqlite3.Connection, fresh: list[tuple[str, str, str, str, dict[st
     lots = [lot_row(*event) for event in fresh if event[2] in LOT_TYPES]
     insert(conn, "outcomes", OUTCOME_COLUMNS, outcomes)
     insert(conn, "lot_events", LOT_COLUMNS, lots)
-    targets = [e[4]["voids"] for e in fresh if e[2] == wire.VOID_EVENT]
-    touched = json.dumps([row["event_id"] for row in outcomes + lots] + targets)
-    if outcomes or lots or targets:
+    struck = [e[4]["voids"] for e in fresh if e[2] == wire.VOID_EVENT]
+    if outcomes or lots:  # a void that arrived before its target (rare): only those rows are written twice
+        struck += [target for (target,) in conn.execute(f"SELECT DISTINCT target_id FROM voids WHERE target_id {IN_LIST}",
+                                                        (json.dumps([row["event_id"] for row in outcomes + lots]),))]
+    if struck:
         for table in ("outcomes", "lot_events"):
-            conn.execute(f"UPDATE {table} SET voided_by = ({FIRST_VOID}) WHERE event_id {IN_LIST}", (touched,))
+            conn.execute(f"UPDATE {table} SET voided_by = ({FIRST_VOID}) WHERE event_id {IN_LIST}", (json.dumps(struck),))
 
 
 FIRST_VOID = ("SELECT void_id FROM voids WHERE target_id = event_id "

@@ -14,9 +14,9 @@ import pytest
 from hub.store import Batch
 from hub.store.sqlite import open_store
 
-from .browser import launch
 from .hub_helpers import aefi, check_in, lot_dose, lot_event
-from .test_e2e_hub_web import PASSWORD, HubWeb, add_staff
+from .hub_pages import browser, web  # noqa: F401 (fixtures, used by name)
+from .test_e2e_hub_web import PASSWORD, add_staff
 from .test_hub_store_clinical import A, B, C, E, events
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,24 +49,6 @@ def db(tmp_path_factory) -> Path:
             store.enroll(kiosk, site, None, "2026-03-01T00:00:00+00:00")
         store.commit(Batch(events=events() + more_events()), "2026-03-03T09:00:00+00:00")
     return path
-
-
-@pytest.fixture(scope="module")
-def web(db):
-    process = HubWeb(db)
-    yield process
-    process.kill()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
 
 
 def shot(page, name: str) -> None:

@@ -23,9 +23,9 @@ from hub.district_time import local_day
 from hub.store import Batch
 from hub.store.sqlite import open_store
 
-from .browser import launch
 from .hub_helpers import dose
-from .test_e2e_hub_web import PASSWORD, HubWeb, add_staff
+from .hub_pages import browser, sign_in, web  # noqa: F401 (fixtures, used by name)
+from .test_e2e_hub_web import add_staff
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -61,34 +61,8 @@ def db(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def web(db):
-    process = HubWeb(db)
-    yield process
-    process.kill()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
-
-
 def shot(page, name: str, full: bool = False) -> None:
     page.screenshot(path=str(ARTIFACTS / f"coverage-{name}.png"), full_page=full)
-
-
-def sign_in(page, url: str, name: str) -> None:
-    page.goto(url + "/login")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("form button.primary")
-    page.wait_for_url(url + "/")
 
 
 def cell(page, commune_key_: str, band: str, level: str) -> str:

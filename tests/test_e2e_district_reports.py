@@ -30,7 +30,7 @@ from tests.hub_process import Client, HubProcess
 from .hub_helpers import LAN, STAFF, event
 from .test_e2e_district import publish
 from .test_e2e_hub_web import (  # noqa: F401 (browser is a fixture, used by name)
-    ARTIFACTS, HubWeb, PASSWORD, VIEWPORT, add_staff, browser, sign_in, whole_page_shot,
+    HubWeb, PASSWORD, VIEWPORT, add_staff, browser, sign_in, whole_page_shot,
 )
 
 OFFICER = "Đỗ Thị Hạnh"

@@ -18,10 +18,10 @@ import pytest
 from hub.store import Batch
 from hub.store.sqlite import open_store
 
-from .browser import launch
 from .hub_helpers import DAY, check_in, dose, void
-from .test_e2e_hub_web import HubWeb, add_staff
-from .test_e2e_coverage import sign_in
+from .hub_pages import browser, sign_in, web  # noqa: F401 (fixtures, used by name)
+from .test_e2e_hub_web import add_staff
+
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -52,24 +52,6 @@ def db(tmp_path_factory) -> Path:
                 events += [check_in(kiosk, 2 * n + 1, person(kiosk, n), full_name=name), dose(kiosk, 2 * n + 2, person(kiosk, n))]
         store.commit(Batch(events=events), AT)
     return path
-
-
-@pytest.fixture(scope="module")
-def web(db):
-    process = HubWeb(db)
-    yield process
-    process.kill()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
 
 
 def shot(page, name: str) -> None:

@@ -17,9 +17,9 @@ from hub.district_time import local_day
 from hub.store import Batch, KioskStatus
 from hub.store.sqlite import open_store
 
-from .browser import launch
 from .hub_helpers import STAFF, dose, event
-from .test_e2e_hub_web import PASSWORD, HubWeb, add_staff, sign_in
+from .hub_pages import browser, web  # noqa: F401 (fixtures, used by name)
+from .test_e2e_hub_web import PASSWORD, add_staff, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -84,24 +84,6 @@ def db(tmp_path_factory) -> Path:
         seqs_file = path.with_suffix(".seqs")
         seqs_file.write_text(json.dumps(seqs))
     return path
-
-
-@pytest.fixture(scope="module")
-def web(db):
-    process = HubWeb(db)
-    yield process
-    process.kill()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
 
 
 def expect(locator):

@@ -17,8 +17,8 @@ from hub import daily
 from hub.config import ReportSettings
 from hub.store.sqlite import open_store
 
-from .browser import launch
-from .test_e2e_hub_web import PASSWORD, HubWeb, add_staff
+from .hub_pages import browser, sign_in, web  # noqa: F401 (fixtures, used by name)
+from .test_e2e_hub_web import add_staff
 from .test_hub_daily_report import ON, SITE_A, SITE_B, at, build_district
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,34 +39,8 @@ def db(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def web(db):
-    process = HubWeb(db)
-    yield process
-    process.kill()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
-
-
 def shot(page, name: str, full: bool = False) -> None:
     page.screenshot(path=str(ARTIFACTS / f"reports-{name}.png"), full_page=full)
-
-
-def sign_in(page, url: str, name: str) -> None:
-    page.goto(url + "/login")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("form button.primary")
-    page.wait_for_url(url + "/")
 
 
 def count(page, table: str, site: str, figure: str) -> str:

@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 
 import openpyxl
 import pytest

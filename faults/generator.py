@@ -33,6 +33,8 @@ NAMES = ("Nguyễn Thị Lan", "Trần Thị Hương", "Lê Thị Mai", "Phạm 
 SHARED_EVERY = 10
 """Every tenth person comes from a pool shared by all kiosks: one citizen seen at two kiosks."""
 SHARED_POOL = 500
+REFUSAL_CODES = ("declined", "contraindicated", "referred")
+"""The refusals' reason codes (kiosk/queue/actions.py refuse), taken in turn."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ class Generator:
             actions.defer(self.site, tid, NURSE, reason="sốt 38.5", return_on=self.today() + datetime.timedelta(days=7))
             return
         if self.n % 31 == 0:
-            actions.refuse(self.site, tid, NURSE, reason="từ chối")
+            code = REFUSAL_CODES[self.n // 31 % len(REFUSAL_CODES)]  # each way of not being vaccinated, in turn
+            actions.refuse(self.site, tid, NURSE, reason_code=code, reason="từ chối")
             return
         actions.clear(self.site, tid, NURSE)
         if not self.dose(tid):

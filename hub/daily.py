@@ -70,11 +70,11 @@ def stamp(moment: datetime.datetime) -> str:
 
 
 def arrived_after(rows: DayRows, cut_at: str) -> list[dict[str, Any]]:
-    """Per site, what reached the hub after the cut: doses, outcomes and discards merged later, voids merged later,
-    and the hub time of the last of them (a kiosk back online at 15:50)."""
+    """Per site, what reached the hub after the cut: doses, outcomes and lot events (wastes, closures) merged later,
+    voids merged later, and the hub time of the last of them (a kiosk back online at 15:50)."""
     cut = instant(cut_at)
     late: dict[str, dict[str, Any]] = {}
-    for kind, items in (("doses", rows.doses), ("outcomes", rows.outcomes), ("discards", rows.discards)):
+    for kind, items in (("doses", rows.doses), ("outcomes", rows.outcomes), ("discards", rows.lots)):
         for row in items:
             for field, moment in ((kind, row.arrived), ("voids", row.voided)):
                 if moment and instant(moment) > cut:

@@ -149,5 +149,7 @@ def test_ok__the_kiosks_page_flags_backlog_clock_and_silence(web, browser, viewp
     assert "skew" in flags["kb"] and "unsynced" in flags["kb"]
     assert page.locator('tr[data-kiosk="kc"]').get_attribute("data-state") == "offline"  # silent 45 minutes
     no_sideways(page)
+    table = page.locator("table.fleet").locator("xpath=..")  # the flags, the column that matters, are not scrolled away
+    assert table.evaluate("wrapper => wrapper.scrollWidth <= wrapper.clientWidth")
     page.screenshot(path=str(ARTIFACTS / f"fleet-{viewport}.png"), full_page=True)
     page.context.close()

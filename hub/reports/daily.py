@@ -59,6 +59,24 @@ class Outcome(NamedTuple):
     voided: str | None
 
 
+class LotRow(NamedTuple):
+    """A DosesWasted or LotClosed of the day, as the store read it (in each kiosk's order)."""
+
+    event_id: str
+    kiosk: str
+    site: str
+    kind: str
+    """wasted or closed."""
+    product: str
+    lot_number: str
+    doses: int | None
+    """wasted: the doses lost."""
+    wasted: int | None
+    """closed: the lot's wasted total that day, the doses left in opened vials too."""
+    arrived: str
+    voided: str | None
+
+
 class Discard(NamedTuple):
     """Doses discarded from a lot at a site on the day (a DosesWasted, or what a LotClosed left in opened vials)."""
 
@@ -75,6 +93,30 @@ def instant(text: str) -> datetime.datetime:
     """A hub time as an aware datetime (a time without a zone is UTC)."""
     moment = datetime.datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+def discards(lots: Iterable[LotRow], as_of: datetime.datetime | None) -> list[Discard]:
+    """The doses discarded, as a hub that had merged the lot events of the cut would count them: each DosesWasted's
+    doses; a LotClosed adds what its wasted total exceeds the DosesWasted of that lot and kiosk merged by then (the
+    kiosk's total counts a waste it voided later too: so does the subtraction), so nothing is counted twice."""
+    found, wasted_so_far = [], {}
+    for row in lots:
+        if as_of is not None and instant(row.arrived) > as_of:
+            continue
+        key = (row.kiosk, row.product, row.lot_number)
+        if row.kind == "wasted":
+            wasted_so_far[key] = wasted_so_far.get(key, 0) + (row.doses or 0)
+            extra = row.doses or 0
+        else:
+            extra = max(0, (row.wasted or 0) - wasted_so_far.pop(key, 0))
+        if extra:
+            found.append(Discard(row.event_id, row.site, row.product, row.lot_number, extra, row.arrived, row.voided))
+    return found
+
+
+def live_rows(rows: DayRows, as_of: datetime.datetime | None) -> list[Dose | Outcome | Discard]:
+    """Every row a report cut at ``as_of`` counts (None: now)."""
+    return [*counted(rows.outcomes, as_of), *counted(rows.doses, as_of), *counted(discards(rows.lots, as_of), as_of)]
 
 
 def counted(rows: Iterable[Any], as_of: datetime.datetime | None) -> list[Any]:
@@ -124,7 +166,7 @@ class DayRows:
     day: datetime.date
     doses: list[Dose]
     outcomes: list[Outcome]
-    discards: list[Discard]
+    lots: list[LotRow]
     sites: list[str]
     """The sites of the district's enrolled kiosks: each has a row, with zeros when it sent nothing."""
 
@@ -172,8 +214,7 @@ def summed(groups: dict[Any, dict[str, dict[str, int]]]) -> dict[Any, dict[str, 
 
 def build(rows: DayRows, as_of: datetime.datetime | None, rules: Rules) -> dict[str, Any]:
     """The report as JSON-ready data: per site the form's figures, the district total, by product, by age band."""
-    live = [*counted(rows.outcomes, as_of), *counted(rows.doses, as_of), *counted(rows.discards, as_of)]
-    by_site, products = tally(live, rows.day, rules)
+    by_site, products = tally(live_rows(rows, as_of), rows.day, rules)
     sites = sorted({*rows.sites, *by_site})
     site_rows = [{"site": site, **figures_of(by_site.get(site, {}))} for site in sites]
     total = {figure: sum(row[figure] for row in site_rows) for figure in FIGURES}
@@ -196,6 +237,5 @@ def figures_of(got: Mapping[str, int]) -> dict[str, int]:
 def behind(rows: DayRows, as_of: datetime.datetime | None, rules: Rules, site: str | None,
            figure: str) -> list[Dose | Outcome | Discard]:
     """The rows behind one figure of one site (None: the district), as counted: what a click on the count lists."""
-    live = [*counted(rows.outcomes, as_of), *counted(rows.doses, as_of), *counted(rows.discards, as_of)]
-    return [row for row in live if (site is None or row.site == site)
+    return [row for row in live_rows(rows, as_of) if (site is None or row.site == site)
             and any(f == figure for f, _, _ in contributions(row, rows.day, rules))]

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from typing import Any
 
-from ..reports.daily import DayRows, Discard, Dose, Outcome
+from ..reports.daily import DayRows, Dose, LotRow, Outcome
 
 HUB_TIME = ("CASE WHEN {id} IS NULL THEN NULL "
             "WHEN {id} LIKE '@hub:%' THEN (SELECT at FROM hub_events WHERE seq = CAST(substr({id}, 6) AS INTEGER)) "
@@ -33,7 +33,7 @@ FROM outcomes o LEFT JOIN kiosks k ON k.kiosk = o.kiosk
 WHERE o.day = ? AND o.kind IN ('checked_in', 'deferred', 'refused', 'contraindicated', 'referred', 'aefi')
 """
 DISCARDS = f"""
-SELECT l.event_id, l.kiosk, coalesce(k.site, l.kiosk), l.kind, l.product, l.lot_number, l.doses, l.wasted, l.at,
+SELECT l.event_id, l.kiosk, coalesce(k.site, l.kiosk), l.kind, l.product, l.lot_number, l.doses, l.wasted,
        l.merged_at, {HUB_TIME.format(id="l.voided_by")}
 FROM lot_events l LEFT JOIN kiosks k ON k.kiosk = l.kiosk
 WHERE l.day = ? AND l.kind IN ('wasted', 'closed') ORDER BY l.kiosk, CAST(substr(l.event_id, instr(l.event_id, ':') + 1) AS INTEGER)
@@ -47,24 +47,8 @@ def day_rows(conn: sqlite3.Connection, day: datetime.date) -> DayRows:
     outcomes = [Outcome(*row) for row in conn.execute(OUTCOMES, (text,))]
     sites = [site for (site,) in conn.execute(
         "SELECT DISTINCT site FROM kiosks WHERE enrolled_at IS NOT NULL AND site IS NOT NULL ORDER BY site")]
-    return DayRows(day, doses, outcomes, discards(conn.execute(DISCARDS, (text,)).fetchall()), sites)
-
-
-def discards(rows: list[tuple]) -> list[Discard]:
-    """Each DosesWasted's doses; a LotClosed adds what its lot's wasted total (the doses left in opened vials too)
-    exceeds the DosesWasted of that lot on that kiosk since it was opened, so that nothing is counted twice. (The
-    kiosk's total counts a waste it voided later too: so does the subtraction.)"""
-    found, wasted_so_far = [], {}
-    for event_id, kiosk, site, kind, product, lot, doses, wasted, _at, arrived, voided in rows:
-        key = (kiosk, product, lot)
-        if kind == "wasted":
-            wasted_so_far[key] = wasted_so_far.get(key, 0) + (doses or 0)
-            extra = doses or 0
-        else:
-            extra = max(0, (wasted or 0) - wasted_so_far.pop(key, 0))
-        if extra:
-            found.append(Discard(event_id, site, product, lot, extra, arrived, voided))
-    return found
+    lots = [LotRow(*row) for row in conn.execute(DISCARDS, (text,))]
+    return DayRows(day, doses, outcomes, lots, sites)
 
 
 def issue(conn: sqlite3.Connection, day: datetime.date, report: dict[str, Any], *, cut_at: str, issued_at: str,

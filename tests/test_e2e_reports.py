@@ -18,7 +18,7 @@ from hub.config import ReportSettings
 from hub.store.sqlite import open_store
 
 from .hub_pages import browser, sign_in, web  # noqa: F401 (fixtures, used by name)
-from .test_e2e_hub_web import add_staff
+from .test_e2e_hub_web import HubWeb, add_staff
 from .test_hub_daily_report import ON, SITE_A, SITE_B, at, build_district
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,3 +101,39 @@ def test_ok__an_officer_on_a_tablet_reads_the_counts_without_names(web, browser)
     page.set_viewport_size({"width": 1280, "height": 800})
     page.click("text=English")
     shot(page, "6-officer-tablet-en", full=True)
+
+
+@pytest.mark.timeout(60)
+def test_ok__hub_web_issues_the_days_report_at_its_cut_off_and_refuses_a_bad_settings_file(tmp_path):
+    """`hub web` watches the clock too: with a cut-off already past (00:00) it issues today's report as it starts. A
+    settings file with a key it does not know stops it at once, naming the key."""
+    import subprocess
+    import sys
+    import time
+    from datetime import datetime, timezone
+
+    from hub.district_time import local_day
+
+    db = tmp_path / "hub.db"
+    open_store(db).close()
+    settings = tmp_path / "hub.toml"
+    settings.write_text('[report]\ncutoff = "00:00"\n', encoding="utf-8")
+    today = local_day(datetime.now(timezone.utc))
+    web = HubWeb(db, "--config", str(settings))
+    try:
+        deadline = time.monotonic() + 20
+        while not versions_of(db, today) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        issued = versions_of(db, today) or versions_of(db, local_day(datetime.now(timezone.utc)))
+        assert [(v["why"], v["issued_by"]) for v in issued] == [("cutoff", daily.CUTOFF_BY)]
+    finally:
+        web.kill()
+    settings.write_text('[report]\ncutof = "15:30"\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "hub", "web", "--db", str(db), "--port", "0", "--config", str(settings)],
+                          capture_output=True, text=True, timeout=30, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 2 and "report.cutof: not a setting" in done.stderr
+
+
+def versions_of(db: Path, day) -> list[dict]:
+    with open_store(db) as store:
+        return store.daily_report_versions(day)

@@ -81,16 +81,16 @@ def make_refs(conn: sqlite3.Connection, numbers: list[str]) -> dict[str, str]:
     return refs_of(conn, numbers)
 
 
-def briefs(conn: sqlite3.Connection, numbers: list[str]) -> dict[str, dict[str, Any]]:
-    """For a list of people (a report's figure): each one's ref, merged name (else the roster's), birth date and sex."""
-    refs = make_refs(conn, numbers)
+def briefs(conn: sqlite3.Connection, refs: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """For a list of people (a report's figure; ``refs``: their ID numbers' refs): each one's ref, merged name (else
+    the roster's), birth date and sex."""
     found = {}
-    for number in numbers:
+    for number, ref in refs.items():
         person = conn.execute("SELECT full_name, birth_date, sex FROM people WHERE id_number = ?", (number,)).fetchone()
         if not person or not person[0]:
             person = conn.execute("SELECT full_name, birth_date, sex FROM roster WHERE id_number = ?", (number,)).fetchone()
         name, born, sex = person or (None, None, None)
-        found[number] = {"ref": refs[number], "id_number": number, "full_name": name, "birth_date": born, "sex": sex}
+        found[number] = {"ref": ref, "id_number": number, "full_name": name, "birth_date": born, "sex": sex}
     return found
 
 

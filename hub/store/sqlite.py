@@ -428,16 +428,22 @@ class SqliteStore:
     def conflict_ref(self, conflict_id: str) -> str | None:
         with self.transaction("DEFERRED") as conn:
             number = people.conflict_person(conn, conflict_id)
-            ref = people.refs_of(conn, [number]).get(number) if number else None
-        if number is None or ref is not None:
-            return ref
-        with self.transaction() as conn:
-            return people.make_refs(conn, [number])[number]
+        return self.refs_for([number])[number] if number else None
 
     def people_briefs(self, numbers: list[str]) -> dict[str, dict[str, Any]]:
+        refs = self.refs_for(numbers)
+        with self.transaction("DEFERRED") as conn:
+            return people.briefs(conn, refs)
+
+    def refs_for(self, numbers: list[str]) -> dict[str, str]:
+        """Each ID number's opaque ref, read; made (one short write) only for those that have none yet."""
         unique = sorted(set(numbers))
-        with self.transaction() as conn:  # a write: people seen here for the first time get their ref
-            return people.briefs(conn, unique)
+        with self.transaction("DEFERRED") as conn:
+            refs = people.refs_of(conn, unique)
+        if len(refs) < len(unique):
+            with self.transaction() as conn:
+                refs = people.make_refs(conn, unique)
+        return refs
 
     # The conflict queue and the police lists: see hub/store/conflicts.py and hub.store.Store
 
@@ -561,13 +567,8 @@ class SqliteStore:
             return clinical_reads.lots_in_use(conn, first.isoformat(), last.isoformat())
 
     def with_refs(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The rows, each with its person's opaque ``ref`` (made for those who have none yet, as conflict_ref does)."""
-        numbers = sorted({row["id_number"] for row in rows if row.get("id_number")})
-        with self.transaction("DEFERRED") as conn:
-            refs = people.refs_of(conn, numbers)
-        if len(refs) < len(numbers):
-            with self.transaction() as conn:
-                refs = people.make_refs(conn, numbers)
+        """The rows, each with its person's opaque ``ref`` (made for those who have none yet: refs_for)."""
+        refs = self.refs_for([row["id_number"] for row in rows if row.get("id_number")])
         return [{**row, "ref": refs.get(row.get("id_number"))} for row in rows]
 
     # The kiosks page and the live front page: see hub/store/fleet.py, hub/store/live.py and hub.store.Store

@@ -4,11 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_RUNTIME := libzbar0 mosquitto
-APT_TEST := chromium libatomic1 faketime mosquitto-clients
+APT_TEST := chromium libatomic1 faketime mosquitto-clients postgresql
+APT_BENCH := valgrind
 DEMO_PORT ?= 8080
 DEMO_DB ?= var/demo.db
 
-.PHONY: demo test test-shifted bench bench-decode bench-latency bench-hub bench-roster bench-province bench-reports system-deps test-system-deps frames translations clean help
+.PHONY: demo test test-shifted check-install bench bench-decode bench-live bench-latency bench-hub bench-roster bench-province bench-reports bench-pg bench-province-ingest bench-province-day system-deps test-system-deps frames translations clean help
 
 help:
 	@echo "make demo    set up and run a kiosk on the bundled replay frames, with a local broker and district hub"
@@ -30,12 +31,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 DEMO_STAFF ?= Giám sát demo
+DEMO_VACCINATOR ?= Tiêm chủng demo
 DEMO_PIN ?= 2580
 
 demo: system-deps $(VENV)/.installed
 	@mkdir -p var
 	@$(BIN)/kiosk --log-level WARNING staff list --db $(DEMO_DB) | grep -q "$(DEMO_STAFF)" || \
 	  printf '%s\n' "$(DEMO_PIN)" | $(BIN)/kiosk --log-level WARNING staff add "$(DEMO_STAFF)" --role supervisor --pin-stdin --db $(DEMO_DB)
+	@$(BIN)/kiosk --log-level WARNING staff list --db $(DEMO_DB) | grep -q "$(DEMO_VACCINATOR)" || \
+	  printf '%s\n' "$(DEMO_PIN)" | $(BIN)/kiosk --log-level WARNING staff add "$(DEMO_VACCINATOR)" --role vaccinator --pin-stdin --db $(DEMO_DB)
 	@echo "supervisor screen: http://127.0.0.1:$(DEMO_PORT)/supervisor/  (sign in as '$(DEMO_STAFF)', PIN $(DEMO_PIN))"
 	BIN=$(BIN) DEMO_PORT=$(DEMO_PORT) DEMO_DB=$(DEMO_DB) provision/demo.sh
 
@@ -51,10 +55,20 @@ SHIFTED_TZ ?= America/Sao_Paulo
 test-shifted: test-system-deps $(VENV)/.installed
 	$(BIN)/python -m tests.shifted --date "$(SHIFTED_DATE)" --tz "$(SHIFTED_TZ)" $(PYTEST_ARGS)
 
-bench: bench-decode bench-latency bench-hub bench-roster bench-province bench-reports
+# provision/install-kiosk.sh on a fresh Debian 12 in a chroot (as root; minutes; downloads; not part of `make test`):
+# CHROOT=/var/tmp/kiosk-check-install by default, reused on the next run. See docs/production.md.
+check-install:
+	provision/check-install.sh
+
+bench: bench-decode bench-live bench-latency bench-hub bench-roster bench-province bench-reports bench-pg bench-province-ingest bench-province-day
 
 bench-decode: system-deps $(VENV)/.installed
 	@$(BIN)/python bench/decode.py
+
+# The live scanner loop (issue 14): cards held still under the replayed camera, and callgrind's instructions per idle frame.
+bench-live: system-deps $(VENV)/.installed
+	@provision/apt-deps.sh $(APT_BENCH)
+	@$(BIN)/python bench/live.py --callgrind
 
 bench-latency: system-deps $(VENV)/.installed
 	@$(BIN)/python bench/latency.py --all-in-one
@@ -78,6 +92,19 @@ bench-province: $(VENV)/.installed
 # the front page p95 <= 300 ms while ingest runs; 1,000,000 people, 2,500,000 doses, 300 sites, 60 days).
 bench-reports: $(VENV)/.installed
 	@$(BIN)/python -m bench.reports --people $(PROVINCE_PEOPLE) --doses $(PROVINCE_DOSES)
+
+# The merge's commit on PostgreSQL with 1 and 2 workers against SQLite in the same run (issue 15); a cluster of its own.
+bench-pg: test-system-deps $(VENV)/.installed
+	@$(BIN)/python -m bench.pg_commit
+
+# The province workers' merge over MQTT: PostgreSQL with 1 and 2 workers against the SQLite hub and raw paho (issue 15).
+bench-province-ingest: test-system-deps $(VENV)/.installed
+	$(BIN)/python -m bench.province_ingest
+
+# A province's campaign day (bench/province_sim.py): 30 bridged districts, 1,000 kiosks, 10x the national peak, with
+# outages; about 15 minutes. PROVINCE_DAY_ARGS="--districts 3 --kiosks 30 --seconds 60" for a smaller one.
+bench-province-day: test-system-deps $(VENV)/.installed
+	$(BIN)/python -m bench.province_sim $(PROVINCE_DAY_ARGS)
 
 frames: $(VENV)/.installed
 	$(BIN)/python -m kiosk.demo.generate

@@ -70,6 +70,8 @@ class Worker:
 
     def stop(self) -> None:
         stop_process(self.proc)
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            pipe.close()
         self.log.close()
 
 
@@ -152,7 +154,7 @@ class Watcher:
     latency) the time each new watermark arrived.
     """
 
-    def __init__(self, url: str, targets: dict[str, int] | None = None):
+    def __init__(self, url: str, targets: dict[str, int] | None = None, *, ack_filter: str = f"{wire.ROOT}/k/+/{wire.ACK}"):
         self.targets = dict(targets or {})
         self.watermarks: dict[str, int] = {}
         self.reached_at: dict[str, float] = {}
@@ -163,7 +165,7 @@ class Watcher:
         self.all_reached = threading.Event()
         self.hub_changed = threading.Condition()
         self.client = client(f"bench-watch-{os.getpid()}-{time.monotonic_ns()}")
-        self.client.on_connect = lambda c, *_: c.subscribe([(wire.HUB_STATUS_TOPIC, 1), (f"{wire.ROOT}/k/+/{wire.ACK}", 1)])
+        self.client.on_connect = lambda c, *_: c.subscribe([(wire.HUB_STATUS_TOPIC, 1), (ack_filter, 1)])
         self.client.on_message = self.on_message
         connect(self.client, url, persistent=False)
         if not self.targets:
@@ -176,10 +178,10 @@ class Watcher:
                 self.hub_state = wire.parse_hub_status(message.payload)["state"] if message.payload else None
                 self.hub_changed.notify_all()
             return
-        where = wire.parse_topic(message.topic)
+        where = wire.parse_district_topic(message.topic)  # the kiosk's own ack topic, or the province's under a prefix
         if where is None or not message.payload:
             return
-        ack = wire.parse_ack(where[0], message.payload)
+        ack = wire.parse_ack(where[1], message.payload)
         self.watermarks[ack.kiosk] = ack.watermark
         self.acks.append((wall, ack.kiosk, ack.watermark))
         target = self.targets.get(ack.kiosk)
@@ -243,5 +245,6 @@ class HubProcess:
     def stop(self) -> int | None:
         status = stop_process(self.proc)
         self.follower.join(5)
+        self.proc.stdout.close()
         self.log.close()
         return status

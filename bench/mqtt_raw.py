@@ -63,9 +63,9 @@ def delivered(reason_code) -> bool:
 class Publisher:
     """One kiosk's bare paho client: publishes a list of bodies at QoS 1 and counts the PUBACKs."""
 
-    def __init__(self, kiosk_id: str, bodies: list[bytes], url: str, *, window: int = WINDOW):
+    def __init__(self, kiosk_id: str, bodies: list[bytes], url: str, *, window: int = WINDOW, district: str | None = None):
         self.kiosk_id = kiosk_id
-        self.topic = wire.topic(kiosk_id, wire.EVENT)
+        self.topic = wire.district_topic(district, kiosk_id, wire.EVENT) if district else wire.topic(kiosk_id, wire.EVENT)
         self.bodies = bodies
         self.url = url
         self.client = client(f"raw-pub-{kiosk_id}")
@@ -157,10 +157,10 @@ def run_publisher(args: argparse.Namespace) -> dict:
     """The ``publish`` worker: build bodies, (connect,) wait for go, publish everything, wait for every PUBACK."""
     from hub_events import wire_bodies
 
-    kiosks = [(index, kiosk) for index, kiosk in (pair.split("=") for pair in args.kiosks.split(","))]
+    kiosks = [(index, *named.partition("@")[::2]) for index, named in (pair.split("=") for pair in args.kiosks.split(","))]
     publishers = [Publisher(kiosk, wire_bodies(kiosk, int(index), args.count, args.seed, signer_of(args.keys, kiosk)),
-                            args.broker, window=args.window)
-                  for index, kiosk in kiosks]
+                            args.broker, window=args.window, district=district or None)
+                  for index, kiosk, district in kiosks]
     if not args.connect_after_go:
         for p in publishers:
             p.connect()
@@ -196,7 +196,7 @@ def signer_of(keys: str | None, kiosk: str):
 
 def run_subscriber(args: argparse.Namespace) -> dict:
     """The ``subscribe`` worker: count (and optionally time) messages until the expected number arrived."""
-    counter = Counter(args.broker, args.client_id, args.expect, timed=args.timed).start()
+    counter = Counter(args.broker, args.client_id, args.expect, topic_filter=args.filter, timed=args.timed).start()
     if not counter.subscribed.wait(10):
         return {"error": "no SUBACK"}
     print("ready", flush=True)
@@ -214,7 +214,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     sub = ap.add_subparsers(dest="command", required=True)
     pub = sub.add_parser("publish")
     pub.add_argument("--broker", required=True)
-    pub.add_argument("--kiosks", required=True, help="index=kiosk-id,... (the index picks the invented people)")
+    pub.add_argument("--kiosks", required=True, help="index=kiosk-id[@district],... (the index picks the invented people; "
+                     "a district publishes on the province broker's topic under its prefix)")
     pub.add_argument("--count", type=int, required=True, help="events per kiosk")
     pub.add_argument("--seed", type=int, default=1)
     pub.add_argument("--window", type=int, default=WINDOW)
@@ -225,6 +226,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     subs.add_argument("--broker", required=True)
     subs.add_argument("--client-id", required=True)
     subs.add_argument("--expect", type=int, required=True)
+    subs.add_argument("--filter", default=wire.EVENT_FILTER, help="the topic filter (default: %(default)s)")
     subs.add_argument("--timed", action="store_true", help="note time.time() of each message by event id")
     subs.add_argument("--timeout", type=float, default=600)
     return ap.parse_args(argv)

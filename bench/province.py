@@ -171,7 +171,7 @@ def measure_store(db: Path, calls: int, rng: random.Random) -> dict[str, Any]:
     with open_store(db) as store:
         communes = store.coverage_communes()
         district = timings(lambda day: store.coverage(day), days(calls, rng))
-        one = timings(lambda pair: store.coverage(pair[0], pair[1]),
+        one = timings(lambda pair: store.coverage(pair[0], pair[1][1], pair[1][0]),
                       list(zip(days(calls, rng), (rng.choice(communes) for _ in range(calls)))))
         keys = [json.dumps(rng.sample(roster_ids(store), 500)) for _ in range(max(3, calls // 10))]
         refresh = timings(lambda batch: refresh_in_rollback(store, batch), keys)
@@ -211,7 +211,7 @@ def measure_pages(db: Path, calls: int, rng: random.Random) -> dict[str, Any]:
         officer, data = app.test_client(), app.test_client()
         sign_in(officer, "Bench Officer")
         sign_in(data, "Bench Data")
-        keys = [commune_key(name) for name in store.coverage_communes()]
+        keys = [commune_key(commune, district) for district, commune in store.coverage_communes()]
         figures = {
             "coverage": timings(lambda _: page(officer, "/coverage"), list(range(calls))),
             "coverage_one_commune": timings(lambda key: page(officer, f"/coverage?commune={key}"),

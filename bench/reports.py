@@ -41,6 +41,7 @@ from hub.config import ReportSettings
 from hub.reports import export as platform_export
 from hub.reports.platform import load_mapping
 from hub.store import Batch
+from hub.store.migrations import HOUR
 from hub.store.sqlite import open_store
 from hub.web import Services, WebSettings, create_app
 
@@ -84,10 +85,18 @@ def build(db: Path, people: int, doses: int, sites: int, days: int, say: Callabl
     written = write_visits(conn, numbers, doses, sites, days, rng)
     say(f"doses: {written['doses']}, outcomes: {written['outcomes']}")
     written["lot_events"] = write_lots(conn, sites, days, rng)
+    count_doses(conn)
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return {**written, "people": people, "sites": sites, "days": days, "built_s": round(time.perf_counter() - started, 1)}
+
+
+def count_doses(conn: sqlite3.Connection) -> None:
+    """dose_counts as the merge would have kept it (hub/store/live.py count_doses): the live doses per day, kiosk and
+    hour of the kiosk's clock, counted once the doses are written."""
+    conn.execute(f"INSERT INTO dose_counts (given_on, kiosk, hour, doses) SELECT given_on, kiosk, {HOUR.format(row='doses')}, "
+                 "count(*) FROM doses WHERE voided_by IS NULL GROUP BY 1, 2, 3")
 
 
 def write_roster(conn: sqlite3.Connection, people: int, rng: random.Random) -> list[tuple[str, str, str]]:

@@ -1,4 +1,4 @@
-"""`python -m faults [--scenario NAME ...] [--full] [--json]`: run the fault scenarios and print what survived.
+"""`python -m faults [--scenario NAME ...] [--full] [--store sqlite|postgres] [--json]`: run the fault scenarios and print what survived.
 
 Exits 1 when any scenario lost, duplicated or invented a record (or broke), 0 otherwise.
 """
@@ -26,6 +26,10 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--json", action="store_true", help="print a JSON list (one object per scenario) instead of the table")
     top.add_argument("--seed", type=int, help="seed of the random fault moments (default: a new one, printed)")
     top.add_argument("--folder", metavar="PATH", help="where runs keep their databases and logs (default: a temporary folder)")
+    top.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite",
+                     help="the hub's store in the single-district scenarios: a SQLite file (default) or a PostgreSQL "
+                          "database in a cluster the run starts (Debian's postgresql); the province scenarios always "
+                          "merge into PostgreSQL")
     top.add_argument("--keep", action="store_true", help="keep every run's folder, not only failed ones")
     return top
 
@@ -38,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in args.scenario or list(SCENARIOS):
         print(f"faults: {name} ({'full' if args.full else 'small'}, seed {seed}) ...", file=sys.stderr, flush=True)
-        result = execute(name, SCENARIOS[name], base / name, full=args.full, seed=seed, keep=args.keep)
+        result = execute(name, SCENARIOS[name], base / name, full=args.full, seed=seed, keep=args.keep,
+                         store=args.store)
         print(f"faults: {name}: {'ok' if result.ok else 'FAILED'} in {result.duration_s} s", file=sys.stderr, flush=True)
         results.append(result)
     if args.json:

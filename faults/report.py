@@ -8,7 +8,7 @@ from typing import Iterable, TextIO
 from .scenarios import Result
 
 COLUMNS = (
-    ("scenario", "scenario"), ("acknowledged", "acked"), ("merged", "merged"), ("lost", "lost"),
+    ("scenario", "scenario"), ("store", "store"), ("acknowledged", "acked"), ("merged", "merged"), ("lost", "lost"),
     ("duplicate", "dup"), ("unexpected", "unexp"), ("faults", "faults"), ("duration_s", "secs"),
     ("absorbed", "absorbed"),
 )
@@ -31,6 +31,8 @@ def details(result: Result, out: TextIO) -> None:
     lines = []
     if result.quarantine:
         lines.append("quarantine: " + ", ".join(f"{reason} {n}" for reason, n in sorted(result.quarantine.items())))
+    lines += [f"district {name}: " + ", ".join(f"{key} {value}" for key, value in figures.items() if value != {})
+              for name, figures in sorted(result.districts.items())]
     lines += result.notes
     lines += [f"FAILED CHECK: {check}" for check in result.failed_checks]
     lines += [f"{kind}: {', '.join(ids)}" for kind, ids in sorted(result.samples.items())]

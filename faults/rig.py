@@ -2,16 +2,20 @@
 
 Everything lives in one folder: the broker's config and persistence, the hub's
 database, each kiosk's database (in a folder of its own), and one log per process, kept when a run
-fails so its findings can be read.
+fails so its findings can be read. With ``store="postgres"`` the hub's database is a PostgreSQL
+database in a cluster of the rig's own (a temporary folder PostgreSQL's user can reach; its log is
+copied into the run's folder when the rig closes).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.mosquitto import Broker
+from tests.postgres import Cluster
 
 from . import verify
 from .link import Link
@@ -45,17 +49,39 @@ class Kiosk:
         return any(g.running for g in self.generators)
 
 
+def start_subscribed(hub: Proc, subscribed: str, timeout: float = 30.0) -> None:
+    """Start a `hub run` process and wait until its log says ``subscribed`` once more; raise RuntimeError when it
+    exits first."""
+    before = log_count(hub.log, subscribed)
+    hub.start()
+    wait_until(lambda: log_count(hub.log, subscribed) > before or not hub.running, timeout,
+               what=f"{hub.name}'s subscription")
+    if not hub.running:
+        raise RuntimeError(f"{hub.name} exited with {hub.returncode}:\n{hub.tail()}")
+
+
 class Rig:
     """A broker, a hub and kiosks in ``folder``; ``close`` ends every process it started."""
 
-    def __init__(self, folder: Path, *, max_queued: int = 0, resend_seconds: float = 2.0, hub_batch_ms: float = 20.0):
+    def __init__(self, folder: Path, *, max_queued: int = 0, resend_seconds: float = 2.0, hub_batch_ms: float = 20.0,
+                 hub_config: Path | None = None, broker_extra: str = "", store: str = "sqlite"):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.broker = Broker(self.folder / "mosquitto", max_queued=max_queued)
-        self.hub_db = self.folder / "hub.db"
+        self.broker = Broker(self.folder / "mosquitto", max_queued=max_queued, extra=broker_extra)
+        self.cluster: Cluster | None = None
+        self.hub_db: Path | str = self.folder / "hub.db"
+        """The hub's database: a SQLite file, or a PostgreSQL URL (every `--db` takes either)."""
+        if store == "postgres":
+            self.cluster = Cluster().start()
+            self.hub_db = self.cluster.create_database()
+        elif store != "sqlite":
+            raise ValueError(f"no such store: {store!r} (sqlite or postgres)")
+        config = ["--config", str(hub_config)] if hub_config else []
         self.hub = Proc("hub", python("-m", "hub", "run", "--broker", self.broker.url, "--db", str(self.hub_db),
-                                      "--batch-ms", str(hub_batch_ms)), self.folder / "hub.log")
+                                      "--batch-ms", str(hub_batch_ms), *config), self.folder / "hub.log")
         self.resend_seconds = resend_seconds
+        self.kiosk_env: dict[str, str] = {}
+        """Settings every kiosk added from now on gets in its environment (a district's under a province)."""
         self.kiosks: dict[str, Kiosk] = {}
         self.faults = 0
 
@@ -81,8 +107,10 @@ class Rig:
                           "--broker-dir", str(broker_dir), "--json"))
         return {**json.loads(done.stdout), "key_file": str(key)}
 
-    def add_kiosk(self, kiosk_id: str, *, clock: str | None = None, link: bool = False, enroll: bool = True) -> Kiosk:
-        """A kiosk with its own database, enrolled at the hub; under a wrong clock and behind a cuttable link if asked."""
+    def add_kiosk(self, kiosk_id: str, *, clock: str | None = None, link: bool = False, enroll: bool = True,
+                  index: int | None = None) -> Kiosk:
+        """A kiosk with its own database, enrolled at the hub; under a wrong clock and behind a cuttable link if asked.
+        ``index`` keeps its people apart from other kiosks' (default: its place in this rig)."""
         key_file = self.enroll(kiosk_id)["key_file"] if enroll else ""
         link_ = Link(self.broker.port) if link else None
         env = {
@@ -91,6 +119,7 @@ class Rig:
             "KIOSK_HUB_RESEND_SECONDS": str(self.resend_seconds),
             "KIOSK_FEEDBACK_PIN_FACTORY": "mock",
             **({"KIOSK_HUB_KEY_FILE": key_file} if key_file else {}),  # an enrolled kiosk's key: its events leave signed
+            **self.kiosk_env,
         }
         wrapper = python()
         clock_file = None
@@ -102,7 +131,7 @@ class Rig:
         db = self.folder / kiosk_id / "kiosk.db"  # a folder each: the publisher keeps publish.sock beside its database
         publisher = Proc(f"{kiosk_id} publisher", [*wrapper, "-m", "kiosk", "publish", "--db", str(db)],
                          self.folder / f"{kiosk_id}.publish.log", env)
-        kiosk = Kiosk(kiosk_id, len(self.kiosks) + 1, db, publisher, env, wrapper, clock_file, link_)
+        kiosk = Kiosk(kiosk_id, index or len(self.kiosks) + 1, db, publisher, env, wrapper, clock_file, link_)
         self.kiosks[kiosk_id] = kiosk
         return kiosk
 
@@ -116,12 +145,7 @@ class Rig:
 
     def start_hub(self, timeout: float = 30.0) -> None:
         """Start `hub run` and wait until it has subscribed (its log says so)."""
-        before = log_count(self.hub.log, SUBSCRIBED)
-        self.hub.start()
-        wait_until(lambda: log_count(self.hub.log, SUBSCRIBED) > before or not self.hub.running, timeout,
-                   what="the hub's subscription")
-        if not self.hub.running:
-            raise RuntimeError(f"hub run exited with {self.hub.returncode}:\n{self.hub.tail()}")
+        start_subscribed(self.hub, SUBSCRIBED, timeout)
 
     def start_all(self) -> None:
         """Broker, hub, then every kiosk's publisher."""
@@ -161,6 +185,10 @@ class Rig:
                 kiosk.link.close()
         self.hub.stop()
         self.broker.stop()
+        if self.cluster is not None:
+            if (self.cluster.folder / "postgres.log").exists():
+                shutil.copyfile(self.cluster.folder / "postgres.log", self.folder / "postgres.log")
+            self.cluster.close()
 
     def logs(self) -> list[Path]:
         return sorted(self.folder.glob("*.log")) + [self.broker.log]

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
+from .province import Province
 from .rig import Rig
 from .verify import Tally
 
@@ -22,6 +23,8 @@ class Result(Tally):
     """One scenario's figures, as the table and --json show them: the count of its run (a Tally) and how it went."""
 
     scenario: str = ""
+    store: str = ""
+    """The store of the hub that counted: ``sqlite`` or ``postgres`` (a province run: its districts' hubs are SQLite)."""
     faults: int = 0
     duration_s: float = 0.0
     converged: bool = False
@@ -47,23 +50,35 @@ class Result(Tally):
 class Run:
     """What a scenario function gets: its scale, its random moments, a rig, and a place for faults and notes."""
 
-    def __init__(self, name: str, folder: Path, full: bool, seed: int):
+    def __init__(self, name: str, folder: Path, full: bool, seed: int, store: str = "sqlite"):
         self.name = name
         self.folder = folder
         self.full = full
+        self.store = store
+        """The hub's store in a single-district run (a province run's province is always on PostgreSQL)."""
         self.rng = random.Random(seed)
         self.result = Result(scenario=name, seed=seed, folder=str(folder))
-        self.rigs: list[Rig] = []
+        self.rigs: list[Rig | Province] = []
         """The scenario's rig (one; a list so that a run which broke before making it has none)."""
 
     def scale(self, full: int, small: int) -> int:
         return full if self.full else small
 
     def rig(self, **options) -> Rig:
-        """The scenario's rig, in its folder; one per run."""
+        """The scenario's rig, in its folder, its hub on the run's store; one per run."""
+        self.result.store = self.store
+        return self.take(Rig(self.folder, store=self.store, **options))
+
+    def province(self, **options) -> Province:
+        """The scenario's province rig (districts bridged to a province on PostgreSQL), in its folder; one per run."""
+        self.result.store = "postgres"
+        return self.take(Province(self.folder, **options))
+
+    def take(self, rig):
+        """Keep the run's rig, so that it is counted and closed; a second one is closed and refused."""
         if self.rigs:
+            rig.close()
             raise RuntimeError("one rig per run")
-        rig = Rig(self.folder, **options)
         self.rigs.append(rig)
         return rig
 
@@ -86,15 +101,17 @@ class Run:
 Scenario = Callable[[Run], None]
 
 
-def execute(name: str, scenario: Scenario, folder: Path, *, full: bool, seed: int, keep: bool = False) -> Result:
-    """Run one scenario in folder, then settle, count and stop every process; return its Result.
+def execute(name: str, scenario: Scenario, folder: Path, *, full: bool, seed: int, keep: bool = False,
+            store: str = "sqlite") -> Result:
+    """Run one scenario in folder, its hub on ``store`` (sqlite or postgres), then settle, count and stop every
+    process; return its Result.
 
     The folder (databases and logs) is removed when the run is ok, unless keep.
     """
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    run = Run(name, folder, full, seed)
+    run = Run(name, folder, full, seed, store)
     started = time.monotonic()
     try:
         scenario(run)

@@ -1,9 +1,11 @@
 """What the user was told is saved against what the hub merged: lost, duplicate and unexpected records.
 
 The kiosk side is each kiosk's SQLite file (``events`` joined to ``outbox``,
-the body the publisher sends); the hub side is the hub's SQLite file as
-hub/store/migrations.py lays it out. Both are read with plain SQL, apart from the
-code under test, so a bug there cannot hide itself.
+the body the publisher sends); the hub side is the hub's database as its
+migrations lay it out: a district's SQLite file (hub/store/migrations.py) or the
+province's PostgreSQL database, named by its URL (hub/store/postgres/migrations.py,
+the same tables and columns). Both are read with plain SQL that both engines
+run, apart from the code under test, so a bug there cannot hide itself.
 """
 
 from __future__ import annotations
@@ -11,10 +13,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+
 import wire
+from hub.store.open import is_url
 
 SAMPLE = 10
 """How many ids of each kind of failure a result names (the counts are complete)."""
@@ -24,6 +31,19 @@ def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
     conn.execute("PRAGMA query_only = 1")
     return conn
+
+
+@contextmanager
+def reading(hub: Path | str) -> Iterator[sqlite3.Connection | psycopg.Connection]:
+    """A read-only connection to a hub's database, a SQLite file or a PostgreSQL URL; closed on leaving."""
+    if is_url(str(hub)):
+        conn = psycopg.connect(str(hub), options="-c default_transaction_read_only=on")
+    else:
+        conn = connect(Path(hub))
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 @dataclass
@@ -59,16 +79,14 @@ def kiosk_watermark(db: Path) -> int:
         return 0
 
 
-def hub_watermarks(db: Path) -> dict[str, int]:
-    """The hub's committed watermark per kiosk (kiosks.watermark)."""
-    if not db.exists():
+def hub_watermarks(hub: Path | str) -> dict[str, int]:
+    """The hub's committed watermark per kiosk (kiosks.watermark); a SQLite file or a PostgreSQL URL."""
+    if not is_url(str(hub)) and not Path(hub).exists():
         return {}
     try:
-        with connect(db) as conn:
-            rows = conn.execute("select kiosk, watermark from kiosks").fetchall()
-        conn.close()
-        return dict(rows)
-    except sqlite3.Error:  # the hub has not created its tables yet
+        with reading(hub) as conn:
+            return dict(conn.execute("select kiosk, watermark from kiosks").fetchall())
+    except (sqlite3.Error, psycopg.Error):  # the hub has not created its tables yet
         return {}
 
 
@@ -86,10 +104,23 @@ class Tally:
     quarantine: dict[str, int] = field(default_factory=dict)
     samples: dict[str, list[str]] = field(default_factory=dict)
     """A few ids per kind of failure, for the report."""
+    districts: dict[str, dict] = field(default_factory=dict)
+    """Behind a province: each district hub's own count (its figures and quarantine); its failures are in the totals."""
 
     @property
     def ok(self) -> bool:
         return self.lost == 0 and self.duplicate == 0 and self.unexpected == 0
+
+    def add_district(self, name: str, part: "Tally") -> None:
+        """Count a district hub's tally in this (the province's): its failures add up, its figures are kept apart."""
+        self.lost += part.lost
+        self.duplicate += part.duplicate
+        self.unexpected += part.unexpected
+        for kind, ids in part.samples.items():
+            self.samples[f"{name} {kind}"] = ids
+        self.districts[name] = {"acknowledged": part.acknowledged, "merged": part.merged, "lost": part.lost,
+                                "duplicate": part.duplicate, "unexpected": part.unexpected, "absorbed": part.absorbed,
+                                "quarantine": part.quarantine}
 
     def note(self, kind: str, ids) -> int:
         ids = sorted(ids)
@@ -98,11 +129,11 @@ class Tally:
         return len(ids)
 
 
-def tally(kiosks: list[KioskLog], hub_db: Path) -> Tally:
-    """Compare the kiosks' acknowledged events with the hub's tables."""
+def tally(kiosks: list[KioskLog], hub: Path | str) -> Tally:
+    """Compare the kiosks' acknowledged events with the hub's tables (a SQLite file or a PostgreSQL URL)."""
     acknowledged = {event_id: body for log in kiosks for event_id, (_, body) in log.events.items()}
     result = Tally(acknowledged=len(acknowledged))
-    with connect(hub_db) as conn:
+    with reading(hub) as conn:
         merged = {event_id: (kiosk, seq, body) for event_id, kiosk, seq, body in
                   conn.execute("select event_id, kiosk, seq, body from events")}
         result.merged = len(merged)
@@ -112,9 +143,8 @@ def tally(kiosks: list[KioskLog], hub_db: Path) -> Tally:
         result.unexpected += result.note("body_differs", changed_bodies(acknowledged, merged))
         result.unexpected += result.note("id_mismatch", [i for i, (k, s, _) in merged.items() if i != wire.event_id(k, s)])
         count_derived(conn, {i: b for i, b in acknowledged.items() if i in merged}, acknowledged, result)
-        result.absorbed = conn.execute("select coalesce(sum(duplicates), 0) from kiosks").fetchone()[0]
+        result.absorbed = int(conn.execute("select coalesce(sum(duplicates), 0) from kiosks").fetchone()[0])
         result.quarantine = dict(conn.execute("select reason, count(*) from quarantine group by reason"))
-    conn.close()
     return result
 
 
@@ -131,8 +161,8 @@ def unsigned(body: str) -> dict:
     return message
 
 
-def count_derived(conn: sqlite3.Connection, merged: dict[str, dict | None], acknowledged: dict[str, dict | None],
-                  result: Tally) -> None:
+def count_derived(conn: sqlite3.Connection | psycopg.Connection, merged: dict[str, dict | None],
+                  acknowledged: dict[str, dict | None], result: Tally) -> None:
     """Duplicates in the hub's records, and derived records missing or invented.
 
     One row per (kiosk, seq) in events, one doses row per dose event, one people
@@ -158,7 +188,7 @@ def of_type(events: dict[str, dict | None], event_type: str) -> set[str]:
     return {i for i, body in events.items() if body and body["type"] == event_type}
 
 
-def converged(kiosks: dict[str, Path], hub_db: Path) -> dict[str, tuple[int, int, int]]:
+def converged(kiosks: dict[str, Path], hub_db: Path | str) -> dict[str, tuple[int, int, int]]:
     """Per kiosk: (max seq acknowledged, hub watermark, kiosk's heard watermark)."""
     hub = hub_watermarks(hub_db)
     state = {}
@@ -168,7 +198,7 @@ def converged(kiosks: dict[str, Path], hub_db: Path) -> dict[str, tuple[int, int
     return state
 
 
-def wait_for_convergence(kiosks: dict[str, Path], hub_db: Path, timeout: float, *, heard: bool = False) -> tuple[bool, dict]:
+def wait_for_convergence(kiosks: dict[str, Path], hub_db: Path | str, timeout: float, *, heard: bool = False) -> tuple[bool, dict]:
     """Wait until the hub's watermark covers every kiosk's last event (and, with heard, each kiosk has heard so).
 
     Return (done, state) where state is what converged() last read.

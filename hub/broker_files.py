@@ -50,13 +50,16 @@ class Written:
 def hub_lines() -> list[str]:
     """The hub: every kiosk's events and statuses in, every kiosk's acknowledgement and its own status out."""
     return [f"user {HUB_USER}", f"topic read {wire.EVENT_FILTER}", f"topic read {wire.STATUS_FILTER}",
-            f"topic write {wire.ROOT}/k/+/{wire.ACK}", f"topic readwrite {wire.HUB_STATUS_TOPIC}"]
+            f"topic write {wire.ROOT}/k/+/{wire.ACK}", f"topic readwrite {wire.HUB_STATUS_TOPIC}",
+            f"topic read {wire.BRIDGE_STATE_TOPIC}"]
 
 
 def kiosk_lines(kiosk: str) -> list[str]:
-    """One kiosk: its own event and status (also its Last Will), its own acknowledgement, and the hub's status."""
+    """One kiosk: its own event and status (also its Last Will), its own acknowledgements (the hub's, and the
+    province's the bridge brings in), and the hub's status."""
     return [f"user {kiosk}", f"topic write {wire.topic(kiosk, wire.EVENT)}", f"topic write {wire.topic(kiosk, wire.STATUS)}",
-            f"topic read {wire.topic(kiosk, wire.ACK)}", f"topic read {wire.HUB_STATUS_TOPIC}"]
+            f"topic read {wire.topic(kiosk, wire.ACK)}", f"topic read {wire.province_ack_topic(kiosk)}",
+            f"topic read {wire.HUB_STATUS_TOPIC}"]
 
 
 def allowed(enrolled: dict[str, str], keys: dict[str, KioskKey]) -> list[str]:

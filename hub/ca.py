@@ -4,9 +4,13 @@ One CA per district, made once at the hub by `hub ca init` (ECDSA P-256, like
 the kiosks' keys). It certifies the broker to the kiosks and each kiosk to the
 broker: Mosquitto's kiosk listener asks for a client certificate signed by this
 CA and takes the certificate's CN as the MQTT username (= client id = kiosk id).
+The province's CA is made by the same command on the province's host; it
+certifies the province broker to the districts' bridges and each bridge to it
+(CN ``bridge-<district>``, `hub bridge-cert`), as a district's CA does its kiosks; hub/bridge_certificates.py keeps
+its record of them and the CRL that revokes them.
 Everything is computed from an injected ``now`` so tests never depend on the date.
 
-Validity: the CA 20 years, the broker's certificate 10 years, a kiosk's 5 years
+Validity: the CA 20 years, the broker's certificate 10 years, a kiosk's or a bridge's 5 years
 (a lost Pi is handled by revocation, not by expiry; `kiosk doctor` warns 30 days
 before the end). Every certificate starts a day before ``now``, so a kiosk whose
 clock is a little behind still accepts the broker's. The CRL's next update is 10
@@ -29,13 +33,15 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from wire import signature
 
+from .bridge import bridge_user
 from .errors import CAError
 
 CA_KEY, CA_CERT, SERVER_KEY, SERVER_CERT = "ca.key", "ca.crt", "server.key", "server.crt"
 CA_NAME = "vax district CA"
 BROKER_NAME = "vax district broker"
 """The broker certificate's CN; kiosks check its subjectAltName. Never a host name, so it can never be `hub` either."""
-CA_DAYS, SERVER_DAYS, KIOSK_DAYS, CRL_DAYS = 20 * 365, 10 * 365, 5 * 365, 10 * 365
+CA_DAYS, SERVER_DAYS, CLIENT_DAYS, CRL_DAYS = 20 * 365, 10 * 365, 5 * 365, 10 * 365
+"""CLIENT_DAYS: a kiosk's certificate and a bridge's."""
 BACKDATE = timedelta(days=1)
 HASH = hashes.SHA256()
 
@@ -197,11 +203,12 @@ def server_names(folder: Path) -> tuple[str, ...]:
     return tuple(str(n.value) for n in alternatives)
 
 
-# -- kiosks -----------------------------------------------------------------------------------------------------------
+# -- kiosks and bridges ------------------------------------------------------------------------------------------------
 
 
-def read_csr(data: bytes, source: str = "the CSR") -> x509.CertificateSigningRequest:
-    """A PEM CSR whose signature holds and whose key is P-256; raise CAError otherwise."""
+def read_csr(data: bytes, source: str = "the CSR", maker: str = "`kiosk identity new`") -> x509.CertificateSigningRequest:
+    """A PEM CSR whose signature holds and whose key is P-256; raise CAError otherwise (naming ``maker``, the command that
+    makes a good one)."""
     try:
         csr = x509.load_pem_x509_csr(data)
     except ValueError as exc:
@@ -211,7 +218,7 @@ def read_csr(data: bytes, source: str = "the CSR") -> x509.CertificateSigningReq
     try:
         signature.check_curve(csr.public_key())
     except signature.SignatureError as exc:
-        raise CAError(f"{source}: {exc} (make it with `kiosk identity new`)") from None
+        raise CAError(f"{source}: {exc} (make it with {maker})") from None
     return csr
 
 
@@ -226,18 +233,36 @@ def issue(authority: Authority, csr: x509.CertificateSigningRequest, kiosk: str,
     The CSR must name the same kiosk: a CSR copied from the wrong Pi is an
     operator's mistake to catch here, not a certificate to issue. Raise CAError.
     """
+    return client_certificate(authority, csr, kiosk, now, "was it made on another Pi? "
+                              "(`kiosk identity new` puts the kiosk.id of its kiosk.toml in it)")
+
+
+def issue_bridge(authority: Authority, csr: x509.CertificateSigningRequest, district: str, now: datetime) -> x509.Certificate:
+    """A district bridge's client certificate for the province broker: CN = ``bridge-<district>`` (its username there,
+    which the province's ACL confines to the district's topics), clientAuth only, 5 years.
+
+    Raise ValueError for a district name that cannot be a topic level, CAError for a CSR that names another bridge
+    (one made for another district, or a kiosk's): the province would otherwise let one district write as another.
+    """
+    return client_certificate(authority, csr, bridge_user(district), now, "was it made for another district? "
+                              f"(`hub bridge-csr --district {district}` at the district makes the right one)")
+
+
+def client_certificate(authority: Authority, csr: x509.CertificateSigningRequest, common: str, now: datetime,
+                       mistake: str) -> x509.Certificate:
+    """A client certificate (clientAuth only, 5 years) for the CSR's key, CN = ``common``: the broker's username. A CSR
+    that names anyone else raises CAError, with ``mistake``: what the operator most likely did and how to mend it."""
     asked = common_name(csr.subject)
-    if asked != kiosk:
-        raise CAError(f"the CSR is for kiosk {asked!r}, not {kiosk!r}: was it made on another Pi? "
-                      f"(`kiosk identity new` puts the kiosk.id of its kiosk.toml in it)")
-    return (leaf(authority, name(kiosk), csr.public_key(), now, KIOSK_DAYS)
+    if asked != common:
+        raise CAError(f"the CSR is for {asked!r}, not {common!r}: {mistake}")
+    return (leaf(authority, name(common), csr.public_key(), now, CLIENT_DAYS)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
             .sign(authority.key, HASH))
 
 
-def make_csr(key: ec.EllipticCurvePrivateKey, kiosk: str) -> bytes:
-    """A PEM CSR for the kiosk's key, CN = kiosk id (what `kiosk identity new` prints)."""
-    return x509.CertificateSigningRequestBuilder().subject_name(name(kiosk)).sign(key, HASH).public_bytes(serialization.Encoding.PEM)
+def make_csr(key: ec.EllipticCurvePrivateKey, common: str) -> bytes:
+    """A PEM CSR for the key, CN = ``common`` (a kiosk id, as `kiosk identity new` prints, or ``bridge-<district>``)."""
+    return x509.CertificateSigningRequestBuilder().subject_name(name(common)).sign(key, HASH).public_bytes(serialization.Encoding.PEM)
 
 
 def crl(authority: Authority, revoked: list[tuple[int, datetime]], now: datetime) -> bytes:

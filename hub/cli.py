@@ -1,6 +1,7 @@
 """The `hub` command: run (MQTT ingest and merge), web (the district workspace), staff, roster import and template,
 ca init, enroll, revoke, broker-files, passwd, stats, quarantine, conflicts, coverage (and its outreach list),
-export (the national-platform line list and its gauge)."""
+export (the national-platform line list and its gauge), kiosks export and import, bridge-config, bridge-csr, bridge-cert,
+bridge-revoke, bridge-crl and province-acl (the province tier)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from daemon import version
 
 from . import credentials
 from .errors import HubError
+from .province_commands import add_province_commands
 from .report_commands import add_report_commands
 
 DEFAULT_DB_HELP = "hub database file (e.g. /var/lib/hub/hub.db)"
@@ -43,7 +45,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-max", type=int, default=500, metavar="N", help="commit a batch once it holds this many messages (default: 500)")
     run.add_argument("--stall-seconds", type=float, default=60.0, metavar="S",
                      help="report merging as stalled (log, hub stats, systemd watchdog) once a message has waited this long for its commit (default: 60)")
-    run.add_argument("--config", metavar="PATH", help=CONFIG_HELP + "; it issues the daily report at report.cutoff")
+    run.add_argument("--config", metavar="PATH", help=CONFIG_HELP + "; it issues the daily report at report.cutoff, and "
+                     "province.acks says whether its kiosks also wait for the province")
+    run.add_argument("--district", action="append", metavar="NAME", help="a province worker: merge this district's "
+                     "kiosks from their prefixed topics (vax/d/NAME/k/...) and acknowledge there; repeat for several "
+                     "(default: none, a district hub on the kiosks' own topics)")
 
     pki = argparse.ArgumentParser(add_help=False)
     pki.add_argument("--ca-dir", default=DEFAULT_CA_DIR, metavar="DIR", help=f"the district CA's folder (default: {DEFAULT_CA_DIR})")
@@ -92,6 +98,8 @@ def parser() -> argparse.ArgumentParser:
     load = roster_verbs.add_parser("import", parents=[database, as_json], help="import a roster file (CSV or XLSX): "
                                    "counts and every refused row; all of it or nothing")
     load.add_argument("file", metavar="FILE", help="the roster, .csv (UTF-8) or .xlsx (docs/roster.md has the columns)")
+    load.add_argument("--district", metavar="NAME", help="at a province's hub (required there): the district the list "
+                      "belongs to, one of the districts of `hub kiosks import`")
     unlisted = roster_verbs.add_parser("unrostered", parents=[database, as_json],
                                        help="people with a dose who are on no roster (ID numbers and names: for the data staff)")
     unlisted.add_argument("--limit", type=int, default=100, metavar="N", help="at most this many, by ID number (default: 100)")
@@ -100,6 +108,7 @@ def parser() -> argparse.ArgumentParser:
     add_coverage_commands(sub, database, as_json)
     add_report_commands(sub, database, as_json, CONFIG_HELP)
     add_export_commands(sub, database, as_json)
+    add_province_commands(sub, database, as_json, DEFAULT_CA_DIR)
     return top
 
 
@@ -150,10 +159,13 @@ def add_coverage_commands(sub, database: argparse.ArgumentParser, as_json: argpa
                               "and dose; `hub coverage outreach`, `hub coverage rebuild`")
     coverage.add_argument("--db", metavar="PATH", help=DEFAULT_DB_HELP + " (required)")
     coverage.add_argument("--commune", metavar="NAME", help="only this commune or ward, as the roster writes it")
+    coverage.add_argument("--district", metavar="NAME", help="at a province's hub: only this district's communes")
     verbs = coverage.add_subparsers(dest="coverage_command", metavar="ACTION")
     outreach = verbs.add_parser("outreach", parents=[database, day], help="write a commune's outreach list (people not "
                                 "vaccinated, or due or overdue for their next dose) as XLSX, with names: audited")
     outreach.add_argument("--commune", required=True, metavar="NAME", help="the commune or ward, as the roster writes it")
+    outreach.add_argument("--district", metavar="NAME", help="at a province's hub: the commune's district (needed when "
+                          "its name is in several)")
     outreach.add_argument("--out", required=True, metavar="FILE.xlsx", help="where to write the spreadsheet")
     rebuild = verbs.add_parser("rebuild", parents=[database], help="recompute the coverage tables from the roster and "
                                "the doses (after the vaccine catalogue changed)")

@@ -5,7 +5,7 @@ each lot's day walked from its events (hub/store/clinical.py reads them).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -93,37 +93,32 @@ def wastage_rate(given: int, wasted: int) -> float | None:
 
 @dataclass
 class LotDay:
-    """One lot at one kiosk on one day: how often it was opened, its vials and its wasted doses."""
+    """One lot at one kiosk on one day: how often it was opened and its vials (its wasted doses are the daily report's
+    discards: hub/store/clinical.py wasted)."""
 
     opened: int = 0
     vials: int = 0
-    wasted: int = 0
     expiry: str | None = None
-    cycle: dict[str, Any] = field(default_factory=lambda: {"vials": 0, "wasted": 0, "closed": False})
+    cycle_vials: int = 0
 
     def take(self, kind: str, row: dict[str, Any]) -> None:
         """Count one live lot event (in the kiosk's order): each opening starts a use, whose vials are the highest
-        count its events carry and whose waste is its closing's total, or the sum of its wasted events while open."""
+        count its events carry."""
         self.expiry = row["expiry"] or self.expiry
         if kind == "opened":
             self.finish()
             self.opened += 1
-        elif kind == "vial":
-            self.cycle["vials"] = max(self.cycle["vials"], row["vials_opened"] or 0)
-        elif kind == "wasted":
-            self.cycle["wasted"] += row["doses"] or 0
-        elif kind == "closed":
-            self.cycle.update(vials=max(self.cycle["vials"], row["vials_opened"] or 0), wasted=row["wasted"] or 0,
-                              closed=True)
-            self.finish()
+        elif kind in ("vial", "closed"):
+            self.cycle_vials = max(self.cycle_vials, row["vials_opened"] or 0)
+            if kind == "closed":
+                self.finish()
 
     def finish(self) -> None:
-        self.vials += self.cycle["vials"]
-        self.wasted += self.cycle["wasted"]
-        self.cycle = {"vials": 0, "wasted": 0, "closed": False}
+        self.vials += self.cycle_vials
+        self.cycle_vials = 0
 
 
-def walk_lots(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str, str], LotDay]:
+def walk_lots(rows: Iterable[dict[str, Any]]) -> dict[Key, LotDay]:
     """{(kiosk, day, product, lot_number): LotDay} from live lot events in each kiosk's order."""
     lots: dict[tuple[str, str, str, str], LotDay] = {}
     for row in rows:
@@ -134,21 +129,24 @@ def walk_lots(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str, str],
     return lots
 
 
-def stock_rows(lots: dict[tuple[str, str, str, str], LotDay], given: dict[tuple[str, str, str, str], int],
+Key = tuple[str, str, str, str]
+"""(kiosk, day, product, lot number)."""
+
+
+def stock_rows(lots: dict[Key, LotDay], given: dict[Key, int], wasted: dict[Key, int],
                sites: dict[str, str]) -> list[dict[str, Any]]:
     """Per site, day and product (newest day first, then site and product): lots, vials, given, wasted and the
     wastage rate, each lot's figures in ``lots``."""
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for key in sorted(set(lots) | set(given)):
+    for key in sorted(set(lots) | set(given) | set(wasted)):
         kiosk, day, product, lot_number = key
         use = lots.get(key, LotDay())
         row = rows.setdefault((sites.get(kiosk) or kiosk, day, product), {
             "site": sites.get(kiosk) or kiosk, "day": day, "product": product, "opened": 0, "vials": 0, "given": 0,
             "wasted": 0, "lots": []})
-        row["lots"].append({"kiosk": kiosk, "lot_number": lot_number, "opened": use.opened, "vials": use.vials,
-                            "given": given.get(key, 0), "wasted": use.wasted, "expiry": use.expiry})
-        for name, value in (("opened", use.opened), ("vials", use.vials), ("given", given.get(key, 0)),
-                            ("wasted", use.wasted)):
+        figures = {"opened": use.opened, "vials": use.vials, "given": given.get(key, 0), "wasted": wasted.get(key, 0)}
+        row["lots"].append({"kiosk": kiosk, "lot_number": lot_number, **figures, "expiry": use.expiry})
+        for name, value in figures.items():
             row[name] += value
     for row in rows.values():
         row["rate"] = wastage_rate(row["given"], row["wasted"])

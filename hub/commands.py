@@ -9,11 +9,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from . import broker_files, ca, credentials, enrollment, export_commands, passwords
+import wire
+
+from . import broker_files, ca, credentials, enrollment, export_commands, passwords, province_commands
 from .errors import StaffError
 from .report_commands import report
 from .store import reports
-from .store.sqlite import open_store
+from .store.open import open_store
 
 KIOSK_CERT_FILE = "/etc/kiosk/kiosk.crt"
 KIOSK_CA_FILE = "/etc/kiosk/district-ca.crt"
@@ -38,14 +40,20 @@ def run(args: argparse.Namespace) -> int:
     if not args.stall_seconds > 0:
         raise ValueError("--stall-seconds must be more than 0")
     parse_broker(args.broker)  # a mistyped address must not leave a new, empty database behind
+    districts = tuple(dict.fromkeys(wire.check_district(name) for name in args.district or ()))
+    config = load_config(args.config)
+    if districts and config.province.acks == "province":
+        raise ValueError("--district makes a province worker; province.acks = \"province\" is for a district hub "
+                         "whose kiosks also wait for the province")
     settings = RunSettings(
         broker=args.broker, db=args.db, client_id=args.client_id, username=args.username,
         password=credentials.hub_password(args.password), ca_file=args.ca_file, catalogue=args.catalogue,
-        batch_ms=args.batch_ms, batch_max=args.batch_max, stall_seconds=args.stall_seconds,
+        batch_ms=args.batch_ms, batch_max=args.batch_max, stall_seconds=args.stall_seconds, districts=districts,
+        acks=config.province.acks,
     )
-    report = load_config(args.config).report
-    store = open_store(args.db, args.catalogue)
-    cutoff = CutoffWatch(lambda: open_store(args.db, args.catalogue), report).start()
+    report = config.report
+    store = open_store(args.db, args.catalogue, worker=args.client_id)
+    cutoff = CutoffWatch(lambda: open_store(args.db, args.catalogue, worker=args.client_id), report).start()
     try:
         hub = Hub(settings, store, say=lambda line: print(line, flush=True))
         install_signal_handlers(hub)
@@ -388,6 +396,7 @@ def roster_import(args: argparse.Namespace) -> int:
     from getpass import getuser
 
     from .errors import RosterFileError
+    from .roster.district import import_district
     from .roster.files import read_roster
     from .roster.reasons import FILE_REASONS, ROW_REASONS
 
@@ -400,6 +409,7 @@ def roster_import(args: argparse.Namespace) -> int:
         return 2
     store = open_store(args.db)
     try:
+        parsed = parsed.in_district(import_district(args.district, store.district_names()))
         done = store.import_roster(parsed, Path(args.file).name, getuser(), now().isoformat(timespec="seconds"))
     finally:
         store.close()
@@ -440,7 +450,9 @@ def coverage(args: argparse.Namespace) -> int:
         raise ValueError("hub coverage needs --db PATH")
     store = open_store(args.db)
     try:
-        report = store.coverage(as_of(args.as_of), args.commune)
+        if args.district is not None and args.district not in store.district_names():
+            raise ValueError(f"--district {args.district!r}: this hub has no kiosks of that district")
+        report = store.coverage(as_of(args.as_of), args.commune, args.district)
     finally:
         store.close()
     if args.commune and not report["communes"][0]["total"]["roster"] and not report["communes"][0]["under_5"]:
@@ -467,20 +479,24 @@ def as_of(text: str | None):
 
 
 def print_coverage(report: dict[str, Any]) -> None:
-    """One line per commune and band (and the district's), each level's count and percentage of the roster."""
+    """One line per commune and band (and the totals'), each level's count and percentage of the roster; at a province,
+    each commune's district."""
     from .coverage import LEVELS
 
     lines = []
-    for place in [*report["communes"], {**report["district"], "commune": "(district)"}] if not report["commune"] \
-            else report["communes"]:
+    districts = any(place["district"] for place in report["communes"])
+    scope = "(province)" if districts and report["only_district"] is None else "(district)"
+    whole = {**report["district"], "district": report["only_district"] or "", "commune": scope}
+    for place in [*report["communes"], whole] if not report["commune"] else report["communes"]:
         for cell in [*place["bands"], place["total"]]:
-            line = {"commune": place["commune"], "band": cell["band"], "roster": cell["roster"]}
+            line = {"district": place["district"]} if districts else {}
+            line.update(commune=place["commune"], band=cell["band"], roster=cell["roster"])
             for name in LEVELS:
                 percent = cell[name]["percent"]
                 line[name] = f"{cell[name]['count']} ({percent:.1f}%)" if percent is not None else str(cell[name]["count"])
             lines.append(line)
     print(f"coverage as of {report['as_of']} (ages on that day, every dose merged so far)")
-    print_table(lines, ["commune", "band", "roster", *LEVELS])
+    print_table(lines, [*(["district"] if districts else []), "commune", "band", "roster", *LEVELS])
 
 
 def coverage_outreach(args: argparse.Namespace) -> int:
@@ -490,11 +506,16 @@ def coverage_outreach(args: argparse.Namespace) -> int:
     day = as_of(args.as_of)
     store = open_store(args.db)
     try:
-        if args.commune not in store.coverage_communes():
+        found = [place for place in store.coverage_communes(args.district) if place[1] == args.commune]
+        if not found:
             raise ValueError(f"no one on the roster in the commune {args.commune!r}")
-        total, rows = store.outreach(args.commune, day)
+        if len(found) > 1:
+            raise ValueError(f"the commune {args.commune!r} is in the districts {', '.join(d for d, _ in found)}: say "
+                             f"which with --district")
+        (district, _), = found
+        total, rows = store.outreach(args.commune, day, district=district)
         Path(args.out).write_bytes(outreach_workbook(args.commune, day, rows))
-        store.audit(None, "outreach_export", f"commune:{commune_key(args.commune)}", None, now())
+        store.audit(None, "outreach_export", f"commune:{commune_key(args.commune, district)}", None, now())
     finally:
         store.close()
     print(f"hub: wrote {args.out}: {total} people of {args.commune} to reach as of {day.isoformat()}")
@@ -514,5 +535,9 @@ def coverage_rebuild(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": run, "staff": staff, "web": web, "roster": roster, "ca": ca_init, "enroll": enroll, "revoke": revoke,
     "broker-files": write_broker_files, "passwd": passwd, "stats": stats, "quarantine": quarantine, "conflicts": conflicts,
-    "coverage": coverage, "report": report, "export": export_commands.export,
+    "coverage": coverage, "report": report, "export": export_commands.export, "kiosks": province_commands.kiosks,
+    "bridge-config": province_commands.bridge_config, "bridge-csr": province_commands.bridge_csr,
+    "bridge-cert": province_commands.bridge_cert, "bridge-revoke": province_commands.bridge_revoke,
+    "bridge-crl": province_commands.bridge_crl,
+    "province-acl": province_commands.province_acl,
 }

@@ -1,5 +1,5 @@
 """The hub's settings file (`--config PATH`, default /etc/hub/hub.toml when it exists): the daily report's cut-off,
-the national-platform export's mapping file, and what the fleet page flags. Every key has a default, so a hub runs
+the national-platform export's mapping file, what the fleet page flags, and who acknowledges the kiosks at a province. Every key has a default, so a hub runs
 without any file; a key that is not known, or a value of the wrong kind, is an error naming the key.
 """
 
@@ -90,6 +90,24 @@ class FleetSettings:
         return clock_time("fleet.working_hours", start), clock_time("fleet.working_hours", end)
 
 
+ACK_MODES = ("district", "province")
+
+
+@dataclass(frozen=True)
+class ProvinceSettings:
+    """A district hub under a province (docs/province.md): who acknowledges its kiosks' events."""
+
+    acks: str = setting("district", "Who acknowledges this district's kiosks: \"district\" (this hub alone, as a lone "
+                                    "district) or \"province\" (this hub and the province: the kiosks, with "
+                                    "hub.province_acks, keep each event until both this hub's ack and the province's, "
+                                    "carried back over the bridge, cover it; this hub says online only while its bridge "
+                                    "to the province is up).")
+
+    def __post_init__(self):
+        if self.acks not in ACK_MODES:
+            raise ConfigError(f"province.acks: expected one of {', '.join(ACK_MODES)}, got {self.acks!r}")
+
+
 @dataclass(frozen=True)
 class HubConfig:
     """All hub settings; every section is optional in the file."""
@@ -97,6 +115,7 @@ class HubConfig:
     report: ReportSettings = field(default_factory=ReportSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     fleet: FleetSettings = field(default_factory=FleetSettings)
+    province: ProvinceSettings = field(default_factory=ProvinceSettings)
 
 
 def sections() -> dict[str, type]:

@@ -70,9 +70,12 @@ class Due:
         return self.on <= day and (self.until is None or day < self.until)
 
 
-def commune_key(commune: str) -> str:
-    """A short opaque key for a commune's name, for URLs and the audit log (12 hex digits of its SHA-256)."""
-    return hashlib.sha256(commune.encode("utf-8")).hexdigest()[:12]
+def commune_key(commune: str, district: str = "") -> str:
+    """A short opaque key for a commune's name, for URLs and the audit log (12 hex digits of its SHA-256); at a province,
+    of the district's name and the commune's (a commune's name may recur in another district), a district hub's keys
+    (no district) as they were."""
+    text = f"{district}\n{commune}" if district else commune  # a roster's names hold no control character
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def birth_day(text: str) -> datetime.date:

@@ -18,7 +18,7 @@ from daemon.threads import Loop
 from .config import ReportSettings
 from .district_time import VIETNAM, local_day
 from .errors import StoreError
-from .reports.daily import DayRows, Rules, build, instant
+from .reports.daily import DayRows, Rules, build, for_district, instant, named, place, place_order
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,18 @@ def report(store: Any, day: datetime.date, settings: ReportSettings, as_of: date
            rows: DayRows | None = None) -> dict[str, Any]:
     """The day's report counted from what was merged by ``as_of`` (None: everything merged now)."""
     return build(rows or store.day_rows(day), as_of, rules(store, settings))
+
+
+def shown(store: Any, day: datetime.date, settings: ReportSettings, version: dict[str, Any] | None,
+          district: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+    """What the page, the files and `hub report daily` show: the counts so far (``version`` None) or an issued version
+    with what arrived after its cut; with ``district``, that district's part of a province's report (the so-far
+    counts read from its rows alone, an issued version narrowed to its section: the two agree)."""
+    rows = store.day_rows(day, district)
+    if version is None:
+        return report(store, day, settings, rows=rows), None
+    content = store.daily_report_version(day, version["version"])["report"]
+    return (content if district is None else for_district(content, district)), arrived_after(rows, version["cut_at"])
 
 
 def issue_at_cutoff(store: Any, settings: ReportSettings, now: datetime.datetime) -> int | None:
@@ -70,19 +82,20 @@ def stamp(moment: datetime.datetime) -> str:
 
 
 def arrived_after(rows: DayRows, cut_at: str) -> list[dict[str, Any]]:
-    """Per site, what reached the hub after the cut: doses, outcomes and lot events (wastes, closures) merged later,
-    voids merged later, and the hub time of the last of them (a kiosk back online at 15:50)."""
+    """Per site (at a province, per district and site), what reached the hub after the cut: doses, outcomes and lot
+    events (wastes, closures) merged later, voids merged later, and the hub time of the last of them (a kiosk back
+    online at 15:50)."""
     cut = instant(cut_at)
-    late: dict[str, dict[str, Any]] = {}
+    late: dict[tuple, dict[str, Any]] = {}
     for kind, items in (("doses", rows.doses), ("outcomes", rows.outcomes), ("discards", rows.lots)):
         for row in items:
             for field, moment in ((kind, row.arrived), ("voids", row.voided)):
                 if moment and instant(moment) > cut:
-                    site = late.setdefault(row.site, {"site": row.site, "doses": 0, "outcomes": 0, "discards": 0,
-                                                      "voids": 0, "last_at": moment})
+                    site = late.setdefault(place(row), {**named(place(row)), "doses": 0, "outcomes": 0, "discards": 0,
+                                                        "voids": 0, "last_at": moment})
                     site[field] += 1
                     site["last_at"] = max(site["last_at"], moment, key=instant)
-    return sorted(late.values(), key=lambda site: site["site"])
+    return [late[where] for where in sorted(late, key=place_order)]
 
 
 class CutoffWatch(Loop):

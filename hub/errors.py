@@ -65,6 +65,16 @@ class RosterFileError(HubError, ValueError):
         super().__init__(f"{english} {detail}".strip())
 
 
+class RosterDistrictError(HubError, ValueError):
+    """A roster import whose district does not fit the hub (hub/roster/district.py): none given at a province's hub, one
+    the hub has no kiosks of, or one at a district's hub. ``code`` names which, for the web to say it in the user's
+    language. Nothing was imported."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
 class CorrectionError(HubError, ValueError):
     """A correction the hub will not keep (hub/corrections.py): a value that cannot be, or one the records contradict
     (no such dose, conflict already resolved). ``code`` is a key of corrections.REASONS, for the web to say it in the

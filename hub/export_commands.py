@@ -17,7 +17,7 @@ from .config import load
 from .errors import StoreError
 from .reports import export as platform_export
 from .reports.platform import load_mapping
-from .store.sqlite import open_store
+from .store.open import open_store
 
 
 def export(args: argparse.Namespace) -> int:

@@ -105,6 +105,8 @@ class Ingest:
         self.refresh_seconds = refresh_seconds
         self.pending = Pending()
         self.enrolled: dict[str, str] = {}
+        self.districts: dict[str, str] = {}
+        """kiosk -> the district it was imported for (a province's kiosks; hub/store/kiosks.py)."""
         self.refreshed_at: float | None = None
         self.retry_at: float | None = None
         self.retry_delay = RETRY_FIRST_SECONDS
@@ -139,15 +141,20 @@ class Ingest:
                             body if isinstance(body, bytes) else b"")
 
     def classify(self, topic: str, body: bytes) -> None:
-        where_to = wire.parse_topic(topic)
-        if where_to is None or where_to[1] == wire.ACK:
+        where_to = wire.parse_district_topic(topic)
+        if where_to is None or where_to[2] == wire.ACK:
             self.quarantine(topic, None, "bad_topic", "not a kiosk event or status topic", body)
-        elif not self.is_enrolled(where_to[0]):
-            self.quarantine(topic, where_to[0], "not_enrolled", f"kiosk {where_to[0]!r} is not enrolled", body)
-        elif where_to[1] == wire.EVENT:
-            self.add_event(topic, where_to[0], body)
+            return
+        district, kiosk, kind = where_to
+        if not self.is_enrolled(kiosk):
+            self.quarantine(topic, kiosk, "not_enrolled", f"kiosk {kiosk!r} is not enrolled", body)
+        elif district is not None and not self.is_in(kiosk, district):
+            self.quarantine(topic, kiosk, "wrong_district", f"kiosk {kiosk!r} is not imported for district {district!r} "
+                            f"here (its district: {self.districts.get(kiosk)!r})", body)
+        elif kind == wire.EVENT:
+            self.add_event(topic, kiosk, body)
         else:
-            self.add_status(topic, where_to[0], body)
+            self.add_status(topic, kiosk, body)
 
     def add_event(self, topic: str, kiosk: str, body: bytes) -> None:
         """Verify the event's signature, then its content: a forgery settles nothing, the kiosk's own mistake settles
@@ -193,10 +200,20 @@ class Ingest:
             self.refresh_enrolled()
         return kiosk in self.enrolled
 
+    def is_in(self, kiosk: str, district: str) -> bool:
+        """True when the kiosk was imported for this district (`hub kiosks import`); another answer re-reads the
+        districts, at most every refresh_seconds (an import on a running hub)."""
+        if self.districts.get(kiosk) == district:
+            return True
+        if self.clock() - self.refreshed_at >= self.refresh_seconds:
+            self.refresh_enrolled()
+        return self.districts.get(kiosk) == district
+
     def refresh_enrolled(self) -> None:
         self.refreshed_at = self.clock()
         try:
             self.enrolled = dict(self.store.enrolled())
+            self.districts = dict(self.store.districts())
         except (StoreError, OSError) as exc:
             logger.error("cannot read the enrolled kiosks (%s); keeping the %d known", exc, len(self.enrolled))
 

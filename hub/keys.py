@@ -79,12 +79,12 @@ class Keys:
         that `check` finds them verified. Best effort: anything it skips or finds wrong `check` looks at again."""
         jobs = []
         for topic, body in messages:
-            where = wire.parse_topic(topic) if isinstance(topic, str) else None
-            if not (where and where[1] == wire.EVENT and isinstance(body, bytes)):
+            where = wire.parse_district_topic(topic) if isinstance(topic, str) else None
+            if not (where and where[2] == wire.EVENT and isinstance(body, bytes)):
                 continue
             signed, digest = self.prepared[body] = self.prepare(body)
             key = self.known.get(signed.key_id) if signed is not None else None
-            if key is not None and key.kiosk == where[0] and key.revoked_at is None:
+            if key is not None and key.kiosk == where[1] and key.revoked_at is None:
                 seen = (signed.key_id, digest + signed.signature)
                 if seen not in self.verified:
                     jobs.append((seen, self.public_key(key), signed))

@@ -302,6 +302,8 @@ def identity_mismatches(id_number: str, check_ins: list[PersonEvent], correction
     The detail names the fields that differ, the versions (each as first written, in (kiosk, seq) order) and every
     correction with its reason, for the data staff to settle against the population register.
     """
+    if len(check_ins) < 2 and not corrections:  # one identity stated: nothing to disagree with (most people)
+        return []
     events = sorted([*check_ins, *corrections], key=BY_KIOSK_AND_SEQ)
     written = [version for e in events for version in versions_in(e)]
     fields = identity.disagreements(written)

@@ -69,6 +69,16 @@ def name_pattern(folded: str) -> str:
     return "".join(parts)
 
 
+def name_regex(folded: str) -> str:
+    """name_pattern as a regular expression (PostgreSQL's ``~``, which has no GLOB): the same letter classes, anchored,
+    every other sign escaped (a backslash before a sign that is not a letter or digit makes it literal)."""
+    parts = []
+    for char in folded:
+        variants = _VARIANTS.get(char)
+        parts.append(f"[{variants}]" if variants else char if char.isalnum() else "\\" + char)
+    return "^" + "".join(parts) + "$"
+
+
 @dataclass(frozen=True)
 class Search:
     """What a member asked for: an ID number, or a folded name and a year of birth."""
@@ -158,12 +168,18 @@ class PersonRecord:
     differences: list[str]
     """The identity fields on which the merged record and the roster entry differ (hub/roster/link.py's rule)."""
     doses: list[dict[str, Any]]
-    """Every dose row, voided ones too, each with ``site`` and, when voided, ``void`` (id, by, reason, at)."""
+    """Every dose row, voided ones too, each with ``site``, ``district`` (its kiosk's, at a province; else None) and,
+    when voided, ``void`` (id, by, reason, at)."""
     deferrals: list[HistoryEntry]
     reactions: list[HistoryEntry]
     conflicts: list[dict[str, Any]]
     """The conflicts not resolved yet: open, or awaiting the commune police (state "police"); detail parsed."""
     history: list[HistoryEntry] = field(default_factory=list)
+
+    @property
+    def districts(self) -> list[str]:
+        """The districts of the kiosks that gave the person's doses (at a province; none at a district hub)."""
+        return sorted({dose["district"] for dose in self.doses if dose["district"]})
 
     @property
     def live_doses(self) -> int:
@@ -179,7 +195,7 @@ def assemble(ref: str, raw: dict[str, Any]) -> PersonRecord:
     voided = {**raw["voids"], **{d["event_id"]: d["voided_by"] for d in raw["doses"] if d.get("voided_by")}}
     history = history_of(raw["events"], raw["hub_events"], voided)
     voids = {entry.id: entry for entry in history}
-    doses = [with_void(dose, voids, raw["sites"]) for dose in raw["doses"]]
+    doses = [with_void(dose, voids, raw["sites"], raw["districts"]) for dose in raw["doses"]]
     return PersonRecord(
         ref=ref, id_number=raw["id_number"], person=raw["person"], roster=raw["roster"],
         differences=roster_differences(raw["person"], raw["roster"]),
@@ -202,10 +218,13 @@ def found_fields(conflict: dict[str, Any]) -> list[str]:
     return list(json.loads(conflict["detail"])["fields"])
 
 
-def with_void(dose: dict[str, Any], entries: dict[str, HistoryEntry], sites: dict[str, str]) -> dict[str, Any]:
-    """The dose row with its site (the kiosk's, or the place a hub-added dose names) and who voided it, why and when."""
+def with_void(dose: dict[str, Any], entries: dict[str, HistoryEntry], sites: dict[str, str],
+              districts: dict[str, str]) -> dict[str, Any]:
+    """The dose row with its site (the kiosk's, or the place a hub-added dose names), its kiosk's district (at a
+    province) and who voided it, why and when."""
     void = entries.get(dose.get("voided_by") or "")
-    shown = {**dose, "site": dose.get("place") or sites.get(dose["kiosk"]) or ""}
+    shown = {**dose, "site": dose.get("place") or sites.get(dose["kiosk"]) or "",
+             "district": districts.get(dose["kiosk"])}
     if dose.get("voided_by"):
         shown["void"] = {"id": dose["voided_by"], "by": void.by if void else None,
                          "reason": (void.payload.get("reason") if void else None) or "", "at": void.shown_at if void else ""}

@@ -27,6 +27,8 @@ def add_report_commands(sub, database: argparse.ArgumentParser, as_json: argpars
     show.add_argument("--out", metavar="FILE", help="write it here (default: standard output; xlsx needs --out)")
     show.add_argument("--version", type=int, metavar="N", help="the issued version N, as it was issued, with what "
                       "arrived after its cut")
+    show.add_argument("--district", metavar="NAME", help="at a province: that district's part of the report (its sites "
+                      "and its total); default: the whole report, each district and the province's total")
     issue = verbs.add_parser("issue", parents=[database, day, as_json], help="issue the day's report again, counting "
                              "everything merged now (the versions before it are kept)")
     issue.add_argument("--note", default="", metavar="TEXT", help="why, kept with the version (at most 500 characters)")
@@ -48,20 +50,20 @@ def day_of(text: str) -> datetime.date:
 
 def report_daily(args: argparse.Namespace) -> int:
     """Write the report (now, or an issued version with what arrived after its cut)."""
-    from .store.sqlite import open_store
+    from .store.open import open_store
 
     if args.format == "xlsx" and not args.out:
         raise ValueError("an XLSX report needs --out FILE")
     day, settings = day_of(args.date), load(args.config).report
     with open_store(args.db) as store:
-        rows = store.day_rows(day)
-        if args.version is None:
-            content, late = daily.report(store, day, settings, rows=rows), None
-        else:
+        if args.district is not None and args.district not in store.district_names():
+            raise ValueError(f"--district {args.district!r}: no kiosk of this hub belongs to it (`hub kiosks import`)")
+        issued = None
+        if args.version is not None:
             issued = store.daily_report_version(day, args.version)
             if issued is None:
                 raise ValueError(f"no version {args.version} of the report of {day} was issued (`hub report versions`)")
-            content, late = issued["report"], daily.arrived_after(rows, issued["cut_at"])
+        content, late = daily.shown(store, day, settings, issued, args.district)
     from .reports import forms
 
     data = forms.render(content, args.format, late)
@@ -76,7 +78,7 @@ def report_daily(args: argparse.Namespace) -> int:
 
 def report_issue(args: argparse.Namespace) -> int:
     """Issue the report again, counting what is merged now; audited as the command line's."""
-    from .store.sqlite import open_store
+    from .store.open import open_store
 
     if len(args.note) > 500:
         raise ValueError("--note: at most 500 characters")
@@ -92,7 +94,7 @@ def report_issue(args: argparse.Namespace) -> int:
 def report_versions(args: argparse.Namespace) -> int:
     import json
 
-    from .store.sqlite import open_store
+    from .store.open import open_store
 
     with open_store(args.db) as store:
         versions = store.daily_report_versions(day_of(args.date))

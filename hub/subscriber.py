@@ -90,6 +90,21 @@ class RunSettings:
     batch_max: int = 500
     stall_seconds: float = STALL_SECONDS
     """Merging counts as stalled once a received message has waited this long for its commit (hub/liveness.py)."""
+    districts: tuple[str, ...] = ()
+    """A province worker's districts (`--district`): it subscribes to their prefixed topics only and acknowledges on
+    them. Empty: a district hub, on the kiosks' own topics."""
+    acks: str = "district"
+    """``district``: a lone district; ``province``: the kiosks also wait for the province's acknowledgements (the
+    bridge brings them in on wire.province_ack_topic), so this hub says online only while its bridge is up
+    (hub/config.py ProvinceSettings). It publishes its own acknowledgements either way."""
+
+    @property
+    def filters(self) -> list[str]:
+        """The topic filters `hub run` subscribes to: every district's events and statuses, or the kiosks' own (and
+        the bridge's state, for a district whose kiosks hear the province)."""
+        if self.districts:
+            return [name for district in self.districts for name in wire.district_filters(district)]
+        return [wire.EVENT_FILTER, wire.STATUS_FILTER, *([wire.BRIDGE_STATE_TOPIC] if self.acks == "province" else [])]
 
 
 class Hub:
@@ -119,10 +134,15 @@ class Hub:
         self.next_attempt = 0.0
         self.backoff = RECONNECT_FIRST_SECONDS
         self.announced = False
+        self.bridge_up = False
+        """With ``acks = "province"``: whether the district broker's bridge to the province is connected (its retained
+        notification, wire.BRIDGE_STATE_TOPIC); until it says so, the hub says it is offline."""
         self.stopping = threading.Event()
         """Set by `stop` (the signal handlers): `run` finishes its turn, commits what is pending and returns."""
         self.iterated_at = clock()
         self.reported_at = clock()
+        self.districts: dict[str, str] = {}
+        """kiosk -> district, for a province worker's acks (read_districts)."""
         self.publishing: dict[int, str] = {}
         """mid of an outgoing publish -> what it was (for the log when the broker refuses it)."""
 
@@ -187,20 +207,20 @@ class Hub:
         logger.info("connected to %s (session %s)", self.settings.broker,
                     "resumed" if flags.session_present else "new: the broker had kept nothing for the hub")
         options = mqtt.SubscribeOptions(qos=1)
-        client.subscribe([(wire.EVENT_FILTER, options), (wire.STATUS_FILTER, options)])
+        client.subscribe([(name, options) for name in self.settings.filters])
         self.republish_acks()
 
     def on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
-        refused = [(name, code) for name, code in zip((wire.EVENT_FILTER, wire.STATUS_FILTER), reason_codes) if code.is_failure]
+        refused = [(name, code) for name, code in zip(self.settings.filters, reason_codes) if code.is_failure]
         for name, code in refused:
             logger.error("the broker refused the subscription to %s: %s (%s)", name, code, code.value)
         if refused:
             self.client.disconnect()  # not receiving is not running: retry from scratch with backoff
             return
-        logger.info("subscribed to %s and %s", wire.EVENT_FILTER, wire.STATUS_FILTER)
+        logger.info("subscribed to %s", ", ".join(self.settings.filters))
         # Online only once subscribed: a kiosk that saw `online` and published before the subscription existed
         # (a broker that lost the hub's session) would get reason code 16 and wait to send again.
-        self.publish(wire.HUB_STATUS_TOPIC, self.status_body("online"), "hub status online")
+        self.publish_status()
         if not self.announced:
             self.announced = True
             self.say(f"hub: merging from {self.settings.broker} into {self.settings.db}")
@@ -217,6 +237,9 @@ class Hub:
             self.connection_failed("not connected")
 
     def on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        if message.topic == wire.BRIDGE_STATE_TOPIC:
+            self.bridge_state(message)
+            return
         gathering = self.gathering
         if gathering.since is None:
             gathering.since = self.clock()
@@ -228,7 +251,25 @@ class Hub:
         if reason_code.is_failure:
             logger.error("the broker refused %s: %s (%s)", what, reason_code, reason_code.value)
 
+    def bridge_state(self, message: mqtt.MQTTMessage) -> None:
+        """The bridge to the province connected (``1``) or not: say online or offline to the kiosks accordingly, so
+        that they send their backlog again only when it can reach the province (kiosk/uplink/flow.py)."""
+        if message.qos:
+            self.client.ack(message.mid, message.qos)
+        up = message.payload.strip() == b"1"
+        if up != self.bridge_up:
+            self.bridge_up = up
+            logger.log(logging.INFO if up else logging.WARNING, "the bridge to the province is %s: the hub says it is %s",
+                       "up" if up else "down", "online" if up else "offline")
+            self.publish_status()
+
     # -- publishing and acknowledging ----------------------------------------------------------------------------------
+
+    def publish_status(self) -> None:
+        """The retained hub status, once subscribed: online, or offline for a district whose kiosks hear the province
+        while its bridge is down (nothing they send can be acknowledged then)."""
+        state = "offline" if self.settings.acks == "province" and not self.bridge_up else "online"
+        self.publish(wire.HUB_STATUS_TOPIC, self.status_body(state), f"hub status {state}")
 
     def publish(self, topic: str, body: bytes, what: str) -> None:
         info = self.client.publish(topic, body, qos=1, retain=True)
@@ -238,13 +279,38 @@ class Hub:
         self.publishing[info.mid] = what
 
     def publish_ack(self, ack: wire.Ack) -> None:
-        self.publish(wire.topic(ack.kiosk, wire.ACK), ack.encode(), f"the ack for kiosk {ack.kiosk} (watermark {ack.watermark})")
+        """Publish a kiosk's ack on its topic: a province worker's on the kiosk's district topic, which the bridge
+        carries to the district broker."""
+        if not self.settings.districts:
+            name = wire.topic(ack.kiosk, wire.ACK)
+        elif ack.kiosk in self.districts or self.read_districts():
+            name = wire.district_topic(self.districts[ack.kiosk], ack.kiosk, wire.ACK)
+        else:  # cannot be: an event only merges here under its kiosk's district (hub/ingest.py is_in)
+            logger.error("no district known for kiosk %s: its ack (watermark %d) is not published", ack.kiosk, ack.watermark)
+            return
+        self.publish(name, ack.encode(), f"the ack for kiosk {ack.kiosk} (watermark {ack.watermark})")
+
+    def read_districts(self) -> bool:
+        """Read which kiosk belongs to which of this worker's districts again; True when it worked."""
+        try:
+            self.districts = {kiosk: district for kiosk, district in self.store.districts().items()
+                              if district in self.settings.districts}
+        except Exception as exc:  # noqa: BLE001 -- the next batch's acks follow anyway
+            logger.error("cannot read the kiosks' districts: %s: %s", type(exc).__name__, exc)
+            return False
+        return True
+
+    def acknowledged_kiosks(self) -> list[str]:
+        """The kiosks whose acks this hub publishes: every enrolled one, or a province worker's districts' ones."""
+        if self.settings.districts:
+            return sorted(self.districts) if self.read_districts() else []
+        return sorted(self.store.enrolled())
 
     def republish_acks(self) -> None:
-        """The current ack of every enrolled kiosk: a broker that crashed may have lost the retained ones."""
+        """The current ack of every kiosk this hub acknowledges: a broker that crashed may have lost the retained ones."""
         at = utc_now()
         try:
-            acks = [self.store.ack_for(kiosk, at) for kiosk in sorted(self.store.enrolled())]
+            acks = [self.store.ack_for(kiosk, at) for kiosk in self.acknowledged_kiosks()]
         except Exception as exc:  # noqa: BLE001 -- the next batch's acks follow anyway
             logger.error("cannot read the acknowledgements to re-publish: %s: %s", type(exc).__name__, exc)
             return
@@ -282,7 +348,7 @@ class Hub:
         publishes the hub's will ('offline') when the process ends.
         """
         watchdog = systemd.Watchdog(self.healthy).start()
-        self.worker = Worker(self.settings.db, self.settings.catalogue)
+        self.worker = Worker(self.settings.db, self.settings.catalogue, self.settings.client_id)
         try:
             while not self.stopping.is_set():
                 self.turn()

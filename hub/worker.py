@@ -31,7 +31,7 @@ from typing import Callable
 
 from .errors import WorkerDied
 from .ingest import Delivery, Flushed, Ingest
-from .store.sqlite import open_store
+from .store.open import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ class WorkerSettings:
 
     db: str
     catalogue: str | None
+    worker: str
+    """The `hub run` client id: names its merging row on PostgreSQL."""
     parent: int
     log_level: int
     log_format: str
@@ -78,9 +80,9 @@ class WorkerSettings:
 class Worker:
     """The parent's side: start the worker, send it one batch at a time, collect what to acknowledge."""
 
-    def __init__(self, db: str, catalogue: str | None = None):
+    def __init__(self, db: str, catalogue: str | None = None, client_id: str = "hub"):
         self.conn, child = CONTEXT.Pipe()
-        self.process = CONTEXT.Process(target=work, args=(child, worker_settings(db, catalogue)),
+        self.process = CONTEXT.Process(target=work, args=(child, worker_settings(db, catalogue, client_id)),
                                        name="hub-merge", daemon=True)
         self.process.start()
         child.close()  # so that the worker's death reads as EOF here
@@ -147,10 +149,10 @@ class Worker:
         self.conn.close()
 
 
-def worker_settings(db: str, catalogue: str | None) -> WorkerSettings:
+def worker_settings(db: str, catalogue: str | None, client_id: str = "hub") -> WorkerSettings:
     root = logging.getLogger()
     formats = [handler.formatter._fmt for handler in root.handlers if handler.formatter and handler.formatter._fmt]
-    return WorkerSettings(str(db), catalogue, os.getpid(), root.getEffectiveLevel(), (formats or [LOG_FORMAT])[0])
+    return WorkerSettings(str(db), catalogue, client_id, os.getpid(), root.getEffectiveLevel(), (formats or [LOG_FORMAT])[0])
 
 
 # -- the worker process -------------------------------------------------------------------------------------------------
@@ -162,7 +164,7 @@ def work(conn: Connection, settings: WorkerSettings) -> None:
     die_with_parent(settings.parent)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    store = open_store(settings.db, settings.catalogue)
+    store = open_store(settings.db, settings.catalogue, worker=settings.worker)
     try:
         ingest = Ingest(store)
         while (messages := receive(conn)) is not None:

@@ -10,7 +10,6 @@ this module writes is a string cell or a number, never a formula.
 
 from __future__ import annotations
 
-import functools
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -112,14 +111,14 @@ NOT_XML = re.compile("[\ufffe\uffff\ud800-\udfff]")
 """What XML 1.0 cannot hold beyond CONTROL (which ``neutral`` replaces): each becomes U+FFFD too."""
 
 
-def stream_workbook(sheet: Sheet) -> bytes:
-    """The XLSX file of one sheet, written without openpyxl: every value through ``neutral``, text as inline strings
-    (never a formula), numbers as numbers. For long lists (tens of thousands of rows): a value that repeats (a site, a
-    product, a day) is neutralised and escaped once."""
+def stream_workbook(sheet: Sheet, *, neutralised: bool = False) -> bytes:
+    """The XLSX file of one sheet, written without openpyxl: every value through ``neutral`` (``neutralised``: the
+    caller's rows went through it already, as a long list built so does: hub/reports/export.py), text as inline
+    strings (never a formula), numbers as numbers."""
     import zipfile
     from xml.sax.saxutils import quoteattr
 
-    cell = functools.lru_cache(maxsize=1 << 16, typed=True)(cell_xml)  # typed: True and 1 are different cells
+    rows = sheet.rows if neutralised else ([neutral(value) for value in row] for row in sheet.rows)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
         for name, text in PARTS.items():
@@ -129,10 +128,9 @@ def stream_workbook(sheet: Sheet) -> bytes:
                       f'{title} sheetId="1" r:id="rId1"/></sheets></workbook>')
         with book.open("xl/worksheets/sheet1.xml", "w") as part:
             part.write((XML_HEAD + f'<worksheet xmlns="{MAIN}">' + columns_xml(sheet.widths) + "<sheetData>").encode())
-            rows = [f'<row r="{number}">{"".join(map(cell, row))}</row>'
-                    for number, row in enumerate([sheet.header, *sheet.rows], start=1)]
-            for first in range(0, len(rows), ROWS_PER_WRITE):  # the zip's deflate, called for a chunk, not a row
-                part.write("".join(rows[first:first + ROWS_PER_WRITE]).encode("utf-8"))
+            lines = rows_xml([[neutral(name) for name in sheet.header], *rows])
+            for first in range(0, len(lines), ROWS_PER_WRITE):  # the zip's deflate, called for a chunk, not a row
+                part.write("".join(lines[first:first + ROWS_PER_WRITE]).encode("utf-8"))
             part.write(b"</sheetData></worksheet>")
     return out.getvalue()
 
@@ -144,16 +142,31 @@ def columns_xml(widths: Sequence[int]) -> str:
                               for n, w in enumerate(widths, start=1)) + "</cols>"
 
 
-def cell_xml(value: object) -> str:
-    """One cell of a row, in column order (no reference: the position is the cell's): text inline, numbers as numbers."""
-    value = neutral(value)
-    if isinstance(value, str):
-        return f'<c t="inlineStr"><is><t xml:space="preserve">{safe_text(value)}</t></is></c>'
-    return f"<c><v>{value!r}</v></c>"
+def rows_xml(rows: Sequence[Sequence[object]]) -> list[str]:
+    """Each row of neutral cells as XML, numbered from 1: laid out by a template per sequence of cell types, its texts
+    checked together and escaped one by one only when one needs it (a day's line list has 700,000 cells)."""
+    templates: dict[tuple[type, ...], str] = {}
+    lines = []
+    for number, row in enumerate(rows, start=1):
+        kinds = tuple(map(type, row))
+        template = templates.get(kinds) or templates.setdefault(kinds, row_template(kinds))
+        texts = "".join([value for value in row if type(value) is str])
+        if safe_text(texts) != texts:
+            row = [safe_text(value) if type(value) is str else value for value in row]
+        lines.append(template % (number, *row))
+    return lines
+
+
+def row_template(kinds: tuple[type, ...]) -> str:
+    """A row's XML with a %-field per cell (no reference: the position is the cell's), after the row's number: text
+    inline, numbers as numbers."""
+    cells = ['<c t="inlineStr"><is><t xml:space="preserve">%s</t></is></c>' if kind is str else "<c><v>%r</v></c>"
+             for kind in kinds]
+    return '<row r="%d">' + "".join(cells) + "</row>"
 
 
 def safe_text(text: str) -> str:
     """Text as XML character data: &, < and > escaped, what XML cannot hold replaced."""
     if "&" in text or "<" in text or ">" in text:
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text if text.isprintable() else NOT_XML.sub("\ufffd", text)
+    return NOT_XML.sub("\ufffd", text) if NOT_XML.search(text) else text

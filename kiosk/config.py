@@ -53,6 +53,27 @@ class CameraSettings:
     fps: float = setting(10.0, "Frames per second asked of the camera; a replay source plays at this rate.")
     replay_repeat: int = setting(1, "Replay only: deliver each image this many consecutive frames (simulates holding a card).")
     replay_loop: bool = setting(True, "Replay only: start again at the first image after the last.")
+    focus: str = setting(
+        "manual",
+        "Pi camera focus: `manual` (the lens set at `lens_position`), `macro` (autofocus cycles in the macro range, "
+        "one at start and every 3 s), `continuous` (hunts in front of a card; not advised) or `camera` (leave the camera's default).",
+    )
+    lens_position: float = setting(
+        5.0, "Pi camera, `focus = \"manual\"`: lens position in dioptres (1 / distance in metres): 5 is 20 cm, 4 is 25 cm, 10 is 10 cm, 0 infinity."
+    )
+    exposure: str = setting("short", "Pi camera exposure mode: `short` (less blur from a moving hand), `normal` or `long`.")
+    exposure_constraint: str = setting(
+        "highlight", "Pi camera: `highlight` keeps glare on a laminated card and a bright phone screen from burning out; `normal` or `shadows`."
+    )
+    metering: str = setting("centre", "Pi camera metering: `centre` (the card is held in the middle), `spot` or `matrix`.")
+    ev: float = setting(0.0, "Pi camera exposure compensation in stops, -8 to 8 (e.g. -0.5 under strong light).")
+
+    def __post_init__(self):
+        from .camera.controls import check_optics
+
+        problem = check_optics(self)
+        if problem:
+            raise ConfigError(problem)
 
 
 @dataclass(frozen=True)
@@ -88,7 +109,7 @@ class WebSettings:
 
     host: str = setting("127.0.0.1", "Address the screen server listens on; `0.0.0.0` to let a tablet on the site LAN in.")
     port: int = setting(8080, "Port of the screen server.")
-    secret_key: str = setting("", "Session signing key. Empty: read credential `kiosk-secret-key`, else generate one per start.")
+    secret_key: str = setting("", "Session signing key. Empty: read credential `kiosk-secret-key`, else the file `web-secret-key` beside the database (made with mode 0600 on first start).")
     api_token: str = setting(
         "",
         "Bearer token for `/api/` clients without a signed-in session. Empty: credential `kiosk-api-token`, "
@@ -154,8 +175,12 @@ class HubSettings:
     keepalive_seconds: int = setting(30, "MQTT keepalive; the broker publishes the `offline` will after 1.5 times this without a word.")
     window: int = setting(32, "Events published and not yet acknowledged by the broker (PUBACK) at any time.")
     ahead: int = setting(2000, "Events published beyond the hub's watermark at any time; the rest wait in the outbox.")
-    resend_seconds: float = setting(30.0, "Re-send what the hub has not acknowledged after this many seconds while the hub is online.")
+    resend_seconds: float = setting(30.0, "Re-send what the hub has not acknowledged after this many seconds while the hub is online; each re-send that "
+                                  "brings no acknowledgement doubles the wait, up to 15 minutes.")
     status_seconds: float = setting(60.0, "How often the retained online status (outbox depth, camera rate) is refreshed.")
+    province_acks: bool = setting(False, "Also wait for the province's acknowledgements (on `vax/p/k/<kiosk>/ack`, which the "
+                                  "district broker's bridge brings in): an event is done only once both the district hub "
+                                  "and the province hold it. For a district whose hub has `province.acks = \"province\"`.")
 
 
 @dataclass(frozen=True)

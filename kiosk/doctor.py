@@ -1,7 +1,12 @@
-"""`kiosk doctor`: checks camera, decoder, database, disk, clock, the kiosk's identity and the link to the hub, in plain words."""
+"""`kiosk doctor`: checks camera, the Pi's camera and GPIO stack, decoder, database, disk, clock, identity and hub, in plain words.
+
+Each check is a function ``check_x(config) -> Check`` listed in CHECKS; a new check is one more function and one more
+entry there. The Raspberry Pi's own facts (numpy against apt's picamera2, dmaHeap, pin factory) are judged in kiosk/pi.py.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -11,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import pi
 from .config import Config
 from .errors import KioskError
 
@@ -27,26 +33,67 @@ class Check:
 
 
 def run_checks(config: Config) -> list[Check]:
-    """Run every check; none raises."""
-    return [check(config) for check in (check_camera, check_decoder, check_database, check_disk, check_clock, check_identity, check_hub)]
+    """Run every check in CHECKS; none raises."""
+    return [check(config) for check in CHECKS]
 
 
 def check_camera(config: Config) -> Check:
-    from .camera import open_source
+    """Open the configured camera and read one frame; a failure in plain words when kiosk/pi.py knows it; the focus
+    and exposure it was given and reports."""
+    from .camera import open_source, optics_line
 
     camera = config.camera
     try:
-        source = open_source(camera.source, width=camera.width, height=camera.height, fps=camera.fps, loop=False)
+        source = open_source(camera.source, width=camera.width, height=camera.height, fps=camera.fps, loop=False, settings=camera)
         try:
             frame = source.read()
+            optics = optics_line(camera, source)  # focus and exposure, set and reported ("" off the Pi camera)
         finally:
             source.close()
     except KioskError as exc:
-        return Check("camera", False, str(exc))
+        words = pi.camera_error_finding(exc, user=current_user(), in_video_group=pi.in_group("video"))
+        return Check("camera", False, f"{words} ({exc})" if words else str(exc))
     if frame is None:
         return Check("camera", False, f"{camera.source} gave no frame")
     height, width = frame.gray.shape
-    return Check("camera", True, f"{source.name} gives {width}x{height} frames")
+    return Check("camera", True, f"{source.name} gives {width}x{height} frames" + (f"; {optics}" if optics else ""))
+
+
+def check_dma_heap(config: Config) -> Check:
+    """Whether this user may open the DMA heaps libcamera takes frame buffers from (the `video` group)."""
+    return Check("dma_heap", *pi.dma_heap_finding(current_user(), pi.in_group("video"), pi.openable_heaps()))
+
+
+def check_numpy(config: Config) -> Check:
+    """The numpy this program runs against the one apt's picamera2 and simplejpeg were built for."""
+    error = pi.import_error("simplejpeg")
+    return Check("numpy", *pi.numpy_finding(np.__version__, pi.read_apt_version("numpy"), error))
+
+
+def check_gpio(config: Config) -> Check:
+    """The gpiozero pin factory the scanner would use, named, and whether it can drive this board."""
+    from importlib.metadata import version
+
+    from .scan.feedback import choose_factory
+
+    try:
+        factory = choose_factory(config.feedback, strict=True)
+    except Exception as exc:  # a factory named in the settings that cannot load: lgpio missing, no /dev/gpiochip
+        return Check("gpio", False, f"pin factory {config.feedback.pin_factory!r} cannot start: {exc}")
+    try:
+        gpio = pi.Gpio(pi.read_model(), pi.factory_name(factory), version("gpiozero"), config.feedback.enabled)
+    finally:
+        factory.close()
+    return Check("gpio", *pi.gpio_finding(gpio))
+
+
+def current_user() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
 
 
 def check_decoder(config: Config) -> Check:
@@ -162,6 +209,10 @@ def check_hub(config: Config) -> Check:
         return Check("hub", False, "; ".join([*problems, state]))
     return Check("hub", True, f"connected to {config.hub.broker}, hub {row['hub_state'] or 'unknown'}; {state}")
 
+
+CHECKS = [check_camera, check_dma_heap, check_numpy, check_decoder, check_gpio, check_database, check_disk, check_clock,
+          check_identity, check_hub]
+"""The doctor's checks, in the order it prints them."""
 
 VERDICT_WORDS = {
     "disputed": "SECURITY: the hub holds another text than this kiosk's for {n} events ({events}): tell the district office now",

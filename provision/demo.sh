@@ -51,5 +51,12 @@ STAFF_PASSWORD=${DEMO_HUB_PASSWORD:-demo-2580-hub}
     --db "$HUB_DB" >/dev/null
 "$BIN/hub" --log-level WARNING web --db "$HUB_DB" --port "$WEB_PORT" & pids+=($!)
 echo "district workspace: http://127.0.0.1:$WEB_PORT/  (sign in as '$STAFF_NAME', password $STAFF_PASSWORD)"
-KIOSK_CAMERA_FPS=4 KIOSK_CAMERA_REPLAY_REPEAT=8 KIOSK_KIOSK_ID=$KIOSK_ID KIOSK_HUB_KEY_FILE=$KIOSK_DIR/kiosk-key \
-  "$BIN/kiosk" run --camera replay:kiosk/demo/frames --db "$DB" --port "$PORT" --broker "mqtt://127.0.0.1:$MQTT_PORT"
+# The replay plays each card once (held for 2 s), then the camera sees nothing: people are checked in once, not every
+# 2 s forever. Observation lasts DEMO_OBSERVATION_MINUTES (2: a release can be seen in the demo; a site uses 30).
+# Warnings only on the terminal (no line per request): the screens show what happens.
+OBSERVATION=${DEMO_OBSERVATION_MINUTES:-2}
+echo "observation time: $OBSERVATION min (DEMO_OBSERVATION_MINUTES; 30 at a real site)"
+KIOSK_CAMERA_FPS=4 KIOSK_CAMERA_REPLAY_REPEAT=8 KIOSK_CAMERA_REPLAY_LOOP=false KIOSK_KIOSK_ID=$KIOSK_ID \
+  KIOSK_HUB_KEY_FILE=$KIOSK_DIR/kiosk-key KIOSK_QUEUE_OBSERVATION_MINUTES=$OBSERVATION \
+  "$BIN/kiosk" --log-level WARNING run --camera replay:kiosk/demo/frames --db "$DB" --port "$PORT" \
+  --broker "mqtt://127.0.0.1:$MQTT_PORT"

@@ -22,31 +22,12 @@ broker=/etc/mosquitto/vax
 db=/var/lib/hub/hub.db
 units=(hub.service hub-broker-reload.path hub-broker-reload.service hub-web.service)
 
-"$src/provision/apt-deps.sh" mosquitto python3-venv rsync
+source "$src/provision/hub-base.sh"
+install_hub_software mosquitto
+install_broker_folder
 
-id hub >/dev/null 2>&1 || useradd --system --home /var/lib/hub --shell /usr/sbin/nologin hub
-install -d -o root -g root -m 0755 "$dest" /etc/hub
-install -d -o root -g root -m 0700 "$credentials"
-install -d -o hub -g hub -m 0750 /var/lib/hub
-rsync -a --delete --exclude .venv --exclude var --exclude .git "$src/" "$dest/"
-[[ -x $dest/.venv/bin/python ]] || python3 -m venv --system-site-packages "$dest/.venv"
-"$dest/.venv/bin/python" -m pip install --quiet "$dest[hub]"
-
-# The broker's folder: the hub user rewrites the ACL and the CRL in it (`hub enroll`, `hub revoke`); Mosquitto
-# reads them through its group (the setgid folder gives every new file the group mosquitto).
-install -d -o hub -g mosquitto -m 2750 "$broker"
-install -d -o root -g mosquitto -m 0750 "$broker/certs"
-[[ -f $broker/passwd ]] || install -o hub -g mosquitto -m 0640 /dev/null "$broker/passwd"
-hub=(runuser -u hub -- "$dest/.venv/bin/hub" --log-level WARNING)
-
-# The district CA, made once as the hub user (its key never leaves $ca, which hub.service cannot see), and
-# the broker's certificate for the names kiosks use. Mosquitto gets copies of the public parts and its own key.
-install -d -o hub -g hub -m 0700 "$ca"
-if [[ ${#tls_names[@]} -eq 0 && ! -f $ca/server.crt ]]; then tls_names=(--tls-name "$(hostname -f 2>/dev/null || hostname)"); fi
-"${hub[@]}" ca init --dir "$ca" "${tls_names[@]}"
-install -o root -g mosquitto -m 0644 "$ca/ca.crt" "$broker/certs/ca.crt"
-install -o root -g mosquitto -m 0644 "$ca/server.crt" "$broker/certs/server.crt"
-install -o root -g mosquitto -m 0640 "$ca/server.key" "$broker/certs/server.key"
+# The district CA, and the broker's certificate for the names kiosks use.
+install_ca "${tls_names[@]}"
 if [[ -f $broker/certs/ca.key ]]; then  # an older install's RSA CA, which signed nothing a kiosk still uses
   rm -f "$broker/certs/ca.key" "$broker/certs/ca.srl"
   echo "install-hub: removed the old RSA CA key from $broker/certs; kiosks need the new ca.crt (re-enroll them)"
@@ -56,27 +37,13 @@ fi
 "${hub[@]}" broker-files --db "$db" --ca-dir "$ca" --broker-dir "$broker"
 
 # The hub's own broker password: a systemd credential of hub.service, its hash in the password file.
-[[ -s $credentials/hub-mqtt-password ]] || (umask 077; od -An -tx1 -N24 /dev/urandom | tr -d ' \n' > "$credentials/hub-mqtt-password")
-chown root:root "$credentials/hub-mqtt-password"
-chmod 0600 "$credentials/hub-mqtt-password"
+make_secret hub-mqtt-password 24
 "$dest/.venv/bin/hub" --log-level WARNING passwd hub --passwd-file "$broker/passwd" < "$credentials/hub-mqtt-password" >/dev/null
 
-# Mosquitto's configuration: ours replaces Debian's, which is kept once beside it.
-conf=/etc/mosquitto/mosquitto.conf
-if ! cmp -s "$dest/provision/mosquitto-hub.conf" "$conf"; then
-  [[ ! -f $conf || -f $conf.dpkg-orig ]] || cp -p "$conf" "$conf.dpkg-orig"
-  install -m 0644 "$dest/provision/mosquitto-hub.conf" "$conf"
-  systemctl enable mosquitto.service
-  systemctl restart mosquitto.service  # SIGTERM: Mosquitto saves its sessions and queues before it exits
-else
-  systemctl enable mosquitto.service
-  systemctl reload-or-restart mosquitto.service  # SIGHUP: the password file, ACL, certificates and CRL are read again
-fi
+install_broker_config "$dest/provision/mosquitto-hub.conf"
 
 # The workspace's cookie key: a systemd credential of hub-web.service, made once (a new one signs everybody out).
-[[ -s $credentials/hub-web-secret ]] || (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$credentials/hub-web-secret")
-chown root:root "$credentials/hub-web-secret"
-chmod 0600 "$credentials/hub-web-secret"
+make_secret hub-web-secret 32
 
 for unit in "${units[@]}"; do
   install -m 0644 "$dest/systemd/$unit" "/etc/systemd/system/$unit"

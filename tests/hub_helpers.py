@@ -154,3 +154,12 @@ def void_event(kiosk: str, seq: int, target_seq: int, voided_type: str, *, day: 
     payload = {**on_ticket(seq, id_number, day), "voids": wire.event_id(kiosk, target_seq), "voided_type": voided_type,
                "reason": "nhập nhầm", "by": STAFF}
     return event(kiosk, seq, wire.VOID_EVENT, payload, at=kiosk_time(day, "11:00:00"))
+
+
+def run_hub(capsys, *argv: str) -> tuple[int, str, str]:
+    """`hub ARGV` in this process: its exit status, standard output and standard error."""
+    from hub import cli
+
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .browser import launch
+from .browser import chromium
 from .test_e2e_hub_web import ARTIFACTS, PASSWORD, HubWeb
 
 
@@ -20,13 +20,7 @@ def web(db):
 @pytest.fixture(scope="module")
 def browser():
     """One headless Chromium for the module; screenshots go to test-artifacts/."""
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
+    yield from chromium(ARTIFACTS)
 
 
 def sign_in(page, url: str, name: str) -> None:

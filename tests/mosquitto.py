@@ -29,11 +29,12 @@ class Broker:
 
     ``max_queued`` is max_queued_messages per client session (0: no limit).
     ``passwords`` maps username to password: the broker then refuses anonymous
-    clients and applies ``acl`` (the text of an ACL file) when given.
+    clients and applies ``acl`` (the text of an ACL file) when given. ``extra``
+    is more configuration, after the rest: a bridge (`hub bridge-config`'s lines).
     """
 
     def __init__(self, folder: Path, *, max_queued: int = 0, autosave_interval: int = 1800, passwords: dict[str, str] | None = None,
-                 acl: str | None = None, port: int | None = None):
+                 acl: str | None = None, port: int | None = None, extra: str = ""):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "data").mkdir(exist_ok=True)
@@ -68,7 +69,7 @@ class Broker:
         else:
             lines.append("allow_anonymous true")
         self.config = self.folder / "mosquitto.conf"
-        self.config.write_text("\n".join(lines) + "\n")
+        self.config.write_text("\n".join(lines) + "\n" + extra)
         self.log = self.folder / "mosquitto.log"
 
     def start(self, timeout: float = 10.0) -> "Broker":

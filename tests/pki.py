@@ -16,6 +16,8 @@ from pathlib import Path
 from hub import ca
 from kiosk import identity as kiosk_identity
 
+from .mosquitto import Broker
+
 NAMES = ["127.0.0.1", "localhost"]
 
 
@@ -57,4 +59,29 @@ def enroll(db: Path, ca_dir: Path, broker_dir: Path, kiosk: str, site: str, keys
     finally:
         store.close()
     made.cert.write_text(done.certificate)
+    return made
+
+
+def make_certificates(folder: Path) -> dict[str, Path]:
+    """A district CA and a broker certificate for 127.0.0.1 and localhost, made by the product's own `hub ca init` code."""
+    district_ca(folder)
+    return {name: folder / name for name in ("ca.crt", "server.crt", "server.key")}
+
+
+def tls_broker(folder: Path, files: dict[str, Path], *, mutual: bool = False) -> Broker:
+    """A broker whose one listener is TLS with the district's broker certificate; ``mutual``: as the district
+    broker's kiosk listener, a client certificate of the district CA required and its CN the username."""
+    broker = Broker(folder)
+    with open(broker.config, "a") as conf:
+        conf.write(f"cafile {files['ca.crt']}\ncertfile {files['server.crt']}\nkeyfile {files['server.key']}\n")
+        if mutual:
+            conf.write("require_certificate true\nuse_identity_as_username true\nuse_username_as_clientid true\n")
+    return broker.start()
+
+
+def enrolled(folder: Path, kiosk_id: str) -> Identity:
+    """A key and CSR made as on the kiosk, and the certificate the district CA in folder/tls issues for it."""
+    made = identity(folder / "keys", kiosk_id)
+    authority = ca.load(folder / "tls")
+    made.cert.write_bytes(ca.pem(ca.issue(authority, ca.read_csr(made.csr.read_bytes()), kiosk_id, datetime.now(timezone.utc))))
     return made

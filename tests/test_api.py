@@ -93,23 +93,23 @@ def screening(site, hoa):
 
 
 BAD_CALLS = [
-    pytest.param("/api/tickets/{t}/defer", {"return_on": "2026-12-09"}, 400, "missing_field", "Please fill in: reason.",
+    pytest.param("/api/tickets/{t}/defer", {"return_on": "2026-12-09"}, 400, "missing_field", "Please fill in: Reason.",
                  {"field": "reason"}, id="defer-without-reason"),
     pytest.param("/api/tickets/{t}/defer", {"reason": "   ", "return_on": "2026-12-09"}, 400, "missing_field",
-                 "Please fill in: reason.", {"field": "reason"}, id="defer-blank-reason"),
+                 "Please fill in: Reason.", {"field": "reason"}, id="defer-blank-reason"),
     pytest.param("/api/tickets/{t}/defer", {"reason": "Sốt", "return_on": "tomorrow"}, 400, "bad_field",
-                 "return_on must be a date (yyyy-mm-dd).", {"field": "return_on"}, id="defer-return_on-tomorrow"),
+                 "Come back on: write the date as dd/mm/yyyy.", {"field": "return_on"}, id="defer-return_on-tomorrow"),
     pytest.param("/api/tickets/{t}/defer", {"reason": "Sốt", "return_on": "2026-11-20"}, 400, "bad_field",
-                 "Please check the field: return_on.", {"field": "return_on"}, id="defer-return_on-past"),
-    pytest.param("/api/call_next", {}, 400, "missing_field", "Please fill in: desk.", {"field": "desk"}, id="call_next-without-desk"),
-    pytest.param("/api/call_next", {"desk": "abc"}, 400, "bad_field", "desk must be a whole number.", {}, id="desk-abc"),
-    pytest.param("/api/call_next", {"desk": 1.5}, 400, "bad_field", "desk must be a whole number.", {}, id="desk-float"),
-    pytest.param("/api/call_next", {"desk": True}, 400, "bad_field", "desk must be a whole number.", {}, id="desk-true"),
-    pytest.param("/api/tickets/{w}/call", {"desk": 0}, 400, "bad_field", "Please check the field: desk.", {}, id="desk-0"),
+                 "The date to come back must be after today.", {"field": "return_on"}, id="defer-return_on-past"),
+    pytest.param("/api/call_next", {}, 400, "missing_field", "Please fill in: Desk.", {"field": "desk"}, id="call_next-without-desk"),
+    pytest.param("/api/call_next", {"desk": "abc"}, 400, "bad_field", "Desk must be a whole number.", {}, id="desk-abc"),
+    pytest.param("/api/call_next", {"desk": 1.5}, 400, "bad_field", "Desk must be a whole number.", {}, id="desk-float"),
+    pytest.param("/api/call_next", {"desk": True}, 400, "bad_field", "Desk must be a whole number.", {}, id="desk-true"),
+    pytest.param("/api/tickets/{w}/call", {"desk": 0}, 400, "bad_field", "Please check the field: Desk.", {}, id="desk-0"),
     pytest.param("/api/tickets/{w}/call", {"desk": 7}, 409, "no_such_desk", "desk 7 does not exist: this site has 2 desks", {},
                  id="desk-7"),
     pytest.param("/api/open_lot", {"product": "vaxzevria", "lot_number": "AZ-1", "doses_per_vial": 10}, 400,
-                 "missing_field", "Please fill in: expiry.", {"field": "expiry"}, id="open_lot-without-expiry"),
+                 "missing_field", "Please fill in: Expiry.", {"field": "expiry"}, id="open_lot-without-expiry"),
     pytest.param("/api/open_lot", {"product": "vaxzevria", "lot_number": "AZ-1", "expiry": "2027-01-31", "doses_per_vial": 0},
                  409, "bad_doses_per_vial", "doses per vial must be a whole number from 1 to 50", {}, id="doses_per_vial-0"),
     pytest.param("/api/open_lot", {"product": "vaxzevria", "lot_number": "AZ-1", "expiry": "2026-11-24", "doses_per_vial": 10},
@@ -188,7 +188,7 @@ def test_fail__a_refusal_speaks_the_sessions_language(client, hoa, store, screen
     client.post("/lang", data={"lang": "vi", "next": "/login"}, headers=caller.headers)
     before = snapshot(store)
     refused(caller.post(f"/api/tickets/{screening}/defer", {"return_on": "2026-12-09"}), 400, "missing_field",
-            "Vui lòng điền: reason.")
+            "Vui lòng điền: Lý do.")
     refused(caller.post("/api/tickets/999/screen"), 404, "unknown_ticket", "Không có số thứ tự này. Chưa có gì thay đổi.")
     assert snapshot(store) == before
 
@@ -341,7 +341,8 @@ def test_ok__check_in_to_release_through_the_api(api, store, site, ticker):
     ticker.advance(600)
     view = api.get(f"/api/tickets/{ticket['id']}").get_json()
     assert view["observation"] == {"remaining_s": 1200, "due": False, "restarted": False}
-    assert view["dose"] == {"product": "vaxzevria", "lot_number": "AZ-2611", "number": 1, "override": None}
+    assert view["dose"] == {"product": "vaxzevria", "lot_number": "AZ-2611", "number": 1, "override": None,
+                            "vaccinator": None, "site": None}  # the API token gave it: no staff member
     refused(api.post(f"/api/tickets/{ticket['id']}/release"), 409, "observation_not_over",
             "the observation is not over (20 min left): give a reason to release early")
     released = api.post(f"/api/tickets/{ticket['id']}/release", {"reason": "Cần về gấp, đã ổn"}).get_json()["result"]
@@ -377,7 +378,7 @@ def test_ok__manual_check_in_through_the_api_names_the_staff_member(supervisor, 
 
 @pytest.mark.parametrize("body, code, message", [
     ({"id_number": "0011900123", "full_name": "Nguyễn Thị Lan", "birth_date": "1990-03-15", "sex": "Nữ"}, "bad_id_number",
-     "The ID number in this code is not 12 digits."),
+     "The ID number has 12 digits; this one has 10 characters (10 digits)."),
     ({"id_number": LAN_ID, "full_name": "Nguyễn Thị Lan", "birth_date": "1990-03-15", "sex": "F"}, "bad_sex", None),
     ({"id_number": "001190012345|x|y"}, "wrong_field_count", None),
 ])
@@ -537,3 +538,28 @@ def test_ok__anyone_may_dismiss_a_held_scan_and_nothing_is_checked_in(vaccinator
     assert after["identity_questions"] == [(held, 1, "dismissed")]
     assert {**after, "identity_questions": None} == {**before, "identity_questions": None}
     assert store.db["people"].get(LAN_ID)["full_name"] == "Nguyễn Thị Lan"
+
+
+def test_ok__the_screening_checklist_decides_and_a_vaccinator_is_chosen_among_those_signed_in(
+        app, store, site, hoa, binh, lot, screening):
+    supervisor = signed_in(app.test_client(), hoa.id, "2580")
+    signed_in(app.test_client(), binh.id, "4826")  # Bình is signed in on another tablet
+    answers = {"prior_dose_reaction": False, "allergy": False, "immunocompromised": False, "acute_illness": False,
+               "fever": True, "pregnant": False}
+    refused(supervisor.post(f"/api/tickets/{screening}/screening", {"answers": answers}), 409, "return_date_needed")
+    refused(supervisor.post(f"/api/tickets/{screening}/screening", {"answers": {**answers, "fever": "yes"}}), 409,
+            "screening_incomplete")
+    answer = supervisor.post(f"/api/tickets/{screening}/screening", {"answers": answers, "return_on": "09/12/2026"})
+    assert answer.status_code == 200 and answer.get_json()["result"]["outcome"] == "deferred"
+    [deferred] = events_of(store, "PersonDeferred")
+    assert deferred["screening"] == {"answers": answers, "outcome": "deferred"} and deferred["return_on"] == "2026-12-09"
+    assert deferred["reason"] == "Temperature 37.5 °C or more, or 35.5 °C or less"  # the "yes" answer, in words
+
+    cleared = arrive(site, HUNG)
+    walk(site, cleared, hoa, "call", "screen", "clear")
+    refused(supervisor.post(f"/api/tickets/{cleared}/inject", {"lot": lot["id"], "vaccinator": 999}), 409, "unknown_vaccinator")
+    body = {"lot": lot["id"], "vaccinator": binh.id, "injection_site": "right_deltoid"}
+    assert supervisor.post(f"/api/tickets/{cleared}/inject", body).status_code == 200
+    [dose] = events_of(store, "DoseRecorded")
+    assert dose["dose"]["vaccinator"] == {"staff_id": binh.id, "name": binh.name} and dose["dose"]["site"] == "right_deltoid"
+    assert dose["by"]["name"] == hoa.name

@@ -65,7 +65,7 @@ def api_routes() -> list[str]:
 
     with tempfile.TemporaryDirectory() as folder:
         store = Store(Path(folder) / "k.db")
-        app = create_app(Services(build({}), Site(store, "docs")))
+        app = create_app(Services(build({}).replace("web", secret_key="docs"), Site(store, "docs")))  # no key file in var/
         store.close()
     rules = []
     for rule in app.url_map.iter_rules():
@@ -124,12 +124,14 @@ def tree_modules() -> list[str]:
     block = ARCHITECTURE.split("## The tree", 1)[1].split("```")[1]
     found, top, folder = [], "", ""
     for line in block.splitlines():
-        head = line[:15].strip()
+        # a folder line names its folder first (a nested one too: store/postgres/), then its modules after spaces
+        start = re.match(r"( *)([a-z0-9_]+/(?:[a-z0-9_]+/)*)? *", line)
+        head = start.group(2) or ""
         if head and not line.startswith(" "):
             top, folder = head, head
         elif head:
             folder = top + head
-        found += [folder + name for name in re.findall(r"\b([a-z0-9_]+(?:\.[a-z0-9_]+)*\.(?:py|toml|json))\b", line[15:])]
+        found += [folder + name for name in re.findall(r"\b([a-z0-9_]+(?:\.[a-z0-9_]+)*\.(?:py|toml|json))\b", line[start.end():])]
     return found
 
 

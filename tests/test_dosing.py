@@ -138,7 +138,7 @@ def test_ok__inject_records_dose_events_and_starts_observation(store, site):
     payload = assert_outbox_matches(store, recorded)
     assert payload["dose"] == {
         "product": "comirnaty_30", "lot_number": "FK1234", "expiry": "2027-05-24", "number": 1, "booster": 0,
-        "given_at": "2026-11-25T08:00:00+07:00",
+        "given_at": "2026-11-25T08:00:00+07:00", "vaccinator": {"staff_id": NURSE.id, "name": NURSE.name},
     }
     assert "override" not in payload and payload["id_number"] == "001190012345"
     assert assert_outbox_matches(store, written[2])["minimum_s"] == MINIMUM_S

@@ -28,7 +28,7 @@ from hub.store import Batch
 from hub.store.sqlite import open_store
 
 from . import pki
-from .browser import launch
+from .browser import chromium
 from .child import Child
 from .hub_helpers import HUNG_ID, check_in, dose
 
@@ -100,13 +100,7 @@ def web(db):
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
+    yield from chromium(ARTIFACTS)
 
 
 def shot(page, name: str) -> None:

@@ -17,6 +17,7 @@ import pytest
 from .browser import launch
 from .conftest import LAN, write_frames
 from .kiosk_process import ROOT, KioskProcess
+from .web_helpers import pass_screening, tap
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PIN = "2580"
@@ -82,10 +83,11 @@ def test_ok__a_person_goes_from_scan_to_released_on_the_screens(parts):
         staff.click("form.callnext button[type=submit]")
         citizen.wait_for_function("!document.getElementById('turn').hidden", timeout=5000)
         citizen.screenshot(path=str(ARTIFACTS / "workflow-citizen-called.png"))
-        for action in ("screen", "clear"):
-            click(staff, action)
+        tap(staff, "screen")
         staff.click("li.ticket a.number")
-        click(staff, "inject")
+        pass_screening(staff)
+        staff.locator("label.choice", has_text="Tay trái").click()
+        tap(staff, "inject")
         staff.goto(web.url + "/supervisor/")
         countdown = staff.locator("li.ticket .countdown")
         countdown.wait_for()
@@ -104,5 +106,6 @@ def test_ok__a_person_goes_from_scan_to_released_on_the_screens(parts):
     assert types == EXPECTED_EVENTS
     assert dose["payload"]["dose"] | {"given_at": None} == {
         "product": "comirnaty_30", "lot_number": "FK8891", "expiry": "2099-06-30", "number": 1, "booster": 0, "given_at": None,
+        "vaccinator": {"staff_id": 1, "name": "Điều dưỡng Hoa"}, "site": "left_deltoid",
     }
     assert dose["payload"]["by"]["name"] == "Điều dưỡng Hoa" and state == "released"

@@ -12,13 +12,20 @@ import sqlite3
 import subprocess
 import sys
 
+import psycopg
 import pytest
 
+import wire
+from faults import verify
 from faults.__main__ import parser
 from faults.procs import ROOT
-from faults.rig import Rig
+from faults.rig import SITE, Rig
 from faults.runs import SCENARIOS
 from faults.scenarios import execute
+from hub.store import Batch
+from hub.store.open import is_url
+
+from .hub_stores import database
 
 SEED = 20261125
 
@@ -34,6 +41,14 @@ def test_ok__scenario_small_loses_nothing(tmp_path, name):
     assert (result.lost, result.duplicate, result.unexpected) == (0, 0, 0)
     assert result.acknowledged == result.merged > 0
     assert result.faults > 0 and result.converged
+
+
+def test_ok__the_hub_killed_mid_merge_into_postgresql_loses_nothing(tmp_path):
+    result = execute("hub-kill", SCENARIOS["hub-kill"], tmp_path / "hub-kill", full=False, seed=SEED, store="postgres")
+    assert result.ok, explain(result)
+    assert result.store == "postgres" and (tmp_path / "hub-kill").exists() is False  # an ok run removes its folder
+    assert (result.lost, result.duplicate, result.unexpected) == (0, 0, 0)
+    assert result.acknowledged == result.merged > 0 and result.faults > 0 and result.converged
 
 
 def test_ok__garbage_is_quarantined_by_reason_and_never_merged(tmp_path):
@@ -60,9 +75,42 @@ def test_ok__every_scenario_and_option_is_documented():
                 assert f"`{option}" in doc, f"python -m faults {option} is missing from docs/faults.md"
 
 
-def test_fail__the_count_sees_a_lost_a_changed_and_an_invented_event(tmp_path):
-    """The verdict is not blind: a merged stream, then the hub's tables tampered with behind its back."""
-    rig = Rig(tmp_path)
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request, tmp_path):
+    return database(request, tmp_path)
+
+
+def merge_into(db, district_db) -> str:
+    """Commit a district hub's merged events into the store under test (their digests as it recorded them: the
+    signatures were checked there); return what verify reads, a SQLite path or a PostgreSQL URL."""
+    with sqlite3.connect(district_db) as conn:
+        rows = conn.execute("select kiosk, body, digest from events order by kiosk, seq").fetchall()
+    conn.close()
+    events = []
+    for kiosk, body, digest in rows:
+        message, text = wire.read(body.encode())
+        events.append(wire.check_event(kiosk, message, text, digest))
+    with db.open() as store:
+        store.enroll("k-1", SITE, None, "2026-11-25T00:00:00Z")
+        store.commit(Batch(events=events), "2026-11-25T00:00:00Z")
+    return getattr(db, "url", None) or str(db.path)
+
+
+def tamper(hub: str, statements: list[str]) -> None:
+    """Change a hub's tables behind its back, in one transaction (a SQLite path or a PostgreSQL URL)."""
+    conn = psycopg.connect(hub) if is_url(hub) else sqlite3.connect(hub)
+    try:
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_fail__the_count_sees_a_lost_a_changed_and_an_invented_event(tmp_path, db):
+    """The verdict is not blind, on either hub store: a real stream merged, then the hub's tables tampered with
+    behind its back (the same SQL on both engines)."""
+    rig = Rig(tmp_path / "rig")
     try:
         kiosk = rig.add_kiosk("k-1")
         rig.start_all()
@@ -72,15 +120,20 @@ def test_fail__the_count_sees_a_lost_a_changed_and_an_invented_event(tmp_path):
         assert rig.tally().ok
     finally:
         rig.close()
-    with sqlite3.connect(rig.hub_db) as conn:
-        conn.execute("delete from events where event_id = 'k-1:3'")
-        conn.execute("update events set body = replace(body, '\"seq\":7', '\"seq\":7,\"x\":1') where event_id = 'k-1:7'")
-        conn.execute("insert into events select 'k-1:999', kiosk, 999, type, boot, at, clock_synced, id_number, body, "
-                     "received_at, digest from events where event_id = 'k-1:8'")
-        dose = conn.execute("select event_id from doses limit 1").fetchone()[0]
-        conn.execute("delete from doses where event_id = ?", [dose])
-    conn.close()
-    tally = rig.tally()
+    hub = merge_into(db, rig.hub_db)
+    logs = [verify.read_kiosk(kiosk.id, kiosk.db)]
+    merged = verify.tally(logs, hub)
+    assert merged.ok and merged.merged == merged.acknowledged >= 40
+    dose = db.row("select event_id from doses order by event_id limit 1")[0]
+    tamper(hub, [
+        "delete from events where event_id = 'k-1:3'",
+        "update events set body = replace(body, '\"seq\":7', '\"seq\":7,\"x\":1') where event_id = 'k-1:7'",
+        "insert into events (event_id, kiosk, seq, type, boot, at, clock_synced, id_number, body, received_at, digest) "
+        "select 'k-1:999', kiosk, 999, type, boot, at, clock_synced, id_number, body, received_at, digest "
+        "from events where event_id = 'k-1:8'",
+        f"delete from doses where event_id = '{dose}'",
+    ])
+    tally = verify.tally(logs, hub)
     assert (tally.lost, tally.unexpected, tally.duplicate) == (2, 2, 0)
     assert tally.samples == {"lost": ["k-1:3"], "body_differs": ["k-1:7"], "unexpected": ["k-1:999"], "dose_without_record": [dose]}
 

@@ -2,6 +2,8 @@
 
 import time
 
+import pytest
+
 from kiosk.config import FeedbackSettings
 from kiosk.scan.feedback import Feedback
 
@@ -57,3 +59,19 @@ def test_ok__disabled_feedback_uses_simulated_pins():
     feedback = Feedback(FeedbackSettings(enabled=False))
     feedback.rejected()
     feedback.close()
+
+
+@pytest.mark.parametrize("name", ["lgpio", "rpigpio"])
+def test_fail__a_pin_factory_that_cannot_start_leaves_the_kiosk_scanning_and_the_doctor_failing(name, caplog):
+    """No Pi here: each factory fails as it would on a Pi without its library or GPIO chip. The scanner's feedback
+    runs on simulated pins and says so in the log; kiosk doctor's strict choice raises (its gpio line fails)."""
+    from gpiozero.pins.mock import MockFactory
+
+    from kiosk.scan.feedback import choose_factory
+
+    settings = FeedbackSettings(enabled=True, pin_factory=name)
+    factory = choose_factory(settings)
+    assert isinstance(factory, MockFactory) and f"GPIO pin factory {name!r} cannot start" in caplog.text
+    factory.close()
+    with pytest.raises(Exception):
+        choose_factory(settings, strict=True)

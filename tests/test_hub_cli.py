@@ -7,7 +7,6 @@ import os
 import json
 import re
 import signal
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -18,10 +17,13 @@ from wire import signature
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from hub import ca, cli, credentials
+from hub import ca, credentials
+from hub.bridge import BridgeSettings, config as bridge_config
 from hub.store import Batch, Quarantined
-from hub.store.sqlite import open_store
+from hub.store.open import open_store
 from tests import pki
+from tests.hub_stores import database
+from tests.hub_helpers import run_hub as run
 from tests.hub_process import Client, wait_until
 from tests.mosquitto import Broker
 
@@ -29,17 +31,19 @@ ROOT = Path(__file__).resolve().parent.parent
 MOSQUITTO_LINE = re.compile(r"^(?P<user>[^:]+):\$7\$101\$[A-Za-z0-9+/]{16}\$[A-Za-z0-9+/]{86}==$")
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture
 def hub_dirs(tmp_path):
     """A district CA (`hub ca init`), a broker folder for the ACL and CRL, and the database path."""
     (tmp_path / "broker").mkdir()
     return HubDirs(pki.district_ca(tmp_path / "ca"), tmp_path / "broker", tmp_path / "hub.db", tmp_path / "kiosks")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def both_dirs(request, tmp_path):
+    """hub_dirs with the database on either store (tests/hub_stores.py): `--db` takes a file or a PostgreSQL URL."""
+    (tmp_path / "broker").mkdir()
+    return HubDirs(pki.district_ca(tmp_path / "ca"), tmp_path / "broker", database(request, tmp_path).location,
+                   tmp_path / "kiosks")
 
 
 class HubDirs:
@@ -83,26 +87,26 @@ def test_fail__ca_init_refuses_a_name_that_is_no_host(capsys, tmp_path, name):
     assert code == 2 and "host name" in err
 
 
-def test_ok__enroll_certifies_the_kiosk_s_key_and_prints_no_password(capsys, hub_dirs):
-    result = enroll(capsys, hub_dirs, "k1", "--broker", "mqtts://hub.example:8883")
+def test_ok__enroll_certifies_the_kiosk_s_key_and_prints_no_password(capsys, both_dirs):
+    result = enroll(capsys, both_dirs, "k1", "--broker", "mqtts://hub.example:8883")
     assert (result["kiosk"], result["site"], result["re_keyed"], result["revoked_keys"]) == ("k1", "phuong-1", False, [])
     certificate = x509.load_pem_x509_certificate(result["certificate"].encode())
     assert certificate.subject.rfc4514_string() == "CN=k1" and format(certificate.serial_number, "x") == result["serial"]
-    certificate.verify_directly_issued_by(ca.load(hub_dirs.ca_dir).certificate)
+    certificate.verify_directly_issued_by(ca.load(both_dirs.ca_dir).certificate)
     usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(usage) == [x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]
-    key = signature.load_private_key(hub_dirs.kiosks / "k1.key")
+    key = signature.load_private_key(both_dirs.kiosks / "k1.key")
     assert result["key_id"] == signature.key_id(key.public_key())
     assert 'broker = "mqtts://hub.example:8883"' in result["kiosk_toml"] and 'cert_file = "' in result["kiosk_toml"]
     assert "password" not in json.dumps(result)
-    store = open_store(hub_dirs.db)
+    store = open_store(both_dirs.db)
     try:
         stored = store.keys()[result["key_id"]]
         assert store.enrolled() == {"k1": "phuong-1"}
     finally:
         store.close()
     assert (stored.kiosk, stored.serial, stored.certificate, stored.revoked_at) == ("k1", result["serial"], result["certificate"], None)
-    assert "user k1\n" in (hub_dirs.broker / "acl").read_text()
+    assert "user k1\n" in (both_dirs.broker / "acl").read_text()
 
 
 def test_ok__enroll_prints_the_certificate_or_writes_it_and_says_what_to_do(capsys, hub_dirs, tmp_path):
@@ -115,22 +119,22 @@ def test_ok__enroll_prints_the_certificate_or_writes_it_and_says_what_to_do(caps
     assert x509.load_pem_x509_certificate((tmp_path / "k2.crt").read_bytes()).subject.rfc4514_string() == "CN=k2"
 
 
-def test_ok__enrolling_again_with_a_new_key_revokes_the_old_one(capsys, hub_dirs):
-    first = enroll(capsys, hub_dirs, "k1")
-    same = enroll(capsys, hub_dirs, "k1", csr=hub_dirs.kiosks / "k1.csr")  # the same key again: a new certificate for it
+def test_ok__enrolling_again_with_a_new_key_revokes_the_old_one(capsys, both_dirs):
+    first = enroll(capsys, both_dirs, "k1")
+    same = enroll(capsys, both_dirs, "k1", csr=both_dirs.kiosks / "k1.csr")  # the same key again: a new certificate for it
     assert same["key_id"] == first["key_id"] and not same["re_keyed"] and same["revoked_keys"] == []
-    second = enroll(capsys, hub_dirs, "k1")  # `kiosk identity new --force`: a new key
+    second = enroll(capsys, both_dirs, "k1")  # `kiosk identity new --force`: a new key
     assert second["re_keyed"] and second["revoked_keys"] == [first["key_id"]] and second["key_id"] != first["key_id"]
-    crl = x509.load_pem_x509_crl((hub_dirs.broker / "crl.pem").read_bytes())
+    crl = x509.load_pem_x509_crl((both_dirs.broker / "crl.pem").read_bytes())
     assert {format(r.serial_number, "x") for r in crl} == {same["serial"]}  # the old key's current certificate
-    assert crl.is_signature_valid(ca.load(hub_dirs.ca_dir).key.public_key())
-    assert "user k1\n" in (hub_dirs.broker / "acl").read_text()
-    old_again = run(capsys, "enroll", "k1", "--site", "s", "--csr", str(hub_dirs.kiosks / "k1.csr"), *hub_dirs.args())
+    assert crl.is_signature_valid(ca.load(both_dirs.ca_dir).key.public_key())
+    assert "user k1\n" in (both_dirs.broker / "acl").read_text()
+    old_again = run(capsys, "enroll", "k1", "--site", "s", "--csr", str(both_dirs.kiosks / "k1.csr"), *both_dirs.args())
     assert old_again[0] == 0  # k1.csr is the new key's by now
-    stale = pki.identity(hub_dirs.kiosks / "old", "k1")
-    enroll(capsys, hub_dirs, "k1", csr=stale.csr)
-    enroll(capsys, hub_dirs, "k1")
-    code, _, err = run(capsys, "enroll", "k1", "--site", "s", "--csr", str(stale.csr), *hub_dirs.args())
+    stale = pki.identity(both_dirs.kiosks / "old", "k1")
+    enroll(capsys, both_dirs, "k1", csr=stale.csr)
+    enroll(capsys, both_dirs, "k1")
+    code, _, err = run(capsys, "enroll", "k1", "--site", "s", "--csr", str(stale.csr), *both_dirs.args())
     assert code == 2 and "was revoked" in err  # a revoked key never comes back
 
 
@@ -172,24 +176,24 @@ def test_fail__enroll_without_a_ca_says_how_to_make_one(capsys, tmp_path):
     assert code == 2 and "hub ca init" in err
 
 
-def test_ok__revoke_takes_the_kiosk_out_of_the_acl_and_puts_its_certificate_in_the_crl(capsys, hub_dirs):
-    k1, k2 = enroll(capsys, hub_dirs, "k1"), enroll(capsys, hub_dirs, "k2")
-    code, out, _ = run(capsys, "revoke", "k1", "--reason", "stolen", *hub_dirs.args())
+def test_ok__revoke_takes_the_kiosk_out_of_the_acl_and_puts_its_certificate_in_the_crl(capsys, both_dirs):
+    k1, k2 = enroll(capsys, both_dirs, "k1"), enroll(capsys, both_dirs, "k2")
+    code, out, _ = run(capsys, "revoke", "k1", "--reason", "stolen", *both_dirs.args())
     assert code == 0 and k1["key_id"] in out
-    acl = (hub_dirs.broker / "acl").read_text()
+    acl = (both_dirs.broker / "acl").read_text()
     assert "user k1\n" not in acl and "vax/k/k1/" not in acl and "user k2\n" in acl and "user hub\n" in acl
-    crl = x509.load_pem_x509_crl((hub_dirs.broker / "crl.pem").read_bytes())
+    crl = x509.load_pem_x509_crl((both_dirs.broker / "crl.pem").read_bytes())
     assert [format(r.serial_number, "x") for r in crl] == [k1["serial"]]
-    store = open_store(hub_dirs.db)
+    store = open_store(both_dirs.db)
     try:
         keys = store.keys()
     finally:
         store.close()
     assert keys[k1["key_id"]].revoked_at is not None and keys[k2["key_id"]].revoked_at is None
-    code, out, _ = run(capsys, "revoke", "k1", "--reason", "stolen", "--json", *hub_dirs.args())  # again: nothing more
+    code, out, _ = run(capsys, "revoke", "k1", "--reason", "stolen", "--json", *both_dirs.args())  # again: nothing more
     assert code == 0 and json.loads(out)["revoked_keys"] == []
-    assert run(capsys, "revoke", "k9", "--reason", "x", *hub_dirs.args())[0] == 2
-    assert run(capsys, "revoke", "k2", "--reason", " ", *hub_dirs.args())[0] == 2
+    assert run(capsys, "revoke", "k9", "--reason", "x", *both_dirs.args())[0] == 2
+    assert run(capsys, "revoke", "k2", "--reason", " ", *both_dirs.args())[0] == 2
 
 
 def test_ok__our_hash_is_mosquitto_passwd_s_format_and_reads_its_lines(tmp_path):
@@ -269,12 +273,14 @@ def puback(broker: Broker, user: str, topic: str) -> int:
     ("k1", wire.topic("k2", wire.EVENT), False),
     ("k1", wire.topic("k2", wire.STATUS), False),
     ("k1", wire.topic("k1", wire.ACK), False),
+    ("k1", wire.province_ack_topic("k1"), False),
     ("k1", wire.HUB_STATUS_TOPIC, False),
     ("k3", wire.topic("k3", wire.EVENT), False),
     ("k3", wire.topic("k3", wire.STATUS), False),
     ("hub", wire.topic("k1", wire.ACK), True),
     ("hub", wire.HUB_STATUS_TOPIC, True),
     ("hub", wire.topic("k1", wire.EVENT), False),
+    ("hub", wire.province_ack_topic("k1"), False),
 ])
 def test_ok__the_acl_confines_each_kiosk_to_its_own_topics(acl_broker, user, topic, allowed):
     code = puback(acl_broker, user, topic)
@@ -303,12 +309,34 @@ def test_ok__a_kiosk_reads_its_own_ack_and_not_another_s(acl_broker):
         hub.close()
 
 
+def test_ok__a_kiosk_reads_the_province_s_acks_of_itself_only_through_a_real_bridge(capsys, hub_dirs, tmp_path):
+    """On a district broker with the ACL `hub enroll` writes and the bridge `hub bridge-config` writes: the province's
+    acknowledgements arrive on vax/p/k/<kiosk>/ack (the bridge is no ACL user), and k1 reads its own only."""
+    for kiosk in ("k1", "k2"):
+        enroll(capsys, hub_dirs, kiosk)
+    acl = (hub_dirs.broker / "acl").read_text()
+    with Broker(tmp_path / "province") as province:
+        with Broker(tmp_path / "district", passwords=PASSWORDS, acl=acl,
+                    extra=bridge_config(BridgeSettings("d1", province.url))) as district:
+            k1 = Client(district, "k1", username="k1", password="p1",
+                        subscribe=(wire.province_ack_topic("k1"), wire.province_ack_topic("k2"))).wait_subscribed()
+            worker = Client(province, "hub-province-1")
+            try:
+                wait_until(lambda: worker.puback(worker.publish(wire.district_topic("d1", "k2", wire.ACK), b"k2", retain=True))
+                           == 0 and worker.puback(worker.publish(wire.district_topic("d1", "k1", wire.ACK), b"k1", retain=True))
+                           == 0 and k1.on(wire.province_ack_topic("k1")), what="the province's ack of k1 at k1")
+                assert k1.on(wire.province_ack_topic("k2")) == []
+            finally:
+                worker.close()
+                k1.close()
+
+
 # -- reports ------------------------------------------------------------------------------------------------------------
 
 
-def test_ok__stats_shows_an_enrolled_kiosk(capsys, hub_dirs):
-    db = hub_dirs.db
-    enroll(capsys, hub_dirs, "k1")
+def test_ok__stats_shows_an_enrolled_kiosk(capsys, both_dirs):
+    db = both_dirs.db
+    enroll(capsys, both_dirs, "k1")
     code, out, _ = run(capsys, "stats", "--db", str(db), "--json")
     figures = json.loads(out)
     assert code == 0 and figures["events"] == 0 and [k["kiosk"] for k in figures["kiosks"]] == ["k1"]
@@ -325,10 +353,14 @@ def test_fail__run_refuses_a_stall_threshold_of_zero(capsys, tmp_path, broker):
     assert code == 2 and "--stall-seconds" in err
 
 
-def test_ok__quarantine_lists_reasons_and_sizes_never_bodies(capsys, tmp_path):
-    db = tmp_path / "hub.db"
-    code, out, _ = run(capsys, "quarantine", "--db", str(db))
-    assert code == 2  # no database yet
+@pytest.mark.parametrize("store_name", ["sqlite", "postgres"])
+def test_ok__quarantine_lists_reasons_and_sizes_never_bodies(capsys, tmp_path, request, store_name):
+    if store_name == "sqlite":
+        db = tmp_path / "hub.db"
+        code, out, _ = run(capsys, "quarantine", "--db", str(db))
+        assert code == 2  # no database yet
+    else:
+        db = request.getfixturevalue("pg_url")
     store = open_store(db)
     body = b'{"id_number": "001190012345"}'
     store.commit(Batch(quarantined=[Quarantined(wire.topic("k9", wire.EVENT), "k9", "not_enrolled", "kiosk 'k9' is not enrolled",

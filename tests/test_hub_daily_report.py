@@ -1,6 +1,7 @@
 """The daily report counts exactly what the hub merged by its cut: kiosk events through the real Ingest (signatures,
-duplicates absorbed) into a real SQLite store, a hub-side void and an added dose, a kiosk back online after the
-cut-off; the cut-off issued on an injected clock; every cell of every version checked."""
+duplicates absorbed) into a real SQLite store and a real PostgreSQL one (the same tests on both), a hub-side void and an
+added dose, a kiosk back online after the cut-off; the cut-off issued on an injected clock; every cell of every version
+checked."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from hub import corrections, daily
 from hub.config import ReportSettings
 from hub.ingest import Ingest
 from hub.reports.daily import FIGURES, band_labels
+from hub.store import Batch
 from hub.store.sqlite import open_store
 
+from .hub_stores import PostgresDb, SqliteDb, both_stores
 from .keys import enroll, signer
 
 DAY = "2024-05-01"
@@ -106,24 +109,47 @@ def feed(store, messages, when: datetime.datetime) -> None:
     ingest.flush()
 
 
-def build_district(path) -> None:
+def fill_district(opened) -> None:
     """Two kiosks' day through the real Ingest (a duplicate absorbed), a hub void and an added dose before the cut,
     a kiosk back online and a lot closed after it."""
+    enroll(opened, "ka", SITE_A)
+    enroll(opened, "kb", SITE_B)
+    feed(opened, BEFORE_CUT_A + [BEFORE_CUT_A[1]], at(8, 0))  # a duplicate delivery, absorbed
+    feed(opened, BEFORE_CUT_B, at(8, 5))
+    opened.correct(corrections.void_dose(MAI, target="ka:6", reason="tiêm nhầm người", resolves=None),
+                   staff_id=None, by="Trần Thị Bình", at=at(8, 10).isoformat())
+    opened.correct(corrections.add_dose(CUONG, product="comirnaty_30", lot_number="P9", number=2, booster=None,
+                                        given_on=DAY, place=PLACE, reason="nhập bù", evidence="phiếu giấy"),
+                   staff_id=None, by="Trần Thị Bình", at=at(8, 20).isoformat())
+    feed(opened, AFTER_CUT, at(8, 50))
+
+
+def build_district(path) -> None:
+    """The district's day in a SQLite file."""
     with open_store(path) as opened:
-        enroll(opened, "ka", SITE_A)
-        enroll(opened, "kb", SITE_B)
-        feed(opened, BEFORE_CUT_A + [BEFORE_CUT_A[1]], at(8, 0))  # a duplicate delivery, absorbed
-        feed(opened, BEFORE_CUT_B, at(8, 5))
-        opened.correct(corrections.void_dose(MAI, target="ka:6", reason="tiêm nhầm người", resolves=None),
-                       staff_id=None, by="Trần Thị Bình", at=at(8, 10).isoformat())
-        opened.correct(corrections.add_dose(CUONG, product="comirnaty_30", lot_number="P9", number=2, booster=None,
-                                            given_on=DAY, place=PLACE, reason="nhập bù", evidence="phiếu giấy"),
-                       staff_id=None, by="Trần Thị Bình", at=at(8, 20).isoformat())
-        feed(opened, AFTER_CUT, at(8, 50))
+        fill_district(opened)
+
+
+db = both_stores()
+
+
+@pytest.fixture
+def keyed_db(db):
+    """The database of a test whose kiosks sign their events (the real Ingest verifies them): the store keeps keys."""
+    return db
+
+
+@pytest.fixture
+def day_store(db):
+    """The district's day on each store."""
+    with db.open() as opened:
+        fill_district(opened)
+        yield opened
 
 
 @pytest.fixture
 def store(tmp_path):
+    """The district's day in a SQLite file, for the report page's tests (tests/test_hub_web_reports.py)."""
     build_district(tmp_path / "hub.db")
     with open_store(tmp_path / "hub.db") as opened:
         yield opened
@@ -151,11 +177,11 @@ AFTER = {
 }
 
 
-def test_ok__the_cut_off_version_counts_every_cell_as_merged_by_15_30(store):
-    assert daily.issue_at_cutoff(store, SETTINGS, at(8, 29)) is None  # 15:29: not yet
-    assert daily.issue_at_cutoff(store, SETTINGS, at(8, 45)) == 1
-    assert daily.issue_at_cutoff(store, SETTINGS, at(8, 46)) is None  # once a day, whoever looks
-    issued = store.daily_report_version(ON, 1)
+def test_ok__the_cut_off_version_counts_every_cell_as_merged_by_15_30(day_store):
+    assert daily.issue_at_cutoff(day_store, SETTINGS, at(8, 29)) is None  # 15:29: not yet
+    assert daily.issue_at_cutoff(day_store, SETTINGS, at(8, 45)) == 1
+    assert daily.issue_at_cutoff(day_store, SETTINGS, at(8, 46)) is None  # once a day, whoever looks
+    issued = day_store.daily_report_version(ON, 1)
     assert (issued["cut_at"], issued["issued_at"], issued["issued_by"], issued["why"]) == (
         CUT.isoformat(), at(8, 45).isoformat(), daily.CUTOFF_BY, "cutoff")
     report = issued["report"]
@@ -165,24 +191,24 @@ def test_ok__the_cut_off_version_counts_every_cell_as_merged_by_15_30(store):
     assert report["total"] == {f: sum(AT_CUT[s][f] for s in AT_CUT) for f in FIGURES}
 
 
-def test_ok__what_arrived_after_the_cut_is_listed_and_a_reissue_counts_it(store):
-    daily.issue_at_cutoff(store, SETTINGS, at(8, 45))
-    late = daily.arrived_after(store.day_rows(ON), CUT.isoformat())
+def test_ok__what_arrived_after_the_cut_is_listed_and_a_reissue_counts_it(day_store):
+    daily.issue_at_cutoff(day_store, SETTINGS, at(8, 45))
+    late = daily.arrived_after(day_store.day_rows(ON), CUT.isoformat())
     assert late == sorted([
         {"site": SITE_A, "doses": 0, "outcomes": 0, "discards": 1, "voids": 0, "last_at": at(8, 50).isoformat()},
         {"site": SITE_B, "doses": 1, "outcomes": 1, "discards": 0, "voids": 1, "last_at": at(8, 50).isoformat()},
     ], key=lambda site: site["site"])
-    assert daily.reissue(store, SETTINGS, ON, at(9, 0), "Lê Văn Hùng", note="Lê Lợi online lúc 15:50") == 2
-    second = store.daily_report_version(ON, 2)
+    assert daily.reissue(day_store, SETTINGS, ON, at(9, 0), "Lê Văn Hùng", note="Lê Lợi online lúc 15:50") == 2
+    second = day_store.daily_report_version(ON, 2)
     assert (second["why"], second["issued_by"], second["report"]["note"]) == ("reissue", "Lê Văn Hùng", "Lê Lợi online lúc 15:50")
     for site, figures in AFTER.items():
         assert row(second["report"], site) == {"site": site, **figures}, site
-    assert store.daily_report_version(ON, 1)["report"] == daily.report(store, ON, SETTINGS, as_of=CUT) | {"note": ""}
-    assert daily.arrived_after(store.day_rows(ON), second["cut_at"]) == []
+    assert day_store.daily_report_version(ON, 1)["report"] == daily.report(day_store, ON, SETTINGS, as_of=CUT) | {"note": ""}
+    assert daily.arrived_after(day_store.day_rows(ON), second["cut_at"]) == []
 
 
-def test_ok__by_product_and_age_band(store):
-    report = daily.report(store, ON, SETTINGS, as_of=CUT)
+def test_ok__by_product_and_age_band(day_store):
+    report = daily.report(day_store, ON, SETTINGS, as_of=CUT)
     bands = dict(zip(["site", *band_labels(SETTINGS.age_bands), "unknown"], [None] * 8))
     assert {r["site"]: {k: v for k, v in r.items() if v and k != "site"} for r in report["by_age"]} == {
         SITE_A: {"18-49": 2}, SITE_B: {"18-49": 1}, PLACE: {"18-49": 1}}
@@ -192,8 +218,8 @@ def test_ok__by_product_and_age_band(store):
     assert products[(SITE_A, "comirnaty_30")]["booster_1"] == 1
 
 
-def test_ok__the_rows_behind_a_figure_are_the_ones_it_counts(store):
-    rows, rules = store.day_rows(ON), daily.rules(store, SETTINGS)
+def test_ok__the_rows_behind_a_figure_are_the_ones_it_counts(day_store):
+    rows, rules = day_store.day_rows(ON), daily.rules(day_store, SETTINGS)
     from hub.reports.daily import behind
     assert sorted(r.id_number for r in behind(rows, CUT, rules, SITE_A, "vaccinated")) == sorted([LAN, TU])
     assert [r.event_id for r in behind(rows, CUT, rules, SITE_B, "dose_1")] == ["kb:2"]
@@ -203,11 +229,33 @@ def test_ok__the_rows_behind_a_figure_are_the_ones_it_counts(store):
     assert [(r.event_id, r.doses) for r in behind(rows, None, rules, SITE_A, "doses_discarded")] == [("ka:19", 1), ("ka:23", 3)]
 
 
-def test_ok__a_store_with_no_kiosk_heard_reports_its_sites_with_zeros(tmp_path):
-    with open_store(tmp_path / "empty.db") as empty:
+def test_ok__a_store_with_no_kiosk_heard_reports_its_sites_with_zeros(db):
+    with db.open() as empty:
         enroll(empty, "kz", "Điểm tiêm lưu động")
         report = daily.report(empty, ON, SETTINGS)
     assert report["sites"] == [{"site": "Điểm tiêm lưu động", **expect()}]
+
+
+def test_ok__both_stores_read_the_same_day_and_keep_the_same_versions(tmp_path, pg_url):
+    """The same events committed straight to a SQLite file and to a PostgreSQL database (parsed, not verified: no keys
+    needed): the day's rows, the report as of the cut and after, and the versions issued are the same."""
+    found = []
+    for db in (SqliteDb(tmp_path / "hub.db"), PostgresDb(pg_url)):
+        with db.open() as opened:
+            opened.enroll("ka", SITE_A, None, at(7, 0).isoformat())
+            opened.enroll("kb", SITE_B, None, at(7, 0).isoformat())
+            for messages, when in ((BEFORE_CUT_A, at(8, 0)), (BEFORE_CUT_B, at(8, 5)), (AFTER_CUT, at(8, 50))):
+                opened.commit(Batch(events=[wire.parse_event(*m) for m in messages]), when.isoformat())
+            issued = [daily.issue_at_cutoff(opened, SETTINGS, at(8, 45)), daily.issue_at_cutoff(opened, SETTINGS, at(8, 46)),
+                      daily.reissue(opened, SETTINGS, ON, at(9, 0), "Lê Văn Hùng", note="muộn")]
+            rows = opened.day_rows(ON)  # in no promised order
+            found.append((sorted(rows.doses), sorted(rows.outcomes), rows.lots, rows.sites, daily.report(opened, ON, SETTINGS, as_of=CUT),
+                          daily.report(opened, ON, SETTINGS), issued, opened.daily_report_versions(ON),
+                          opened.daily_report_version(ON, 2), opened.daily_report_days()))
+    assert found[0] == found[1]
+    assert found[0][6] == [1, None, 2]
+    assert row(found[0][4], SITE_A) == {"site": SITE_A, **AT_CUT[SITE_A], "vaccinated": 3, "dose_2": 1, "primary_2": 1,
+                                        "doses_given": 3, "doses_used": 4}  # Mai's dose: the hub did not void it here
 
 
 # -- the property: a report cut at T counts what a hub that had merged only the events received by T would count ------
@@ -219,12 +267,14 @@ EVENTS = BEFORE_CUT_A + BEFORE_CUT_B + AFTER_CUT
 @given(st.lists(st.sampled_from(range(len(EVENTS))), min_size=1, max_size=len(EVENTS) + 6),
        st.integers(0, len(EVENTS) + 6))
 @example(picks=[EVENTS.index(AFTER_CUT[3]), EVENTS.index(BEFORE_CUT_A[18])], split=1)  # closed before the cut, waste after
-def test_ok__a_report_cut_at_any_moment_equals_the_hub_that_had_merged_only_that_far(tmp_path_factory, picks, split):
+def test_ok__a_report_cut_at_any_moment_equals_the_hub_that_had_merged_only_that_far(keyed_db, tmp_path_factory, picks,
+                                                                                     split):
     """Any order, duplicates and batch boundaries: counting as of the cut equals counting everything on a hub that
-    received only the events before the cut."""
+    received only the events before the cut (``db``'s engine; the early hub is a SQLite file)."""
     folder = tmp_path_factory.mktemp("cut")
     early, late = picks[:split], picks[split:]
-    with open_store(folder / "all.db") as whole, open_store(folder / "early.db") as part:
+    keyed_db.reset()
+    with keyed_db.open() as whole, open_store(folder / "early.db") as part:
         for opened in (whole, part):
             enroll(opened, "ka", SITE_A)
             enroll(opened, "kb", SITE_B)
@@ -289,10 +339,10 @@ def test_fail__a_settings_file_with_an_unknown_key_is_refused_naming_it(tmp_path
     assert status == 2 and "report.cutof: not a setting" in err
 
 
-def test_ok__the_cut_off_watch_issues_once_on_its_clock_and_survives_a_failing_database(store):
+def test_ok__the_cut_off_watch_issues_once_on_its_clock_and_survives_a_failing_database(day_store):
     moments = iter([at(8, 0), at(8, 31), at(8, 32)])
-    watch = daily.CutoffWatch(lambda: store, SETTINGS, clock=lambda: next(moments))
-    assert [watch.look(store) for _ in range(3)] == [None, 1, None]
+    watch = daily.CutoffWatch(lambda: day_store, SETTINGS, clock=lambda: next(moments))
+    assert [watch.look(day_store) for _ in range(3)] == [None, 1, None]
 
 
 def test_ok__m012_fills_in_the_reports_tables_from_the_events_already_merged(tmp_path):
@@ -324,3 +374,35 @@ def test_ok__m012_fills_in_the_reports_tables_from_the_events_already_merged(tmp
     assert [(o.event_id, o.kind, o.voided) for o in rows.outcomes] == [("ka:1", "deferred", at(8, 0).isoformat())]
     assert [(d.event_id, d.arrived) for d in rows.doses] == [("ka:3", at(8, 0).isoformat())]
     assert rows.lots == []  # a lot opened wastes nothing
+
+
+# -- the report's discards and the stock page's wastage: one rule -------------------------------------------------------
+
+LOT_STEPS = st.lists(st.one_of(
+    st.builds(lambda n: ("DosesWasted", {"doses": n, "reason": "vỡ"}), st.integers(1, 6)),
+    st.builds(lambda vials, wasted: ("LotClosed", {"vials_opened": vials, "given": 1, "wasted": wasted}),
+              st.integers(1, 4), st.integers(0, 12)),
+    st.just(("LotOpened", {})), st.just(("VialOpened", {"vials_opened": 1})), st.just(("void", {}))), max_size=10)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(LOT_STEPS)
+def test_ok__the_report_discards_what_the_stock_page_counts_wasted(keyed_db, steps):
+    """Any day of a lot's events at a site (wastes, closings with their totals, reopenings, a waste voided): the daily
+    report's doses discarded equal the stock page's doses wasted for that site and day."""
+    messages, wastes = [lot("ka", 1, "LotOpened")], []
+    for seq, (kind, extra) in enumerate(steps, start=2):
+        if kind == "void":
+            if wastes:
+                messages.append(void("ka", seq, LAN, wastes.pop()))
+            continue
+        messages.append(lot("ka", seq, kind, **extra))
+        if kind == "DosesWasted":
+            wastes.append(seq)
+    keyed_db.reset()
+    with keyed_db.open() as opened:
+        enroll(opened, "ka", SITE_A)
+        feed(opened, messages, at(8, 0))
+        report = daily.report(opened, ON, SETTINGS)
+        stock = [r for r in opened.stock(ON, ON) if r["site"] == SITE_A]
+        assert row(report, SITE_A)["doses_discarded"] == sum(r["wasted"] for r in stock)

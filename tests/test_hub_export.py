@@ -1,7 +1,8 @@
 """hub/reports/export.py, hub/reports/platform.py and hub/store/exports.py: the mapping file checked key by key, each
 dose's class (Decision 43/QĐ-BYT), every cell neutral in XLSX and CSV read back, and the tracking of each dose through
 the real store: exported, voided by a kiosk's EventVoided after export (changed after export), carried as voided by the
-next export; corrections and roster entries changing a row; nothing exported twice."""
+next export; corrections and roster entries changing a row; nothing exported twice. The store's tests run on SQLite and
+on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from hub.store.sqlite import open_store
 from vaccines.catalogue import load_catalogue
 
 from .hub_helpers import DAY, HUNG_ID, LAN_ID, check_in, dose, void
+from .hub_stores import both_stores
 
 CATALOGUE = load_catalogue()
 MAPPING = load_mapping()
@@ -117,7 +119,7 @@ def test_ok__each_dose_has_its_class(product, number, booster, expected):
 
 
 def test_ok__the_class_is_written_as_the_mapping_says():
-    lines = [export.line(1, row(dose_number=n, booster=b), "new", MAPPING, CATALOGUE) for n, b in ((2, 0), (3, 0), (3, 1))]
+    lines = export.lines([(row(dose_number=n, booster=b), "new") for n, b in ((2, 0), (3, 0), (3, 1))], MAPPING, CATALOGUE)
     column = [c.field for c in MAPPING.columns].index("dose_class")
     assert [line[column] for line in lines] == ["Mũi cơ bản 2", "Mũi bổ sung", "Mũi nhắc lại 1"]
 
@@ -184,12 +186,25 @@ def test_fail__an_unknown_format_is_refused():
 # -- tracking through the real store -----------------------------------------------------------------------------------
 
 
+def enrolled(store):
+    store.enroll("ka", SITE, None, AT)
+    store.enroll("kb", "Nhà văn hóa khu phố 3", None, AT)
+    return store
+
+
+db = both_stores()
+
+
 @pytest.fixture
-def store(tmp_path):
+def store(db):
+    with db.open() as store:
+        yield enrolled(store)
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
     with open_store(tmp_path / "hub.db") as store:
-        store.enroll("ka", SITE, None, AT)
-        store.enroll("kb", "Nhà văn hóa khu phố 3", None, AT)
-        yield store
+        yield enrolled(store)
 
 
 def run_export(store, fmt: str = "csv", day: str = DAY):
@@ -234,13 +249,56 @@ def test_ok__export_void_status_and_the_next_export_carries_the_void(store):
     assert store.platform_export(999) is None
 
 
-def test_ok__a_dose_voided_while_its_export_is_built_goes_out_again(store, tmp_path):
+def test_ok__m018_keeps_every_export_as_it_was(sqlite_store):
+    """A hub database as migration 15 left it (an export line and a latest-export row per dose, digests in hex text):
+    after the next open the same doses are exported and up to date, each export keeps its rows per action, and a void
+    after the migration still goes out."""
+    import hashlib
+    import sqlite3
+
+    store = sqlite_store
+
+    store.commit(Batch(events=[check_in("ka", 1), dose("ka", 2), check_in("kb", 1, HUNG_ID), dose("kb", 2, HUNG_ID)]), AT)
+    export_id, _built = run_export(store)
+    hexes = {row["event_id"]: hashlib.sha256(repr(tuple(row[k] for k in export.CONTENT)).encode()).hexdigest()
+             for row in store.platform_rows(date.fromisoformat(DAY))}
+    store.close()
+    conn = sqlite3.connect(str(store.path), isolation_level=None)
+    conn.execute("CREATE TABLE export_rows (export_id INTEGER NOT NULL, event_id TEXT NOT NULL, action TEXT NOT NULL, "
+                 "digest TEXT NOT NULL, PRIMARY KEY (export_id, event_id)) WITHOUT ROWID")
+    conn.execute("CREATE TABLE dose_exports (event_id TEXT PRIMARY KEY, export_id INTEGER NOT NULL, digest TEXT NOT NULL) "
+                 "WITHOUT ROWID")
+    for event_id, digest in hexes.items():
+        conn.execute("INSERT INTO export_rows VALUES (?, ?, 'new', ?)", (export_id, event_id, digest))
+        conn.execute("INSERT INTO dose_exports VALUES (?, ?, ?)", (event_id, export_id, digest))
+    conn.execute("DROP TABLE export_lines")
+    for column in ("new_rows", "changed_rows", "voided_rows"):
+        conn.execute(f"ALTER TABLE exports DROP COLUMN {column}")
+    conn.execute("ALTER TABLE roster_imports DROP COLUMN district")  # migration 22's
+    for statement in ("DROP INDEX coverage_people_by_birth", "DROP INDEX coverage_people_due",  # migration 21's
+                      "ALTER TABLE coverage_people DROP COLUMN district", "ALTER TABLE roster DROP COLUMN district",
+                      "CREATE INDEX coverage_people_by_birth ON coverage_people (birth_date, commune, level)",
+                      "CREATE INDEX coverage_people_due ON coverage_people (commune, due_on, due_until) "
+                      "WHERE due_on IS NOT NULL"):
+        conn.execute(statement)
+    conn.execute("DROP INDEX kiosks_by_district")  # migration 20's, on the column 19 adds: the next open makes both
+    conn.execute("ALTER TABLE kiosks DROP COLUMN district")  # migration 19's, after 18
+    conn.execute("PRAGMA user_version = 17")
+    conn.close()
+    with open_store(store.path) as migrated:
+        assert figures(status(migrated)["total"]) == (2, 2, 0, 0)
+        assert [e["actions"] for e in migrated.platform_exports(date.fromisoformat(DAY))] == [{"new": 2}]
+        migrated.commit(Batch(events=[void("ka", 3, 2)]), AT)
+        assert [(e, a) for e, a, _ in run_export(migrated)[1].lines] == [("ka:2", "voided")]
+
+
+def test_ok__a_dose_voided_while_its_export_is_built_goes_out_again(db, store):
     """The export reads and builds without the write lock: a void merged meanwhile (by `hub run`, another process) marks
     nothing wrong. The dose is marked with the row the file holds, so it shows as changed after export."""
     store.commit(Batch(events=[check_in("ka", 1), dose("ka", 2)]), AT)
 
     def build_while_voided(rows):
-        with open_store(store.path) as merging:
+        with db.open() as merging:
             merging.commit(Batch(events=[void("ka", 3, 2)]), AT)
         return export.build(rows, "csv", MAPPING, store.catalogue)
 
@@ -332,3 +390,4 @@ def test_ok__the_stream_writer_holds_any_value_as_neutral_text_or_a_number(rows)
             else:
                 assert cell.data_type == "n" and cell.value == expected
     assert len(back) == len(rows) + 1
+

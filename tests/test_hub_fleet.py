@@ -1,5 +1,6 @@
-"""The kiosks page's reads (hub/store/fleet.py on a real SQLite file) and flags (hub/fleet.py), with the hub's clock
-injected: working hours in Vietnam time, offline by silence, a growing backlog, clock skew and synchronisation, gaps."""
+"""The kiosks page's reads (hub/store/fleet.py on both stores, tests/hub_stores.py) and flags (hub/fleet.py), with the
+hub's clock injected: working hours in Vietnam time, offline by silence, a growing backlog, clock skew and
+synchronisation, gaps; the live dose counts the merge and the corrections keep, on both stores."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import wire
 from hub.config import FleetSettings
 from hub.fleet import FLAGS, in_working_hours, judge, judge_all
 from hub.store import Batch, KioskStatus
-from hub.store.sqlite import open_store
 
 from .hub_helpers import dose
+from .hub_stores import both_stores
 from .keys import signer
 
 NOON = datetime(2024, 5, 1, 5, 0, tzinfo=timezone.utc)
@@ -34,9 +35,12 @@ def status(kiosk: str, at: datetime, *, state: str = "online", outbox: int | Non
     return KioskStatus(kiosk, json.loads(body), at.isoformat(), body)
 
 
+db = both_stores()
+
+
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "hub.db") as store:
+def store(db):
+    with db.open() as store:
         for kiosk, site in (("ka", "Trạm Y tế Bến Nghé"), ("kb", "Trường THCS Tân Lập"), ("kc", "Nhà văn hoá Khu 3")):
             store.enroll(kiosk, site, None, NOON.isoformat())
         yield store
@@ -138,33 +142,35 @@ def test_ok__only_enrolled_kiosks_are_listed(store):
     assert sorted(by_kiosk(store)) == ["ka", "kb", "kc"]
 
 
-# -- dose_counts: the front page's counts, kept by triggers (migration 16) ------------------------------------------------
+# -- dose_counts: the front page's counts, kept by the merge (hub/store/live.py count_doses) -----------------------
 
-def recount(store) -> list[tuple]:
+def recount(db) -> list[tuple]:
     """dose_counts as it should be: the live doses grouped again from scratch."""
-    return store.conn.execute(
-        "SELECT given_on, kiosk, CASE WHEN substr(given_at, 12, 2) GLOB '[0-9][0-9]' "
-        "THEN CAST(substr(given_at, 12, 2) AS INTEGER) ELSE -1 END AS hour, count(*) FROM doses "
-        "WHERE voided_by IS NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3").fetchall()
+    counted: dict[tuple, int] = {}
+    for given_on, kiosk, given_at in db.rows("SELECT given_on, kiosk, given_at FROM doses WHERE voided_by IS NULL"):
+        hour = given_at[11:13]
+        key = (given_on, kiosk, int(hour) if len(hour) == 2 and hour.isdigit() else -1)
+        counted[key] = counted.get(key, 0) + 1
+    return sorted((*key, n) for key, n in counted.items())
 
 
-def kept(store) -> list[tuple]:
-    return store.conn.execute("SELECT given_on, kiosk, hour, doses FROM dose_counts WHERE doses != 0 "
-                              "ORDER BY 1, 2, 3").fetchall()
+def kept(db) -> list[tuple]:
+    return db.rows("SELECT given_on, kiosk, hour, doses FROM dose_counts WHERE doses != 0 ORDER BY 1, 2, 3")
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(["dose", "void", "hub_void", "hub_add"]), st.integers(0, 3), st.integers(1, 4),
                           st.sampled_from(["2024-05-01", "2024-05-02"])), min_size=1, max_size=25),
        st.integers(1, 6))
-def test_ok__dose_counts_are_always_the_live_doses_counted_again(tmp_path_factory, steps, batch):
+def test_ok__dose_counts_are_always_the_live_doses_counted_again(db, steps, batch):
     from hub import corrections as hub_corrections
     from hub.errors import CorrectionError
 
     from .hub_helpers import void as void_event
 
     people = ["001190012345", "036058001234", "079185004321", "001203004567"]
-    with open_store(tmp_path_factory.mktemp("counts") / "hub.db") as store:
+    db.reset()
+    with db.open() as store:
         seq, pending, doses = 0, [], {}
         for kind, who, number, day in steps:
             person = people[who]
@@ -191,4 +197,4 @@ def test_ok__dose_counts_are_always_the_live_doses_counted_again(tmp_path_factor
                 except CorrectionError:
                     pass  # a dose not merged yet, voided already, or a person not known: refused, nothing written
         store.commit(Batch(events=pending), "2024-05-02T08:00:00+00:00")
-        assert kept(store) == recount(store)
+    assert kept(db) == recount(db)

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from hub.liveness import NOTE_RETRY_SECONDS, NOTE_SECONDS, SILENT_SECONDS, Liveness, judge
+from hub.store import postgres
 from hub.store.sqlite import open_store
+from tests.hub_stores import database
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 
@@ -35,9 +37,10 @@ def clocks():
     return Clocks()
 
 
-@pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "hub.db") as store:
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    """The hub database of either store (tests/hub_stores.py): the merging row reads the same on both."""
+    with database(request, tmp_path).open() as store:
         yield store
 
 
@@ -113,7 +116,9 @@ def test_ok__a_clean_stop_is_stopped_not_silent(liveness, store, clocks):
     assert merging(store, clocks)["state"] == "stopped"
 
 
-def test_fail__a_database_it_cannot_write_never_stops_the_loop(liveness, store, clocks, tmp_path, caplog):
+def test_fail__a_database_it_cannot_write_never_stops_the_loop(clocks, tmp_path, caplog):
+    store = open_store(tmp_path / "hub.db")  # SQLite's one writer lock; a PostgreSQL worker writes its own row
+    liveness = Liveness(store.note_merging, stall_seconds=30, clock=clocks.monotonic, wall=clocks.wall, pid=4242)
     other = sqlite3.connect(tmp_path / "hub.db")
     try:
         other.execute("BEGIN IMMEDIATE")  # another writer holds the lock: the note must not wait for it
@@ -128,10 +133,13 @@ def test_fail__a_database_it_cannot_write_never_stops_the_loop(liveness, store, 
     finally:
         other.rollback()
         other.close()
-    assert merging(store, clocks)["state"] == "never_run"  # nothing got written: stats goes by the row's age
-    clocks.advance(NOTE_RETRY_SECONDS)
-    liveness.check(2, arrived)  # tried again soon, not NOTE_SECONDS later
-    assert merging(store, clocks)["state"] == "stalled"
+    try:
+        assert merging(store, clocks)["state"] == "never_run"  # nothing got written: stats goes by the row's age
+        clocks.advance(NOTE_RETRY_SECONDS)
+        liveness.check(2, arrived)  # tried again soon, not NOTE_SECONDS later
+        assert merging(store, clocks)["state"] == "stalled"
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("noted_at", [None, "yesterday"])
@@ -139,3 +147,24 @@ def test_fail__a_row_whose_time_does_not_read_is_silent(noted_at):
     row = {"pid": 1, "started_at": "x", "noted_at": noted_at, "stopped_at": None, "committed_at": None, "waiting": 0,
            "waiting_since": None, "stalled_since": None, "last_error": None}
     assert judge(row, START)["state"] == "silent"
+
+
+def test_ok__each_province_worker_notes_its_own_row_and_stats_shows_the_worst(pg_url, clocks):
+    """Several `hub run` share a PostgreSQL database, each noting the row of its client id: a stalled worker is what
+    `hub stats` shows, whatever the others say, and every worker is listed."""
+    with postgres.open_store(pg_url, worker="hub-province-1") as one, postgres.open_store(pg_url, worker="hub-province-2") as two:
+        first = Liveness(one.note_merging, stall_seconds=30, clock=clocks.monotonic, wall=clocks.wall, pid=1)
+        second = Liveness(two.note_merging, stall_seconds=30, clock=clocks.monotonic, wall=clocks.wall, pid=2)
+        first.check(0, None)
+        arrived = clocks.monotonic()
+        clocks.advance(31)
+        first.check(0, None)
+        second.check(1, arrived)
+        figures = one.stats(now=clocks.wall())
+        assert figures["merging"]["worker"] == "hub-province-2" and figures["merging"]["state"] == "stalled"
+        assert {name: row["state"] for name, row in figures["workers"].items()} == {
+            "hub-province-1": "merging", "hub-province-2": "stalled"}
+        second.committed()
+        second.check(0, None)
+        second.stopped()
+        assert two.stats(now=clocks.wall())["merging"]["worker"] == "hub-province-1"

@@ -23,15 +23,17 @@ from tests.test_systemd import analyze, one, parse_unit, words
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "systemd" / "hub.service"
 INSTALLER = (ROOT / "provision" / "install-hub.sh").read_text(encoding="utf-8")
+BASE = (ROOT / "provision" / "hub-base.sh").read_text(encoding="utf-8")
+"""What install-hub.sh and install-province.sh share (sourced)."""
 CONF = (ROOT / "provision" / "mosquitto-hub.conf").read_text(encoding="utf-8")
 
 
-def installer_value(name: str) -> str:
-    return re.search(rf"^{name}=(\S+)$", INSTALLER, re.MULTILINE).group(1)
+def installer_value(name: str, installer: str = INSTALLER) -> str:
+    return re.search(rf"^{name}=(\S+)$", installer, re.MULTILINE).group(1)
 
 
-def conf_value(key: str) -> str:
-    return re.search(rf"^{key} (.+)$", CONF, re.MULTILINE).group(1)
+def conf_value(key: str, conf: str = CONF) -> str:
+    return re.search(rf"^{key} (.+)$", conf, re.MULTILINE).group(1)
 
 
 def test_ok__hub_service_runs_the_installed_hub_with_its_credential_and_a_watchdog():
@@ -65,7 +67,7 @@ def test_ok__hub_web_service_serves_the_workspace_over_tls_with_its_credentials_
     ca_dir = installer_value("ca")
     assert loaded == {credentials.WEB_SECRET_CREDENTIAL: f"{installer_value('credentials')}/{credentials.WEB_SECRET_CREDENTIAL}",
                       "hub-web-tls-cert": f"{ca_dir}/server.crt", "hub-web-tls-key": f"{ca_dir}/server.key"}
-    assert f'$credentials/{credentials.WEB_SECRET_CREDENTIAL}' in INSTALLER
+    assert f'make_secret {credentials.WEB_SECRET_CREDENTIAL} ' in INSTALLER
     assert one(unit, "Service", "ProtectSystem") == "strict" and one(unit, "Service", "NoNewPrivileges") == "yes"
     assert "/etc/hub/ca" in one(unit, "Service", "InaccessiblePaths")
     assert "systemctl enable hub.service hub-web.service" in INSTALLER
@@ -79,10 +81,12 @@ def test_ok__install_hub_installs_the_unit_and_the_broker_files():
     broker = installer_value("broker")
     assert conf_value("password_file") == f"{broker}/passwd" and conf_value("acl_file") == f"{broker}/acl"
     assert conf_value("crlfile") == f"{broker}/crl.pem" and conf_value("cafile") == f"{broker}/certs/ca.crt"
-    assert '"${hub[@]}" ca init --dir "$ca"' in INSTALLER and '"${hub[@]}" broker-files' in INSTALLER
+    assert '"${hub[@]}" ca init --dir "$ca"' in BASE and '"${hub[@]}" broker-files' in INSTALLER
+    assert 'source "$src/provision/hub-base.sh"' in INSTALLER and "install_ca " in INSTALLER
     for name in ("ca.crt", "server.crt", "server.key"):  # what the config names, from what `hub ca init` made
-        assert f'"$ca/{name}" "$broker/certs/{name}"' in INSTALLER
-    assert subprocess.run(["bash", "-n", str(ROOT / "provision" / "install-hub.sh")]).returncode == 0
+        assert f'"$ca/{name}" "$broker/certs/{name}"' in BASE
+    for script in ("install-hub.sh", "hub-base.sh"):
+        assert subprocess.run(["bash", "-n", str(ROOT / "provision" / script)]).returncode == 0
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
@@ -115,6 +119,112 @@ def test_ok__the_broker_is_sized_for_a_day_of_fifty_kiosks():
     assert int(conf_value("max_queued_messages")) >= 50 * 4000
     assert int(conf_value("autosave_interval")) <= 10 and conf_value("persistence") == "true"
     assert conf_value("set_tcp_nodelay") == "true" and conf_value("allow_anonymous") == "false"
+
+
+# -- the province host: install-province.sh, hub-province@.service, hub-web.service on PostgreSQL -----------------------
+
+PROVINCE = (ROOT / "provision" / "install-province.sh").read_text(encoding="utf-8")
+PROVINCE_CONF = (ROOT / "provision" / "mosquitto-province.conf").read_text(encoding="utf-8")
+WORKER_UNIT = UNIT.parent / "hub-province@.service"
+WEB_DROPIN = UNIT.parent / "hub-web.service.d" / "province.conf"
+HARDENING = ("PrivateDevices", "NoNewPrivileges", "CapabilityBoundingSet", "ProtectSystem", "ProtectHome", "PrivateTmp",
+             "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups", "ProtectClock",
+             "ProtectHostname", "ProtectProc", "RestrictNamespaces", "RestrictSUIDSGID", "LockPersonality", "RestrictRealtime",
+             "RestrictAddressFamilies", "SystemCallArchitectures", "SystemCallFilter", "SystemCallErrorNumber", "UMask")
+
+
+def worker_argv(env_file: str, instance: str) -> list[str]:
+    """The worker unit's ExecStart as systemd runs it for the instance: %i given, $DISTRICTS split from the env file."""
+    districts = re.search(r'^DISTRICTS="(.*)"$', env_file, re.MULTILINE).group(1)
+    words = one(parse_unit(WORKER_UNIT), "Service", "ExecStart").replace("%i", instance).split()
+    return [word for token in words for word in (districts.split() if token == "$DISTRICTS" else [token])]
+
+
+def test_ok__a_province_worker_runs_the_installed_hub_on_the_province_database_for_its_instance_s_districts():
+    from hub import cli
+
+    unit = parse_unit(WORKER_UNIT)
+    argv = worker_argv('DISTRICTS="--district d1 --district quan-3"\n', "hub-province-2")
+    assert argv[0] == f"{installer_value('dest', PROVINCE)}/.venv/bin/hub"
+    args = cli.parser().parse_args(argv[1:])
+    assert (args.command, args.db, args.client_id, args.district) == (
+        "run", installer_value("db", PROVINCE), "hub-province-2", ["d1", "quan-3"])
+    assert args.broker == "mqtt://127.0.0.1:1883" and "\nlistener 1883 127.0.0.1\n" in PROVINCE_CONF  # the workers' listener
+    assert one(unit, "Service", "EnvironmentFile") == f"{installer_value('districts', PROVINCE)}/%i.env"
+    assert '"$districts/$worker.env"' in PROVINCE and 'DISTRICTS=""' in PROVINCE  # made, empty, by the installer
+    assert one(unit, "Service", "ExecCondition") == """/bin/sh -c 'test -n "$$DISTRICTS"'"""  # no districts, no start
+    loaded = dict(value.split(":", 1) for value in unit["Service"]["LoadCredential"])
+    assert loaded == {credentials.HUB_CREDENTIAL: f"{installer_value('credentials', PROVINCE)}/%i-mqtt-password"}
+    assert 'make_secret "$worker-mqtt-password"' in PROVINCE and 'passwd "$worker"' in PROVINCE
+    assert one(unit, "Service", "Type") == "notify" and one(unit, "Service", "WatchdogSec") == "30"
+    assert one(unit, "Service", "Restart") == "always" and one(unit, "Unit", "StartLimitIntervalSec") == "0"
+    assert (one(unit, "Service", "User"), one(unit, "Service", "Group")) == ("hub", "hub")
+    hub_unit = parse_unit(UNIT)
+    assert {key: unit["Service"][key] for key in HARDENING} == {key: hub_unit["Service"][key] for key in HARDENING}
+    assert words(unit, "Service", "InaccessiblePaths") == {"-/etc/hub/credentials", "-/etc/hub/ca",
+                                                           f"-{installer_value('broker', PROVINCE)}"}
+    assert {"postgresql.service", "mosquitto.service"} <= words(unit, "Unit", "After")
+
+
+def test_ok__the_provincial_workspace_is_hub_web_on_the_province_database():
+    dropin, web = parse_unit(WEB_DROPIN), parse_unit(UNIT.parent / "hub-web.service")
+    reset, exec_start = dropin["Service"]["ExecStart"]
+    district = one(web, "Service", "ExecStart").split()
+    district[district.index("--db") + 1] = installer_value("db", PROVINCE)
+    assert reset == "" and exec_start.split() == district  # the same workspace, on the province's database
+    assert "postgresql.service" in words(dropin, "Unit", "After")
+    assert words(dropin, "Service", "InaccessiblePaths") == {f"-{installer_value('broker', PROVINCE)}"}
+
+
+def test_ok__install_province_installs_the_units_the_database_and_the_province_broker():
+    units = re.search(r"^units=\((.*)\)$", PROVINCE, re.MULTILINE).group(1).split()
+    assert units == ["hub-province@.service", "hub-web.service", "hub-broker-reload.path", "hub-broker-reload.service"]
+    assert re.search(r"^dropins=\((.*)\)$", PROVINCE, re.MULTILINE).group(1).split() == [
+        "hub-web.service.d/province.conf", "hub-broker-reload.path.d/province.conf"]
+    assert "systemctl enable --now hub-broker-reload.path" in PROVINCE
+    assert 'source "$src/provision/hub-base.sh"' in PROVINCE and "install_hub_software mosquitto postgresql" in PROVINCE
+    assert "createdb --owner hub --encoding UTF8 --locale C.UTF-8 --template template0 province" in PROVINCE
+    assert installer_value("db", PROVINCE) == "postgresql://hub@/province"
+    broker = installer_value("broker", PROVINCE)
+    assert conf_value("password_file", PROVINCE_CONF) == f"{broker}/passwd" and conf_value("acl_file", PROVINCE_CONF) == f"{broker}/acl"
+    assert 'province-acl --db "$db" "${worker_options[@]}" --out "$broker/acl"' in PROVINCE
+    assert '"${hub[@]}" bridge-crl --ca-dir "$ca" --out "$broker/crl.pem"' in PROVINCE  # before the broker starts
+    assert PROVINCE.index("bridge-crl") < PROVINCE.index("install_broker_config ")
+    assert conf_value("crlfile", PROVINCE_CONF) == f"{broker}/crl.pem"
+    assert conf_value("cafile", PROVINCE_CONF) == f"{broker}/certs/ca.crt" and "install_ca " in PROVINCE
+    for key, value in (("require_certificate", "true"), ("use_identity_as_username", "true"), ("persistence", "true"),
+                       ("max_queued_messages", "0"), ("max_queued_bytes", "0"), ("allow_anonymous", "false")):
+        assert conf_value(key, PROVINCE_CONF) == value, key
+    assert re.findall(r"^listener (.+)$", PROVINCE_CONF, re.MULTILINE) == ["8883", "1883 127.0.0.1"]
+    assert '"$dest/provision/mosquitto-province.conf"' in PROVINCE
+    assert subprocess.run(["bash", "-n", str(ROOT / "provision" / "install-province.sh")]).returncode == 0
+    help_text = subprocess.run(["bash", str(ROOT / "provision" / "install-province.sh"), "--help"], capture_output=True,
+                               text=True, timeout=10)
+    assert help_text.returncode == 0 and "--worker ID" in help_text.stdout and "--tls-name NAME" in help_text.stdout
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_ok__systemd_analyze_verifies_the_province_s_units(tmp_path):
+    stub = tmp_path / "stub"
+    stub.write_text("#!/bin/sh\n")
+    stub.chmod(0o755)
+    names = ("hub-province@.service", "hub-web.service", "hub-web.service.d/province.conf", "hub-broker-reload.path",
+             "hub-broker-reload.path.d/province.conf", "hub-broker-reload.service")
+    for name in names:
+        text = (UNIT.parent / name).read_text()
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(re.sub(r"^ExecStart=/\S+", f"ExecStart={stub}", text, flags=re.MULTILINE))
+    # each unit with its drop-in beside it, as systemd reads them from /etc/systemd/system
+    assert analyze([], [tmp_path / name for name in names if ".d/" not in name], {}) == []
+
+
+def test_ok__the_province_broker_reloads_when_the_hub_rewrites_its_acl_or_its_crl():
+    """hub-broker-reload.path with the province's drop-in watches the two files the province broker's config reads,
+    which `hub province-acl` and `hub bridge-revoke` rewrite each on its own, instead of the district's ACL."""
+    dropin = parse_unit(UNIT.parent / "hub-broker-reload.path.d" / "province.conf")
+    reset, *watched = dropin["Path"]["PathChanged"]
+    assert reset == "" and watched == [conf_value("acl_file", PROVINCE_CONF), conf_value("crlfile", PROVINCE_CONF)]
+    assert "--crl-out" in PROVINCE and f"{installer_value('broker', PROVINCE)}/crl.pem" in watched
 
 
 # -- the shipped config, run by a real Mosquitto, with the product's own CA, enroll and revoke ----------------------

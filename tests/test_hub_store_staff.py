@@ -1,24 +1,28 @@
-"""hub/store/staff.py through the SQLite store: accounts, sessions, lockouts (atomic, across a reopen), the audit log."""
+"""hub/store/staff.py through both stores (SQLite, PostgreSQL: tests/hub_stores.py): accounts, sessions, lockouts (atomic
+across connections, and across a reopen), the audit log."""
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from hub.errors import StaffError
 from hub.store import LockRule, SessionLimits
-from hub.store.sqlite import open_store
+
+from .hub_stores import at_once, both_stores
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
 LIMITS = SessionLimits(idle_seconds=1800, lifetime_seconds=12 * 3600)
 HASH = "scrypt$n=16,r=1,p=1$AAAAAAAA$AAAAAAAA"
 
 
+db = both_stores()
+
+
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "hub.db") as store:
+def store(db):
+    with db.open() as store:
         yield store
 
 
@@ -70,11 +74,11 @@ def test_ok__sign_out_disable_and_a_new_password_end_sessions(store):
         store.disable_staff("Nobody", T0)
 
 
-def test_ok__a_lock_after_n_wrong_attempts_that_outlives_a_reopen(tmp_path):
+def test_ok__a_lock_after_n_wrong_attempts_that_outlives_a_reopen(db):
     rule = LockRule("staff:1", attempts=3, first_seconds=300, cap_seconds=3600)
-    with open_store(tmp_path / "hub.db") as store:
+    with db.open() as store:
         assert [store.reserve_attempt([rule], T0).lock for _ in range(3)] == [0, 0, 300]
-    with open_store(tmp_path / "hub.db") as store:
+    with db.open() as store:
         refused = store.reserve_attempt([rule], T0 + timedelta(seconds=100))
         assert refused.refused and refused.wait == 200
         assert store.reserve_attempt([rule], T0 + timedelta(seconds=301)).lock == 600  # the 4th wrong one doubles it
@@ -82,22 +86,10 @@ def test_ok__a_lock_after_n_wrong_attempts_that_outlives_a_reopen(tmp_path):
         assert not store.reserve_attempt([rule], T0 + timedelta(seconds=302)).refused
 
 
-def test_ok__attempts_racing_in_threads_are_counted_one_by_one(tmp_path):
+def test_ok__attempts_racing_in_threads_are_counted_one_by_one(db):
     rule = LockRule("address:10.0.0.5", attempts=5, first_seconds=600, cap_seconds=3600)
-    stores = [open_store(tmp_path / "hub.db") for _ in range(4)]  # four connections, as four processes would have
-    start, results = threading.Barrier(40), []
-
-    def attempt(store):
-        start.wait()
-        results.append(store.reserve_attempt([rule], T0))
-
-    threads = [threading.Thread(target=attempt, args=(stores[n % 4],)) for n in range(40)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    for store in stores:
-        store.close()
+    # four connections, as four processes (or hub web servers) would have
+    results = at_once(db, [lambda store: store.reserve_attempt([rule], T0)] * 40, connections=4)
     assert sum(not r.refused for r in results) == 5 and sum(r.refused for r in results) == 35
 
 

@@ -1,4 +1,5 @@
-"""`hub run` end to end: a real Mosquitto, a real `python -m hub run` process, a real SQLite file, raw paho kiosks."""
+"""`hub run` end to end: a real Mosquitto, a real `python -m hub run` process, raw paho kiosks; the tests that exercise the
+store run on a SQLite file and on PostgreSQL (``hub_db``: --db takes either)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 
 import wire
 from hub.store import reports
-from hub.store.sqlite import open_store
+from hub.store.open import open_store
 from tests.hub_process import Client, HubProcess, check_in, event, gone, wait_until, worker_pid
 from tests.keys import enroll, signer
 from wire import signature
@@ -29,24 +30,28 @@ def kiosk(broker):
 
 
 def stats(db) -> dict:
-    store = open_store(db)
-    try:
+    with open_store(location(db)) as store:
         return store.stats()
-    finally:
-        store.close()
+
+
+def location(db) -> str:
+    """What --db takes: a SQLite file's path, or a hub_db's location (a path or a PostgreSQL URL)."""
+    return getattr(db, "location", str(db))
 
 
 def merged_seqs(db, kiosk: str) -> list[int]:
+    if hasattr(db, "rows"):
+        return [seq for (seq,) in db.rows(f"SELECT seq FROM events WHERE kiosk = '{kiosk}' ORDER BY seq")]
     with sqlite3.connect(db) as conn:
         return [seq for (seq,) in conn.execute("SELECT seq FROM events WHERE kiosk = ? ORDER BY seq", (kiosk,))]
 
 
 def reasons(db) -> list[str]:
-    return sorted(row["reason"] for row in reports.quarantine(db, limit=1000))
+    return sorted(row["reason"] for row in reports.quarantine(location(db), limit=1000))
 
 
-def test_ok__events_are_merged_and_the_retained_ack_arrives(broker, db, watcher, kiosk):
-    with HubProcess(broker.url, db):
+def test_ok__events_are_merged_and_the_retained_ack_arrives(broker, hub_db, watcher, kiosk):
+    with HubProcess(broker.url, hub_db.location):
         for seq in range(1, 21):
             kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", seq))
         ack = watcher.wait_watermark("k1", 20)
@@ -56,7 +61,7 @@ def test_ok__events_are_merged_and_the_retained_ack_arrives(broker, db, watcher,
             late.wait_watermark("k1", 20)  # retained: a kiosk that connects later gets it at once
         finally:
             late.close()
-    assert merged_seqs(db, "k1") == list(range(1, 21))
+    assert merged_seqs(hub_db, "k1") == list(range(1, 21))
 
 
 def test_ok__a_gap_is_reported_in_the_ack_until_filled(broker, db, watcher, kiosk):
@@ -97,8 +102,8 @@ BAD_MESSAGES = [
 ]
 
 
-def test_fail__bad_messages_are_quarantined_and_the_hub_keeps_merging(broker, db, watcher, kiosk):
-    with HubProcess(broker.url, db, log_level="DEBUG") as hub:
+def test_fail__bad_messages_are_quarantined_and_the_hub_keeps_merging(broker, hub_db, watcher, kiosk):
+    with HubProcess(broker.url, hub_db.location, log_level="DEBUG") as hub:
         kiosk.publish(wire.topic("k1", wire.EVENT), check_in("k1", 1))
         watcher.wait_watermark("k1", 1)
         for name, kind, body, _ in BAD_MESSAGES:
@@ -108,27 +113,27 @@ def test_fail__bad_messages_are_quarantined_and_the_hub_keeps_merging(broker, db
         kiosk.publish(wire.topic("k1", wire.EVENT), check_in("k1", 2))
         watcher.wait_watermark("k1", 2)
         expected = sorted([reason for *_, reason in BAD_MESSAGES] + ["bad_topic"])
-        wait_until(lambda: reasons(db) == expected, what=f"quarantine {expected}, have {reasons(db)}")
+        wait_until(lambda: reasons(hub_db) == expected, what=f"quarantine {expected}, have {reasons(hub_db)}")
         assert hub.proc.poll() is None
-    figures = stats(db)
+    figures = stats(hub_db)
     assert figures["events"] == 2 and figures["quarantined"]["total"] == len(expected)
-    assert all(row["kiosk"] == "k9" for row in reports.quarantine(db, reason="not_enrolled"))
+    assert all(row["kiosk"] == "k9" for row in reports.quarantine(hub_db.location, reason="not_enrolled"))
     for secret in ("001190012345", "Nguyễn", "1990-05-17", "garbage"):
         assert secret not in hub.log, f"{secret!r} reached the hub's log"
     assert "quarantined 1 message from kiosk k9: not_enrolled" in hub.log
 
 
-def test_ok__duplicates_are_absorbed_and_a_changed_replay_is_quarantined(broker, db, watcher, kiosk):
-    with HubProcess(broker.url, db):
+def test_ok__duplicates_are_absorbed_and_a_changed_replay_is_quarantined(broker, hub_db, watcher, kiosk):
+    with HubProcess(broker.url, hub_db.location):
         for _ in range(3):
             for seq in range(1, 6):
                 kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", seq))
         kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", 3, lot="OTHER"))
         watcher.wait_watermark("k1", 5)
-        wait_until(lambda: reasons(db) == ["replayed_changed"], what="the changed replay in the quarantine")
-    figures = stats(db)
+        wait_until(lambda: reasons(hub_db) == ["replayed_changed"], what="the changed replay in the quarantine")
+    figures = stats(hub_db)
     assert figures["events"] == 5 and figures["duplicates"] == 10
-    assert merged_seqs(db, "k1") == [1, 2, 3, 4, 5]
+    assert merged_seqs(hub_db, "k1") == [1, 2, 3, 4, 5]
 
 
 def test_ok__hub_status_online_then_stopped_then_offline_after_kill(broker, db, watcher):
@@ -183,9 +188,9 @@ def test_fail__a_dead_merge_worker_stops_the_hub_non_zero(broker, db, watcher, k
         watcher.wait_watermark("k1", 2)
 
 
-def test_ok__kill_9_mid_stream_then_restart_merges_every_event_once(broker, db, watcher, kiosk):
+def test_ok__kill_9_mid_stream_then_restart_merges_every_event_once(broker, hub_db, watcher, kiosk):
     total = 1500
-    hub = HubProcess(broker.url, db)
+    hub = HubProcess(broker.url, hub_db.location)
     publisher = threading.Thread(
         target=lambda: [kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", seq)) for seq in range(1, total + 1)]
     )
@@ -194,17 +199,17 @@ def test_ok__kill_9_mid_stream_then_restart_merges_every_event_once(broker, db, 
     hub.kill()
     killed_at = watcher.last_ack("k1").watermark
     publisher.join(30)
-    with HubProcess(broker.url, db):
+    with HubProcess(broker.url, hub_db.location):
         watcher.wait_watermark("k1", total, timeout=30)
     assert killed_at < total, "the hub was killed after the stream had ended"
-    assert merged_seqs(db, "k1") == list(range(1, total + 1))  # all merged, none twice
+    assert merged_seqs(hub_db, "k1") == list(range(1, total + 1))  # all merged, none twice
 
 
-def test_ok__acks_are_republished_after_the_broker_lost_them(broker, db, kiosk):
-    with HubProcess(broker.url, db) as hub:
+def test_ok__acks_are_republished_after_the_broker_lost_them(broker, hub_db, kiosk):
+    with HubProcess(broker.url, hub_db.location) as hub:
         for seq in range(1, 4):
             kiosk.publish(wire.topic("k1", wire.EVENT), event("k1", seq))
-        wait_until(lambda: merged_seqs(db, "k1") == [1, 2, 3], what="3 merged")
+        wait_until(lambda: merged_seqs(hub_db, "k1") == [1, 2, 3], what="3 merged")
         broker.kill()  # before any autosave: the retained acks are gone
         broker.start()
         fresh = Client(broker, "fresh", subscribe=(wire.topic("k1", wire.ACK), wire.topic("k2", wire.ACK))).wait_subscribed()
@@ -235,15 +240,15 @@ def test_fail__a_failing_commit_acknowledges_nothing_and_is_retried(broker, db, 
     assert merged_seqs(db, "k1") == [1, 2, 3]
 
 
-def test_ok__a_kiosk_enrolled_while_the_hub_runs_is_merged(broker, db, watcher, kiosk):
-    with HubProcess(broker.url, db):
+def test_ok__a_kiosk_enrolled_while_the_hub_runs_is_merged(broker, hub_db, watcher, kiosk):
+    with HubProcess(broker.url, hub_db.location):
         kiosk.publish(wire.topic("k3", wire.EVENT), event("k3", 1))
-        wait_until(lambda: reasons(db) == ["not_enrolled"], what="k3 quarantined")
-        store = open_store(db)
+        wait_until(lambda: reasons(hub_db) == ["not_enrolled"], what="k3 quarantined")
+        store = hub_db.open()
         enroll(store, "k3", "site-b")
         store.close()
         wait_until(lambda: resend("k3", 1, kiosk, watcher), timeout=10, what="k3 merged once enrolled")
-    assert "not_enrolled" in reasons(db)  # what came before the enrollment stays in the quarantine
+    assert "not_enrolled" in reasons(hub_db)  # what came before the enrollment stays in the quarantine
 
 
 def resend(name: str, seq: int, kiosk: Client, watcher: Client) -> bool:

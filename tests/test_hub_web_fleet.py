@@ -146,20 +146,24 @@ def test_fail__more_streams_than_the_bound_are_refused_and_a_closed_one_gives_it
         response = client.get("/live/stream", buffered=False)
         chunks = iter(response.response)
         next(chunks)
-        holding.wait(timeout=10)
-        release.wait(timeout=10)
+        holding.wait(timeout=30)
+        release.wait(timeout=60)  # until the third stream was tried, however slow the machine: then give the slot back
         response.close()
         done.append(True)
 
-    threads = [threading.Thread(target=hold) for _ in range(2)]
+    client = app.test_client()
+    sign_in(client, "officer")  # before the streams open: once they hold their slots, only the one request is left
+    threads = [threading.Thread(target=hold, daemon=True) for _ in range(2)]
     for thread in threads:
         thread.start()
-    holding.wait(timeout=10)
-    client = app.test_client()
-    sign_in(client, "officer")
-    refused = client.get("/live/stream")
-    assert refused.status_code == 503 and refused.headers["Retry-After"] == "30"
-    release.set()
+    holding.wait(timeout=30)
+    try:
+        refused = client.get("/live/stream", buffered=False)
+        answer = refused.status_code, refused.headers.get("Retry-After")
+        refused.close()  # were it let in, its stream ends here, in this thread
+    finally:
+        release.set()
+    assert answer == (503, "30")
     for thread in threads:
         thread.join(timeout=10)
     assert done == [True, True] and app.extensions["hub_live"].slots._value == 2

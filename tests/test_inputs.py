@@ -20,7 +20,7 @@ TOKEN = "d4e6f8a0b2c4-site-token"
 FIELDS = sorted({
     "desk", "ticket", "expect", "reason", "reason_code", "return_on", "lot", "override", "flag", "severity", "symptoms", "aefi",
     "id_number", "full_name", "birth_date", "sex", "old_id", "product", "lot_number", "expiry", "doses_per_vial", "doses",
-    "question",
+    "question", "vaccinator", "injection_site",
 })
 """Every field a command reads (test_ok__the_fields_cover_every_command keeps this list honest)."""
 LONE_SURROGATES = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)

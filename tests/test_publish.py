@@ -14,10 +14,8 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -32,18 +30,17 @@ from kiosk.payloads import parse_payload
 from kiosk.queue import events
 from kiosk.queue.checkin import check_in
 from kiosk.queue.store import Store
-from kiosk.uplink.publisher import Publisher
 from wire import signature
 
-from hub import ca
 from kiosk.errors import ConfigError
 from kiosk.uplink.link import check_settings
 
-from . import pki
 from .ack_hub import AckHub, wait_for
 from .conftest import HUNG, LAN, Ticker
 from .keys import key_file, signer
 from .mosquitto import Broker, disconnect
+from .pki import enrolled, make_certificates, tls_broker
+from .uplink_kiosk import publishing
 from .web_helpers import board_alerts, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,24 +80,6 @@ def uplink(store: Store) -> dict:
 def all_acked(store: Store) -> bool:
     m = marks(store)
     return m["total"] > 0 and m["acked"] == m["published"] == m["total"]
-
-
-@contextmanager
-def publishing(config, url: str, *, clock: Ticker | None = None, **hub):
-    """A Publisher on its own thread (its own Store), pointed at the broker at ``url``; stopped and joined at the end.
-
-    Its wall clock is ``clock`` (the test's Ticker, shared with the site and the board), never the machine's.
-    """
-    settings = config.replace("hub", broker=url, **hub)
-    publisher = Publisher(settings, Store(settings.kiosk.db), clock=clock or Ticker())
-    thread = threading.Thread(target=publisher.run, name="publisher")
-    thread.start()
-    try:
-        yield publisher
-    finally:
-        publisher.stop()
-        thread.join(10)
-        assert not thread.is_alive()
 
 
 @contextmanager
@@ -547,23 +526,6 @@ def test_fail__a_malformed_acknowledgement_is_ignored(config, store, broker, cap
 # --- TLS ------------------------------------------------------------------------------------------
 
 
-def make_certificates(folder: Path) -> dict[str, Path]:
-    """A district CA and a broker certificate for 127.0.0.1 and localhost, made by the product's own `hub ca init` code."""
-    pki.district_ca(folder)
-    return {name: folder / name for name in ("ca.crt", "server.crt", "server.key")}
-
-
-def tls_broker(folder: Path, files: dict[str, Path], *, mutual: bool = False) -> Broker:
-    """A broker whose one listener is TLS with the district's broker certificate; ``mutual``: as the district
-    broker's kiosk listener, a client certificate of the district CA required and its CN the username."""
-    broker = Broker(folder)
-    with open(broker.config, "a") as conf:
-        conf.write(f"cafile {files['ca.crt']}\ncertfile {files['server.crt']}\nkeyfile {files['server.key']}\n")
-        if mutual:
-            conf.write("require_certificate true\nuse_identity_as_username true\nuse_username_as_clientid true\n")
-    return broker.start()
-
-
 def test_ok__mqtts_verifies_the_broker_with_the_ca_file(config, store, tmp_path):
     files = make_certificates(tmp_path / "tls")
     broker = tls_broker(tmp_path / "tls-broker", files)
@@ -604,14 +566,6 @@ def test_ok__mutual_tls_shows_the_kiosk_s_certificate_and_the_broker_names_it_by
         assert f"u'{KIOSK}'" in broker.log.read_text()  # its username: the CN of its certificate
     finally:
         broker.stop()
-
-
-def enrolled(folder: Path, kiosk_id: str) -> pki.Identity:
-    """A key and CSR made as on the kiosk, and the certificate the district CA in folder/tls issues for it."""
-    made = pki.identity(folder / "keys", kiosk_id)
-    authority = ca.load(folder / "tls")
-    made.cert.write_bytes(ca.pem(ca.issue(authority, ca.read_csr(made.csr.read_bytes()), kiosk_id, datetime.now(timezone.utc))))
-    return made
 
 
 def test_fail__a_certificate_without_its_key_or_for_another_key_is_a_config_error(config, tmp_path):

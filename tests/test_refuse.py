@@ -171,7 +171,7 @@ API_FAILS = [
     pytest.param({"reason_code": None, "reason": "Không đồng ý"}, 409, "bad_reason_code", CHOOSE, id="null-code"),
     pytest.param({"reason_code": "sick", "reason": "Không đồng ý"}, 409, "bad_reason_code", CHOOSE, id="unknown-code"),
     pytest.param({"reason_code": 2, "reason": "Không đồng ý"}, 409, "bad_reason_code", CHOOSE, id="a-number"),
-    pytest.param({"reason_code": "declined"}, 400, "missing_field", "Please fill in: reason.", id="no-reason"),
+    pytest.param({"reason_code": "declined"}, 400, "missing_field", "Please fill in: Reason.", id="no-reason"),
 ]
 
 

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.errors import RosterFileError
+from hub.errors import RosterDistrictError, RosterFileError
 from hub.roster import columns, files, rows
+from hub.roster.district import import_district
 from hub.roster.files import parse_roster
 from hub.roster.link import mismatch
 from hub.roster.reasons import FILE_REASONS, ROW_REASONS
@@ -327,3 +328,33 @@ ROSTER_DOC = (ROOT / "docs" / "roster.md").read_text(encoding="utf-8")
 def test_ok__every_reason_code_is_documented_in_both_languages(code):
     vietnamese, english = {**ROW_REASONS, **FILE_REASONS}[code]
     assert f"| `{code}` | {vietnamese} | {english} |" in ROSTER_DOC
+
+
+# -- the district of an import (hub/roster/district.py) ----------------------------------------------------------------
+
+PROVINCE = ["d1", "d2"]
+
+
+@pytest.mark.parametrize(("asked", "districts", "expected"), [
+    (None, [], ""), ("", [], ""), ("d2", PROVINCE, "d2"), ("d1", ["d1"], "d1"),
+], ids=["district_hub", "district_hub_empty", "province", "province_of_one_district_so_far"])
+def test_ok__an_import_s_district(asked, districts, expected):
+    assert import_district(asked, districts) == expected
+
+
+@pytest.mark.parametrize(("asked", "districts", "code"), [
+    (None, PROVINCE, "district_needed"), ("", PROVINCE, "district_needed"), ("d9", PROVINCE, "unknown_district"),
+    ("D1", PROVINCE, "unknown_district"), ("d1", [], "not_a_province"),
+], ids=["none", "empty", "unknown", "other_case", "at_a_district_hub"])
+def test_fail__an_import_s_district_is_refused(asked, districts, code):
+    with pytest.raises(RosterDistrictError) as refused:
+        import_district(asked, districts)
+    assert refused.value.code == code and isinstance(refused.value, ValueError)
+
+
+def test_ok__a_file_read_for_a_district_keeps_it_on_every_entry_and_nothing_else_changes():
+    parsed = parse_roster(f"{HEADER}\r\n{LAN}\r\n".encode(), "a.csv", datetime.date(2026, 3, 2))
+    placed = parsed.in_district("d2")
+    assert [e.district for e in parsed.entries] == [""] and [e.district for e in placed.entries] == ["d2"]
+    assert parsed.entries == [LAN_ENTRY] and placed.entries == [LAN_ENTRY._replace(district="d2")]
+    assert placed.rows == parsed.rows == 1

@@ -1,12 +1,17 @@
 """The scanner loop on the replay source with the real decoder: debounce, health, camera failures."""
 
+import itertools
+import json
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 
 from kiosk.camera.pacer import Pacer
 from kiosk.camera.replay import ReplaySource
-from kiosk.decode import make_decoder
+from kiosk.decode import load_gray, make_decoder
+from kiosk.decode.robust import RobustDecoder
 from kiosk.errors import CameraError
 from kiosk.scan.loop import Debouncer, Scanner
 
@@ -125,3 +130,26 @@ def test_ok__scanner_works_with_every_backend(tmp_path, name):
     seen = []
     run_to_end(Scanner(replay_opener(folder), make_decoder(name), seen.append, max_fps=0))
     assert [c.text for c in seen] == [HUNG]
+
+
+HELD = Path(__file__).parent / "frames" / "held"
+"""Two frames of make_frames.py (seed 20261125, cards 78 and 88 of 300) squeezed to 640x480: the last retries read them."""
+
+
+def step_clock(seconds: float):
+    """A clock on a slow machine: every reading is ``seconds`` later than the one before."""
+    return itertools.count(0.0, seconds).__next__
+
+
+@pytest.mark.parametrize("step", [0.005, 0.015, 0.05])
+def test_ok__a_card_held_still_for_one_second_is_read_if_one_shot_decoding_reads_it(tmp_path, step):
+    truth = json.loads((HELD / "ground_truth.json").read_text(encoding="utf-8"))
+    for name, text in truth.items():  # precondition: a fresh decoder with an unlimited budget reads each frame
+        assert [c.text for c in RobustDecoder(budget_ms=1e9).decode(load_gray(HELD / name))] == [text]
+    folder = write_frames(tmp_path / "f", [None, None])
+    for index, name in enumerate(sorted(truth)):
+        shutil.copy(HELD / name, folder / f"{index:03d}a.png")  # idle, card, idle, card: each held 10 frames
+    seen = []
+    decoder = RobustDecoder(budget_ms=40, clock=step_clock(step))
+    run_to_end(Scanner(replay_opener(folder, repeat=10), decoder, seen.append, max_fps=0))
+    assert [c.text for c in seen] == [truth[name] for name in sorted(truth)]

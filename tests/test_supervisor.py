@@ -12,6 +12,7 @@ from markupsafe import escape
 from kiosk.payloads import manual_card
 from kiosk.queue import actions, aefi, dosing
 from kiosk.queue.checkin import check_in
+from kiosk.queue.screening import QUESTIONS
 from kiosk.web import Services, create_app
 
 from .conftest import HUNG, LAN
@@ -84,8 +85,11 @@ def submit(client, page: str, name: str, ticket: int | None = None, lot: int | N
             continue
         if ticket is not None and fields.get("ticket") != str(ticket):
             continue
-        if lot is not None and fields.get("lot") != str(lot):
+        lot_buttons = [b.get("value") for b in form["buttons"] if b.get("name") == "lot"]  # one dose form, a button per lot
+        if lot is not None and fields.get("lot") != str(lot) and str(lot) not in lot_buttons:
             continue
+        if lot is not None:
+            fields = {**fields, "lot": str(lot)}
         return client.post(form["action"], data={**fields, **{k: str(v) for k, v in typed.items()}})
     raise AssertionError(f"no form for {name} (ticket {ticket}, lot {lot}) on {page}")
 
@@ -110,20 +114,20 @@ def screening(site, hoa):
 
 
 BAD_FORMS = [
-    pytest.param("defer", {"return_on": "2026-12-09"}, 400, "Please fill in: reason.", id="defer-without-reason"),
+    pytest.param("defer", {"return_on": "2026-12-09"}, 400, "Please fill in: Reason.", id="defer-without-reason"),
     pytest.param("defer", {"reason": "Sốt 38,5 °C", "return_on": "tomorrow"}, 400,
-                 "return_on must be a date (yyyy-mm-dd).", id="defer-return_on-tomorrow"),
-    pytest.param("defer", {"reason": "Sốt", "return_on": "2026-11-25"}, 400, "Please check the field: return_on.",
+                 "Come back on: write the date as dd/mm/yyyy.", id="defer-return_on-tomorrow"),
+    pytest.param("defer", {"reason": "Sốt", "return_on": "2026-11-25"}, 400, "The date to come back must be after today.",
                  id="defer-return_on-today"),
-    pytest.param("call_next", {}, 400, "Please fill in: desk.", id="call_next-without-desk"),
-    pytest.param("call_next", {"desk": "abc"}, 400, "desk must be a whole number.", id="call_next-desk-abc"),
+    pytest.param("call_next", {}, 400, "Please fill in: Desk.", id="call_next-without-desk"),
+    pytest.param("call_next", {"desk": "abc"}, 400, "Desk must be a whole number.", id="call_next-desk-abc"),
     pytest.param("open_lot", {"product": "vaxzevria", "lot_number": "AZ-1", "doses_per_vial": "10"}, 400,
-                 "Please fill in: expiry.", id="open_lot-without-expiry"),
+                 "Please fill in: Expiry.", id="open_lot-without-expiry"),
     pytest.param("open_lot", {"product": "vaxzevria", "lot_number": "AZ-1", "expiry": "2027-01-31", "doses_per_vial": "0"},
                  409, "Doses per vial must be a whole number from 1 to 50.", id="open_lot-doses_per_vial-0"),
-    pytest.param("screen", {"ticket": "abc"}, 400, "ticket must be a whole number.", id="ticket-abc"),
+    pytest.param("screen", {"ticket": "abc"}, 400, "Ticket must be a whole number.", id="ticket-abc"),
     pytest.param("screen", {"ticket": "999"}, 404, "There is no such ticket. Nothing was changed.", id="unknown-ticket"),
-    pytest.param("defer", {"ticket": "999"}, 400, "Please fill in: reason.", id="unknown-ticket-from-its-page"),
+    pytest.param("defer", {"ticket": "999"}, 400, "Please fill in: Reason.", id="unknown-ticket-from-its-page"),
     pytest.param("bogus", {}, 404, "There is no such action.", id="unknown-action"),
     pytest.param("refuse", {"reason": "Không đồng ý"}, 409,
                  "Choose why the person is not vaccinated: declined, contraindicated or referred to hospital.",
@@ -131,7 +135,7 @@ BAD_FORMS = [
     pytest.param("refuse", {"reason_code": "busy", "reason": "Không đồng ý"}, 409,
                  "Choose why the person is not vaccinated: declined, contraindicated or referred to hospital.",
                  id="refuse-unknown-reason_code"),
-    pytest.param("refuse", {"reason_code": "declined"}, 400, "Please fill in: reason.", id="refuse-without-reason"),
+    pytest.param("refuse", {"reason_code": "declined"}, 400, "Please fill in: Reason.", id="refuse-without-reason"),
 ]
 
 
@@ -269,20 +273,25 @@ def test_ok__a_person_goes_from_the_queue_to_observation_through_the_forms(super
     called = submit(supervisor, "/supervisor/", "call_next", desk=2)
     assert called.status_code == 303 and called.location == "/supervisor/?desk=2"
     board = page(supervisor.get(called.location))
-    assert "Done: ticket 1." in board and "Desk 2" in board
-    for action in ("screen", "clear"):
-        assert submit(supervisor, "/supervisor/?desk=2", action, ticket=ticket_id).status_code == 303
-    injected = submit(supervisor, f"/supervisor/tickets/{ticket_id}", "inject", ticket=ticket_id, lot=lot_id)
+    assert "Ticket 1 called to desk 2." in board and "Desk 2" in board
+    assert submit(supervisor, "/supervisor/?desk=2", "screen", ticket=ticket_id).status_code == 303
+    answers = {f"answer_{q}": "no" for q in QUESTIONS}
+    screened = submit(supervisor, f"/supervisor/tickets/{ticket_id}", "screening", ticket=ticket_id, **answers)
+    assert screened.status_code == 303
+    assert "Ticket 1: screening passed, cleared to vaccinate." in page(supervisor.get(screened.location))
+    injected = submit(supervisor, f"/supervisor/tickets/{ticket_id}", "inject", ticket=ticket_id, lot=lot_id,
+                      injection_site="left_deltoid", vaccinator=hoa.id)
     assert injected.status_code == 303 and injected.location == f"/supervisor/tickets/{ticket_id}"
 
     ticker.advance(65)
     board = page(supervisor.get("/supervisor/board"))
     assert 'data-remaining="1735"' in board and "28:55" in board
-    assert "Dose 1 · vaxzevria · AZ-2611" in board
+    assert "Dose 1 · AstraZeneca Vaxzevria (ChAdOx1-S) · AZ-2611" in board
     assert "given 1" in board and "left in open vials 9" in board
     [body] = [json.loads(r[0]) for r in store.db.execute("select body from outbox where type = 'DoseRecorded'")]
     assert body["payload"]["dose"] | {"given_at": None, "expiry": None} == {
         "product": "vaxzevria", "lot_number": "AZ-2611", "number": 1, "booster": False, "given_at": None, "expiry": None,
+        "vaccinator": {"staff_id": hoa.id, "name": "Điều dưỡng Hoa"}, "site": "left_deltoid",
     }
     assert body["payload"]["by"] == {"staff_id": hoa.id, "name": "Điều dưỡng Hoa"}
     types = [r[0] for r in store.db.execute("select type from events order by seq")]
@@ -305,7 +314,7 @@ def test_ok__a_severe_reaction_raises_the_alarm_until_someone_acknowledges_it(su
                       severity="severe", symptoms="Khó thở, nổi mẩn")
     assert recorded.status_code == 303
     board = page(supervisor.get("/supervisor/"))
-    assert 'class="alarms" role="alert"' in board and "Severe reaction: ticket 1" in board and "Khó thở, nổi mẩn" in board
+    assert 'class="alarms severe" role="alert"' in board and "Severe reaction: ticket 1" in board and "Khó thở, nổi mẩn" in board
     aefi_id = store.db.execute("select id from aefi").fetchone()[0]
     assert submit(supervisor, "/supervisor/", "acknowledge", aefi=aefi_id).status_code == 303
     board = page(supervisor.get("/supervisor/"))
@@ -327,7 +336,7 @@ def test_ok__deferring_from_the_ticket_page_records_the_reason_and_date(supervis
     response = submit(supervisor, f"/supervisor/tickets/{screening}", "defer", ticket=screening,
                       reason="Sốt 38,5 °C", return_on="2026-12-09")
     assert response.status_code == 303 and response.location == f"/supervisor/tickets/{screening}"
-    assert "Sốt 38,5 °C → 2026-12-09" in page(supervisor.get("/supervisor/board"))
+    assert "Sốt 38,5 °C → 09/12/2026" in page(supervisor.get("/supervisor/board"))
     [event] = events_of(store, "PersonDeferred")
     assert event["reason"] == "Sốt 38,5 °C" and event["return_on"] == "2026-12-09"
 
@@ -363,11 +372,11 @@ def test_ok__a_handheld_scanner_typing_the_whole_payload_checks_in_as_handheld(s
 
 @pytest.mark.parametrize("fields, message", [
     ({"id_number": "00119001234", "full_name": "Nguyễn Thị Lan", "birth_date": "1990-03-15", "sex": "Nữ"},
-     "The ID number in this code is not 12 digits."),
+     "The ID number has 12 digits; this one has 11 characters (11 digits). Check it on the card."),
     ({"id_number": "001190012345|123456789|Nguyễn Thị Lan"}, "This code does not have the layout of a chip ID card code."),
     ({"id_number": LAN_ID, "full_name": "Nguyễn Thị Lan", "birth_date": "2027-03-15", "sex": "Nữ"},
      "The date of birth in this code is after today's date."),
-    ({"id_number": LAN_ID, "birth_date": "1990-03-15", "sex": "Nữ"}, "Please fill in: full_name."),
+    ({"id_number": LAN_ID, "birth_date": "1990-03-15", "sex": "Nữ"}, "Please fill in: Full name."),
 ])
 def test_fail__a_bad_check_in_is_refused_with_the_reason_and_writes_nothing(supervisor, store, fields, message):
     before = snapshot(store)
@@ -520,7 +529,7 @@ def test_fail__a_known_id_typed_with_other_details_shows_both_versions(superviso
     response = do(supervisor, "check_in", **LAN_TYPO)
     html = page(response)
     assert response.status_code == 409
-    assert "Nguyễn Thị Lan" in html and "Nguyễn Thị Lân" in html and "1990-03-15" in html and "1990-03-16" in html
+    assert "Nguyễn Thị Lan" in html and "Nguyễn Thị Lân" in html and "15/03/1990" in html and "16/03/1990" in html
     assert f"…{LAN_ID[-4:]}" in html
     assert snapshot(store) == before
 

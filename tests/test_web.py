@@ -63,3 +63,18 @@ def test_ok__a_slow_screen_drops_old_messages_instead_of_blocking():
         live.publish({"n": n})
     assert json.loads(next(stream)[len("data: "):])["n"] > 0
     stream.close()
+
+
+def test_ok__the_session_key_is_kept_beside_the_database_for_its_owner_only(config, site, tmp_path):
+    """A restart of the screens keeps everyone signed in: the key made on first start is read again, never shown to others."""
+    import os
+    import stat
+    from pathlib import Path
+
+    config = config.replace("web", secret_key="")
+    first = create_app(Services(config, site)).config["SECRET_KEY"]
+    again = create_app(Services(config, site)).config["SECRET_KEY"]
+    path = Path(config.kiosk.db).parent / "web-secret-key"
+    assert first == again and len(first) == 64 and path.read_text().strip() == first
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert create_app(Services(config.replace("web", secret_key="set-by-the-operator"), site)).config["SECRET_KEY"] == "set-by-the-operator"

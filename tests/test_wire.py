@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import wire
 from wire import signature
@@ -53,6 +55,36 @@ def test_fail__kiosk_ids_that_cannot_be_a_topic_level_or_username(kiosk_id):
 @pytest.mark.parametrize("name", ["vax/k/a/other", "vax/k/A/event", "vax/x/a/event", "vax/k/a/event/more", "other/k/a/event", "vax/k//event"])
 def test_fail__not_a_kiosk_topic(name):
     assert wire.parse_topic(name) is None
+    assert wire.parse_district_topic(name) is None
+
+
+def test_ok__a_province_prefixes_the_kiosk_topics_with_the_district():
+    assert wire.district_topic("d1", "kiosk-a", wire.ACK) == "vax/d/d1/k/kiosk-a/ack"
+    assert wire.district_filters("quan-3") == ("vax/d/quan-3/k/+/event", "vax/d/quan-3/k/+/status")
+    assert wire.parse_district_topic("vax/d/d1/k/kiosk-a/event") == ("d1", "kiosk-a", "event")
+    assert wire.province_ack_topic("kiosk-a") == "vax/p/k/kiosk-a/ack"
+    assert wire.parse_district_topic("vax/p/k/kiosk-a/ack") is None  # not a topic a hub reads
+
+
+TOPIC_LEVEL = st.from_regex(wire.KIOSK_ID, fullmatch=True)
+
+
+@given(district=TOPIC_LEVEL, kiosk=TOPIC_LEVEL, kind=st.sampled_from(wire.KIOSK_KINDS))
+def test_ok__either_form_of_a_kiosk_topic_reads_back(district, kiosk, kind):
+    assert wire.parse_district_topic(wire.district_topic(district, kiosk, kind)) == (district, kiosk, kind)
+    assert wire.parse_district_topic(wire.topic(kiosk, kind)) == (None, kiosk, kind)
+
+
+@pytest.mark.parametrize("name", ["vax/d/D1/k/a/event", "vax/d//k/a/event", "vax/d/d1/x/a/event", "vax/d/d1/k/a/other",
+                                  "vax/d/d1/k/a/event/more", "vax/d/d1/d/d2/k/a/event", "vax/e/d1/k/a/event"])
+def test_fail__not_a_district_topic(name):
+    assert wire.parse_district_topic(name) is None
+
+
+@pytest.mark.parametrize("district", ["", "D1", "d/1", "d+", "#", "x" * 64])
+def test_fail__districts_that_cannot_be_a_topic_level(district):
+    with pytest.raises(ValueError):
+        wire.district_topic(district, "k1", wire.EVENT)
 
 
 # --- events ---------------------------------------------------------------------------------------------------------
@@ -305,6 +337,8 @@ def first_column(section: str) -> set[str]:
 
 def test_ok__every_topic_is_documented():
     names = {f"vax/k/<kiosk>/{kind}" for kind in wire.KIOSK_KINDS} | {wire.HUB_STATUS_TOPIC}
+    names |= {f"vax/d/<district>/k/<kiosk>/{kind}" for kind in wire.KIOSK_KINDS}
+    names.add(wire.province_ack_topic("kiosk").replace("kiosk", "<kiosk>"))
     assert first_column(doc_section("Topics")) == names
     assert wire.EVENT_FILTER in DOC and wire.STATUS_FILTER in DOC
 

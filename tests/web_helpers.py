@@ -70,3 +70,19 @@ def snapshot(store) -> dict:
         "aefi": rows("select id, acknowledged_at from aefi order by id"),
         "identity_questions": rows("select id, scans, resolution from identity_questions order by id"),
     }
+
+
+def tap(page, action: str) -> None:
+    """Tap an action's button in a browser and wait for its answer: the message saying what was done or why not (the
+    screens send forms with fetch and change the page in place, so there may be no page load to wait for)."""
+    page.evaluate("document.getElementById('messages') && (document.getElementById('messages').innerHTML = '')")
+    page.locator(f"button[data-action='{action}']").first.click()
+    page.wait_for_load_state()
+    page.locator("#messages p").first.wait_for(timeout=10000)
+
+
+def pass_screening(page) -> None:
+    """On a ticket's page at the screening desk: answer every question of the checklist "no" and save it."""
+    for question in page.locator("fieldset.questions .ask").all():
+        question.locator("label.choice.no").click()
+    tap(page, "screening")

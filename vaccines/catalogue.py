@@ -49,6 +49,8 @@ class Product:
     booster_interval_days: int
     """Minimum days from the last dose before a booster, when this product is either of the two."""
     note: str = ""
+    name_vi: str = ""
+    """Name shown on the Vietnamese screens; empty: ``name`` there too."""
 
     def fits_age(self, age: int) -> bool:
         """Return whether the product may be given at age (whole years)."""
@@ -93,8 +95,9 @@ TOP_KEYS = {
 PRODUCT_KEYS = {
     "name": str, "family": str, "min_age": int, "max_age": int, "primary_doses": int,
     "primary_interval_days": int, "booster": bool, "booster_interval_days": int, "note": str,
+    "name_vi": str,
 }
-PRODUCT_OPTIONAL = {"family", "max_age", "note"}
+PRODUCT_OPTIONAL = {"family", "max_age", "note", "name_vi"}
 BAND_KEYS = {"min_age": int, "max_age": int, "max_boosters": int}
 BAND_OPTIONAL = {"max_age", "max_boosters"}
 TOP_OPTIONAL = {"source", "note", "bands"}
@@ -165,6 +168,7 @@ def build_product(code: str, values: Any) -> Product:
         max_age=counts.get("max_age"), primary_doses=counts["primary_doses"],
         primary_interval_days=counts["primary_interval_days"], booster=values["booster"],
         booster_interval_days=counts["booster_interval_days"], note=values.get("note", ""),
+        name_vi=values.get("name_vi", ""),
     )
 
 

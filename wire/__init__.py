@@ -13,6 +13,10 @@ Topics carry the kiosk id as their third level, so a Mosquitto pattern ACL
 - ``vax/k/<kiosk>/status``: kiosk to hub, QoS 1, retained, also the Last Will.
 - ``vax/k/<kiosk>/ack``: hub to kiosk, QoS 1, retained: the watermark.
 - ``vax/hub/status``: the hub's own status, retained, with a Last Will.
+
+At a province (issue 15), each district broker bridges its kiosks' topics to the
+province broker under the district's prefix: ``vax/d/<district>/k/<kiosk>/...``
+(`district_topic`; `parse_district_topic` reads both forms).
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ KIOSK_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 EVENT, STATUS, ACK = "event", "status", "ack"
 KIOSK_KINDS = (EVENT, STATUS, ACK)
 HUB_STATUS_TOPIC = f"{ROOT}/hub/status"
+BRIDGE_STATE_TOPIC = f"{ROOT}/hub/bridge"
+"""On a district broker bridged to its province: Mosquitto's retained notification of the bridge, ``1`` connected,
+``0`` not (hub/bridge.py). A district hub whose kiosks hear the province (``province.acks = "province"``) says it is
+online only while it is ``1``."""
 EVENT_FILTER = f"{ROOT}/k/+/{EVENT}"
 STATUS_FILTER = f"{ROOT}/k/+/{STATUS}"
 
@@ -73,8 +81,10 @@ REJECTION_REASONS = {
     "schema": "The message breaks the event or status schema (a field missing, of the wrong type or beyond its limit); "
               "the detail names the field.",
     "topic_mismatch": "The kiosk in the topic is not the kiosk in the message, or `id` is not `<kiosk>:<seq>`.",
-    "bad_topic": "The topic is not `vax/k/<kiosk>/event`.",
-    "not_enrolled": "The kiosk is not enrolled at this hub (`hub enroll`).",
+    "bad_topic": "The topic is not `vax/k/<kiosk>/event` (at a province: `vax/d/<district>/k/<kiosk>/event`).",
+    "not_enrolled": "The kiosk is not enrolled at this hub (`hub enroll`; at a province, `hub kiosks import`).",
+    "wrong_district": "The topic's district prefix is not the district the kiosk was imported for (`hub kiosks import "
+                      "--district`): a bridge misconfigured, or a kiosk moved without a new import.",
     "unsigned": "The event carries no signature (`sig`), or not as its last member.",
     "unknown_key": "The event is signed with a key this hub does not know for its kiosk.",
     "revoked_key": "The event is signed with a key revoked at this hub (`hub revoke`, or replaced at `hub enroll`).",
@@ -110,6 +120,51 @@ def parse_topic(name: str) -> tuple[str, str] | None:
     if not KIOSK_ID.fullmatch(parts[2]):
         return None
     return parts[2], parts[3]
+
+
+DISTRICT_LEVEL = "d"
+"""The second topic level of the province broker's district prefix: ``vax/d/<district>/k/<kiosk>/<kind>``."""
+
+
+def check_district(district: str) -> str:
+    """Return district when it can be a topic level (the kiosk id rule); raise ValueError otherwise."""
+    if not KIOSK_ID.fullmatch(district):
+        raise ValueError(
+            f"district {district!r} must be 1 to 63 lower-case letters, digits and dashes, starting with a letter or digit"
+        )
+    return district
+
+
+def district_topic(district: str, kiosk_id: str, kind: str) -> str:
+    """Return a kiosk's topic on the province broker: its district topic under the district's prefix."""
+    return f"{ROOT}/{DISTRICT_LEVEL}/{check_district(district)}/{topic(kiosk_id, kind)[len(ROOT) + 1:]}"
+
+
+def district_filters(district: str) -> tuple[str, str]:
+    """The event and status filters of one district's kiosks on the province broker."""
+    prefix = f"{ROOT}/{DISTRICT_LEVEL}/{check_district(district)}"
+    return f"{prefix}/k/+/{EVENT}", f"{prefix}/k/+/{STATUS}"
+
+
+PROVINCE_LEVEL = "p"
+"""The second topic level of the province's acknowledgements on a district broker: ``vax/p/k/<kiosk>/ack``."""
+
+
+def province_ack_topic(kiosk_id: str) -> str:
+    """Return the topic on the district broker where the bridge brings the province's acknowledgements of a kiosk
+    (kept apart from the district hub's own, ``vax/k/<kiosk>/ack``: a kiosk may wait for both)."""
+    return f"{ROOT}/{PROVINCE_LEVEL}/{topic(kiosk_id, ACK)[len(ROOT) + 1:]}"
+
+
+def parse_district_topic(name: str) -> tuple[str | None, str, str] | None:
+    """Return (district, kiosk id, kind) of a kiosk topic, district None for the unprefixed form; None when name is
+    neither a kiosk topic nor one under a district prefix."""
+    parts = name.split("/")
+    if len(parts) == 6 and parts[0] == ROOT and parts[1] == DISTRICT_LEVEL and KIOSK_ID.fullmatch(parts[2]):
+        found = parse_topic("/".join([ROOT, *parts[3:]]))
+        return (parts[2], *found) if found is not None else None
+    found = parse_topic(name)
+    return (None, *found) if found is not None else None
 
 
 # -- the broker's address ---------------------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 One row per site and the district's total; per site and product the doses by number and by class (Decision
 43/QĐ-BYT: primary 1-3, additional, booster 1-3) and the doses discarded; per site and age band the people
-vaccinated. Every figure is a set of rows the store read (hub/store/daily.py), so a count can always be listed
-(``behind``): the report counts what was merged by its cut (``as_of``), a dose voided after the cut still counts in
-it, one merged after it does not.
+vaccinated. At a province (rows of kiosks of several districts) each site row names its district, each district has
+its total, and the province's total counts a person once however many districts they came to (``provincial``).
+Every figure is a set of rows the store read (hub/store/daily.py), so a count can always be listed (``behind``): the
+report counts what was merged by its cut (``as_of``), a dose voided after the cut still counts in it, one merged after
+it does not.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import datetime
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -45,6 +47,8 @@ class Dose(NamedTuple):
     """Hub time (UTC, ISO 8601) its event was merged."""
     voided: str | None
     """Hub time the void that strikes it was merged; None: live."""
+    district: str | None = None
+    """The district of its kiosk (kiosks.district): at a province; None at a district hub and for the hub's own."""
 
 
 class Outcome(NamedTuple):
@@ -57,6 +61,7 @@ class Outcome(NamedTuple):
     severity: str | None
     arrived: str
     voided: str | None
+    district: str | None = None
 
 
 class LotRow(NamedTuple):
@@ -75,6 +80,7 @@ class LotRow(NamedTuple):
     """closed: the lot's wasted total that day, the doses left in opened vials too."""
     arrived: str
     voided: str | None
+    district: str | None = None
 
 
 class Discard(NamedTuple):
@@ -87,6 +93,7 @@ class Discard(NamedTuple):
     doses: int
     arrived: str
     voided: str | None
+    district: str | None = None
 
 
 def instant(text: str) -> datetime.datetime:
@@ -110,7 +117,8 @@ def discards(lots: Iterable[LotRow], as_of: datetime.datetime | None) -> list[Di
         else:
             extra = max(0, (row.wasted or 0) - wasted_so_far.pop(key, 0))
         if extra:
-            found.append(Discard(row.event_id, row.site, row.product, row.lot_number, extra, row.arrived, row.voided))
+            found.append(Discard(row.event_id, row.site, row.product, row.lot_number, extra, row.arrived, row.voided,
+                                 row.district))
     return found
 
 
@@ -167,8 +175,9 @@ class DayRows:
     doses: list[Dose]
     outcomes: list[Outcome]
     lots: list[LotRow]
-    sites: list[str]
-    """The sites of the district's enrolled kiosks: each has a row, with zeros when it sent nothing."""
+    sites: list[tuple[str | None, str]]
+    """The sites of the enrolled kiosks, each as (its district: None at a district hub, site): each has a row, with
+    zeros when it sent nothing."""
 
 
 @dataclass(frozen=True)
@@ -194,13 +203,20 @@ def contributions(row: Dose | Outcome | Discard, day: datetime.date, rules: Rule
             (f"age:{age_band(row.birth_date, day, rules.age_starts)}", row.id_number, 1)]
 
 
-def tally(rows: Iterable[Dose | Outcome | Discard], day: datetime.date, rules: Rules) -> tuple[dict, dict]:
-    """{site: {figure: count}} and {(site, product): {figure: count}} (doses and discards), each counted thing once per
-    group and figure, in one pass."""
+def place(row: Dose | Outcome | Discard) -> tuple[str | None, str]:
+    """Where a row was recorded: (its district, its site); a site's name alone may recur in two districts."""
+    return row.district, row.site
+
+
+def tally(rows: Iterable[Dose | Outcome | Discard], day: datetime.date, rules: Rules,
+          group: Callable[[Any], Any] = place) -> tuple[dict, dict]:
+    """{group: {figure: count}} and {(group, product): {figure: count}} (doses and discards), each counted thing once
+    per group and figure, in one pass; a group is a place (district, site) unless ``group`` says otherwise."""
     sites: dict[Any, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     products: dict[Any, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     for row in rows:
-        site, product = sites[row.site], None if isinstance(row, Outcome) else products[(row.site, row.product)]
+        key = group(row)
+        site, product = sites[key], None if isinstance(row, Outcome) else products[(key, row.product)]
         for figure, what, amount in contributions(row, day, rules):
             site[figure][what] = amount
             if product is not None:
@@ -213,21 +229,76 @@ def summed(groups: dict[Any, dict[str, dict[str, int]]]) -> dict[Any, dict[str, 
 
 
 def build(rows: DayRows, as_of: datetime.datetime | None, rules: Rules) -> dict[str, Any]:
-    """The report as JSON-ready data: per site the form's figures, the district total, by product, by age band."""
-    by_site, products = tally(live_rows(rows, as_of), rows.day, rules)
-    sites = sorted({*rows.sites, *by_site})
-    site_rows = [{"site": site, **figures_of(by_site.get(site, {}))} for site in sites]
+    """The report as JSON-ready data: per site the form's figures, the district total, by product, by age band; at a
+    province (a site of a district among the rows) also ``districts``, each district's total, and ``total`` is the
+    province's (``provincial``)."""
+    live = live_rows(rows, as_of)
+    by_site, products = tally(live, rows.day, rules)
+    places = sorted({*rows.sites, *by_site}, key=place_order)
+    site_rows = [{**named(where), **figures_of(by_site.get(where, {}))} for where in places]
     total = {figure: sum(row[figure] for row in site_rows) for figure in FIGURES}
     bands = [*band_labels(rules.age_starts), "unknown"]
-    return {
+    report = {
         "day": rows.day.isoformat(), "as_of": as_of.isoformat() if as_of else None,
         "figures": list(FIGURES), "sites": site_rows, "total": total,
-        "by_product": [{"site": site, "product": product, **{f: got.get(f, 0) for f in (*NUMBERS, *CLASSES,
-                        "doses_given", "doses_discarded")}} for (site, product), got in sorted(products.items())],
+        "by_product": [{**named(where), "product": product, **{f: got.get(f, 0) for f in (*NUMBERS, *CLASSES,
+                        "doses_given", "doses_discarded")}} for (where, product), got in sorted(products.items(),
+                                                                                                key=product_order)],
         "age_bands": bands,
-        "by_age": [{"site": row["site"], **{band: by_site.get(row["site"], {}).get(f"age:{band}", 0) for band in bands}}
-                   for row in site_rows],
+        "by_age": [{**named(where), **{band: by_site.get(where, {}).get(f"age:{band}", 0) for band in bands}}
+                   for where in places],
     }
+    if any(district for district, _site in places):
+        report.update(provincial(live, rows.day, rules, bands, places))
+    return report
+
+
+def provincial(live: list[Dose | Outcome | Discard], day: datetime.date, rules: Rules, bands: list[str],
+               places: list[tuple[str | None, str]]) -> dict[str, Any]:
+    """A province's totals: per district and the province's, people counted once in each (a person vaccinated in two
+    districts counts in each district and once in the province); doses and discards simply add up."""
+    per_district, _products = tally(live, day, rules, group=lambda row: row.district)
+    whole, _products = tally(live, day, rules, group=lambda row: None)
+    districts = sorted({district for district, _site in places if district}) + (
+        [None] if any(district is None for district, _site in places) else [])
+    return {
+        "districts": [{"district": district, "total": figures_of(per_district.get(district, {})),
+                       "ages": ages_of(per_district.get(district, {}), bands)} for district in districts],
+        "total": figures_of(whole.get(None, {})), "total_ages": ages_of(whole.get(None, {}), bands),
+    }
+
+
+def place_order(where: tuple[str | None, str]) -> tuple:
+    """Districts by name, the hub's own entries (no district) last; sites by name within each."""
+    return where[0] is None, where[0] or "", where[1]
+
+
+def product_order(item: tuple) -> tuple:
+    (where, product), _got = item
+    return place_order(where), product
+
+
+def named(where: tuple[str | None, str]) -> dict[str, str]:
+    """A row's site and, at a province, its district (a district hub's report keeps its shape)."""
+    district, site = where
+    return {"site": site} if district is None else {"district": district, "site": site}
+
+
+def ages_of(got: Mapping[str, int], bands: list[str]) -> dict[str, int]:
+    return {band: got.get(f"age:{band}", 0) for band in bands}
+
+
+def for_district(report: dict[str, Any], district: str) -> dict[str, Any]:
+    """A province's report narrowed to one district: its sites, its products and ages, its total as ``total`` (what
+    the report of that district's rows alone counts); a district hub's report or an unknown district: no rows."""
+    mine = [entry for entry in report.get("districts", []) if entry["district"] == district]
+    zero = {figure: 0 for figure in report["figures"]}
+    return {**report,
+            "sites": [row for row in report["sites"] if row.get("district") == district],
+            "by_product": [row for row in report["by_product"] if row.get("district") == district],
+            "by_age": [row for row in report["by_age"] if row.get("district") == district],
+            "districts": mine, "total": mine[0]["total"] if mine else zero,
+            "total_ages": mine[0]["ages"] if mine else {band: 0 for band in report["age_bands"]}}
 
 
 def figures_of(got: Mapping[str, int]) -> dict[str, int]:
@@ -235,7 +306,9 @@ def figures_of(got: Mapping[str, int]) -> dict[str, int]:
 
 
 def behind(rows: DayRows, as_of: datetime.datetime | None, rules: Rules, site: str | None,
-           figure: str) -> list[Dose | Outcome | Discard]:
-    """The rows behind one figure of one site (None: the district), as counted: what a click on the count lists."""
+           figure: str, district: str | None = None) -> list[Dose | Outcome | Discard]:
+    """The rows behind one figure of one site (None: the district's or province's whole) of ``district`` (None: any),
+    as counted: what a click on the count lists."""
     return [row for row in live_rows(rows, as_of) if (site is None or row.site == site)
+            and (district is None or row.district == district)
             and any(f == figure for f, _, _ in contributions(row, rows.day, rules))]

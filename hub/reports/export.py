@@ -11,14 +11,16 @@ the content, not of the cells, so editing the mapping file (a header, a date for
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
+import operator
 from collections.abc import Mapping as MappingType
 from dataclasses import dataclass
 from typing import Any
 
 from .. import xlsx
-from .platform import Mapping
+from .platform import FIELDS, Mapping
 
 FORMATS = ("xlsx", "csv")
 ACTIONS = ("new", "changed", "voided")
@@ -34,18 +36,19 @@ class PlatformFile:
 
     format: str
     content: bytes
-    lines: list[tuple[str, str, str]]
+    lines: list[tuple[str, str, bytes]]
     mapping: str
     """The mapping file's digest."""
 
 
-def digest(row: MappingType[str, Any]) -> str:
-    """SHA-256 (hex) of a dose's content: what the export wrote of it, independent of the mapping. It reads the
-    tuple's repr (text, whole numbers, booleans and None only: the same on every Python), a quarter of JSON's cost."""
-    return hashlib.sha256(repr(tuple([row[key] for key in CONTENT])).encode("utf-8", "backslashreplace")).hexdigest()
+def digest(row: MappingType[str, Any]) -> bytes:
+    """The first 16 bytes of the SHA-256 of a dose's content: what the export wrote of it, independent of the mapping.
+    It reads the tuple's repr (text, whole numbers, booleans and None only: the same on every Python), a quarter of
+    JSON's cost."""
+    return hashlib.sha256(repr(tuple([row[key] for key in CONTENT])).encode("utf-8", "backslashreplace")).digest()[:16]
 
 
-def state(row: MappingType[str, Any], current: str | None = None) -> str | None:
+def state(row: MappingType[str, Any], current: bytes | None = None) -> str | None:
     """The dose's export state: ``exported`` (up to date), ``not_exported`` (live, never exported), ``changed`` (its
     content differs from the row last exported, a void included), or None (voided before anyone exported it).
     ``current``: its digest, when already computed."""
@@ -54,7 +57,7 @@ def state(row: MappingType[str, Any], current: str | None = None) -> str | None:
     return "exported" if row["exported_digest"] == (current or digest(row)) else "changed"
 
 
-def action(row: MappingType[str, Any], current: str | None = None) -> str | None:
+def action(row: MappingType[str, Any], current: bytes | None = None) -> str | None:
     """What an export must tell the platform of this dose now, or None (nothing)."""
     now = state(row, current)
     if now == "not_exported":
@@ -107,42 +110,59 @@ def build(rows: list[MappingType[str, Any]], fmt: str, mapping: Mapping, catalog
     digests = [digest(row) for row in rows]
     due = [(row, act, current) for row, current in zip(rows, digests) if (act := action(row, current))]
     due.sort(key=lambda item: (item[0]["site"] or "", item[0]["given_at"], item[0]["event_id"]))
-    cells = [line(number, row, act, mapping, catalogue) for number, (row, act, _d) in enumerate(due, start=1)]
-    header = [column.header for column in mapping.columns]
+    cells = lines([(row, act) for row, act, _d in due], mapping, catalogue)
+    header = [xlsx.neutral(column.header) for column in mapping.columns]
     content = xlsx_file(header, cells, mapping) if fmt == "xlsx" else csv_file(header, cells, mapping)
     return PlatformFile(fmt, content, [(row["event_id"], act, current) for row, act, current in due], mapping.digest)
 
 
-def line(number: int, row: MappingType[str, Any], act: str, mapping: Mapping, catalogue: Any) -> list[Any]:
-    """One dose's cells, in the mapping's column order."""
-    kind, within = dose_class(row["product"], row["dose_number"], row["booster"], catalogue)
-    values = {
-        "row": number, "action": mapping.actions[act], "full_name": row["full_name"],
-        "birth_date": mapping.date(row["birth_date"]), "sex": mapping.sexes.get(row["sex"] or "", row["sex"]),
-        "id_number": row["id_number"], "phone": row["phone"], "province": mapping.place["province"],
-        "district": mapping.place["district"], "commune": row["commune"],
-        "product": mapping.products.get(row["product"], row["product"]), "lot_number": row["lot_number"],
-        "given_on": mapping.date(row["given_on"]), "dose_number": row["dose_number"],
-        "dose_class": mapping.dose_classes[kind].replace("{n}", str(within or "")), "site": row["site"],
-        "dose_id": row["event_id"],
-    }
-    return [values[column.field] for column in mapping.columns]
+def lines(due: list[tuple[MappingType[str, Any], str]], mapping: Mapping, catalogue: Any) -> list[tuple[Any, ...]]:
+    """Each dose's cells (dose, action), in the mapping's column order, every cell neutral (hub/xlsx.py). The values
+    that repeat down a day's list (the day, a site, a lot, a product, a commune) are neutralised once."""
+    safe = xlsx.neutral
+    once = functools.lru_cache(maxsize=None, typed=True)(safe)
+    day = functools.lru_cache(maxsize=None)(lambda iso: safe(mapping.date(iso)))
+    kind = functools.lru_cache(maxsize=None)(lambda product, number, booster: once(
+        class_name(dose_class(product, number, booster, catalogue), mapping)))
+    province, district = safe(mapping.place["province"]), safe(mapping.place["district"])
+    columns = [FIELD_ORDER.index(column.field) for column in mapping.columns]
+    pick = operator.itemgetter(*columns) if len(columns) > 1 else lambda values: (values[columns[0]],)
+    cells = []
+    for number, (row, act) in enumerate(due, start=1):
+        cells.append(pick((  # in FIELD_ORDER: platform.FIELDS
+            number, once(mapping.actions[act]), safe(row["full_name"]), safe(mapping.date(row["birth_date"])),
+            once(mapping.sexes.get(row["sex"] or "", row["sex"])), safe(row["id_number"]), safe(row["phone"]), province,
+            district, once(row["commune"]), once(mapping.products.get(row["product"], row["product"])),
+            once(row["lot_number"]), day(row["given_on"]), safe(row["dose_number"]),
+            kind(row["product"], row["dose_number"], row["booster"]), once(row["site"]), safe(row["event_id"]))))
+    return cells
 
 
-def csv_file(header: list[str], cells: list[list[Any]], mapping: Mapping) -> bytes:
-    """The CSV (UTF-8, with a BOM when the mapping asks), every cell neutralised."""
+FIELD_ORDER = tuple(FIELDS)
+"""The fields ``lines`` makes for each dose, in the order hub/reports/platform.py FIELDS lists (and says what each
+holds)."""
+
+
+def class_name(found: tuple[str, int | None], mapping: Mapping) -> str:
+    """A dose's class (dose_class) as the mapping writes it."""
+    kind, within = found
+    return mapping.dose_classes[kind].replace("{n}", str(within or ""))
+
+
+def csv_file(header: list[str], cells: list[tuple[Any, ...]], mapping: Mapping) -> bytes:
+    """The CSV (UTF-8, with a BOM when the mapping asks) of cells already neutral (lines)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=mapping.file["csv_delimiter"], lineterminator="\r\n")
-    writer.writerow([xlsx.neutral(value) for value in header])
-    writer.writerows(list(map(xlsx.neutral, row)) for row in cells)
+    writer.writerow(header)
+    writer.writerows(cells)
     text = ("\ufeff" if mapping.file["csv_bom"] else "") + out.getvalue()
     return text.encode("utf-8", "replace")  # a lone surrogate (JSON allows one) becomes "?", never an error
 
 
-def xlsx_file(header: list[str], cells: list[list[Any]], mapping: Mapping) -> bytes:
+def xlsx_file(header: list[str], cells: list[tuple[Any, ...]], mapping: Mapping) -> bytes:
     """The XLSX of one sheet (hub/xlsx.py stream_workbook: every cell a string or a number, never a formula)."""
     widths = [max(8, min(40, len(name) + 2)) for name in header]
-    return xlsx.stream_workbook(xlsx.Sheet(mapping.file["sheet"], header, cells, widths))
+    return xlsx.stream_workbook(xlsx.Sheet(mapping.file["sheet"], header, cells, widths), neutralised=True)
 
 
 def file_name(export_id: int, day: str, fmt: str) -> str:

@@ -19,31 +19,48 @@ HEADINGS = {
     "additional": "Mũi bổ sung", "booster_1": "Nhắc lại lần 1", "booster_2": "Nhắc lại lần 2",
     "booster_3": "Nhắc lại lần 3 trở lên", "doses_given": "Số mũi đã tiêm", "doses_discarded": "Số liều hủy",
     "doses_used": "Số liều sử dụng", "reactions_common": "Phản ứng thông thường",
-    "aefi_serious": "Tai biến nặng", "product": "Vắc xin", "note": "Ghi chú",
+    "aefi_serious": "Tai biến nặng", "product": "Vắc xin", "note": "Ghi chú", "district": "Quận/huyện",
 }
 """The form's column headings (English in docs/reports.md)."""
 TOTAL = "Tổng cộng"
+PROVINCE_TOTAL = "Tổng cộng toàn tỉnh (mỗi người tính một lần)"
+"""A province's total row: people counted once however many districts they came to (hub/reports/daily.py)."""
 
 
 def form_rows(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    """The form's header and rows: one per site, then the district's total; the note on the total's row."""
-    figures = report["figures"]
-    header = [HEADINGS["site"], *(HEADINGS[f] for f in figures), HEADINGS["note"]]
-    rows = [[row["site"], *(row[f] for f in figures), ""] for row in report["sites"]]
-    rows.append([TOTAL, *(report["total"][f] for f in figures), report.get("note", "")])
+    """The form's header and rows: one per site, then the district's total; the note on the total's row. A province's
+    report: a district column, each district's total after the sites, then the province's total."""
+    figures, provincial = report["figures"], bool(report.get("districts"))
+    header = [*place_headings(report), *(HEADINGS[f] for f in figures), HEADINGS["note"]]
+    rows = [[*place(row, provincial), *(row[f] for f in figures), ""] for row in report["sites"]]
+    for entry in report.get("districts", []):
+        rows.append([*place({"district": entry["district"] or "", "site": TOTAL}, True),
+                     *(entry["total"][f] for f in figures), ""])
+    total = [PROVINCE_TOTAL, ""] if provincial else [TOTAL]
+    rows.append([*total, *(report["total"][f] for f in figures), report.get("note", "")])
     return header, rows
 
 
+def place_headings(report: dict[str, Any]) -> list[str]:
+    return [HEADINGS["district"], HEADINGS["site"]] if report.get("districts") else [HEADINGS["site"]]
+
+
+def place(row: dict[str, Any], provincial: bool) -> list[str]:
+    """A row's leading cells: its site, after its district at a province."""
+    return [row.get("district", ""), row["site"]] if provincial else [row["site"]]
+
+
 def product_rows(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    figures = [*NUMBERS, *CLASSES, "doses_given", "doses_discarded"]
-    header = [HEADINGS["site"], HEADINGS["product"], *(HEADINGS[f] for f in figures)]
-    return header, [[row["site"], row["product"], *(row[f] for f in figures)] for row in report["by_product"]]
+    figures, provincial = [*NUMBERS, *CLASSES, "doses_given", "doses_discarded"], bool(report.get("districts"))
+    header = [*place_headings(report), HEADINGS["product"], *(HEADINGS[f] for f in figures)]
+    return header, [[*place(row, provincial), row["product"], *(row[f] for f in figures)]
+                    for row in report["by_product"]]
 
 
 def age_rows(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    bands = report["age_bands"]
-    header = [HEADINGS["site"], *(band_heading(b) for b in bands)]
-    return header, [[row["site"], *(row[b] for b in bands)] for row in report["by_age"]]
+    bands, provincial = report["age_bands"], bool(report.get("districts"))
+    header = [*place_headings(report), *(band_heading(b) for b in bands)]
+    return header, [[*place(row, provincial), *(row[b] for b in bands)] for row in report["by_age"]]
 
 
 def band_heading(band: str) -> str:

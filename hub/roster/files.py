@@ -14,7 +14,7 @@ import datetime
 import io
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import RosterFileError
@@ -41,6 +41,13 @@ class Parsed:
     entries: list[Entry] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)
     rows: int = 0
+    district: str = ""
+    """The district the list belongs to (a province's import), "" at a district's hub."""
+
+    def in_district(self, district: str) -> Parsed:
+        """The same file as the list of ``district`` (a province's import, hub/roster/district.py): every entry's
+        district set to it."""
+        return replace(self, entries=[entry._replace(district=district) for entry in self.entries], district=district)
 
 
 def read_roster(path: str | Path, today: datetime.date) -> Parsed:

@@ -36,7 +36,8 @@ _MAXIMA = {"full_name": limits.FULL_NAME_MAX, "commune": CELL_MAX, "address": CE
 
 
 class Entry(NamedTuple):
-    """One person on the roster; birth_date is yyyy-mm-dd, or yyyy when the list has the year only."""
+    """One person on the roster; birth_date is yyyy-mm-dd, or yyyy when the list has the year only; district is the
+    one the import said the list belongs to (a province's hub), empty at a district's hub and in the file read."""
 
     id_number: str
     full_name: str
@@ -46,6 +47,7 @@ class Entry(NamedTuple):
     address: str
     priority_group: str
     phone: str
+    district: str = ""
 
 
 class Refused(NamedTuple):

@@ -4,9 +4,10 @@ All of the hub's SQL is in this package: sqlite.py (the store `hub` opens: one
 SQLite file), commit.py (what one batch writes), migrations.py (the schema),
 staff.py (the workspace's accounts, sessions, sign-in lockouts and audit log),
 people.py (a person's search, refs and record), reports.py (the data staff's read-only listings) and coverage.py
-(coverage against the roster, kept up to date by its refresh). The rest of the hub speaks to
-a Store only. PostgreSQL is the next store (issue 15), a module beside
-sqlite.py implementing the same protocol: that is why the SQLite store is
+(coverage against the roster, kept up to date by its refresh); workspace.py holds the workspace's methods once for
+both stores. The rest of the hub speaks to a Store only. PostgreSQL is the province's store (issue 15): postgres/
+beside sqlite.py, which runs this package's query modules through postgres/dialect.py (docs/province.md): that is why
+the SQLite store is
 written on raw sqlite3 (plain DB-API, its own BEGIN IMMEDIATE transactions),
 not sqlite-utils, and why no module outside this package runs SQL.
 
@@ -178,13 +179,21 @@ class Store(Protocol):
     def enrolled(self) -> dict[str, str]:
         """Map every enrolled kiosk id to its site."""
 
-    def enroll(self, kiosk: str, site: str, password_hash: str | None, at: str) -> None:
+    def enroll(self, kiosk: str, site: str, password_hash: str | None, at: str, district: str | None = None) -> None:
         """Register a kiosk (or give an enrolled one a new site and password hash; None for a kiosk that signs in with
-        its certificate); raise ValueError for a bad kiosk id."""
+        its certificate) and the district it belongs to (a province's kiosks, `hub kiosks import`; None: enrolled
+        here); raise ValueError for a bad kiosk id."""
+
+    def districts(self) -> dict[str, str]:
+        """Map every enrolled kiosk that belongs to a district (`hub kiosks import`) to that district."""
 
     def add_key(self, key: KioskKey) -> None:
         """Register a kiosk's public key (the kiosk must be enrolled); adding a key already registered to the same
         kiosk updates its certificate. Raise ValueError when the key id belongs to another kiosk."""
+
+    def import_kiosks(self, imported: list, district: str, at: str) -> None:
+        """Enroll a district's kiosks (hub/kiosk_files.py ImportedKiosk) for ``district`` with their keys and
+        revocations, all in one transaction; idempotent. Raise ValueError when a key is another kiosk's here."""
 
     def revoke_keys(self, kiosk: str, at: str, reason: str, *, keep: str | None = None) -> list[str]:
         """Revoke every valid key of the kiosk but ``keep``; return the revoked key ids."""
@@ -289,16 +298,20 @@ class Store(Protocol):
 
     # Coverage against the roster (hub/store/coverage.py, hub/coverage.py)
 
-    def coverage(self, as_of: date, commune: str | None = None) -> dict[str, Any]:
-        """Per commune (or one commune) and age band on ``as_of``: the roster count and, per dose level, how many reached
-        it and the percentage; the district's totals. Read from the maintained counts, never a scan of the roster."""
+    def coverage(self, as_of: date, commune: str | None = None, district: str | None = None) -> dict[str, Any]:
+        """Per place (district and commune: the district a province's roster import gave, '' at a district's hub; only
+        the district's and the commune's when given) and age band on ``as_of``: the roster count and, per dose level,
+        how many reached it and the percentage; the totals of the places shown (a province's, or one district's). Read
+        from the maintained counts, never a scan of the roster."""
 
-    def coverage_communes(self) -> list[str]:
-        """Every commune with people on the roster, by name."""
+    def coverage_communes(self, district: str | None = None) -> list[tuple[str, str]]:
+        """Every place (district, commune) with people on the roster, of one district when given, by district and name."""
 
-    def outreach(self, commune: str, as_of: date, limit: int | None = None, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
-        """The commune's rostered people due for a dose on ``as_of`` (never vaccinated, or due or overdue for the next),
-        longest waiting first, with their roster entry (names: for the data staff only): the total and one page."""
+    def outreach(self, commune: str, as_of: date, limit: int | None = None, offset: int = 0,
+                 district: str = "") -> tuple[int, list[dict[str, Any]]]:
+        """The rostered people of the commune (of ``district`` at a province) due for a dose on ``as_of`` (never
+        vaccinated, or due or overdue for the next), longest waiting first, with their roster entry (names: for the data
+        staff only): the total and one page."""
 
     def rebuild_coverage(self) -> int:
         """Recompute the coverage tables from the roster and the doses; return the people on the roster."""
@@ -308,9 +321,10 @@ class Store(Protocol):
 
     # The daily report (hub/store/daily.py; hub/daily.py issues it)
 
-    def day_rows(self, day: date) -> Any:
+    def day_rows(self, day: date, district: str | None = None) -> Any:
         """Every dose given, outcome recorded and dose discarded on ``day`` (voided ones too, with the hub times they and
-        their voids were merged) and the enrolled kiosks' sites: hub.reports.daily.DayRows."""
+        their voids were merged, and their kiosk's district) and the enrolled kiosks' sites: hub.reports.daily.DayRows;
+        with ``district``, the rows of that district's kiosks only."""
 
     def issue_daily_report(self, day: date, report: dict[str, Any], *, cut_at: str, issued_at: str, by: str, why: str,
                            note: str = "") -> int | None:
@@ -356,60 +370,69 @@ class Store(Protocol):
     def aefi_list(self, first: date, last: date, filters: dict[str, str], *, names: bool,
                   limit: int = 500) -> list[dict[str, Any]]:
         """The live adverse reactions of the days first..last (filters: site, severity, status, "none" for not
-        followed up), severe first: site, product, lot, dose time, acknowledgement, latest follow-up status; with
-        ``names`` each person's ID number, name and opaque ref too."""
+        followed up, district: a province's district), severe first: site, product, lot, dose time, acknowledgement,
+        latest follow-up status; with ``names`` each person's ID number, name and opaque ref too."""
 
     def aefi(self, event_id: str, *, names: bool) -> dict[str, Any] | None:
         """One live adverse reaction and its follow-ups, oldest first; None when there is none."""
 
-    def aefi_lots(self, first: date, last: date) -> list[dict[str, Any]]:
+    def aefi_lots(self, first: date, last: date, district: str | None = None) -> list[dict[str, Any]]:
         """Per lot with reactions in the days first..last: reactions, severe ones, doses given from it those days, and
         whether it is a signal (hub/clinical.py lot_signal)."""
 
-    def clinical_sites(self) -> list[str]:
-        """The sites kiosks are enrolled for."""
+    def clinical_sites(self, district: str | None = None) -> list[str]:
+        """The sites kiosks are enrolled for (those of ``district``, when given)."""
 
     def add_aefi_follow_up(self, aefi: str, status: str, note: str, *, staff_id: int | None, staff_name: str,
                            at: datetime) -> bool:
         """Append the district's follow-up of an adverse reaction; False when it is not a live one (nothing written)."""
 
-    def deferrals(self, day: date, *, names: bool) -> dict[str, list[dict[str, Any]]]:
+    def deferrals(self, day: date, *, names: bool, district: str | None = None) -> dict[str, list[dict[str, Any]]]:
         """{"due": the deferrals whose return day is ``day``, "recorded": those recorded on it}, by site; with
         ``names`` each person's ID number, name and ref."""
 
-    def refusal_counts(self, first: date, last: date) -> list[dict[str, Any]]:
+    def refusal_counts(self, first: date, last: date, district: str | None = None) -> list[dict[str, Any]]:
         """Per site and day: deferred, refused, contraindicated, referred (live outcomes), newest day first."""
 
-    def stock(self, first: date, last: date) -> list[dict[str, Any]]:
+    def stock(self, first: date, last: date, district: str | None = None) -> list[dict[str, Any]]:
         """Per site, day and product of first..last: lots opened, vials opened, doses given and wasted, the wastage
         rate and each lot's figures (hub/clinical.py stock_rows)."""
 
-    def lots_in_use(self, first: date, last: date) -> list[dict[str, Any]]:
+    def lots_in_use(self, first: date, last: date, district: str | None = None) -> list[dict[str, Any]]:
         """The lots with a live event in the days first..last: site, product, lot, expiry, the last day used."""
+    # Each read above and below that takes ``district`` keeps that district's kiosks' rows only (a province's
+    # workspace, hub/web/province.py), filtered in SQL (hub/store/kiosks.py in_district).
     # The kiosks page and the live front page (hub/store/fleet.py, hub/store/live.py; helper "fleet")
 
-    def fleet_kiosks(self) -> list[dict[str, Any]]:
-        """Every enrolled kiosk by site: its status columns, the backlog before the last status, watermark, highest, the
-        gaps (wire.gaps_between) and missing count above the watermark, and clock_synced (the last status's, else the
-        latest event's; None: unknown). Flags are hub/fleet.py's to judge."""
+    def district_names(self) -> list[str]:
+        """The districts of the enrolled kiosks (`hub kiosks import`), by name: more than one makes the workspace a
+        province's (hub/web/province.py); none at a district hub."""
 
-    def doses_by_hour(self, days: Sequence[date]) -> list[dict[str, Any]]:
+    def fleet_kiosks(self, district: str | None = None) -> list[dict[str, Any]]:
+        """Every enrolled kiosk (of ``district`` only, when given) by site: its district, its status columns, the
+        backlog before the last status, watermark, highest, the gaps (wire.gaps_between) and missing count above the
+        watermark, and clock_synced (the last status's, else the latest event's; None: unknown). Flags are
+        hub/fleet.py's to judge."""
+
+    def doses_by_hour(self, days: Sequence[date], district: str | None = None) -> list[dict[str, Any]]:
         """Live doses of each day per kiosk, site and hour of the kiosk's clock (day, kiosk, site, hour, count), read
-        from the index doses_by_day for those days only."""
+        from the counts the merge keeps for those days only; with ``district``, its kiosks' only."""
 
-    def doses_by_day(self, first: date, last: date) -> list[dict[str, Any]]:
-        """Live doses per day and site from ``first`` to ``last`` (day, site, count)."""
+    def doses_by_day(self, first: date, last: date, district: str | None = None) -> list[dict[str, Any]]:
+        """Live doses per day and site from ``first`` to ``last`` (day, site, count); with ``district``, its kiosks'."""
 
-    def severe_reactions(self, days: Sequence[date]) -> dict[str, Any]:
-        """The serious adverse reactions of ``days`` not voided (no names) and the count so far of each of their lots."""
+    def severe_reactions(self, days: Sequence[date], district: str | None = None) -> dict[str, Any]:
+        """The serious adverse reactions of ``days`` not voided (no names; with ``district``, at its kiosks only) and
+        the count so far of each of their lots."""
 
     def live_marker(self) -> tuple:
         """A value that changes whenever anything is merged (the live page recomputes only then)."""
     # The national-platform export (hub/store/exports.py, hub/reports/export.py)
 
-    def platform_rows(self, day: date) -> list[dict[str, Any]]:
-        """Every dose given on ``day``, voided ones too, with what the export writes of it (the person, their roster
-        entry's phone and commune, the site) and the digest of the row last exported (None: never exported)."""
+    def platform_rows(self, day: date, district: str | None = None) -> list[dict[str, Any]]:
+        """Every dose given on ``day`` (at ``district``'s kiosks only, when given), voided ones too, with what the
+        export writes of it (the person, their roster entry's phone and commune, the site) and the digest of the row
+        last exported (None: never exported)."""
 
     def export_platform(self, day: date, build: Any, *, by: str, staff_id: int | None, at: str) -> tuple[int, Any] | None:
         """In one transaction: read ``day``'s doses (platform_rows), ``build(rows)`` the file

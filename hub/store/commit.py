@@ -23,13 +23,14 @@ import wire
 from vaccines.catalogue import Catalogue
 
 from ..corrections import HUB_KIOSK
-from ..merge import PERSON_EVENTS, PersonEvent, derive_person, id_number_of, settle
+from ..merge import PERSON_EVENTS, PersonEvent, derive_person, id_number_of
 from . import Batch, Committed, Quarantined
 from . import corrections, outcomes
 from .acks import climb, extend_chain, held_above, make_ack
 from .coverage import refresh as refresh_coverage
 from .fleet import keep_statuses, note_seen
-from .roster import roster_conflicts
+from .live import count_doses
+from .roster import linked_conflicts
 
 IN_LIST = "IN (SELECT value FROM json_each(?))"
 """One parameter for a whole list (a JSON array): no limit on the number of SQL variables, one statement per batch."""
@@ -205,12 +206,9 @@ def derive_people(conn: sqlite3.Connection, people: set[str], catalogue: Catalog
     events, voided = person_events(conn, keys, known or {})
     views = [derive_person(n, events[n], voided, catalogue) for n in sorted(people)]
     rewrite(conn, "people", keys, [view.person for view in views])
-    rewrite(conn, "doses", keys, [dose for view in views for dose in view.doses])
-    hub = [e for n in people for e in events[n] if e.kiosk == HUB_KIOSK]
-    recorded = [view.recorded for view in views if view.recorded]  # identities a hub correction replaced
-    linked = {c["id"]: c for c in roster_conflicts(conn, keys, recorded)} if recorded else {}
-    linked.update((c["id"], c) for c in roster_conflicts(conn, keys, [view.person for view in views]))
-    linked = settle(list(linked.values()), hub, {})  # the roster's conflicts, as recorded and as now
+    removed, added = rewrite(conn, "doses", keys, [dose for view in views for dose in view.doses])
+    count_doses(conn, live_doses(removed), live_doses(added))
+    linked = linked_conflicts(conn, keys, views, [e for n in people for e in events[n] if e.kiosk == HUB_KIOSK])
     rewrite(conn, "conflicts", keys, [c for view in views for c in view.conflicts] + linked)
     refresh_coverage(conn, keys, catalogue)
 
@@ -224,8 +222,18 @@ DERIVED = {
 """The derived tables' columns, primary key first; each has an id_number column."""
 
 
-def rewrite(conn: sqlite3.Connection, table: str, keys: str, rows: list[dict[str, Any]]) -> None:
-    """Make table's rows for these people exactly rows, deleting and inserting only those that differ.
+DOSE_AT = {column: n for n, column in enumerate(DERIVED["doses"])}
+
+
+def live_doses(rows: list[tuple]) -> list[tuple[str, str, str | None]]:
+    """(given_on, kiosk, given_at) of the live ones among these doses rows."""
+    on, kiosk, at, voided = DOSE_AT["given_on"], DOSE_AT["kiosk"], DOSE_AT["given_at"], DOSE_AT["voided_by"]
+    return [(row[on], row[kiosk], row[at]) for row in rows if row[voided] is None]
+
+
+def rewrite(conn: sqlite3.Connection, table: str, keys: str, rows: list[dict[str, Any]]) -> tuple[list[tuple], list[tuple]]:
+    """Make table's rows for these people exactly rows, deleting and inserting only those that differ; return the rows
+    deleted and the rows inserted (tuples in DERIVED order).
 
     Most events (a call, a screening) change no dose and no conflict: leaving
     unchanged rows alone spares their pages in the indexes keyed by ID number.
@@ -233,13 +241,12 @@ def rewrite(conn: sqlite3.Connection, table: str, keys: str, rows: list[dict[str
     columns = DERIVED[table]
     old = {row[0]: row for row in conn.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE id_number {IN_LIST}", (keys,))}
     new = {row[0]: row for row in (tuple(r[c] for c in columns) for r in rows)}
-    stale = [key for key, row in old.items() if new.get(key) != row]
+    stale = [row for key, row in old.items() if new.get(key) != row]
+    added = [row for key, row in new.items() if old.get(key) != row]
     if stale:
-        conn.execute(f"DELETE FROM {table} WHERE {columns[0]} {IN_LIST}", (json.dumps(stale),))
-    conn.executemany(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [row for key, row in new.items() if old.get(key) != row],
-    )
+        conn.execute(f"DELETE FROM {table} WHERE {columns[0]} {IN_LIST}", (json.dumps([row[0] for row in stale]),))
+    conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", added)
+    return stale, added
 
 
 def person_events(conn: sqlite3.Connection, keys: str, known: dict[str, dict]) -> tuple[dict, dict[str, str]]:

@@ -1,10 +1,10 @@
 """The conflict queue's reads: each kind's open conflicts oldest first, one conflict with its events side by side, the
 counts by kind and state, and the identity cases awaiting the commune police.
 
-Each function runs inside the caller's transaction (hub/store/sqlite.py opens it). The conflicts table is derived by
-the merge (hub/merge.py) and the roster import; its ``opened_at`` and the index ``conflicts_queue`` (state, kind,
-opened_at, id) come from migration m010, so a queue page, the counts and the oldest open conflict's age read that
-index instead of every conflict and its events.
+Each function runs inside the caller's transaction (hub/store/workspace.py opens it, on either engine). The conflicts
+table is derived by the merge (hub/merge.py) and the roster import; its ``opened_at`` and the index ``conflicts_queue``
+(state, kind, opened_at, id) come from migration m010, so a queue page, the counts and the oldest open conflict's age
+read that index instead of every conflict and its events.
 """
 
 from __future__ import annotations

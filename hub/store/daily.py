@@ -13,6 +13,7 @@ import sqlite3
 from typing import Any
 
 from ..reports.daily import DayRows, Dose, LotRow, Outcome
+from .kiosks import in_district
 
 HUB_TIME = ("CASE WHEN {id} IS NULL THEN NULL "
             "WHEN {id} LIKE '@hub:%' THEN (SELECT at FROM hub_events WHERE seq = CAST(substr({id}, 6) AS INTEGER)) "
@@ -22,32 +23,40 @@ carry their own time, merged_at, and only the few voided look up their void's)."
 
 DOSES = f"""
 SELECT d.event_id, coalesce(k.site, d.place, d.kiosk), d.product, d.lot_number, d.dose_number, d.booster, d.id_number,
-       p.birth_date, d.merged_at, {HUB_TIME.format(id="d.voided_by")}
+       p.birth_date, d.merged_at, {HUB_TIME.format(id="d.voided_by")}, k.district
 FROM doses d LEFT JOIN kiosks k ON k.kiosk = d.kiosk LEFT JOIN people p ON p.id_number = d.id_number
-WHERE d.given_on = ?
+WHERE d.given_on = ?{{where}}
 """
 OUTCOMES = f"""
 SELECT o.event_id, coalesce(k.site, o.kiosk), o.kind, o.id_number, o.severity, o.merged_at,
-       {HUB_TIME.format(id="o.voided_by")}
+       {HUB_TIME.format(id="o.voided_by")}, k.district
 FROM outcomes o LEFT JOIN kiosks k ON k.kiosk = o.kiosk
-WHERE o.day = ? AND o.kind IN ('checked_in', 'deferred', 'refused', 'contraindicated', 'referred', 'aefi')
+WHERE o.day = ? AND o.kind IN ('checked_in', 'deferred', 'refused', 'contraindicated', 'referred', 'aefi'){{where}}
 """
 DISCARDS = f"""
 SELECT l.event_id, l.kiosk, coalesce(k.site, l.kiosk), l.kind, l.product, l.lot_number, l.doses, l.wasted,
-       l.merged_at, {HUB_TIME.format(id="l.voided_by")}
+       l.merged_at, {HUB_TIME.format(id="l.voided_by")}, k.district
 FROM lot_events l LEFT JOIN kiosks k ON k.kiosk = l.kiosk
-WHERE l.day = ? AND l.kind IN ('wasted', 'closed') ORDER BY l.kiosk, CAST(substr(l.event_id, instr(l.event_id, ':') + 1) AS INTEGER)
+WHERE l.day = ? AND l.kind IN ('wasted', 'closed'){{where}} ORDER BY l.kiosk, CAST(substr(l.event_id, instr(l.event_id, ':') + 1) AS INTEGER)
 """
 
 
-def day_rows(conn: sqlite3.Connection, day: datetime.date) -> DayRows:
-    """Every dose given, outcome recorded and dose discarded on ``day``, and the sites of the enrolled kiosks."""
-    text = day.isoformat()
-    doses = [Dose(*row) for row in conn.execute(DOSES, (text,))]
-    outcomes = [Outcome(*row) for row in conn.execute(OUTCOMES, (text,))]
-    sites = [site for (site,) in conn.execute(
-        "SELECT DISTINCT site FROM kiosks WHERE enrolled_at IS NOT NULL AND site IS NOT NULL ORDER BY site")]
-    lots = [LotRow(*row) for row in conn.execute(DISCARDS, (text,))]
+def day_rows(conn: sqlite3.Connection, day: datetime.date, district: str | None = None) -> DayRows:
+    """Every dose given, outcome recorded and dose discarded on ``day``, and the sites of the enrolled kiosks, each
+    with its kiosk's district; with ``district``, that district's only (the day's rows of its kiosks: doses_by_day,
+    outcomes_by_kind's day filtered by kiosk, lot_events_by_day)."""
+    chosen = () if district is None else (district,)
+    day_of = (day.isoformat(), *chosen)
+
+    def of(sql: str, column: str) -> list:
+        return conn.execute(sql.format(where=in_district(column, district)[0]), day_of).fetchall()
+
+    doses = [Dose(*row) for row in of(DOSES, "d.kiosk")]
+    outcomes = [Outcome(*row) for row in of(OUTCOMES, "o.kiosk")]
+    sites = [(place, site) for place, site in conn.execute(
+        "SELECT district, site FROM kiosks WHERE enrolled_at IS NOT NULL AND site IS NOT NULL"
+        + in_district("kiosk", district)[0] + " GROUP BY district, site ORDER BY coalesce(district, ''), site", chosen)]
+    lots = [LotRow(*row) for row in of(DISCARDS, "l.kiosk")]
     return DayRows(day, doses, outcomes, lots, sites)
 
 

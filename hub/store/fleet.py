@@ -11,19 +11,25 @@ import wire
 
 from . import Batch, KioskStatus
 from .acks import held_above
+from .kiosks import in_district
 
 
-def note_seen(conn: sqlite3.Connection, batch: Batch, received_at: str) -> None:
-    """Set each kiosk's last_seen to the latest hub time any of its messages arrived (enrolled kiosks only)."""
+def last_heard(batch: Batch, received_at: str) -> dict[str, str]:
+    """Each kiosk the batch names and the latest hub time any of its messages arrived."""
     latest: dict[str, str] = {}
     arrivals = [(e.kiosk, received_at) for e in batch.events]
     arrivals += [(q.kiosk, q.received_at) for q in batch.quarantined if q.kiosk]
     arrivals += [(s.kiosk, s.received_at) for s in batch.statuses]
     for kiosk, at in arrivals:
         latest[kiosk] = max(latest.get(kiosk, at), at)
+    return latest
+
+
+def note_seen(conn: sqlite3.Connection, batch: Batch, received_at: str) -> None:
+    """Set each kiosk's last_seen to the latest hub time any of its messages arrived (enrolled kiosks only)."""
     conn.executemany(
         "UPDATE kiosks SET last_seen = max(coalesce(last_seen, ''), ?) WHERE kiosk = ?",
-        [(at, kiosk) for kiosk, at in latest.items()],
+        [(at, kiosk) for kiosk, at in last_heard(batch, received_at).items()],
     )
 
 
@@ -31,14 +37,15 @@ def keep_statuses(conn: sqlite3.Connection, statuses: list[KioskStatus]) -> None
     """Copy each status into the fleet columns, unless a later one was kept already (a kiosk not enrolled: ignored).
 
     The backlog and time of the status it replaces move to backlog_before(_at) (SET reads the row as it was), so the
-    kiosks page sees a backlog that grows at the cost of two columns, not a history of every status.
+    kiosks page sees a backlog that grows at the cost of two columns, not a history of every status. Rows go in kiosk
+    order, as several PostgreSQL workers take their locks (postgres/commit.py).
     """
     conn.executemany(
         "UPDATE kiosks SET status = :state, status_at = :received_at, boot = :boot, version = :version, "
         "backlog_before = backlog, backlog_before_at = status_at, "
         "backlog = :backlog, camera_fps = :camera_fps, clock_skew_s = :skew, clock_synced = :synced "
         "WHERE kiosk = :kiosk AND (status_at IS NULL OR status_at <= :received_at)",
-        [fleet_columns(s) for s in statuses],
+        sorted((fleet_columns(s) for s in statuses), key=lambda row: row["kiosk"]),
     )
 
 
@@ -75,14 +82,15 @@ def clock_skew(received_at: str, kiosk_at: Any) -> float | None:
 
 KIOSKS = (
     "SELECT kiosk, site, status, status_at, last_seen, boot, version, backlog, backlog_before, backlog_before_at, "
-    "camera_fps, clock_skew_s, clock_synced, watermark, highest FROM kiosks WHERE enrolled_at IS NOT NULL "
-    "ORDER BY site, kiosk"
+    "camera_fps, clock_skew_s, clock_synced, watermark, highest, district FROM kiosks WHERE enrolled_at IS NOT NULL"
 )
 
 
-def kiosks(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Every enrolled kiosk's fleet columns, with its gaps above the watermark and whether its clock is synchronised."""
-    cursor = conn.execute(KIOSKS)
+def kiosks(conn: sqlite3.Connection, district: str | None = None) -> list[dict[str, Any]]:
+    """Every enrolled kiosk's fleet columns (those of ``district`` only, when given), with its district, its gaps
+    above the watermark and whether its clock is synchronised; by site."""
+    where, params = in_district("kiosk", district)
+    cursor = conn.execute(KIOSKS + where + " ORDER BY site, kiosk", params)
     names = [column[0] for column in cursor.description]
     rows = [dict(zip(names, row)) for row in cursor.fetchall()]
     for row in rows:

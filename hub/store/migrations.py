@@ -634,7 +634,111 @@ def m016_dose_counts(conn: sqlite3.Connection) -> None:
     for trigger in DOSE_COUNT_TRIGGERS:
         conn.execute(trigger)
 
+
+def m017_dose_counts_by_the_merge(conn: sqlite3.Connection) -> None:
+    """The merge keeps dose_counts itself, a write per day, kiosk and hour in a batch (hub/store/live.py count_doses):
+    the per-dose triggers of migration 16 go (the counts they kept stay: the same rule)."""
+    for trigger in ("dose_counts_in", "dose_counts_out", "dose_counts_moved"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+
+
+M018 = """
+CREATE TABLE export_lines (
+    event_id TEXT NOT NULL,                        -- a dose an export held (doses.event_id)
+    export_id INTEGER NOT NULL,                    -- the export: a dose's latest is its line with the highest id
+    action TEXT NOT NULL,                          -- new, changed, voided
+    digest BLOB NOT NULL,                          -- the row's content as written: 16 bytes of SHA-256 (hub/reports/export.py)
+    PRIMARY KEY (event_id, export_id)
+) WITHOUT ROWID;
+ALTER TABLE exports ADD COLUMN new_rows INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE exports ADD COLUMN changed_rows INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE exports ADD COLUMN voided_rows INTEGER NOT NULL DEFAULT 0
+"""
+
+
+def m018_export_lines(conn: sqlite3.Connection) -> None:
+    """One row per dose an export holds, keyed by the dose (its latest export is its last row), in place of two: an
+    export writes each line once, beside the day's other doses, and the counts per action go on the export itself.
+    The digests kept as hex text become their first 16 bytes (the same SHA-256)."""
+    execute_all(conn, M018)
+    lines = conn.execute("SELECT event_id, export_id, action, digest FROM export_rows ORDER BY event_id, export_id")
+    conn.executemany("INSERT INTO export_lines (event_id, export_id, action, digest) VALUES (?, ?, ?, ?)",
+                     [(event_id, export_id, act, bytes.fromhex(digest)[:16]) for event_id, export_id, act, digest in lines])
+    for act in ("new", "changed", "voided"):
+        conn.execute(f"UPDATE exports SET {act}_rows = (SELECT count(*) FROM export_rows r "
+                     f"WHERE r.export_id = exports.id AND r.action = '{act}')")
+    conn.execute("DROP TABLE export_rows")
+    conn.execute("DROP TABLE dose_exports")
+
+
+M019 = """
+-- the district a kiosk imported from (`hub kiosks import`) belongs to (a comment after the column would end up in
+-- the table's CREATE statement, before its closing parenthesis)
+ALTER TABLE kiosks ADD COLUMN district TEXT
+"""
+
+
+def m019_kiosk_district(conn: sqlite3.Connection) -> None:
+    """The district of a kiosk a province hub imported (NULL: enrolled here): events under another district's topic
+    prefix are quarantined as ``wrong_district``."""
+    execute_all(conn, M019)
+
+
+DISTRICT_INDEX = "CREATE INDEX IF NOT EXISTS kiosks_by_district ON kiosks (district, kiosk) WHERE district IS NOT NULL"
+"""A province's district filter (hub/store/kiosks.py in_district): a district's kiosks without reading the others;
+the rows of those kiosks then come from each table's index on day and kiosk (dose_counts' key (given_on, kiosk, hour),
+doses_by_day, lot_events_by_day) or, for outcomes, one day of outcomes_by_kind filtered by kiosk."""
+
+
+def m020_district_index(conn: sqlite3.Connection) -> None:
+    """The kiosks of one district, for the provincial workspace's filter."""
+    conn.execute(DISTRICT_INDEX)
+
+
+M021 = """
+ALTER TABLE roster ADD COLUMN district TEXT NOT NULL DEFAULT '';
+ALTER TABLE coverage_people ADD COLUMN district TEXT NOT NULL DEFAULT '';
+DROP INDEX coverage_people_by_birth;
+CREATE INDEX coverage_people_by_birth ON coverage_people (birth_date, district, commune, level);
+DROP INDEX coverage_people_due;
+CREATE INDEX coverage_people_due ON coverage_people (district, commune, due_on, due_until) WHERE due_on IS NOT NULL;
+CREATE TABLE coverage_counts_by_district (
+    district TEXT NOT NULL,                        -- the roster's district ('' at a district's hub)
+    commune TEXT NOT NULL,
+    birth_year INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    people INTEGER NOT NULL,                       -- rows of coverage_people with these, 0 kept
+    PRIMARY KEY (district, commune, birth_year, level)
+) WITHOUT ROWID;
+INSERT INTO coverage_counts_by_district (district, commune, birth_year, level, people)
+    SELECT '', commune, birth_year, level, people FROM coverage_counts;
+DROP TABLE coverage_counts;
+ALTER TABLE coverage_counts_by_district RENAME TO coverage_counts
+"""
+"""The district of each roster entry and coverage row (roster.district, coverage_people.district: the district a
+province's import said the list is for, '' at a district's hub and for every entry before), and the counts per
+(district, commune, birth year, level): a commune's name in two districts is two places. The PostgreSQL store runs the
+same script (hub/store/postgres/migrations.py)."""
+
+
+def m021_roster_district(conn: sqlite3.Connection) -> None:
+    """Coverage per district at a province: the roster's and coverage's district, the counts keyed by it."""
+    execute_all(conn, M021)
+
+
+M022 = "ALTER TABLE roster_imports ADD COLUMN district TEXT NOT NULL DEFAULT ''"
+"""The district each roster import was for ('' at a district's hub and for the imports before): the roster page's
+list of imports says it at a province. The PostgreSQL store runs the same statement."""
+
+
+def m022_import_district(conn: sqlite3.Connection) -> None:
+    """The district of each roster import."""
+    conn.execute(M022)
+
+
 MIGRATIONS = [m001_merge, m002_kiosk_keys, m003_confirmed_content, m004_merging, m005_staff, m006_roster,
               m007_hub_events, m008_coverage, m009_person_refs, m010_conflict_queue,
               m011_in_chunks, m012_reports, m013_aefi_follow_up, m014_fleet_history, m015_exports,
-              m016_dose_counts]
+              m016_dose_counts, m017_dose_counts_by_the_merge, m018_export_lines, m019_kiosk_district,
+              m020_district_index, m021_roster_district,
+              m022_import_district]

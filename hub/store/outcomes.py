@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from typing import Any, Callable
 
 import wire
 
@@ -60,10 +60,12 @@ LOT_COLUMNS = ("event_id", "kiosk", "kind", "day", "at", "product", "lot_number"
                "vials_opened", "doses", "given", "wasted", "reason", "merged_at")
 
 
-def keep(conn: sqlite3.Connection, fresh: list[tuple[str, str, str, str, dict[str, Any], str]]) -> None:
+def keep(conn: sqlite3.Connection, fresh: list[tuple[str, str, str, str, dict[str, Any], str]], *,
+         insert: Callable[[Any, str, tuple[str, ...], list[dict[str, Any]]], None] | None = None) -> None:
     """Write the outcome and lot rows of newly merged events, each (event id, kiosk, type, at, payload, the hub time
-    it was merged), and mark
-    the rows their voids strike (new voids of old rows, and old voids of new rows)."""
+    it was merged), and mark the rows their voids strike (new voids of old rows, and old voids of new rows).
+    ``insert`` writes a table's new rows (default: this module's; PostgreSQL's writes them in one statement)."""
+    insert = insert or insert_rows
     outcomes = [outcome_row(*event) for event in fresh if event[2] in OUTCOME_TYPES]
     lots = [lot_row(*event) for event in fresh if event[2] in LOT_TYPES]
     insert(conn, "outcomes", OUTCOME_COLUMNS, outcomes)
@@ -82,7 +84,7 @@ FIRST_VOID = ("SELECT void_id FROM voids WHERE target_id = event_id "
 """The earliest void of a row's event: voids name an event of their own kiosk, so the lowest seq is the earliest."""
 
 
-def insert(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+def insert_rows(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
     conn.executemany(
         f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
         [tuple(row[c] for c in columns) for row in rows],

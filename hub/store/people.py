@@ -1,6 +1,6 @@
 """A person's record in SQL: the search (by ID number, by folded name and year of birth), the opaque refs, the reads.
 
-Each function runs inside the caller's transaction (hub/store/sqlite.py opens it).
+Each function runs inside the caller's transaction (hub/store/workspace.py opens it, on either engine).
 
 Refs: a person's page is /people/<ref>, where ref is a random key kept in
 ``person_refs`` (one per ID number, made the first time a search or a conflict
@@ -13,7 +13,9 @@ name; a search reads the entries of one year and one length (a few thousand at
 most in a district of a million) and keeps those matching hub/people.py's
 GLOB pattern, all inside the index. SQLite keeps these indexes with every row
 written, whoever writes it; the queries repeat the indexed expressions, which
-is how SQLite knows to use them.
+is how SQLite knows to use them. PostgreSQL has the same indexes (its store's
+migrations) and no GLOB: its search matches the name with the same pattern
+written as a regular expression (``NameMatch``, hub/store/postgres/workspace.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..people import Match, Search, fold_name, name_pattern
@@ -39,17 +43,34 @@ REF_BYTES = 12
 """A ref is token_urlsafe(REF_BYTES): 16 characters, 96 random bits."""
 BY_NUMBER = ("SELECT id_number FROM people WHERE id_number = :number "
              "UNION SELECT id_number FROM roster WHERE id_number = :number")
-BY_NAME = (f"SELECT id_number, full_name FROM people WHERE {BIRTH_YEAR} = :year AND {NAME_LENGTH} = :length "
-           f"AND full_name GLOB :pattern UNION SELECT id_number, full_name FROM roster WHERE {BIRTH_YEAR} = :year "
-           f"AND {NAME_LENGTH} = :length AND full_name GLOB :pattern")
 
 
-def search_numbers(conn: sqlite3.Connection, search: Search) -> list[str]:
+def by_name(operator: str) -> str:
+    """The name search, matching names with ``operator`` (GLOB, or PostgreSQL's ``~``) against :pattern."""
+    return (f"SELECT id_number, full_name FROM people WHERE {BIRTH_YEAR} = :year AND {NAME_LENGTH} = :length "
+            f"AND full_name {operator} :pattern UNION SELECT id_number, full_name FROM roster WHERE {BIRTH_YEAR} = :year "
+            f"AND {NAME_LENGTH} = :length AND full_name {operator} :pattern")
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """How an engine matches a stored name with a folded one: the search's SQL and the pattern it binds."""
+
+    sql: str
+    pattern: Callable[[str], str]
+    """The pattern for a folded name (hub/people.py name_pattern for GLOB)."""
+
+
+BY_NAME = by_name("GLOB")
+GLOB = NameMatch(BY_NAME, name_pattern)
+
+
+def search_numbers(conn: sqlite3.Connection, search: Search, match: NameMatch = GLOB) -> list[str]:
     """The ID numbers of the people (merged or on the roster) the search finds, at most MAX_MATCHES, in order."""
     if search.number is not None:
         return sorted(number for (number,) in conn.execute(BY_NUMBER, {"number": search.number}))
-    rows = conn.execute(BY_NAME, {"year": search.birth_year, "length": len(search.name),
-                                  "pattern": name_pattern(search.name)})
+    rows = conn.execute(match.sql, {"year": search.birth_year, "length": len(search.name),
+                                    "pattern": match.pattern(search.name)})
     return sorted({number for number, name in rows if fold_name(name) == search.name})[:MAX_MATCHES]
 
 
@@ -120,13 +141,15 @@ def read_record(conn: sqlite3.Connection, number: str) -> dict[str, Any] | None:
     hub_events = corrections.events_of(conn, number)
     doses = rows_of(conn, "SELECT * FROM doses WHERE id_number = ?", number)
     kiosks = sorted({d["kiosk"] for d in doses} | {e["kiosk"] for e in events})
-    sites = dict(conn.execute("SELECT kiosk, site FROM kiosks WHERE kiosk IN (SELECT value FROM json_each(?))",
-                              (json.dumps(kiosks),)).fetchall())
+    places = conn.execute("SELECT kiosk, site, district FROM kiosks WHERE kiosk IN (SELECT value FROM json_each(?))",
+                          (json.dumps(kiosks),)).fetchall()
+    sites = {kiosk: site for kiosk, site, _district in places}
     conflicts = rows_of(conn, "SELECT * FROM conflicts WHERE id_number = ? ORDER BY kind, id", number)
     for row in conflicts:
         row["detail"] = json.loads(row["detail"])
     return {"id_number": number, "person": person, "roster": roster, "doses": doses, "events": events, "voids": voids,
-            "hub_events": hub_events, "conflicts": conflicts, "sites": {k: v for k, v in sites.items() if v}}
+            "hub_events": hub_events, "conflicts": conflicts, "sites": {k: v for k, v in sites.items() if v},
+            "districts": {kiosk: district for kiosk, _site, district in places if district}}
 
 
 def one_row(conn: sqlite3.Connection, sql: str, *args: Any) -> dict[str, Any] | None:

@@ -2,7 +2,8 @@
 
 An import runs on the importing process's own connection, holding the
 database's import lock (SqliteStore.import_roster: one import at a time,
-across processes), in three steps:
+across processes; on PostgreSQL the same steps run on the import's own session,
+holding a session advisory lock: hub/store/postgres/reports.py), in three steps:
 
 1. ``compare``: the file's entries go into a TEMP table and are compared with
    the roster (which entries are new, which changed) under a read snapshot.
@@ -44,11 +45,12 @@ from typing import Any
 
 from vaccines.catalogue import Catalogue
 
-from ..merge import settle
+from ..merge import PersonEvent, PersonView, settle
 from ..roster.link import KIND, mismatch
 from ..roster.rows import Entry, Refused
 from . import corrections
 from .coverage import refresh as refresh_coverage
+from .writers import ALONE, Writers
 
 CHUNK = 5_000
 """Entries (or refused rows) staged or dropped per transaction."""
@@ -61,13 +63,13 @@ STAGE = f"""
 CREATE TEMP TABLE IF NOT EXISTS roster_in ({', '.join(f'{c} TEXT NOT NULL' for c in COLUMNS)}, PRIMARY KEY (id_number))
 WITHOUT ROWID;
 CREATE TEMP TABLE IF NOT EXISTS roster_touched (id_number TEXT PRIMARY KEY, new INTEGER NOT NULL) WITHOUT ROWID;
-DELETE FROM temp.roster_in;
-DELETE FROM temp.roster_touched
+DELETE FROM roster_in;
+DELETE FROM roster_touched
 """
 DIFFERS = " OR ".join(f"r.{c} <> i.{c}" for c in COLUMNS[1:])
-TOUCH = (f"INSERT INTO temp.roster_touched (id_number, new) SELECT i.id_number, r.id_number IS NULL "
-         f"FROM temp.roster_in i LEFT JOIN main.roster r ON r.id_number = i.id_number WHERE r.id_number IS NULL OR {DIFFERS}")
-UPSERT = (f"INSERT INTO main.roster ({', '.join(COLUMNS)}, import_id, created_at, updated_at) "
+TOUCH = (f"INSERT INTO roster_touched (id_number, new) SELECT i.id_number, CASE WHEN r.id_number IS NULL THEN 1 ELSE 0 END "
+         f"FROM roster_in i LEFT JOIN roster r ON r.id_number = i.id_number WHERE r.id_number IS NULL OR {DIFFERS}")
+UPSERT = (f"INSERT INTO roster ({', '.join(COLUMNS)}, import_id, created_at, updated_at) "
           f"VALUES ({', '.join('?' * len(COLUMNS))}, ?, ?, ?) "
           f"ON CONFLICT (id_number) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in COLUMNS[1:])}, "
           f"import_id = excluded.import_id, updated_at = excluded.updated_at")
@@ -108,22 +110,24 @@ def compare(conn: sqlite3.Connection, entries: list[Entry]) -> Compared:
     """
     for statement in STAGE.split(";"):
         conn.execute(statement)
-    conn.executemany(f"INSERT INTO temp.roster_in VALUES ({', '.join('?' * len(COLUMNS))})", entries)
+    conn.executemany(f"INSERT INTO roster_in VALUES ({', '.join('?' * len(COLUMNS))})", entries)
     conn.execute(TOUCH)
-    touched = dict(conn.execute("SELECT id_number, new FROM temp.roster_touched"))
-    conn.execute("DELETE FROM temp.roster_in")  # the file is in memory already: the TEMP tables served the comparison
-    conn.execute("DELETE FROM temp.roster_touched")
+    touched = dict(conn.execute("SELECT id_number, new FROM roster_touched"))
+    conn.execute("DELETE FROM roster_in")  # the file is in memory already: the TEMP tables served the comparison
+    conn.execute("DELETE FROM roster_touched")
     added = sum(touched.values())
     changes = sorted(entry for entry in entries if entry.id_number in touched)
     return Compared(added, len(touched) - added, len(entries) - len(touched), changes)
 
 
-def begin(conn: sqlite3.Connection, file_name: str, by: str, at: str, rows: int, found: Compared, rejected: int) -> int:
-    """The import's row, in state ``staging``; return its id."""
+def begin(conn: sqlite3.Connection, file_name: str, by: str, at: str, rows: int, found: Compared, rejected: int,
+          district: str = "") -> int:
+    """The import's row, in state ``staging``, for ``district`` (a province's import; "" at a district's hub); return
+    its id."""
     return conn.execute(
         "INSERT INTO roster_imports (file_name, imported_by, imported_at, rows, added, changed, unchanged, rejected, "
-        "state, conflicts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'staging', 0) RETURNING id",
-        (file_name, by, at, rows, found.added, found.changed, found.unchanged, rejected)).fetchone()[0]
+        "state, conflicts, district) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'staging', 0, ?) RETURNING id",
+        (file_name, by, at, rows, found.added, found.changed, found.unchanged, rejected, district)).fetchone()[0]
 
 
 def parts_per_transaction() -> int:
@@ -157,17 +161,20 @@ def unfinished(conn: sqlite3.Connection) -> list[tuple[int, str]]:
     return conn.execute("SELECT id, state FROM roster_imports WHERE state IN ('staging', 'applying') ORDER BY id").fetchall()
 
 
-def apply(conn: sqlite3.Connection, import_id: int, at: str, catalogue: Catalogue) -> bool:
+def apply(conn: sqlite3.Connection, import_id: int, at: str, catalogue: Catalogue, writers: Writers = ALONE) -> bool:
     """Move the import's next staged part (APPLY_CHUNK entries) into the roster and derive their roster_mismatch
-    conflicts and coverage rows again (inside the caller's BEGIN IMMEDIATE); once none are left, drop the refused rows
-    of this file's earlier imports, a CHUNK at a time. Return whether there was anything (False: ``finish`` it)."""
+    conflicts and coverage rows again (inside the caller's write transaction, with the part's people locked where
+    writers run at once: ``writers``); once none are left, drop the refused rows of this file's earlier imports, a
+    CHUNK at a time. Return whether there was anything (False: ``finish`` it)."""
     staged = conn.execute("SELECT part, entries FROM roster_staged WHERE import_id = ? ORDER BY part LIMIT 1",
                           (import_id,)).fetchone()
     if staged is not None:
         part, entries = staged[0], json.loads(staged[1])
-        conn.executemany(UPSERT, [(*entry, import_id, at, at) for entry in entries])
+        writers.lock_people(conn, sorted(entry[0] for entry in entries))
+        # Entry(): a part staged before migration 21 holds entries without a district
+        conn.executemany(UPSERT, [(*Entry(*entry), import_id, at, at) for entry in entries])
         keys = json.dumps([entry[0] for entry in entries])
-        found = relink(conn, keys)
+        found = relink(conn, keys, writers)
         refresh_coverage(conn, keys, catalogue)
         conn.execute("DELETE FROM roster_staged WHERE import_id = ? AND part = ?", (import_id, part))
         conn.execute("UPDATE roster_imports SET conflicts = conflicts + ? WHERE id = ?", (found, import_id))
@@ -203,7 +210,7 @@ def progress(conn: sqlite3.Connection, import_id: int) -> RosterImported:
     return RosterImported(*row)
 
 
-def relink(conn: sqlite3.Connection, keys: str) -> int:
+def relink(conn: sqlite3.Connection, keys: str, writers: Writers = ALONE) -> int:
     """Derive again the roster_mismatch conflicts of these people (``keys``: their ID numbers as a JSON array, whose
     roster entries were just written); return how many hold.
 
@@ -212,15 +219,16 @@ def relink(conn: sqlite3.Connection, keys: str) -> int:
     conn.execute(f"DELETE FROM conflicts WHERE kind = '{KIND}' AND id_number IN (SELECT value FROM json_each(?))", (keys,))
     rows = conn.execute(
         "SELECT p.id_number, p.full_name, p.birth_date, p.sex, r.full_name, r.birth_date, r.sex "
-        "FROM main.people p JOIN main.roster r ON r.id_number = p.id_number "
+        "FROM people p JOIN roster r ON r.id_number = p.id_number "
         "WHERE p.id_number IN (SELECT value FROM json_each(?)) "
         "AND p.full_name IS NOT NULL AND (p.full_name <> r.full_name OR p.birth_date <> r.birth_date OR p.sex <> r.sex)",
         (keys,))
     found = [c for c in (mismatch(person(row[:4]), entry(row[4:])) for row in rows) if c]
     hub = [event for _, event in corrections.person_events(conn, json.dumps(sorted({c["id_number"] for c in found})))]
+    settled = settle(found, hub, {})
     conn.executemany("INSERT INTO conflicts (id, kind, id_number, event_ids, detail, state, resolved_by, referred_by) "
-                     "VALUES (:id, :kind, :id_number, :event_ids, :detail, :state, :resolved_by, :referred_by)",
-                     settle(found, hub, {}))
+                     "VALUES (:id, :kind, :id_number, :event_ids, :detail, :state, :resolved_by, :referred_by)", settled)
+    writers.conflicts_written(conn, sorted(c["id"] for c in settled))
     return len(found)
 
 
@@ -233,8 +241,7 @@ def entry(row: Iterable[Any]) -> dict[str, Any]:
 
 
 def roster_conflicts(conn: sqlite3.Connection, keys: str, people: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The roster_mismatch conflicts of these merged people (``keys``: their ID numbers as a JSON array), for the merge's
-    recomputation of a person (hub/store/commit.py), which rewrites every conflict of the people it derives."""
+    """The roster_mismatch conflicts of these merged people (``keys``: their ID numbers as a JSON array)."""
     entries = {row[0]: entry(row[1:]) for row in conn.execute(
         "SELECT id_number, full_name, birth_date, sex FROM roster WHERE id_number IN (SELECT value FROM json_each(?))", (keys,))}
     if not entries:
@@ -242,24 +249,36 @@ def roster_conflicts(conn: sqlite3.Connection, keys: str, people: list[dict[str,
     return [c for c in (mismatch(p, entries[p["id_number"]]) for p in people if p["id_number"] in entries) if c]
 
 
+def linked_conflicts(conn: sqlite3.Connection, keys: str, views: list[PersonView], hub: list[PersonEvent]) -> list[dict[str, Any]]:
+    """The roster_mismatch conflicts of people the merge just derived (``views``; ``keys``: their ID numbers as a JSON
+    array; ``hub``: their hub events), as recorded and as now, settled by the hub events: the merge rewrites every
+    conflict of the people it derives (hub/store/commit.py, hub/store/postgres/derive.py)."""
+    recorded = [view.recorded for view in views if view.recorded]  # identities a hub correction replaced
+    linked = {c["id"]: c for c in roster_conflicts(conn, keys, recorded)} if recorded else {}
+    linked.update((c["id"], c) for c in roster_conflicts(conn, keys, [view.person for view in views]))
+    return settle(list(linked.values()), hub, {})
+
+
 def rejections(conn: sqlite3.Connection, file_name: str | None, per_file: int | None = None) -> list[dict[str, Any]]:
     """The rows the last import of each file (or of this file) refused: file, row, reason, ID number when valid; the
     first ``per_file`` rows of each file when given (a page shows a sample, the import's count says how many)."""
     where, args = ("AND file_name = ?", (file_name,)) if file_name else ("", ())
+    first, most = ("WHERE n <= ?", (per_file,)) if per_file is not None else ("", ())
     cursor = conn.execute(
         f"SELECT file_name, row, reason, id_number, import_id FROM (SELECT *, row_number() OVER "
         f"(PARTITION BY file_name ORDER BY row) AS n FROM roster_rejections WHERE import_id IN (SELECT max(id) "
-        f"FROM roster_imports WHERE state = 'done' {where} GROUP BY file_name)) WHERE ? IS NULL OR n <= ? "
-        f"ORDER BY file_name, row", (*args, per_file, per_file))
+        f"FROM roster_imports WHERE state = 'done' {where} GROUP BY file_name)) AS numbered {first} "
+        f"ORDER BY file_name, row", (*args, *most))
     return [dict(zip(("file_name", "row", "reason", "id_number", "import_id"), row)) for row in cursor]
 
 
 def imports(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
-    """The newest ``limit`` imports first: id, file name, who, when, the counts and the state (STATES)."""
+    """The newest ``limit`` imports first: id, file name, who, when, the counts, the state (STATES) and the district
+    the list was for ("" at a district's hub)."""
     keys = ("import_id", "file_name", "imported_by", "imported_at", "rows", "added", "changed", "unchanged", "rejected",
-            "state")
+            "state", "district")
     cursor = conn.execute("SELECT id, file_name, imported_by, imported_at, rows, added, changed, unchanged, rejected, "
-                          "state FROM roster_imports ORDER BY id DESC LIMIT ?", (limit,))
+                          "state, district FROM roster_imports ORDER BY id DESC LIMIT ?", (limit,))
     return [dict(zip(keys, row)) for row in cursor]
 
 

@@ -16,30 +16,26 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import wire
 from vaccines.catalogue import Catalogue, load_catalogue
 
-from ..corrections import Correction, check_dates
-from ..district_time import local_day
 from ..errors import RosterImportBusy, RosterImportUnfinished
 from ..liveness import MergeState, judge
-from ..merge import CONFLICT_KINDS, SECURITY_KINDS
-from ..people import Match, PersonRecord, assemble, parse_search
 from ..reports.daily import DayRows
 from ..roster.files import Parsed
-from ..roster.link import KIND as ROSTER_KIND
-from . import Attempt, AuditEntry, Batch, Committed, KioskKey, LockRule, SessionLimits, StaffMember, StoreError
+from . import Batch, Committed, KioskKey, StoreError
 from . import acks
-from . import conflicts as conflict_reads
 from . import commit as commits
-from . import corrections, coverage, daily, exports, fleet, live, people, roster, staff
+from . import coverage, daily, exports, kiosks, roster
 from . import clinical as clinical_reads
 from .migrations import APPLICATION_ID, MIGRATIONS
+from .stats import read_counts
+from .workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +43,10 @@ IMPORT_LOCK_SUFFIX = ".roster-import.lock"
 """The roster-import lock file is the database's path with this added (SqliteStore.import_lock)."""
 CACHE_KIB = 32 * 1024
 """Page cache of the writer connection: the person and event-id indexes take random inserts (SQLite's default is 2 MiB)."""
+MMAP_BYTES = 4 << 30
+"""Read the database through a memory map, up to this size (SQLite holds it to its build's limit, 2 GiB on Debian):
+a page the OS has cached is read in place, not copied by a read() each time. A day's export looks up its person and
+roster entry on random pages for each dose, and reads in a third less time so (bench/README.md, issue 13)."""
 BUSY_TIMEOUT_MS = 10_000
 """How long a write waits for another writer's lock before SQLite says busy."""
 LOCK_POLL_S = 0.0001
@@ -65,13 +65,16 @@ REFUSED_VALUES = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataEr
 StoreErrors (hub/ingest.py splits the batch to find the message)."""
 
 
-class SqliteStore:
-    """The Store protocol on one SQLite file; safe to share between threads (one connection behind a lock)."""
+class SqliteStore(Workspace):
+    """The Store protocol on one SQLite file; safe to share between threads (one connection behind a lock). The
+    workspace's methods are hub/store/workspace.py's, on the transactions below."""
 
     def __init__(self, path: str | Path, catalogue: Catalogue | None = None):
         self.path = Path(path)
         self.catalogue = catalogue if catalogue is not None else load_catalogue()
         self.lock = threading.Lock()
+        self.write_wait_s = BUSY_TIMEOUT_MS / 1000
+        """How long a write waits for another writer's lock (tests that hold it on purpose shorten it)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -98,7 +101,7 @@ class SqliteStore:
     @contextmanager
     def transaction(self, mode: str = "IMMEDIATE", wait: bool = True, durable: bool = True) -> Iterator[sqlite3.Connection]:
         """One transaction: all of it is kept or none. An IMMEDIATE one waits for another writer's lock up to
-        BUSY_TIMEOUT_MS (``begin``), or not at all when ``wait`` is false. A transaction not ``durable`` commits
+        ``write_wait_s`` (BUSY_TIMEOUT_MS: ``begin``), or not at all when ``wait`` is false. A transaction not ``durable`` commits
         without an fsync (synchronous=NORMAL): a power cut may take it back, never half of it, and the next durable
         commit on the database, by any connection, makes it durable too.
 
@@ -110,7 +113,7 @@ class SqliteStore:
             try:
                 if not durable:
                     conn.execute("PRAGMA synchronous = NORMAL")
-                begin(conn, mode, BUSY_TIMEOUT_MS / 1000 if wait else 0)
+                begin(conn, mode, self.write_wait_s if wait else 0)
                 try:
                     yield conn
                 except BaseException:
@@ -134,6 +137,17 @@ class SqliteStore:
         with self.transaction() as conn:
             return commits.write(conn, batch, received_at, self.catalogue)
 
+    def reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A transaction that reads (DEFERRED: one snapshot, no write lock)."""
+        return self.transaction("DEFERRED")
+
+    def writing(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE: one writer at a time, so a read-then-write step needs no other lock)."""
+        return self.transaction()
+
+    def derive_again(self, conn: sqlite3.Connection, numbers: set[str]) -> None:
+        commits.derive_people(conn, numbers, self.catalogue)
+
     def import_roster(self, parsed: Parsed, file_name: str, by: str, at: str) -> roster.RosterImported:
         """Import a checked roster file, in transactions of roster.CHUNK rows (hub/store/roster.py); return the counts.
 
@@ -148,7 +162,8 @@ class SqliteStore:
             with self.transaction("DEFERRED") as conn:  # TEMP tables and reads: no write lock
                 found = roster.compare(conn, parsed.entries)
             with self.transaction() as conn:
-                import_id = roster.begin(conn, file_name, by, at, parsed.rows, found, len(parsed.refused))
+                import_id = roster.begin(conn, file_name, by, at, parsed.rows, found, len(parsed.refused),
+                                          parsed.district)
             try:
                 self.stage_import(import_id, file_name, found.changes, parsed.refused)
             except BaseException:
@@ -255,66 +270,44 @@ class SqliteStore:
         with self.transaction("DEFERRED") as conn:
             return roster.imports(conn, limit)
 
-    def correct(self, correction: Correction, *, staff_id: int | None, by: str, at: str) -> str:
-        """Keep the correction as a hub event and derive its person again, in one transaction; return its id."""
-        check_dates(correction, local_day(datetime.fromisoformat(at)))
-        with self.transaction() as conn:
-            event_id = corrections.keep(conn, correction, staff_id, by, at, self.catalogue)
-            commits.derive_people(conn, {correction.id_number}, self.catalogue)
-        logger.info("correction %s (%s) by staff %s", event_id, correction.type, staff_id)
-        return event_id
-
-    def hub_events(self, id_number: str) -> list[dict[str, Any]]:
-        """One person's hub events in the order made."""
-        with self.transaction("DEFERRED") as conn:
-            return corrections.events_of(conn, id_number)
-
     def unrostered(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """People with a live dose who are on no roster, by ID number: ``limit`` after the first ``offset``."""
         with self.transaction("DEFERRED") as conn:
             return roster.unrostered(conn, limit, offset)
 
-    def enroll(self, kiosk: str, site: str, password_hash: str | None, at: str) -> None:
+    def enroll(self, kiosk: str, site: str, password_hash: str | None, at: str, district: str | None = None) -> None:
         """Register a kiosk, or give an enrolled one a new site and password; raise ValueError for a bad kiosk id."""
-        wire.check_kiosk_id(kiosk)
         with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO kiosks (kiosk, site, password_hash, enrolled_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (kiosk) DO UPDATE SET site = excluded.site, password_hash = excluded.password_hash, "
-                "enrolled_at = coalesce(kiosks.enrolled_at, excluded.enrolled_at)",
-                (kiosk, site, password_hash, at),
-            )
+            kiosks.enroll(conn, kiosk, site, password_hash, at, district)
         logger.info("kiosk %s enrolled", kiosk)
 
     def enrolled(self) -> dict[str, str]:
         """Map every enrolled kiosk id to its site."""
         with self.transaction("DEFERRED") as conn:
-            return dict(conn.execute("SELECT kiosk, site FROM kiosks WHERE enrolled_at IS NOT NULL ORDER BY kiosk"))
+            return kiosks.enrolled(conn)
+
+    def districts(self) -> dict[str, str]:
+        """Map every enrolled kiosk that belongs to a district (`hub kiosks import`) to it."""
+        with self.transaction("DEFERRED") as conn:
+            return kiosks.districts(conn)
+
+    def import_kiosks(self, imported: list, district: str, at: str) -> None:
+        """Enroll a district's kiosks and their keys (hub/kiosk_files.py), all in one transaction."""
+        with self.transaction() as conn:
+            for kiosk in imported:
+                kiosks.import_kiosk(conn, kiosk, district, at)
+        logger.info("imported %d kiosks of district %s", len(imported), district)
 
     def add_key(self, key: KioskKey) -> None:
         """Register a kiosk's public key (see hub.store.Store.add_key)."""
         with self.transaction() as conn:
-            if conn.execute("SELECT 1 FROM kiosks WHERE kiosk = ? AND enrolled_at IS NOT NULL", (key.kiosk,)).fetchone() is None:
-                raise ValueError(f"kiosk {key.kiosk!r} is not enrolled")
-            owner = conn.execute("SELECT kiosk FROM kiosk_keys WHERE key_id = ?", (key.key_id,)).fetchone()
-            if owner is not None and owner[0] != key.kiosk:
-                raise ValueError(f"key {key.key_id} is already registered to kiosk {owner[0]!r}")
-            conn.execute(
-                "INSERT INTO kiosk_keys (key_id, kiosk, public_key, certificate, serial, not_after, added_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET certificate = excluded.certificate, "
-                "serial = excluded.serial, not_after = excluded.not_after",
-                (key.key_id, key.kiosk, key.public_key, key.certificate, key.serial, key.not_after, key.added_at),
-            )
+            kiosks.add_key(conn, key)
         logger.info("kiosk %s: key %s registered", key.kiosk, key.key_id)
 
     def revoke_keys(self, kiosk: str, at: str, reason: str, *, keep: str | None = None) -> list[str]:
         """Revoke every valid key of the kiosk but ``keep``; return the revoked key ids."""
         with self.transaction() as conn:
-            ids = [key_id for (key_id,) in conn.execute(
-                "SELECT key_id FROM kiosk_keys WHERE kiosk = ? AND revoked_at IS NULL AND key_id IS NOT ? ORDER BY key_id",
-                (kiosk, keep))]
-            conn.executemany("UPDATE kiosk_keys SET revoked_at = ?, revoke_reason = ? WHERE key_id = ?",
-                             [(at, reason, key_id) for key_id in ids])
+            ids = kiosks.revoke_keys(conn, kiosk, at, reason, keep)
         for key_id in ids:
             logger.warning("kiosk %s: key %s revoked", kiosk, key_id)  # the reason is free text: the database keeps it, not the log
         return ids
@@ -322,9 +315,7 @@ class SqliteStore:
     def keys(self) -> dict[str, KioskKey]:
         """Every registered key, valid or revoked, by key id."""
         with self.transaction("DEFERRED") as conn:
-            rows = conn.execute("SELECT key_id, kiosk, public_key, added_at, revoked_at, certificate, serial, not_after "
-                                "FROM kiosk_keys").fetchall()
-        return {row[0]: KioskKey(*row) for row in rows}
+            return kiosks.keys(conn)
 
     def ack_for(self, kiosk: str, at: str) -> wire.Ack:
         """The current acknowledgement for one kiosk (watermark 0 for one not heard from)."""
@@ -348,139 +339,20 @@ class SqliteStore:
                 f"INSERT INTO merging (id, {', '.join(row)}) VALUES (1, {', '.join(':' + key for key in row)}) "
                 f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{key} = excluded.{key}' for key in row)}", row)
 
-    # The workspace's accounts, sessions, lockouts and audit log: see hub/store/staff.py and hub.store.Store
-
-    def add_staff(self, name: str, role: str, password_hash: str, at: datetime) -> StaffMember:
-        with self.transaction() as conn:
-            return staff.add_staff(conn, name, role, password_hash, at)
-
-    def staff_named(self, name: str) -> StaffMember | None:
-        with self.transaction("DEFERRED") as conn:
-            return staff.find_staff(conn, name)
-
-    def list_staff(self) -> list[StaffMember]:
-        with self.transaction("DEFERRED") as conn:
-            return staff.list_staff(conn)
-
-    def disable_staff(self, name: str, at: datetime) -> StaffMember:
-        with self.transaction() as conn:
-            return staff.disable_staff(conn, name, at)
-
-    def set_staff_password(self, staff_id: int, password_hash: str, at: datetime, *, keep: str | None = None) -> None:
-        with self.transaction() as conn:
-            staff.set_password(conn, staff_id, password_hash, at, keep)
-
-    def reserve_attempt(self, rules: Sequence[LockRule], at: datetime) -> Attempt:
-        with self.transaction() as conn:
-            return staff.reserve_attempt(conn, rules, at)
-
-    def clear_failures(self, keys: Sequence[str]) -> None:
-        with self.transaction() as conn:
-            staff.clear_failures(conn, keys)
-
-    def open_session(self, staff_id: int, limits: SessionLimits, at: datetime) -> str:
-        with self.transaction() as conn:
-            return staff.open_session(conn, staff_id, limits, at)
-
-    def session_holder(self, session_id: str, limits: SessionLimits, at: datetime) -> StaffMember | None:
-        with self.transaction() as conn:
-            return staff.session_holder(conn, session_id, limits, at)
-
-    def end_session(self, session_id: str, at: datetime, why: str = "signed_out") -> None:
-        with self.transaction() as conn:
-            staff.end_session(conn, session_id, at, why)
-
-    def audit(self, staff_id: int | None, action: str, record: str | None, address: str | None, at: datetime) -> None:
-        with self.transaction() as conn:
-            staff.write_audit(conn, staff_id, action, record, address, at)
-
-    def audit_log(self, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
-        with self.transaction("DEFERRED") as conn:
-            return staff.audit_log(conn, limit, before)
-
-    def grant_right(self, name: str, right: str, at: datetime) -> StaffMember:
-        with self.transaction() as conn:
-            return staff.set_right(conn, name, right, True)
-
-    def revoke_right(self, name: str, right: str, at: datetime) -> StaffMember:
-        with self.transaction() as conn:
-            return staff.set_right(conn, name, right, False)
-
-    # A person's record: see hub/store/people.py and hub.store.Store
-
-    def find_people(self, *, number: str = "", name: str = "", birth_year: str = "") -> list[Match]:
-        """Find by ID number, or by folded name and year of birth (both on indexes); refs are made only when missing."""
-        search = parse_search(number, name, birth_year)
-        with self.transaction("DEFERRED") as conn:
-            numbers = people.search_numbers(conn, search)
-            refs = people.refs_of(conn, numbers)
-            if len(refs) == len(numbers):
-                return people.matches(conn, numbers, refs)
-        with self.transaction() as conn:
-            return people.matches(conn, numbers, people.make_refs(conn, numbers))
-
-    def person_record(self, ref: str) -> PersonRecord | None:
-        with self.transaction("DEFERRED") as conn:
-            number = people.number_of(conn, ref)
-            raw = people.read_record(conn, number) if number else None
-        return assemble(ref, raw) if raw else None
-
-    def conflict_ref(self, conflict_id: str) -> str | None:
-        with self.transaction("DEFERRED") as conn:
-            number = people.conflict_person(conn, conflict_id)
-        return self.refs_for([number])[number] if number else None
-
-    def people_briefs(self, numbers: list[str]) -> dict[str, dict[str, Any]]:
-        refs = self.refs_for(numbers)
-        with self.transaction("DEFERRED") as conn:
-            return people.briefs(conn, refs)
-
-    def refs_for(self, numbers: list[str]) -> dict[str, str]:
-        """Each ID number's opaque ref, read; made (one short write) only for those that have none yet."""
-        unique = sorted(set(numbers))
-        with self.transaction("DEFERRED") as conn:
-            refs = people.refs_of(conn, unique)
-        if len(refs) < len(unique):
-            with self.transaction() as conn:
-                refs = people.make_refs(conn, unique)
-        return refs
-
-    # The conflict queue and the police lists: see hub/store/conflicts.py and hub.store.Store
-
-    def conflict_counts(self, states: tuple[str, ...] = ("open", "police", "resolved")) -> dict[str, dict[str, Any]]:
-        with self.transaction("DEFERRED") as conn:
-            return conflict_reads.counts(conn, states)
-
-    def conflict_queue(self, kind: str, *, after: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        with self.transaction("DEFERRED") as conn:
-            return conflict_reads.queue(conn, kind, after, limit)
-
-    def conflict(self, conflict_id: str) -> dict[str, Any] | None:
-        with self.transaction("DEFERRED") as conn:
-            return conflict_reads.conflict(conn, conflict_id)
-
-    def police_cases(self) -> list[dict[str, Any]]:
-        with self.transaction("DEFERRED") as conn:
-            return conflict_reads.police_cases(conn)
-
-    def ping(self) -> None:
-        """Raise StoreError when the database cannot be read."""
-        with self.transaction("DEFERRED") as conn:
-            conn.execute("SELECT 1 FROM staff LIMIT 1").fetchall()
-
     # Coverage against the roster: see hub/store/coverage.py and hub.store.Store
 
-    def coverage(self, as_of: date, commune: str | None = None) -> dict[str, Any]:
+    def coverage(self, as_of: date, commune: str | None = None, district: str | None = None) -> dict[str, Any]:
         with self.transaction("DEFERRED") as conn:
-            return coverage.report(conn, as_of, commune)
+            return coverage.report(conn, as_of, commune, district)
 
-    def coverage_communes(self) -> list[str]:
+    def coverage_communes(self, district: str | None = None) -> list[tuple[str, str]]:
         with self.transaction("DEFERRED") as conn:
-            return coverage.communes(conn)
+            return coverage.communes(conn, district)
 
-    def outreach(self, commune: str, as_of: date, limit: int | None = None, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    def outreach(self, commune: str, as_of: date, limit: int | None = None, offset: int = 0,
+                 district: str = "") -> tuple[int, list[dict[str, Any]]]:
         with self.transaction("DEFERRED") as conn:
-            return coverage.outreach(conn, commune, as_of, limit, offset)
+            return coverage.outreach(conn, commune, as_of, limit, offset, district)
 
     def rebuild_coverage(self) -> int:
         """Recompute the coverage tables whole, with this store's catalogue (after the catalogue changed)."""
@@ -496,9 +368,9 @@ class SqliteStore:
 
     # The daily report (hub/store/daily.py, hub/reports/daily.py)
 
-    def day_rows(self, day: date) -> DayRows:
+    def day_rows(self, day: date, district: str | None = None) -> DayRows:
         with self.transaction("DEFERRED") as conn:
-            return daily.day_rows(conn, day)
+            return daily.day_rows(conn, day, district)
 
     def issue_daily_report(self, day: date, report: dict[str, Any], *, cut_at: str, issued_at: str, by: str, why: str,
                            note: str = "") -> int | None:
@@ -534,13 +406,13 @@ class SqliteStore:
             found = clinical_reads.aefi_one(conn, event_id, names)
         return self.with_refs([found])[0] if found and names else found
 
-    def aefi_lots(self, first: date, last: date) -> list[dict[str, Any]]:
+    def aefi_lots(self, first: date, last: date, district: str | None = None) -> list[dict[str, Any]]:
         with self.transaction("DEFERRED") as conn:
-            return clinical_reads.aefi_lots(conn, first.isoformat(), last.isoformat())
+            return clinical_reads.aefi_lots(conn, first.isoformat(), last.isoformat(), district)
 
-    def clinical_sites(self) -> list[str]:
+    def clinical_sites(self, district: str | None = None) -> list[str]:
         with self.transaction("DEFERRED") as conn:
-            return clinical_reads.aefi_sites(conn)
+            return clinical_reads.aefi_sites(conn, district)
 
     def add_aefi_follow_up(self, aefi: str, status: str, note: str, *, staff_id: int | None, staff_name: str,
                            at: datetime) -> bool:
@@ -548,63 +420,37 @@ class SqliteStore:
             return clinical_reads.add_follow_up(conn, aefi, status, note, staff_id, staff_name,
                                                 at.astimezone(timezone.utc).isoformat(timespec="seconds"))
 
-    def deferrals(self, day: date, *, names: bool) -> dict[str, list[dict[str, Any]]]:
+    def deferrals(self, day: date, *, names: bool, district: str | None = None) -> dict[str, list[dict[str, Any]]]:
         with self.transaction("DEFERRED") as conn:
-            found = {"due": clinical_reads.deferrals_due(conn, day.isoformat(), names),
-                     "recorded": clinical_reads.deferrals_on(conn, day.isoformat(), names)}
+            found = {"due": clinical_reads.deferrals_due(conn, day.isoformat(), names, district),
+                     "recorded": clinical_reads.deferrals_on(conn, day.isoformat(), names, district)}
         return {part: self.with_refs(rows) for part, rows in found.items()} if names else found
 
-    def refusal_counts(self, first: date, last: date) -> list[dict[str, Any]]:
+    def refusal_counts(self, first: date, last: date, district: str | None = None) -> list[dict[str, Any]]:
         with self.transaction("DEFERRED") as conn:
-            return clinical_reads.refusal_counts(conn, first.isoformat(), last.isoformat())
+            return clinical_reads.refusal_counts(conn, first.isoformat(), last.isoformat(), district)
 
-    def stock(self, first: date, last: date) -> list[dict[str, Any]]:
+    def stock(self, first: date, last: date, district: str | None = None) -> list[dict[str, Any]]:
         with self.transaction("DEFERRED") as conn:
-            return clinical_reads.stock(conn, first.isoformat(), last.isoformat())
+            return clinical_reads.stock(conn, first.isoformat(), last.isoformat(), district)
 
-    def lots_in_use(self, first: date, last: date) -> list[dict[str, Any]]:
+    def lots_in_use(self, first: date, last: date, district: str | None = None) -> list[dict[str, Any]]:
         with self.transaction("DEFERRED") as conn:
-            return clinical_reads.lots_in_use(conn, first.isoformat(), last.isoformat())
-
-    def with_refs(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The rows, each with its person's opaque ``ref`` (made for those who have none yet: refs_for)."""
-        refs = self.refs_for([row["id_number"] for row in rows if row.get("id_number")])
-        return [{**row, "ref": refs.get(row.get("id_number"))} for row in rows]
-
-    # The kiosks page and the live front page: see hub/store/fleet.py, hub/store/live.py and hub.store.Store
-
-    def fleet_kiosks(self) -> list[dict[str, Any]]:
-        with self.transaction("DEFERRED") as conn:
-            return fleet.kiosks(conn)
-
-    def doses_by_hour(self, days: Sequence[date]) -> list[dict[str, Any]]:
-        with self.transaction("DEFERRED") as conn:
-            return live.doses_by_hour(conn, days)
-
-    def doses_by_day(self, first: date, last: date) -> list[dict[str, Any]]:
-        with self.transaction("DEFERRED") as conn:
-            return live.doses_by_day(conn, first, last)
-
-    def severe_reactions(self, days: Sequence[date]) -> dict[str, Any]:
-        with self.transaction("DEFERRED") as conn:
-            return live.severe_reactions(conn, days)
-
-    def live_marker(self) -> tuple:
-        with self.transaction("DEFERRED") as conn:
-            return live.marker(conn)
+            return clinical_reads.lots_in_use(conn, first.isoformat(), last.isoformat(), district)
 
     # The national-platform export (hub/store/exports.py)
 
-    def platform_rows(self, day: date) -> list[dict[str, Any]]:
+    def platform_rows(self, day: date, district: str | None = None) -> list[dict[str, Any]]:
         with self.transaction("DEFERRED") as conn:
-            return exports.day_rows(conn, day.isoformat())
+            return exports.day_rows(conn, day.isoformat(), district)
 
     def export_platform(self, day: date, build: Callable[[list[dict[str, Any]]], Any], *, by: str, staff_id: int | None,
                         at: str) -> tuple[int, Any] | None:
         """Read and build without the write lock (seconds for a busy day), then keep and mark in one short write
         transaction. A dose merged, voided or corrected in between is marked with the digest of the row the file holds,
         so it shows as changed after export and goes out again: nothing slips through."""
-        built = build(self.platform_rows(day))
+        with paused_collections():
+            built = build(self.platform_rows(day))
         if not built.lines:
             return None
         with self.transaction() as conn:
@@ -639,6 +485,20 @@ def frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
+@contextmanager
+def paused_collections() -> Iterator[None]:
+    """No garbage collection while the block runs: a day's export makes a few hundred thousand objects (its rows and
+    cells), none of them in a cycle, and the collections they would set off cost a fifth of its time. The collector is
+    switched back on by whoever switched it off (two exports at once in two threads: the first one's end)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def begin(conn: sqlite3.Connection, mode: str, wait_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
     """BEGIN a transaction; an IMMEDIATE one tries for the write lock every LOCK_POLL_S for up to ``wait_s`` seconds
     (0: once), then raises SQLite's "database is locked".
@@ -671,6 +531,7 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")  # acknowledged means merged: a commit must survive a power cut
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open the hub database {path}: {exc}") from None
@@ -704,27 +565,8 @@ def explain(exc: sqlite3.Error) -> str:
 
 
 def read_stats(conn: sqlite3.Connection, now: datetime) -> dict[str, Any]:
-    """Counts of events, doses, people, duplicates, quarantine and conflicts, one dict per kiosk, and the merging state."""
-    one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
-    by_reason = dict(conn.execute("SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason"))
-    by_kind = {kind: 0 for kind in (*CONFLICT_KINDS, ROSTER_KIND, *SECURITY_KINDS)}
-    by_kind.update(conn.execute("SELECT kind, count(*) FROM conflicts GROUP BY kind"))
-    by_kind["disputed_event"] = one("SELECT count(*) FROM disputes")
-    return {
-        "events": one("SELECT count(*) FROM events"),
-        "doses": one("SELECT count(*) FROM doses WHERE voided_by IS NULL"),
-        "voided_doses": one("SELECT count(*) FROM doses WHERE voided_by IS NOT NULL"),
-        "people": one("SELECT count(*) FROM people"),
-        "duplicates": one("SELECT coalesce(sum(duplicates), 0) FROM kiosks"),
-        "quarantined": {"total": sum(by_reason.values()), "by_reason": by_reason},
-        "conflicts": {"total": sum(by_kind.values()), "by_kind": by_kind,
-                      "open": one("SELECT count(*) FROM conflicts WHERE state = 'open'") + by_kind["disputed_event"],
-                      "police": one("SELECT count(*) FROM conflicts WHERE state = 'police'"),
-                      "resolved": one("SELECT count(*) FROM conflicts WHERE state = 'resolved'")},
-        "corrections": corrections.counts(conn),
-        "kiosks": [kiosk_stats(conn, row) for row in conn.execute(KIOSK_STATS).fetchall()],
-        "merging": judge(merging_row(conn), now),
-    }
+    """`hub stats`' counts (hub/store/stats.py) and the merging state of the one `hub run` on this file."""
+    return {**read_counts(conn), "merging": judge(merging_row(conn), now)}
 
 
 def merging_row(conn: sqlite3.Connection) -> dict[str, Any] | None:
@@ -733,25 +575,3 @@ def merging_row(conn: sqlite3.Connection) -> dict[str, Any] | None:
     if row is None:
         return None
     return {name: value for (name, *_), value in zip(cursor.description, row) if name != "id"}
-
-
-KIOSK_STATS = (
-    "SELECT kiosk, site, enrolled_at IS NOT NULL, watermark, highest, duplicates, last_seen, status, status_at, boot, "
-    "version, backlog, camera_fps, clock_skew_s, refused, disputed FROM kiosks ORDER BY kiosk"
-)
-
-
-def kiosk_stats(conn: sqlite3.Connection, row: tuple) -> dict[str, Any]:
-    keys = ("kiosk", "site", "enrolled", "watermark", "highest", "duplicates", "last_seen", "status", "status_at",
-            "boot", "version", "backlog", "camera_fps", "clock_skew_s", "refused", "disputed")
-    kiosk = dict(zip(keys, row))
-    kiosk["enrolled"] = bool(kiosk["enrolled"])
-    held = acks.held_above(conn, kiosk["kiosk"], kiosk["watermark"]) if kiosk["highest"] > kiosk["watermark"] else []
-    kiosk["missing"] = kiosk["highest"] - kiosk["watermark"] - len(held)
-    kiosk["gaps"] = count_gaps(kiosk["watermark"], held)
-    return kiosk
-
-
-def count_gaps(watermark: int, held: list[int]) -> int:
-    """The number of missing ranges above watermark (all of them, not only the first wire.MAX_GAPS)."""
-    return sum(1 for previous, seq in zip([watermark, *held], held) if seq > previous + 1)

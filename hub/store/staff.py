@@ -1,6 +1,6 @@
 """The workspace's accounts, sessions, sign-in lockouts and audit log in the hub database (tables of migration m005).
 
-Each function runs inside the caller's transaction (hub/store/sqlite.py opens it).
+Each function runs inside the caller's transaction (hub/store/workspace.py opens it, on either engine).
 
 Sessions: the cookie holds a random id; the table keeps its SHA-256, whose
 member, and when it started, was last seen, expires and ended. Signing out,
@@ -51,14 +51,15 @@ def member(row: tuple | None) -> StaffMember | None:
 
 
 def add_staff(conn: sqlite3.Connection, name: str, role: str, password_hash: str, at: datetime) -> StaffMember:
-    """Insert an account; raise StaffError when its name is taken."""
-    if find_staff(conn, name) is not None:
+    """Insert an account; raise StaffError when its name is taken (the key decides, whoever adds the same name at the
+    same moment)."""
+    added = member(conn.execute(
+        f"INSERT INTO staff (name, name_key, role, password_hash, created_at, password_set_at) VALUES (?, ?, ?, ?, ?, ?) "
+        f"ON CONFLICT (name_key) DO NOTHING RETURNING {STAFF_COLUMNS}",
+        (name, name_key(name), role, password_hash, stamp(at), stamp(at))).fetchone())
+    if added is None:
         raise StaffError(f"there is already an account named {name!r}")
-    cursor = conn.execute(
-        "INSERT INTO staff (name, name_key, role, password_hash, created_at, password_set_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (name, name_key(name), role, password_hash, stamp(at), stamp(at)),
-    )
-    return member(conn.execute(f"SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?", (cursor.lastrowid,)).fetchone())
+    return added
 
 
 def find_staff(conn: sqlite3.Connection, name: str) -> StaffMember | None:
@@ -164,7 +165,8 @@ def digest(session_id: str) -> str:
 
 def reserve_attempt(conn: sqlite3.Connection, rules: Sequence[LockRule], at: datetime) -> Attempt:
     """Refuse the attempt while any key is locked; else count it as wrong for every key, locking those it brings to
-    their limit. The caller's transaction must be a write one (BEGIN IMMEDIATE): that is what makes it atomic."""
+    their limit. The caller's transaction must hold the keys (SQLite: BEGIN IMMEDIATE; PostgreSQL: advisory locks,
+    Workspace.lock_attempts): that is what makes it atomic."""
     rows = {rule.key: find_attempts(conn, rule.key) for rule in rules}
     wait = max((remaining(rows[rule.key], at) for rule in rules), default=0.0)
     if wait > 0:

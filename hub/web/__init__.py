@@ -106,9 +106,10 @@ def create_app(services: Services) -> Flask:
 
     fleet.init_app(app)
     live.init_app(app)
-    from . import exports
+    from . import exports, province
 
     app.register_blueprint(exports.bp)
+    province.init_app(app)
     app.after_request(security_headers)
     return app
 

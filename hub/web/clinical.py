@@ -24,6 +24,7 @@ from ..xlsx import Sheet, workbook
 from . import audit
 from .auth import current_staff, login_required, record, services
 from .people import SEVERITY_LABELS, may_see_people, product_name
+from .province import chosen_district, district_view
 from .sides import local_time
 
 bp = Blueprint("clinical", __name__)
@@ -70,16 +71,18 @@ def aefi_list():
         first, last = clinical.day_range(request.args.get("from"), request.args.get("to"), today())
     except ClinicalInputError as error:
         return refuse(error)
+    chosen = district_view()
     filters = {key: request.args.get(key, "")[:200] for key in ("site", "severity", "status")}
     names = may_see_people(current_staff())
-    rows = services().store.aefi_list(first, last, filters, names=names, limit=LIST_LIMIT + 1)
+    rows = services().store.aefi_list(first, last, {**filters, "district": chosen["district"] or ""}, names=names,
+                                      limit=LIST_LIMIT + 1)
     if names and rows:
         record(current_staff().id, "view_aefi", f"aefi:{first.isoformat()}..{last.isoformat()}")
-    lots = services().store.aefi_lots(first, last)
+    lots = services().store.aefi_lots(first, last, chosen["district"])
     return render_template(
         "aefi.html", title=_("Adverse reactions"), rows=rows[:LIST_LIMIT], more=len(rows) > LIST_LIMIT,
         first=first, last=last, filters=filters, names=names, lots=lots, lot_chart=lot_chart(lots),
-        sites=services().store.clinical_sites(), **labels())
+        sites=services().store.clinical_sites(chosen["district"]), **chosen, **labels())
 
 
 def lot_chart(lots: list[dict]) -> Markup:
@@ -135,13 +138,14 @@ def deferrals():
         day = clinical.parse_day(request.args.get("day"), today())
     except ClinicalInputError as error:
         return refuse(error)
+    chosen = district_view()
     names = may_see_people(current_staff())
-    found = services().store.deferrals(day, names=names)
+    found = services().store.deferrals(day, names=names, district=chosen["district"])
     if names and (found["due"] or found["recorded"]):
         record(current_staff().id, "view_deferrals", f"deferrals:{day.isoformat()}")
-    counts = services().store.refusal_counts(day - timedelta(days=clinical.STOCK_DAYS - 1), day)
+    counts = services().store.refusal_counts(day - timedelta(days=clinical.STOCK_DAYS - 1), day, chosen["district"])
     return render_template("deferrals.html", title=_("Deferrals"), day=day, due=by_site(found["due"]),
-                           recorded=found["recorded"], counts=counts, names=names, **labels())
+                           recorded=found["recorded"], counts=counts, names=names, **chosen, **labels())
 
 
 @bp.get("/deferrals/<day>/due.xlsx")
@@ -155,7 +159,7 @@ def due_export(day: str):
         chosen = clinical.parse_day(day, today())
     except ClinicalInputError as error:
         return refuse(error)
-    sites = by_site(services().store.deferrals(chosen, names=True)["due"])
+    sites = by_site(services().store.deferrals(chosen, names=True, district=chosen_district())["due"])
     record(current_staff().id, "deferrals_export", f"deferrals:{chosen.isoformat()}")
     return Response(workbook(due_sheets(sites)), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="due-back-{chosen.isoformat()}.xlsx"',
@@ -193,11 +197,12 @@ def stock():
         first, last = clinical.day_range(request.args.get("from"), request.args.get("to"), today())
     except ClinicalInputError as error:
         return refuse(error)
-    lots = services().store.lots_in_use(last - timedelta(days=clinical.STOCK_DAYS - 1), last)
+    chosen = district_view()
+    lots = services().store.lots_in_use(last - timedelta(days=clinical.STOCK_DAYS - 1), last, chosen["district"])
     warnings = [{**lot, "state": clinical.expiry_state(lot["expiry"], last)} for lot in lots]
     return render_template("stock.html", title=_("Stock and wastage"), first=first, last=last,
-                           rows=services().store.stock(first, last),
-                           warnings=[lot for lot in warnings if lot["state"]], **labels())
+                           rows=services().store.stock(first, last, chosen["district"]),
+                           warnings=[lot for lot in warnings if lot["state"]], **chosen, **labels())
 
 
 def labels() -> dict:

@@ -2,7 +2,9 @@
 commune's outreach list (/coverage/<key>, names and all) and its XLSX export, each look and export audited.
 
 Communes are named in URLs by an opaque key (hub/coverage.py commune_key), people never. The figures come from the
-counts hub/store/coverage.py keeps, for today in Vietnam on the hub's clock (Services.clock).
+counts hub/store/coverage.py keeps, for today in Vietnam on the hub's clock (Services.clock). At a province the page has
+the district selector (hub/web/province.py): the province's totals and every district's communes, or one district's;
+a commune's key names its district too (a commune's name may recur in another district).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .. import charts, coverage
 from ..coverage import LEVELS
 from ..district_time import local_day
 from .auth import current_staff, login_required, record, role_required
+from .province import district_view
 
 bp = Blueprint("coverage", __name__, url_prefix="/coverage")
 
@@ -38,28 +41,36 @@ and the space between columns (the band chart); a bar's thickness (the communes 
 @bp.get("")
 @login_required
 def overview():
-    """Every commune (or the one whose key ``commune`` names) by band and level, with the charts."""
-    store = services().store
+    """Every commune (or the one whose key ``commune`` names) by band and level, with the charts; at a province, of
+    every district or of the one chosen (a commune of another district than the one chosen is left out: the district's
+    whole shows)."""
+    store, view = services().store, district_view()
     today = local_day(services().clock())
     key = request.args.get("commune", "")
-    chosen = (find_commune(key) or abort(404)) if key else None
-    report = store.coverage(today, chosen)
-    names = store.coverage_communes()
-    scope = report["communes"][0] if chosen else report["district"]
+    place = (find_commune(key) or abort(404)) if key else None
+    if place and view["district"] not in (None, place[0]):
+        place = None
+    district = place[0] if place else view["district"]
+    report = store.coverage(today, place and place[1], district)
+    named = view["districts"] and not view["district"]  # communes of several districts listed: each says its district
+    chosen = place_name(*place, named) if place else None
+    scope = report["communes"][0] if place else report["district"]
     return render_template(
-        "coverage.html", title=_("Coverage"), report=report, today=today, chosen=chosen, scope=scope,
-        communes=[(coverage.commune_key(name), name) for name in names], levels=LEVELS, labels=LEVEL_LABELS,
-        bar=BAR, may_list=current_staff().role in OUTREACH_ROLES, compared=None if chosen else compare(report))
+        "coverage.html", title=_("Coverage"), report=report, today=today, chosen=chosen, scope=scope, **view,
+        whole=whole_name(view), named=named, levels=LEVELS, labels=LEVEL_LABELS, bar=BAR,
+        communes=[(coverage.commune_key(c, d), place_name(d, c, named)) for d, c in store.coverage_communes(district)],
+        may_list=current_staff().role in OUTREACH_ROLES, compared=None if place else compare(report, named))
 
 
 @bp.get("/<key>")
 @role_required(*OUTREACH_ROLES)
 def outreach(key: str):
     """One commune's outreach list, a page at a time (``page``, from 1), longest waiting first."""
-    commune = find_commune(key) or abort(404)
+    district, name = find_commune(key) or abort(404)
+    commune = place_name(district, name, True)
     today = local_day(services().clock())
     page = page_number(request.args.get("page", "1"))
-    total, rows = services().store.outreach(commune, today, PAGE, (page - 1) * PAGE)
+    total, rows = services().store.outreach(name, today, PAGE, (page - 1) * PAGE, district)
     record(current_staff().id, "outreach_view", f"commune:{key}")
     return render_template(
         "outreach.html", title=_("Outreach: %(commune)s", commune=commune), commune=commune, key=key, today=today,
@@ -70,9 +81,10 @@ def outreach(key: str):
 @role_required(*OUTREACH_ROLES)
 def export(key: str):
     """The whole outreach list of the commune as a spreadsheet, in the page's language."""
-    commune = find_commune(key) or abort(404)
+    district, name = find_commune(key) or abort(404)
+    commune = place_name(district, name, True)
     today = local_day(services().clock())
-    _total, rows = services().store.outreach(commune, today)
+    _total, rows = services().store.outreach(name, today, district=district)
     body = coverage.outreach_workbook(commune, today, rows, str(get_locale()))
     record(current_staff().id, "outreach_export", f"commune:{key}")
     return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", headers={
@@ -81,9 +93,23 @@ def export(key: str):
     })
 
 
-def find_commune(key: str) -> str | None:
-    """The commune whose key this is, or None."""
-    return next((name for name in services().store.coverage_communes() if coverage.commune_key(name) == key), None)
+def find_commune(key: str) -> tuple[str, str] | None:
+    """The place (district, commune) whose key this is, or None."""
+    return next((place for place in services().store.coverage_communes() if coverage.commune_key(place[1], place[0]) == key),
+                None)
+
+
+def place_name(district: str, commune: str, named: bool) -> str:
+    """A commune as the page names it: with its district in brackets where ``named`` (communes of several districts
+    listed together) and it has one."""
+    return f"{commune} ({district})" if named and district else commune
+
+
+def whole_name(view: dict) -> str:
+    """What the page calls all it counts: the district (a district's hub), the province, or the district chosen."""
+    if not view["districts"]:
+        return _("The whole district")
+    return view["district"] or _("The whole province")
 
 
 def page_number(text: str) -> int:
@@ -91,14 +117,16 @@ def page_number(text: str) -> int:
     return int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
 
 
-def compare(report: dict) -> str:
+def compare(report: dict, named: bool) -> str:
     """The communes compared (hub/charts.py bars, SVG): each one's share of its people aged 5 and over with at least one
-    dose and with a complete primary series (fully vaccinated), lowest fully vaccinated first."""
+    dose and with a complete primary series (fully vaccinated), lowest fully vaccinated first; each named with its
+    district where ``named``."""
     rows = sorted(report["communes"], key=lambda place: (place["total"]["primary"]["percent"] is None,
                                                           place["total"]["primary"]["percent"] or 0, place["commune"]))
     series = [charts.Series(str(LEVEL_LABELS[level]), [place["total"][level]["percent"] for place in rows])
               for level in ("one_dose", "primary")]
-    return charts.bars([place["commune"] for place in rows], series, maximum=100, fmt=percent_text, chart_id="commune-chart",
+    names = [place_name(place["district"], place["commune"], named) for place in rows]
+    return charts.bars(names, series, maximum=100, fmt=percent_text, chart_id="commune-chart",
                        title=_("At least one dose and primary series complete, ages 5 and over, by commune (lowest first)"),
                        empty=_("No commune has people aged 5 and over on the roster."))
 

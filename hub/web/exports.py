@@ -21,6 +21,7 @@ from ..reports import export
 from ..reports.platform import Mapping, MappingError, load_mapping
 from .auth import current_staff, login_required, record
 from .people import may_see_people, people_allowed
+from .province import district_view
 from .sides import local_time
 
 logger = logging.getLogger(__name__)
@@ -35,11 +36,11 @@ def gauge():
     if day is None:
         return bad_day()
     mapping, problem = mapping_or_problem()
-    store = services().store
+    store, chosen = services().store, district_view()
     return render_template(
         "exports.html", title=_("Same-day entry into the national platform"), day=day,
-        gauge=export.gauge(store.platform_rows(day)), exports=store.platform_exports(day), problem=problem,
-        mapping=mapping, may_download=may_see_people(current_staff()), local_time=local_time)
+        gauge=export.gauge(store.platform_rows(day, chosen["district"])), exports=store.platform_exports(day),
+        problem=problem, mapping=mapping, may_download=may_see_people(current_staff()), local_time=local_time, **chosen)
 
 
 @bp.post("/platform")

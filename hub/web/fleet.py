@@ -1,7 +1,7 @@
 """GET /kiosks: every enrolled kiosk at a glance, the ones needing attention first: site, state, last heard from,
 outbox backlog (and the one before), watermark, highest and gaps, clock skew and synchronisation, camera rate, software
 version, and the flags of the hub's fleet settings (hub/fleet.py judges them by Services.clock). No personal data:
-every role may see it."""
+every role may see it. At a province: each kiosk's district, and one district's kiosks (``?district=``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from flask_babel import gettext as _, lazy_gettext
 from ..district_time import VIETNAM
 from ..fleet import FLAGS, judge_all, parse_time
 from .auth import login_required
+from .province import district_view
 
 bp = Blueprint("fleet", __name__)
 
@@ -34,10 +35,11 @@ def kiosks():
     """The kiosks page."""
     services = current_app.extensions["hub"]
     now = services.clock()
-    rows = judge_all(services.store.fleet_kiosks(), services.config.fleet, now)
+    chosen = district_view()
+    rows = judge_all(services.store.fleet_kiosks(chosen["district"]), services.config.fleet, now)
     flagged = sum(1 for row in rows if row["flags"])
     return render_template("fleet.html", title=_("Kiosks"), rows=rows, flagged=flagged, settings=services.config.fleet,
-                           gaps_shown=GAPS_SHOWN, now=now)
+                           gaps_shown=GAPS_SHOWN, now=now, **chosen)
 
 
 def local_time(text: str | None, now: datetime) -> str:

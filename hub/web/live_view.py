@@ -4,6 +4,7 @@ the alerts. Needs a request context (the page's language, the catalogue's produc
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from .. import charts
+from .province import own_entries
 
 HISTORY_DAYS = 14
 """The chart of doses per day and site covers this many days, today included."""
@@ -26,7 +28,7 @@ def live_view(data: dict[str, Any]) -> dict[str, Any]:
     by_now = sum(row["count"] for row in kiosk_hours if row["day"] == yesterday and row["hour"] <= data["now_hour"])
     return {
         "today": today, "yesterday": yesterday, "total": totals[today], "yesterday_total": totals[yesterday],
-        "yesterday_by_now": by_now, "sites": site_rows(data["hourly"], today, yesterday),
+        "yesterday_by_now": by_now, "sites": site_rows(data["hourly"], today, yesterday), "entered": own_entries(),
         "hours_chart": hours_chart(kiosk_hours, today, yesterday), "history_chart": history_chart(data["history"], today),
         "kiosks": data["kiosks"], "kiosk_count": data["kiosk_count"],
         "reactions": [{**row, "product_name": product_name(row["product"]) if row["product"] else None}
@@ -36,13 +38,15 @@ def live_view(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def site_rows(hourly: list[dict[str, Any]], today: str, yesterday: str) -> list[dict[str, Any]]:
-    """Per site (None: the district's own entries, last) today's and yesterday's doses, by site."""
-    sites: dict[str | None, dict[str, int]] = {}
+    """Per site (None: the district's own entries, last) today's and yesterday's doses, by site; at a province by
+    district and site (two districts may each have a site of one name)."""
+    sites: dict[tuple[str | None, str | None], dict[str, int]] = {}
     for row in hourly:
-        counts = sites.setdefault(row["site"], {today: 0, yesterday: 0})
+        counts = sites.setdefault((row.get("district"), row["site"]), {today: 0, yesterday: 0})
         counts[row["day"]] += row["count"]
-    order = sorted(sites, key=lambda site: (site is None, site or ""))
-    return [{"site": site, "today": sites[site][today], "yesterday": sites[site][yesterday]} for site in order]
+    order = sorted(sites, key=lambda key: (key[1] is None, key[0] or "", key[1] or ""))
+    return [{"district": district, "site": site, "today": sites[district, site][today],
+             "yesterday": sites[district, site][yesterday]} for district, site in order]
 
 
 def hours_chart(rows: list[dict[str, Any]], today: str, yesterday: str) -> str:
@@ -63,20 +67,30 @@ def history_chart(rows: list[dict[str, Any]], today: str) -> str:
     """A line per busy site (the others together) over the last HISTORY_DAYS days."""
     last = date.fromisoformat(today)
     days = [(last - timedelta(days=n)).isoformat() for n in range(HISTORY_DAYS - 1, -1, -1)]
-    totals: dict[str | None, int] = {}
+    totals: dict[tuple[str | None, str | None], int] = {}
     for row in rows:
-        totals[row["site"]] = totals.get(row["site"], 0) + row["count"]
-    busiest = sorted(totals, key=lambda site: (-totals[site], site or ""))[:LINES]
+        where = (row["site"], row.get("district"))
+        totals[where] = totals.get(where, 0) + row["count"]
+    busiest = sorted(totals, key=lambda where: (-totals[where], where[0] or "", where[1] or ""))[:LINES]
+    shared = {site for site, n in Counter(site for site, _district in busiest).items() if n > 1}
     per: dict[str, dict[str, int]] = {}
-    entered, others = _("Entered by the district"), _("Other sites")  # once: a province's 14 days are 4,000 rows
+    entered, others = own_entries(), _("Other sites")  # once: a province's 14 days are 4,000 rows
     for row in rows:
-        name = (row["site"] or entered) if row["site"] in busiest else others
+        where = (row["site"], row.get("district"))
+        name = line_name(where, entered, shared) if where in busiest else others
         line = per.setdefault(name, {})
         line[row["day"]] = line.get(row["day"], 0) + row["count"]
     series = [charts.Series(name, [per[name].get(day, 0) for day in days]) for name in per]
     labels = [f"{day[8:10]}/{day[5:7]}" for day in days]
     return charts.lines(labels, series, title=_("Doses per day and site, the last 14 days"),
                         empty=_("No doses in the last 14 days."), chart_id="history-chart")
+
+
+def line_name(where: tuple[str | None, str | None], entered: str, shared: set[str | None]) -> str:
+    """A site's line in the history chart: its name, with its district when another line has that name too (two
+    districts' sites of one name; the legend has one row, so names stay short otherwise)."""
+    site, district = where
+    return f"{site or entered} ({district})" if district and site in shared else site or entered
 
 
 def product_name(code: str | None) -> str:

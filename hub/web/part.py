@@ -12,7 +12,8 @@ from .. import credentials
 from ..config import HubConfig
 from ..daily import CutoffWatch
 from ..errors import StoreError
-from ..store.sqlite import SqliteStore, open_store
+from ..store import Store
+from ..store.open import open_store
 from . import Services, WebSettings, create_app
 from .serving import tls_context, workspace_server
 
@@ -22,14 +23,14 @@ logger = logging.getLogger(__name__)
 class WebPart:
     """The workspace's app and server on one store; healthy while the database answers."""
 
-    def __init__(self, store: SqliteStore, host: str, port: int, context: ssl.SSLContext | None = None,
+    def __init__(self, store: Store, db: str | Path, host: str, port: int, context: ssl.SSLContext | None = None,
                  settings: WebSettings | None = None, config: HubConfig | None = None):
         self.store = store
-        self.app = create_app(Services(store, store.path, settings or WebSettings(secret_key=credentials.web_secret()),
+        self.app = create_app(Services(store, db, settings or WebSettings(secret_key=credentials.web_secret()),
                                        config=config or HubConfig()))
         self.server = workspace_server(self.app, host, port, context)
         self.scheme = "https" if context is not None else "http"
-        self.cutoff = CutoffWatch(lambda: open_store(store.path), (config or HubConfig()).report)
+        self.cutoff = CutoffWatch(lambda: open_store(db), (config or HubConfig()).report)
 
     @property
     def url(self) -> str:
@@ -61,5 +62,5 @@ def serve_workspace(db: str | Path, host: str, port: int, tls: tuple[str | None,
     if bool(cert) != bool(key):
         raise ValueError("--tls-cert and --tls-key go together")
     context = tls_context(cert, key) if cert and key else None
-    part = WebPart(open_store(db), host, port, context, config=config)
+    part = WebPart(open_store(db), db, host, port, context, config=config)
     serve([part], f"hub web: workspace at {part.url}", server=part.server)

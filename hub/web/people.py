@@ -55,6 +55,7 @@ EVENT_LABELS = {
     "PersonLeft": lazy_gettext("Left before the injection"),
     "PersonLeftEarly": lazy_gettext("Left the observation early"),
     "PriorityGranted": lazy_gettext("Priority given"),
+    "PriorityRemoved": lazy_gettext("Priority removed at the kiosk"),
     "AefiRecorded": lazy_gettext("Adverse reaction recorded"),
     "AefiAcknowledged": lazy_gettext("Adverse reaction seen by the supervisor"),
     "EventVoided": lazy_gettext("Recorded in error (voided at the kiosk)"),

@@ -18,6 +18,7 @@ from ..reports import forms
 from ..reports.daily import CLASSES, NUMBERS, Discard, Dose, behind, instant
 from .auth import current_staff, login_required, record
 from .people import may_see_people
+from .province import chosen_district, district_view
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -47,6 +48,7 @@ def daily_page():
     """A day (``day``, default today) with its versions; the figures of ``version`` (default the latest), or the
     counts so far when none was issued or ``version=now``."""
     store, settings, now = services().store, services().config.report, services().clock()
+    chosen = district_view()
     day = day_arg(request.args.get("day")) or local_day(now)
     if request.args.get("day") and day_arg(request.args.get("day")) is None:
         return render_template("base.html", title=_("Daily report"), page_error=_(
@@ -55,17 +57,12 @@ def daily_page():
         daily.issue_at_cutoff(store, settings, now)
     versions = store.daily_report_versions(day)
     shown = pick_version(versions, request.args.get("version"))
-    rows = store.day_rows(day)
-    if shown is None:
-        content, late = daily.report(store, day, settings, rows=rows), []
-    else:
-        content = store.daily_report_version(day, shown["version"])["report"]
-        late = daily.arrived_after(rows, shown["cut_at"])
+    content, late = daily.shown(store, day, settings, shown, chosen["district"])
     return render_template(
         "reports_daily.html", title=_("Daily report"), day=day, versions=versions, shown=shown, report=content,
-        late=late, main=MAIN, classes=CLASSES, labels=FIGURE_LABELS, why_labels=WHY_LABELS,
+        late=late or [], main=MAIN, classes=CLASSES, labels=FIGURE_LABELS, why_labels=WHY_LABELS,
         cutoff=settings.cutoff, cut_passed=now >= daily.cut_instant(day, settings), may_list=may_see_people(current_staff()),
-        days=store.daily_report_days(), note_max=NOTE_MAX)
+        days=store.daily_report_days(), note_max=NOTE_MAX, **chosen)
 
 
 @bp.post("/daily/<day>/issue")
@@ -96,14 +93,10 @@ def download(day: str, kind: str):
     when = day_arg(day) or abort(404)
     if kind not in forms.MEDIA_TYPES:
         abort(404)
-    store, settings = services().store, services().config.report
+    store, settings, district = services().store, services().config.report, chosen_district()
     shown = pick_version(store.daily_report_versions(when), request.args.get("version"))
-    rows = store.day_rows(when)
-    if shown is None:
-        content, late, name = daily.report(store, when, settings, rows=rows), None, f"bao-cao-{when}-tam-tinh"
-    else:
-        content = store.daily_report_version(when, shown["version"])["report"]
-        late, name = daily.arrived_after(rows, shown["cut_at"]), f"bao-cao-{when}-v{shown['version']}"
+    content, late = daily.shown(store, when, settings, shown, district)
+    name = f"bao-cao-{when}" + (f"-{district}" if district else "") + (f"-v{shown['version']}" if shown else "-tam-tinh")
     return Response(forms.render(content, kind, late), mimetype=forms.MEDIA_TYPES[kind].split(";")[0], headers={
         "Content-Disposition": f'attachment; filename="{name}.{kind}"', "Cache-Control": "no-store"})
 
@@ -111,8 +104,9 @@ def download(day: str, kind: str):
 @bp.get("/daily/<day>/behind")
 @login_required
 def behind_page(day: str):
-    """The people, doses or discards behind one figure (``figure``) of one site (``site``; none: the district), as the
-    version shown counted them. Names: roles that may see people only; every look is audited."""
+    """The people, doses or discards behind one figure (``figure``) of one site (``site``; none: the district) of a
+    province's ``district`` (none: all), as the version shown counted them. Names: roles that may see people only;
+    every look is audited."""
     when = day_arg(day) or abort(404)
     figure = request.args.get("figure", "")
     if figure not in FIGURE_LABELS and not figure.startswith("age:"):
@@ -123,20 +117,21 @@ def behind_page(day: str):
     store, settings = services().store, services().config.report
     shown = pick_version(store.daily_report_versions(when), request.args.get("version"))
     as_of = instant(shown["cut_at"]) if shown else None
-    site = request.args.get("site") or None
-    found = behind(store.day_rows(when), as_of, daily.rules(store, settings), site, figure)
+    site, chosen = request.args.get("site") or None, district_view()
+    district = chosen["district"]
+    found = behind(store.day_rows(when, district), as_of, daily.rules(store, settings), site, figure, district)
     people = store.people_briefs([row.id_number for row in found if getattr(row, "id_number", None)])
     record(member.id, "view_report_detail", f"report:{when.isoformat()}:{figure}")
     return render_template(
         "reports_behind.html", title=_("Behind a figure"), day=when, figure=figure, site=site, shown=shown,
-        rows=[describe(row, people) for row in found], label=figure_label(figure))
+        rows=[describe(row, people) for row in found], label=figure_label(figure), **chosen)
 
 
 def describe(row, people: dict) -> dict:
     """One listed row: the person (when there is one), what it is and when the hub merged it."""
     person = people.get(getattr(row, "id_number", None) or "")
     kind = "dose" if isinstance(row, Dose) else "discard" if isinstance(row, Discard) else row.kind
-    return {"person": person, "kind": kind, "event_id": row.event_id, "site": row.site,
+    return {"person": person, "kind": kind, "event_id": row.event_id, "site": row.site, "district": row.district,
             "product": getattr(row, "product", None), "lot": getattr(row, "lot_number", None),
             "number": getattr(row, "number", None), "doses": getattr(row, "doses", None),
             "severity": getattr(row, "severity", None), "arrived": local_time(row.arrived),

@@ -6,7 +6,8 @@ file that cannot be read is refused whole, with its reason in the page's
 language; otherwise every row refused comes back with its row number and
 reason, and the rest is imported, all of it or nothing (an import interrupted
 once it is staged is finished later; the imports table shows its state). The roster holds names, so officers may
-not see this page.
+not see this page. At a province's hub (kiosks of several districts) the form asks which district the list belongs
+to, as `hub roster import --district` (hub/roster/district.py).
 
 The workspace refuses request bodies over 64 KiB; only POST /roster/import
 raises that, for itself, to UPLOAD_MAX_BYTES. That is why its CSRF token is
@@ -27,7 +28,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..district_time import local_day
-from ..errors import RosterFileError, RosterImportBusy, RosterImportUnfinished, StoreError
+from ..errors import RosterDistrictError, RosterFileError, RosterImportBusy, RosterImportUnfinished, StoreError
+from ..roster.district import import_district
 from ..roster.files import MAX_FILE_BYTES, MAX_ROWS, parse_roster
 from ..roster.reasons import FILE_REASONS, ROW_REASONS
 from ..roster.template import template
@@ -117,7 +119,20 @@ def upload():
         parsed = parse_roster(data, name, local_day(services().clock()))  # a birth date after today in Vietnam is in the future
     except RosterFileError as exc:
         return refuse(413 if exc.code == "too_large" else 400, file_reason(exc.code), exc.code)
-    return import_parsed(parsed, name)
+    try:
+        district = import_district(request.form.get("district"), services().store.district_names())
+    except RosterDistrictError as exc:
+        return refuse(400, district_reason(exc.code), exc.code)
+    return import_parsed(parsed.in_district(district), name)
+
+
+def district_reason(code: str) -> str:
+    """Why the district of an upload was refused (hub/roster/district.py's codes), in the page's language."""
+    return {
+        "district_needed": _("Choose the district the list belongs to. Nothing was imported."),
+        "unknown_district": _("The workspace has no kiosks of the district chosen. Nothing was imported."),
+        "not_a_province": _("This workspace is a district's: its lists have no district. Nothing was imported."),
+    }[code]
 
 
 def received_file() -> FileStorage | None:
@@ -168,7 +183,7 @@ def roster_page(status: int, *, error: str | None = None, result=None, refused: 
         files = [group for group in files if group.file_name != result.file_name]
     return render_template(
         "roster.html", title=_("Population list"), error=error, result=result, refused=refused, imports=imports,
-        files=files[:FILES_SHOWN], reason=row_reason, import_state=import_state, max_mb=MAX_FILE_BYTES // (1024 * 1024), max_rows=format_number(MAX_ROWS),
+        files=files[:FILES_SHOWN], reason=row_reason, districts=store.district_names(), import_state=import_state, max_mb=MAX_FILE_BYTES // (1024 * 1024), max_rows=format_number(MAX_ROWS),
     ), status
 
 

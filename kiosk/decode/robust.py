@@ -3,10 +3,11 @@
 Frames the first pass misses are mostly defocused or low-contrast codes. When
 the first pass saw a symbol it could not decode, or the locator finds a compact
 textured blob, the decoder crops that region, rescales it to a fixed size and
-tries a short list of fixes (deblurring, sharpening, another binarizer, zbar),
-ordered by how many misses each rescued per millisecond on generated frames
-(bench/README.md). Frames with neither signal, such as idle frames, cost one
-pass and a sub-millisecond locator.
+tries a short list of fixes (deblurring, sharpening, another binarizer,
+inversion, zbar), ordered by how many misses each rescued per millisecond on
+generated frames (bench/README.md). The retries form a ladder (ladder.py) that
+a card held still climbs over consecutive frames. Frames with neither signal,
+such as idle frames, cost one pass and a sub-millisecond locator.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from kiosk.decode import enhance, locate
 from kiosk.decode.base import Code, check_gray
+from kiosk.decode.ladder import Ladder, contains
 from kiosk.decode.zxing import ZxingDecoder, codes_of
 from kiosk.errors import DecoderUnavailable
 
@@ -24,7 +26,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_BUDGET_MS = 40.0
 MAX_REGIONS = 2  # candidate regions tried per frame
 FAILED_MARGIN = 0.2  # grow a detected-but-failed symbol's box by this share per side
-COST_SMOOTHING = 0.2  # weight of the newest measurement in a retry's running cost
 
 
 FIXES = ("none", "wiener", "sharpen", "equalize", "stretch")
@@ -45,6 +46,8 @@ class Retry:
     """Noise-to-signal power for ``wiener``, amount for ``sharpen``."""
     reader: str = "zxing"
     """``zxing`` (local-average binarizer), ``zxing-global`` (global histogram) or ``zbar``."""
+    invert: bool = False
+    """Read the fixed crop with black and white swapped (white-on-black codes)."""
 
     def __post_init__(self):
         if self.fix not in FIXES or self.reader not in READERS:
@@ -54,14 +57,17 @@ class Retry:
     def name(self) -> str:
         """Return a short label such as ``320/wiener2x0.03/zxing``."""
         fix = self.fix if self.fix in ("none", "equalize", "stretch") else f"{self.fix}{self.sigma:g}x{self.strength:g}"
-        return f"{self.size}/{fix}/{self.reader}"
+        return f"{self.size}/{fix}/{self.reader}" + ("/inverted" if self.invert else "")
 
 
 # Chosen from ~150 candidates and ordered greedily by first-pass misses rescued per millisecond, on
 # generated frames (seeds 1234 and 4321, 640x480 and 1280x720) and qr-photos;
-# `python bench/decode.py --retries` re-measures each step (bench/README.md).
+# `python bench/decode.py --retries` re-measures each step (bench/README.md). The inverted crop (white-on-black
+# codes: phone screens in dark mode, some printed slips) reads nothing on those frames but costs a fraction of a
+# millisecond, so it comes early.
 RETRIES: tuple[Retry, ...] = (
     Retry(0, reader="zxing-global"),
+    Retry(0, invert=True),
     Retry(320),
     Retry(0, "stretch", reader="zxing-global"),
     Retry(320, "sharpen", 1.5, 2),
@@ -71,6 +77,7 @@ RETRIES: tuple[Retry, ...] = (
     Retry(440, "wiener", 2, 0.03, reader="zbar"),
     Retry(440, reader="zbar"),
     Retry(320, "sharpen", 3, 1, reader="zbar"),
+    Retry(320, "wiener", 2, 0.03, invert=True),
 )
 
 
@@ -98,8 +105,8 @@ class RobustDecoder:
         self._zbar = None
         self._budget = budget_ms / 1000
         self._retries = tuple(RETRIES if retries is None else retries)
-        self._cost: dict[Retry, float] = {}  # running cost per retry, learnt on this machine
         self._clock = clock
+        self.ladder = Ladder(self._retries, self._budget, clock)
 
     def decode(self, gray) -> list[Code]:
         """Return the QR codes in ``gray``; raise ValueError for a wrong shape/dtype."""
@@ -109,14 +116,19 @@ class RobustDecoder:
         if codes:
             return codes
         regions = self.regions(gray, first)
-        for retry in self._retries:
-            for region in regions:
-                # A retry never run on this machine has cost 0 here, so it runs once to learn its cost.
-                if self._clock() - start + self._cost.get(retry, 0.0) > self._budget:
-                    break
-                codes = self.attempt(gray, region, retry)
-                if codes:
-                    return codes
+        self.ladder.follow(regions)
+        if not regions or not self._retries:
+            return []
+        return self.ladder.climb(start, lambda retry: self.attempt_all(gray, regions, retry, start))
+
+    def attempt_all(self, gray, regions, retry: Retry, start: float) -> list[Code]:
+        """Run ``retry`` on the first region, then on the others while the budget lasts; return what it read."""
+        for index, region in enumerate(regions):
+            if index and self._clock() - start > self._budget:
+                break
+            codes = self.attempt(gray, region, retry)
+            if codes:
+                return codes
         return []
 
     def first_pass(self, gray) -> tuple[list[Code], list]:
@@ -135,14 +147,9 @@ class RobustDecoder:
         return boxes[:MAX_REGIONS]
 
     def attempt(self, gray, region, retry: Retry) -> list[Code]:
-        """Run one retry on one region of ``gray``, update the retry's running cost, return what it read."""
-        began = self._clock()
+        """Run one retry on one region of ``gray``; return what it read."""
         x0, y0, x1, y1 = region
-        codes = self._read(prepare(gray[y0:y1, x0:x1], self._cv2, retry), retry.reader)
-        spent = self._clock() - began
-        known = self._cost.get(retry)
-        self._cost[retry] = spent if known is None else known + COST_SMOOTHING * (spent - known)
-        return codes
+        return self._read(prepare(gray[y0:y1, x0:x1], self._cv2, retry), retry.reader)
 
     def _read(self, image, reader: str) -> list[Code]:
         """Read ``image`` with the named reader (zbar only when libzbar is installed)."""
@@ -167,8 +174,13 @@ class RobustDecoder:
 
 
 def prepare(crop, cv2, retry: Retry):
-    """Return ``crop`` rescaled and fixed as ``retry`` says."""
-    image = enhance.rescale(crop, cv2, retry.size) if retry.size else crop
+    """Return ``crop`` rescaled, fixed and maybe inverted as ``retry`` says."""
+    image = fix(enhance.rescale(crop, cv2, retry.size) if retry.size else crop, cv2, retry)
+    return cv2.bitwise_not(image) if retry.invert else image
+
+
+def fix(image, cv2, retry: Retry):
+    """Return ``image`` with the retry's fix applied."""
     if retry.fix == "wiener":
         return enhance.wiener(image, cv2, retry.sigma, retry.strength)
     if retry.fix == "sharpen":
@@ -185,9 +197,3 @@ def box_of(position) -> tuple[int, int, int, int]:
     points = (position.top_left, position.top_right, position.bottom_right, position.bottom_left)
     xs, ys = [p.x for p in points], [p.y for p in points]
     return min(xs), min(ys), max(xs), max(ys)
-
-
-def contains(outer, inner) -> bool:
-    """Return whether box ``outer`` contains the centre of box ``inner``."""
-    cx, cy = (inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2
-    return outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3]

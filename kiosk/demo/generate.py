@@ -47,7 +47,7 @@ def render(payload: str | None, rng: random.Random, nrng: np.random.Generator) -
 def card(payload: str, rng: random.Random) -> tuple[Image.Image, tuple[int, int], Image.Image]:
     import segno
 
-    qr = segno.make_qr(unicodedata.normalize("NFC", payload), error="m", encoding="utf-8")
+    qr = segno.make_qr(unicodedata.normalize("NFC", payload), error="m", mode="byte", encoding="utf-8")
     matrix = np.array([list(row) for row in qr.matrix], np.uint8)
     module = 4
     symbol = np.kron(1 - matrix, np.ones((module, module), np.uint8)) * 215 + 25

@@ -13,7 +13,7 @@ import math
 from typing import Any, Callable
 
 from .errors import ActionRefused, StaleAction
-from .site import Actor, Site, load_ticket
+from .site import Actor, Site, load_ticket, person_of
 from .states import REASON_MAX_CHARS, check_details, observation_status, step
 
 PRIORITY_FLAGS = ("age65", "pregnant", "disabled", "chronic")
@@ -27,6 +27,8 @@ QUEUE_ORDER = "priority is null, number"
 """The order people are called in, and the board's order: priority first, then by ticket number."""
 CALL_NEXT_ATTEMPTS = 5
 BEFORE_INJECTION = ("waiting", "called", "screening", "cleared")
+MALE = "Nam"
+"""The card's word for a man (kiosk/payloads/cccd.py SEXES)."""
 
 
 def act(
@@ -39,12 +41,13 @@ def act(
     expected_state: str | None = None,
     changes: dict[str, Any] | None = None,
     guard: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    event_extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Take a state action on a ticket and return the updated ticket row.
 
     guard, when given, sees the ticket row inside the transaction once the
     transition is allowed; it may raise to refuse, or return fields written to
-    both the ticket and the event.
+    both the ticket and the event. event_extra goes in the event only (the screening's answers).
     """
     details = details or {}
     now = site.clock.now()
@@ -55,7 +58,7 @@ def act(
         extra = guard(ticket) if guard else {}
         update = {"state": moved.target, "updated_at": now.wall.isoformat(), **(changes or {}), **extra}
         db["tickets"].update(ticket_id, update)
-        payload = {"from": ticket["state"], "to": moved.target, **wire(details), **extra}
+        payload = {"from": ticket["state"], "to": moved.target, **wire(details), **extra, **(event_extra or {})}
         site.emit(db, moved.event, now, payload, ticket=ticket, by=by)
         return {**ticket, **update}
 
@@ -185,18 +188,41 @@ def observation_for(site: Site, ticket: dict[str, Any]):
 
 
 def prioritise(site: Site, ticket_id: int, by: Actor, *, flag: str) -> dict[str, Any]:
-    """Move a person ahead of the queue for a recorded reason (PRIORITY_FLAGS); raise ActionRefused otherwise."""
+    """Move a person ahead of the queue for a recorded reason (PRIORITY_FLAGS); raise ActionRefused otherwise
+    (``unknown_priority``, ``pregnant_male``, ``too_late_for_priority``)."""
     if flag not in PRIORITY_FLAGS:
         raise ActionRefused("unknown_priority", f"unknown priority {flag!r}; one of: {', '.join(PRIORITY_FLAGS)}")
     now = site.clock.now()
     with site.store.write() as db:
-        ticket = load_ticket(db, ticket_id)
-        if ticket["state"] not in BEFORE_INJECTION:
-            raise ActionRefused("too_late_for_priority", f"ticket {ticket['number']} is '{ticket['state']}': priority no longer applies")
+        ticket = before_injection(db, ticket_id)
+        if flag == "pregnant" and person_of(db, ticket["id_number"])["sex"] == MALE:
+            raise ActionRefused("pregnant_male", "a man cannot be pregnant: choose another priority or check the sex")
         update = {"priority": flag, "priority_by": by.id, "updated_at": now.wall.isoformat()}
         db["tickets"].update(ticket_id, update)
         site.emit(db, "PriorityGranted", now, {"flag": flag}, ticket=ticket, by=by)
         return {**ticket, **update}
+
+
+def unprioritise(site: Site, ticket_id: int, by: Actor) -> dict[str, Any]:
+    """Take a priority away (given by mistake): the person goes back to their number's place. Writes PriorityRemoved
+    naming the flag; raises ActionRefused (``no_priority``, ``too_late_for_priority``)."""
+    now = site.clock.now()
+    with site.store.write() as db:
+        ticket = before_injection(db, ticket_id)
+        if ticket["priority"] is None:
+            raise ActionRefused("no_priority", f"ticket {ticket['number']} has no priority")
+        update = {"priority": None, "priority_by": None, "updated_at": now.wall.isoformat()}
+        db["tickets"].update(ticket_id, update)
+        site.emit(db, "PriorityRemoved", now, {"flag": ticket["priority"]}, ticket=ticket, by=by)
+        return {**ticket, **update}
+
+
+def before_injection(db, ticket_id: int) -> dict[str, Any]:
+    """The ticket row while priority still applies; raise ActionRefused(too_late_for_priority) after that."""
+    ticket = load_ticket(db, ticket_id)
+    if ticket["state"] not in BEFORE_INJECTION:
+        raise ActionRefused("too_late_for_priority", f"ticket {ticket['number']} is '{ticket['state']}': priority no longer applies")
+    return ticket
 
 
 def reanchor_observations(site: Site) -> int:

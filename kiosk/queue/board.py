@@ -24,8 +24,9 @@ TICKETS = (
     "where t.day = ? and (? is null or t.id = ?) order by " + QUEUE_ORDER
 )
 DOSES = (
-    "select d.ticket_id, d.product, d.lot_number, d.dose_number, d.override_reason from doses d "
-    "join tickets t on t.id = d.ticket_id where t.day = ? and (? is null or t.id = ?) and d.voided_seq is null"
+    "select d.ticket_id, d.product, d.lot_number, d.dose_number, d.override_reason, d.injection_site, s.name as vaccinator "
+    "from doses d join tickets t on t.id = d.ticket_id left join staff s on s.id = d.vaccinator "
+    "where t.day = ? and (? is null or t.id = ?) and d.voided_seq is null"
 )
 AEFIS = (
     "select a.id, a.ticket_id, a.severity, a.symptoms, a.acknowledged_at from aefi a "
@@ -60,13 +61,14 @@ def board(site: Site) -> dict[str, Any]:
 
 
 def uplink_view(db, day: str) -> dict[str, Any]:
-    """The link to the district hub as the publisher last recorded it: configured, connected, the hub's state, the last acknowledgement."""
+    """The link to the district hub as the publisher last recorded it: configured, connected, the hub's state, the last
+    acknowledgement (HH:MM today, else dd/mm/yyyy HH:MM as staff write dates)."""
     row = uplink(db)
     acked = row["acked_at"]
     return {
         "configured": bool(row["broker"]), "connected": bool(row["connected"]), "hub_state": row["hub_state"],
         "watermark": row["watermark"], "error": row["error"], "unconfirmed": bool(row["unconfirmed"]),
-        "last_ack": None if not acked else acked[11:16] if acked[:10] == day else acked[:16].replace("T", " "),
+        "last_ack": None if not acked else acked[11:16] if acked[:10] == day else f"{acked[8:10]}/{acked[5:7]}/{acked[:4]} {acked[11:16]}",
         "verdicts": verdicts_view(db),
     }
 
@@ -145,7 +147,7 @@ def ticket_view(site: Site, row: dict[str, Any], now: Instant, dose: dict | None
     if dose:
         view["dose"] = {
             "product": dose["product"], "lot_number": dose["lot_number"], "number": dose["dose_number"],
-            "override": dose["override_reason"],
+            "override": dose["override_reason"], "vaccinator": dose["vaccinator"], "site": dose["injection_site"],
         }
     view["aefi"] = [
         {"id": a["id"], "severity": a["severity"], "symptoms": a["symptoms"], "acknowledged": a["acknowledged_at"] is not None}

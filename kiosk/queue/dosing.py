@@ -21,6 +21,8 @@ from .site import Actor, Site, load_ticket, row_or_refuse
 from .states import REASON_MAX_CHARS, step
 
 MAX_DOSES_PER_VIAL = 50
+INJECTION_SITES = ("left_deltoid", "right_deltoid", "left_thigh", "right_thigh")
+"""Where a dose may be given (wire: DoseRecorded dose.site): the upper arm for adults, the thigh for small children."""
 
 
 @dataclass(frozen=True)
@@ -169,14 +171,21 @@ def inject(
     lot_id: int,
     override_reason: str | None = None,
     expected_state: str | None = None,
+    vaccinator: Actor | None = None,
+    injection_site: str | None = None,
 ) -> dict[str, Any]:
     """Record the dose from a lot, start the observation timer, and return the ticket row.
 
     The dose number comes from the person's history. An ineligible dose raises
     NotEligible unless override_reason (recorded with the dose) is given. Opens
-    a new vial of the lot when the opened ones are used up. Raises
+    a new vial of the lot when the opened ones are used up. ``vaccinator`` is who
+    gave the injection (default: ``by``), ``injection_site`` one of INJECTION_SITES
+    (else ActionRefused("bad_injection_site")). Raises
     ActionRefused("clock_not_set") while the wall clock is implausible (1970).
     """
+    if injection_site is not None and injection_site not in INJECTION_SITES:
+        raise ActionRefused("bad_injection_site", f"the injection site must be one of: {', '.join(INJECTION_SITES)}")
+    vaccinator = vaccinator or by
     override = (override_reason or "").strip() or None
     if override is not None and len(override) > REASON_MAX_CHARS:
         raise ActionRefused("bad_reason", f"the override reason must be at most {REASON_MAX_CHARS} characters",
@@ -204,7 +213,7 @@ def inject(
         dose = {
             "ticket_id": ticket_id, "id_number": ticket["id_number"], "product": lot["product"], "lot_id": lot_id,
             "lot_number": lot["lot_number"], "dose_number": number, "given_on": today.isoformat(),
-            "given_at": now.wall.isoformat(), "vaccinator": by.id,
+            "given_at": now.wall.isoformat(), "vaccinator": vaccinator.id, "injection_site": injection_site,
             "override_reason": None if verdict.eligible else override,
         }
         dose["id"] = db["doses"].insert(dose).last_pk
@@ -213,19 +222,22 @@ def inject(
             "observe_boot": now.boot_id, "observe_mono": now.mono, "observe_minimum_s": site.observation_s,
         }
         db["tickets"].update(ticket_id, update)
-        event = site.emit(db, moved.event, now, dose_payload(dose, lot, verdict), ticket=ticket, by=by)
+        event = site.emit(db, moved.event, now, dose_payload(dose, lot, verdict, vaccinator), ticket=ticket, by=by)
         db["doses"].update(dose["id"], {"event_seq": event["seq"]})
         site.emit(db, observed.event, now, {"minimum_s": site.observation_s}, ticket=ticket, by=by)
         return {**ticket, **update}
 
 
-def dose_payload(dose: dict[str, Any], lot: dict[str, Any], verdict: Eligibility) -> dict[str, Any]:
+def dose_payload(dose: dict[str, Any], lot: dict[str, Any], verdict: Eligibility, vaccinator: Actor) -> dict[str, Any]:
     payload = {
         "dose": {
             "product": dose["product"], "lot_number": dose["lot_number"], "expiry": lot["expiry"],
             "number": dose["dose_number"], "booster": verdict.dose.booster if verdict.dose else None, "given_at": dose["given_at"],
+            "vaccinator": {"staff_id": vaccinator.id, "name": vaccinator.name},
         },
     }
+    if dose["injection_site"]:
+        payload["dose"]["site"] = dose["injection_site"]
     if dose["override_reason"]:
         payload["override"] = {"reason_code": verdict.reason, "reason": dose["override_reason"]}
     return payload

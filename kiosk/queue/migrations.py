@@ -171,7 +171,12 @@ def m008_refusal_codes(db: sqlite_utils.Database) -> None:
     db["tickets"].add_column("reason_code", str)
 
 
+def m009_injection_site(db: sqlite_utils.Database) -> None:
+    """Where each dose was given (kiosk/queue/dosing.py INJECTION_SITES); null on older doses."""
+    db["doses"].add_column("injection_site", str)
+
+
 MIGRATIONS = [
     m001_people_and_tickets, m002_workflow, m003_uplink, m004_voided_doses, m005_sign_in, m006_confirmed_by_the_hub,
-    m007_identity_questions, m008_refusal_codes,
+    m007_identity_questions, m008_refusal_codes, m009_injection_site,
 ]

@@ -107,3 +107,14 @@ def drop_ended(db: sqlite_utils.Database, limits: Limits, now: Instant) -> None:
 
 def digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+SIGNED_IN = (
+    "select distinct s.id, s.name, s.role from staff s join staff_sessions x on x.staff_id = s.id "
+    "where s.active = 1 and x.boot_id = ? and ? - x.seen_mono < ? and ? - x.started_mono < ? order by s.name"
+)
+
+
+def signed_in_staff(db: sqlite_utils.Database, limits: Limits, now: Instant) -> list[dict]:
+    """The active members with a live session at ``now`` (id, name, role), by name: who may have given a dose."""
+    return list(db.query(SIGNED_IN, [now.boot_id, now.mono, limits.idle_seconds, now.mono, limits.lifetime_seconds]))

@@ -56,14 +56,23 @@ class Feedback:
             device.close()
 
 
-def choose_factory(settings: FeedbackSettings):
-    """The pin factory the settings ask for; simulated pins when disabled or when this is not a Pi."""
+def choose_factory(settings: FeedbackSettings, *, strict: bool = False):
+    """The pin factory the settings ask for; simulated pins when disabled or when this is not a Pi. A factory the
+    settings name that cannot start (lgpio missing, no GPIO chip) raises when ``strict`` (kiosk doctor says why); else
+    it is logged and the pins are simulated: the kiosk goes on checking people in, without its lights and buzzer."""
     from gpiozero.pins.mock import MockFactory
 
     if not settings.enabled or settings.pin_factory == "mock":
         return MockFactory()
     if settings.pin_factory != "auto":
-        return load_factory(settings.pin_factory)
+        try:
+            return load_factory(settings.pin_factory)
+        except Exception as exc:  # ImportError, OSError, gpiozero's own: whatever stops the factory, the scan goes on
+            if strict:
+                raise
+            logger.error("GPIO pin factory %r cannot start (%s): LEDs and buzzer are off; `kiosk doctor` says why",
+                         settings.pin_factory, exc)
+            return MockFactory()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", GPIOZeroWarning)  # the fallback chain warns per factory it tries

@@ -73,12 +73,13 @@ class Scanner(Loop):
         hold_seconds: float = 3.0,
         reopen_seconds: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         super().__init__()
         self.open_camera = open_camera
         self.decoder = decoder
         self.handle = handle
-        self.pacer = Pacer(max_fps, clock=clock)
+        self.pacer = Pacer(max_fps, clock=clock, sleep=sleep)
         self.debouncer = Debouncer(hold_seconds)
         self.reopen_seconds = reopen_seconds
         self.clock = clock

@@ -41,7 +41,7 @@ class ScanPart:
         camera = self.config.camera
         return open_source(
             camera.source, width=camera.width, height=camera.height, fps=camera.fps,
-            repeat=camera.replay_repeat, loop=camera.replay_loop,
+            repeat=camera.replay_repeat, loop=camera.replay_loop, settings=camera,
         )
 
     def publish_outcome(self, outcome: ScanOutcome) -> None:

@@ -13,7 +13,13 @@
   GAP_GRACE_SECONDS.
 - While the hub says it is online and its watermark has not moved for
   ``resend_seconds`` although rows beyond it were sent, the cursor goes back
-  to watermark + 1.
+  to watermark + 1. Each such rewind that brings no acknowledgement doubles
+  the wait before the next, up to RESEND_MAX_SECONDS: a hub status that stays
+  "online" while nothing can reach the acknowledging hub (a district bridged
+  to a province that is down, docs/province.md) would otherwise have every
+  kiosk queue its whole backlog again at the broker every ``resend_seconds``.
+  A watermark that moves, a hub coming online or a new connection starts again
+  from ``resend_seconds``.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 REJECT_MIN_SECONDS = 0.5
 REJECT_MAX_SECONDS = 15.0
+RESEND_MAX_SECONDS = 900.0
+"""The longest wait between two rewinds to an online hub that acknowledges nothing (see the module's docstring)."""
 GAP_GRACE_SECONDS = 2.0
 """A gap sequence number is re-sent again only after this long: acks keep listing a gap until the re-sent row lands."""
 
@@ -48,6 +56,8 @@ class Flow:
         """One row at a time until the broker takes one."""
         self.quiet_since = now
         self.hub_online = False
+        self.silent_rewinds = 0
+        """Rewinds since the watermark last moved (or the hub came online): each doubles the wait for the next."""
 
     @property
     def outstanding(self) -> bool:
@@ -62,6 +72,7 @@ class Flow:
         self.resends.clear()
         self.hold_until = 0.0
         self.quiet_since = now
+        self.silent_rewinds = 0
 
     def room(self, now: float) -> int:
         """How many rows may be sent now (0 while holding after a refusal)."""
@@ -110,6 +121,7 @@ class Flow:
         moved = watermark != self.watermark
         if watermark > self.watermark:
             self.quiet_since = now
+            self.silent_rewinds = 0
         elif watermark < self.watermark:
             logger.warning("the hub's watermark went back from %d to %d: sending again from %d", self.watermark, watermark, watermark + 1)
             self.cursor = watermark + 1
@@ -137,11 +149,18 @@ class Flow:
         online = state == "online"
         if online and not self.hub_online:
             self.quiet_since = now
+            self.silent_rewinds = 0
         self.hub_online = online
 
+    @property
+    def silence_allowed(self) -> float:
+        """Seconds of silence from the online hub before the next rewind: resend_seconds, doubled per silent rewind."""
+        return min(self.resend_seconds * 2 ** self.silent_rewinds, max(self.resend_seconds, RESEND_MAX_SECONDS))
+
     def rewind_if_silent(self, now: float) -> bool:
-        """Go back to watermark + 1 when the online hub has acknowledged nothing for resend_seconds; True when it did."""
-        if not (self.hub_online and self.outstanding) or now - self.quiet_since < self.resend_seconds:
+        """Go back to watermark + 1 when the online hub has acknowledged nothing for ``silence_allowed``; True when it
+        did."""
+        if not (self.hub_online and self.outstanding) or now - self.quiet_since < self.silence_allowed:
             return False
         logger.info(
             "the hub is online but acknowledged nothing past %d for %.0f s: sending again from %d",
@@ -149,4 +168,5 @@ class Flow:
         )
         self.cursor = self.watermark + 1
         self.quiet_since = now
+        self.silent_rewinds = min(self.silent_rewinds + 1, 32)
         return True

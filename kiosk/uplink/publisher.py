@@ -1,4 +1,5 @@
-"""The publisher: moves outbox rows to the district hub over MQTT v5 until the hub's watermark covers them.
+"""The publisher: moves outbox rows to the district hub over MQTT v5 until the hub's watermark covers them (and the
+province's too, with ``hub.province_acks``: kiosk/uplink/sources.py).
 
 One thread does everything: `run` calls paho's ``loop()`` itself, so the
 callbacks, the decisions (`Flow`) and the SQLite writes all happen on it, with
@@ -32,6 +33,7 @@ from .confirm import Confirmer
 from .flow import Flow
 from .link import Backoff, Session, check_settings, connect, delivered, describe, new_client, parse_broker
 from .progress import Progress, summary
+from .sources import NAMES, Heard, ack_topics
 from .status import CameraRate, status_message
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,9 @@ class Publisher(Loop):
         self.clock = clock or Clock()
         self.monotonic = monotonic
         self.topics = {kind: wire.topic(self.kiosk, kind) for kind in wire.KIOSK_KINDS}
+        self.ack_topics = ack_topics(self.kiosk, self.settings.province_acks)
+        """topic -> source of each acknowledgement this kiosk waits for."""
+        self.heard = Heard(tuple(self.ack_topics.values()))
         self.beat = monotonic()
         """When the loop last went round, for the watchdog."""
         self.flow = Flow(self.settings.window, self.settings.ahead, self.settings.resend_seconds, self.beat)
@@ -189,7 +194,7 @@ class Publisher(Loop):
         self.errors.pop("connect", None)
         logger.info("connected to %s (session present: %s)", self.broker, flags.session_present)
         options = SubscribeOptions(qos=1)
-        result, _mid = client.subscribe([(self.topics[wire.ACK], options), (wire.HUB_STATUS_TOPIC, options)])
+        result, _mid = client.subscribe([*((name, options) for name in self.ack_topics), (wire.HUB_STATUS_TOPIC, options)])
         if result != mqtt.MQTT_ERR_SUCCESS:
             self.fail("subscribe", f"cannot subscribe: {mqtt.error_string(result)}")
         self.flow.restart(self.session.connected_at)
@@ -280,24 +285,36 @@ class Publisher(Loop):
     def on_message(self, client, userdata, message) -> None:
         self.session.heard_at = self.monotonic()
         try:
-            if message.topic == self.topics[wire.ACK]:
-                self.take_ack(wire.parse_ack(self.kiosk, message.payload))
+            if message.topic in self.ack_topics:
+                self.take_ack(self.ack_topics[message.topic], wire.parse_ack(self.kiosk, message.payload))
             elif message.topic == wire.HUB_STATUS_TOPIC:
                 self.hub_state = wire.parse_hub_status(message.payload)["state"] if message.payload else None
                 self.flow.hub_state(self.hub_state, self.monotonic())
         except wire.Rejected as exc:
             logger.warning("ignored a malformed message on %s: %s", message.topic, exc.reason)
 
-    def take_ack(self, ack: wire.Ack) -> None:
+    def take_ack(self, source: str, ack: wire.Ack) -> None:
+        """Take one source's acknowledgement; act on the lower of the sources' latest (kiosk/uplink/sources.py)."""
         last = outbox.last_seq(self.store.db)
         if ack.watermark > last:
             # The hub has events of this kiosk id that this database never recorded (a kiosk id reused with a new
             # database): marking our rows done would hide that, so the acknowledgement is not taken.
-            self.fail("ack", f"the hub acknowledges up to {ack.watermark} but this kiosk's outbox ends at {last}: "
+            self.fail("ack", f"{NAMES[source]} acknowledges up to {ack.watermark} but this kiosk's outbox ends at {last}: "
                              "is this kiosk id used by another kiosk or database?")
             return
-        self.flow.acknowledged(ack.watermark, ack.gaps, self.monotonic())
+        chosen = self.heard.hear(source, ack)
+        if chosen is not None:
+            self.act_on(chosen)
+
+    def act_on(self, ack: wire.Ack) -> None:
+        """Confirm what the acknowledgement says the hub holds; let the flow go on from it and send its gaps."""
         self.confirm(ack)
+        # The flow goes no further than what this kiosk confirmed: events the hub says it settled with a text this
+        # kiosk did not write (a forgery that got in first) are still sent, so that the hub sees them and records the
+        # dispute. A hub whose watermark went back below it (a restored database) has everything after it sent again;
+        # a hub that gives no chain confirms nothing, and its watermark is taken as it is.
+        settled = min(ack.watermark, self.confirmer.confirmed) if ack.chain else ack.watermark
+        self.flow.acknowledged(settled, ack.gaps, self.monotonic())
 
     def confirm(self, ack: wire.Ack) -> None:
         """Mark what the acknowledgement confirms the hub holds as this kiosk wrote it; name what it does not."""

@@ -20,8 +20,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 PRIVATE = {"id_number"}
 """Fields of a changed row the API does not echo back."""
-TICKET_ACTIONS = ("call", "screen", "clear", "requeue", "defer", "refuse", "inject", "release", "leave", "leave_early",
-                  "prioritise", "aefi", "void_dose")
+TICKET_ACTIONS = ("call", "screen", "clear", "screening", "requeue", "defer", "refuse", "inject", "release", "leave",
+                  "leave_early", "prioritise", "unprioritise", "aefi", "void_dose")
 LOT_ACTIONS = ("open_vial", "waste", "close_lot")
 QUESTION_ACTIONS = ("confirm_identity", "dismiss_identity")
 OTHER_ACTIONS = ("check_in", "call_next", "open_lot")

@@ -11,6 +11,10 @@ import queue
 import threading
 from typing import Iterator
 
+from flask import has_request_context, request
+
+from staffweb.auth import SessionCookie
+
 from ..notices import live_messages
 
 KEEPALIVE_SECONDS = 15.0
@@ -81,3 +85,17 @@ def feeder(live: Live):
             live.publish(message)
 
     return publish
+
+
+LIVE_REFRESH = "X-Live-Refresh"
+"""The header of a page's background refresh (supervisor.js)."""
+
+
+class LiveSessionCookie(SessionCookie):
+    """The session cookie, left alone by background refreshes: a refresh that set the cookie as it was when it started
+    would undo a change (the language chosen meanwhile) whose answer arrived first."""
+
+    def should_set_cookie(self, app, session) -> bool:
+        if has_request_context() and request.headers.get(LIVE_REFRESH) and not session.modified:
+            return False
+        return super().should_set_cookie(app, session)

@@ -9,6 +9,7 @@ written.
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -16,14 +17,21 @@ from flask_babel import gettext as _
 
 from ..errors import PayloadRejected, Refusal, StoreError
 from ..payloads import manual_card, parse_payload
-from ..queue import actions, aefi, corrections, dosing, questions
+from ..queue import actions, aefi, corrections, dosing, questions, screening
 from ..queue.checkin import Ticket, check_in
 from ..queue.errors import (
     ActionRefused, DetailsInvalid, IdentityMismatch, NotEligible, StaleAction, TransitionRefused, UnknownTicket,
 )
+from ..queue.sessions import signed_in_staff
 from ..queue.site import Site
 from ..queue.staff import Staff
+from ..queue.states import REASON_MAX_CHARS
+from .auth import session_limits
 from .i18n import in_language
+from .labels import QUESTION_LABELS, field_label
+
+DMY = re.compile(r"[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{4}")
+"""A date as Vietnamese staff write it: dd/mm/yyyy."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,7 @@ class Fields:
         value = self.values.get(name)
         value = "" if value is None else str(value).strip()
         if not value and required:
-            raise Refusal(400, "missing_field", _("Please fill in: %(field)s.", field=name), {"field": name})
+            raise Refusal(400, "missing_field", _("Please fill in: %(field)s.", field=field_label(name)), {"field": name})
         return value or None
 
     def number(self, name: str, *, required: bool = True) -> int | None:
@@ -50,15 +58,31 @@ class Fields:
         if value is None:
             return None
         if not (value.isascii() and value.isdigit() and len(value) < 10):
-            raise Refusal(400, "bad_field", _("%(field)s must be a whole number.", field=name), {"field": name})
+            raise Refusal(400, "bad_field", _("%(field)s must be a whole number.", field=field_label(name)), {"field": name})
         return int(value)
 
-    def date(self, name: str) -> datetime.date:
-        value = self.text(name)
+    def date(self, name: str, *, required: bool = True) -> datetime.date | None:
+        """A date typed as staff write it (dd/mm/yyyy) or as a date input or the API sends it (yyyy-mm-dd)."""
+        value = self.text(name, required=required)
+        if value is None:
+            return None
         try:
+            if DMY.fullmatch(value):
+                day, month, year = (int(part) for part in re.split(r"[/.-]", value))
+                return datetime.date(year, month, day)
             return datetime.date.fromisoformat(value)
         except ValueError:
-            raise Refusal(400, "bad_field", _("%(field)s must be a date (yyyy-mm-dd).", field=name), {"field": name}) from None
+            raise Refusal(400, "bad_field", _("%(field)s: write the date as dd/mm/yyyy.", field=field_label(name)),
+                          {"field": name}) from None
+
+    def answers(self) -> dict[str, Any]:
+        """The screening checklist's answers: a JSON object, or a form's ``answer_<question>`` fields of "yes"/"no"."""
+        given = self.values.get("answers")
+        if isinstance(given, dict):
+            return given
+        words = {"yes": True, "no": False}
+        return {key[len("answer_"):]: words.get(str(value), value) for key, value in self.values.items()
+                if key.startswith("answer_")}
 
 
 def ticket_command(use_case: Callable, **fields: Callable[[Fields], Any]) -> Callable:
@@ -70,13 +94,40 @@ def ticket_command(use_case: Callable, **fields: Callable[[Fields], Any]) -> Cal
 
 
 def inject(site: Site, by: Staff, form: Fields) -> dict[str, Any]:
-    override = form.text("override", required=False)
+    """The dose from a lot; the ticket page sends one override field per lot the person is not eligible for."""
+    lot = form.number("lot")
+    override = form.text("override", required=False) or form.text(f"override_{lot}", required=False)
     if override and by.role != "supervisor":
         raise Refusal(403, "forbidden", _("Only a supervisor may override eligibility."))
     return dosing.inject(
-        site, form.number("ticket"), by, lot_id=form.number("lot"), override_reason=override,
-        expected_state=form.text("expect", required=False),
+        site, form.number("ticket"), by, lot_id=lot, override_reason=override,
+        expected_state=form.text("expect", required=False), vaccinator=vaccinator(site, by, form),
+        injection_site=form.text("injection_site", required=False),
     )
+
+
+def vaccinator(site: Site, by: Staff, form: Fields) -> Staff:
+    """Who gave the injection: one of the staff signed in now (default: whoever records it)."""
+    chosen = form.number("vaccinator", required=False)
+    if chosen is None or chosen == by.id:
+        return by
+    for member in signed_in_staff(site.store.db, session_limits(), site.clock.now()):
+        if member["id"] == chosen:
+            return Staff(member["id"], member["name"], member["role"])
+    raise Refusal(409, "unknown_vaccinator", _("Choose the vaccinator among the staff signed in now."))
+
+
+def record_screening(site: Site, by: Staff, form: Fields) -> dict[str, Any]:
+    """The screening checklist: its answers decide (clear, defer or not vaccinated); the note or the "yes" answers
+    are the reason a deferred or refused ticket shows."""
+    answers = form.answers()
+    note = form.text("reason", required=False)
+    yes = [str(QUESTION_LABELS[q]) for q, value in answers.items() if value is True and q in QUESTION_LABELS]
+    reason = note or ("; ".join(yes) or _("Screening"))[:REASON_MAX_CHARS]
+    ticket = screening.record_screening(
+        site, form.number("ticket"), by, answers=answers, reason=reason, return_on=form.date("return_on", required=False),
+        expected_state=form.text("expect", required=False))
+    return {**ticket, "outcome": ticket["state"] if ticket["state"] != "refused" else ticket["reason_code"]}
 
 
 def manual_check_in(site: Site, by: Staff, form: Fields) -> dict[str, Any]:
@@ -90,6 +141,11 @@ def manual_check_in(site: Site, by: Staff, form: Fields) -> dict[str, Any]:
         raise Refusal(403, "forbidden", _("Only a supervisor may confirm corrected details."))
     first = form.text("id_number")
     today = site.clock.now().wall.date()
+    if "|" not in first and not (first.isascii() and first.isdigit() and len(first) == 12):
+        digits = sum(c.isdigit() for c in first)
+        raise Refusal(400, "bad_id_number", _(
+            "The ID number has 12 digits; this one has %(n)d characters (%(digits)d digits). Check it on the card.",
+            n=len(first), digits=digits), {"field": "id_number"})
     if "|" in first:
         card, source = parse_payload(first, today=today), "handheld"
     else:
@@ -131,6 +187,8 @@ COMMANDS: dict[str, Command] = {
     "release": Command(ticket_command(actions.release, reason=lambda f: f.text("reason", required=False))),
     "inject": Command(inject),
     "prioritise": Command(lambda site, by, form: actions.prioritise(site, form.number("ticket"), by, flag=form.text("flag"))),
+    "unprioritise": Command(lambda site, by, form: actions.unprioritise(site, form.number("ticket"), by)),
+    "screening": Command(record_screening),
     "aefi": Command(lambda site, by, form: aefi.record_aefi(
         site, form.number("ticket"), by, severity=form.text("severity"), symptoms=form.text("symptoms"))),
     "acknowledge": Command(lambda site, by, form: aefi.acknowledge_aefi(site, form.number("aefi"), by)),
@@ -167,6 +225,7 @@ def perform(site: Site, by: Staff, name: str, values: Mapping[str, Any]) -> dict
 REFUSALS = {
     "already_acknowledged": lambda **p: _("This alarm was already acknowledged.", **p),
     "already_voided": lambda **p: _("This dose was already voided.", **p),
+    "bad_injection_site": lambda **p: _("Choose where the injection was given: left or right arm, left or right thigh.", **p),
     "bad_doses_per_vial": lambda **p: _("Doses per vial must be a whole number from 1 to 50.", **p),
     "bad_lot_number": lambda **p: _("The lot number must be 1 to %(max)d characters.", **p),
     "bad_reason": lambda **p: _("Give a reason of 1 to %(max)d characters.", **p),
@@ -180,11 +239,15 @@ REFUSALS = {
     "lot_expired": lambda **p: _("This lot is past its expiry date: it must not be used.", **p),
     "lot_from_another_day": lambda **p: _("This lot was opened on another day: open it again for today.", **p),
     "no_such_desk": lambda **p: _("There is no desk with this number at this site.", **p),
+    "no_priority": lambda **p: _("This ticket has no priority to remove.", **p),
     "no_dose": lambda **p: _("This ticket has no recorded dose to void.", **p),
     "nobody_waiting": lambda **p: _("Nobody is waiting.", **p),
     "not_vaccinated": lambda **p: _("This person has no recorded dose: a reaction is recorded after an injection.", **p),
     "observation_not_over": lambda **p: _("The observation is not over (%(minutes)d min left): give a reason to release early.", **p),
+    "pregnant_male": lambda **p: _("This person is recorded as a man: \"pregnant\" does not apply. Check the answer or the person's sex.", **p),
     "question_closed": lambda **p: _("This identity question was already settled.", **p),
+    "return_date_needed": lambda **p: _("The answers defer this person: give the date to come back.", **p),
+    "screening_incomplete": lambda **p: _("Answer every screening question with yes or no.", **p),
     "too_late_for_priority": lambda **p: _("Priority no longer applies at this step.", **p),
     "too_many_doses": lambda **p: _("This person already has the most doses the records can hold (%(max)d): a new one cannot be recorded.", **p),
     "unknown_aefi": lambda **p: _("There is no such adverse reaction.", **p),
@@ -194,6 +257,15 @@ REFUSALS = {
     "unknown_question": lambda **p: _("There is no such identity question.", **p),
 }
 """Each ActionRefused code's sentence in the user's language, filled with its params; the English detail goes in ``why``."""
+
+
+def detail_message(key: str) -> str:
+    """What is wrong with an action's detail, in words (DetailsInvalid names the key only)."""
+    if key == "return_on":
+        return _("The date to come back must be after today.")
+    if key == "reason":
+        return _("Give a reason of 1 to %(max)d characters.", max=REASON_MAX_CHARS)
+    return _("Please check the field: %(field)s.", field=field_label(key))
 
 
 def refusal_for(exc: Exception) -> Refusal:
@@ -209,7 +281,7 @@ def refusal_for(exc: Exception) -> Refusal:
     if isinstance(exc, TransitionRefused):
         return Refusal(409, "not_allowed", _("This step is not possible for this ticket now. Nothing was changed."), {"state": exc.state, "action": exc.action})
     if isinstance(exc, DetailsInvalid):
-        return Refusal(400, "bad_field", _("Please check the field: %(field)s.", field=exc.key), {"field": exc.key, "why": str(exc)})
+        return Refusal(400, "bad_field", detail_message(exc.key), {"field": exc.key, "why": str(exc)})
     if isinstance(exc, NotEligible):
         verdict = exc.eligibility
         return Refusal(409, "not_eligible", in_language(verdict.message_en, verdict.message_vi), {"reason": verdict.reason})

@@ -19,36 +19,25 @@ from wire import limits
 
 from ..errors import Refusal
 from ..queue.actions import PRIORITY_FLAGS, REFUSAL_CODES
-from ..queue.aefi import SEVERITIES
-from ..queue.board import board, lots_view, ticket_details
+from ..queue.aefi import SEVERITIES, open_alarms
+from ..queue.board import alarm_view, board, lots_view, ticket_details
+from ..queue.dosing import INJECTION_SITES
+from ..queue.screening import ONLY_FOR_WOMEN, QUESTIONS
+from ..queue.sessions import signed_in_staff
 from ..queue.errors import UnknownTicket
 from ..queue.questions import find_question, question_values
-from .auth import current_staff, login_required, safe_next
+from .auth import current_staff, login_required, safe_next, session_limits
+from .done import done_message
 from .health import scanner_report
 from .staff_actions import perform
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+DEFAULT_DEFERRAL_DAYS = 7
+"""The return date the screening form suggests for a deferral; staff change it."""
 
 
-STATE_LABELS = {
-    "waiting": L("Waiting"), "called": L("Called"), "screening": L("Screening"), "cleared": L("Cleared"),
-    "injected": L("Injected"), "observing": L("Observing"), "released": L("Released"), "deferred": L("Deferred"),
-    "refused": L("Refused"), "left": L("Left"), "left_early": L("Left early"),
-}
-ACTION_LABELS = {
-    "call": L("Call"), "screen": L("Arrived"), "clear": L("Cleared to vaccinate"), "inject": L("Record dose"),
-    "observe": L("Observe"), "release": L("Release"), "defer": L("Defer"), "refuse": L("Not vaccinated"),
-    "requeue": L("Back to queue"), "leave": L("Left"), "leave_early": L("Left early"),
-}
-QUICK_ACTIONS = ("call", "screen", "clear", "requeue", "release")
-"""Actions the board offers as one tap; the others need details and live on the ticket's page."""
-FLAG_LABELS = {"age65": L("65 or older"), "pregnant": L("Pregnant"), "disabled": L("Disability"), "chronic": L("Chronic illness")}
-SEVERITY_LABELS = {"mild": L("Mild"), "moderate": L("Moderate"), "severe": L("Severe")}
-REFUSAL_CODE_LABELS = {
-    "declined": L("Declined vaccination"), "contraindicated": L("Contraindicated"),
-    "referred": L("Referred to hospital for vaccination"),
-}
-"""Why a person was not vaccinated (REFUSAL_CODES), as the refuse form and the board name it."""
+QUICK_ACTIONS = ("call", "screen", "requeue", "release")
+"""Actions the board offers as one tap; the others need details (screening needs its checklist) and live on the ticket's page."""
 IDENTITY_LABELS = {
     "full_name": L("Full name"), "birth_date": L("Date of birth"), "sex": L("Sex"), "old_id": L("Old ID number"),
 }
@@ -73,13 +62,25 @@ def services():
 @bp.context_processor
 def labels() -> dict:
     return {
-        "state_labels": STATE_LABELS, "action_labels": ACTION_LABELS, "quick_actions": QUICK_ACTIONS,
-        "flag_labels": FLAG_LABELS, "severity_labels": SEVERITY_LABELS, "warning_labels": WARNING_LABELS,
-        "refusal_reasons": REFUSAL_REASONS,
-        "refusal_code_labels": REFUSAL_CODE_LABELS,
+        "quick_actions": QUICK_ACTIONS, "warning_labels": WARNING_LABELS, "refusal_reasons": REFUSAL_REASONS,
         "identity_labels": IDENTITY_LABELS,
         "limits": limits,  # the forms' maxlength: what the hub would refuse, the browser does not let through
+        "alarms": severe_alarms,  # every supervisor page shows a severe reaction nobody has acknowledged
     }
+
+
+def severe_alarms() -> list[dict]:
+    """The severe reactions nobody has acknowledged yet, for the banner on every supervisor page."""
+    db = services().store.db
+    return [alarm_view(db, row) for row in open_alarms(db)]
+
+
+@bp.after_request
+def not_stored(response):
+    """Pages with names on them are never kept in the browser's cache: a page shown again after the language switch's
+    redirect or the back button is drawn anew (Chromium otherwise showed the board from before the switch)."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/")
@@ -103,6 +104,13 @@ def ticket_page(ticket_id: int):
         return render_ticket(ticket_id)
     except UnknownTicket:
         return render_board(error=_("There is no such ticket."), status=404)
+
+
+@bp.get("/alarms")
+@login_required
+def alarms_fragment():
+    """The severe-reaction banner alone, for every page's live refresh."""
+    return render_template("_alarms.html", next_page=safe_next(request.args.get("next")) or url_for("supervisor.home"))
 
 
 @bp.get("/checkin")
@@ -201,16 +209,6 @@ def render_question(question_id: int, error: str | None = None, status: int = 20
                            values={}), status
 
 
-def done_message(name: str, result: dict) -> str:
-    if name == "dismiss_identity":
-        return _("The identity question is closed; nobody was checked in.")
-    if name in ("check_in", "confirm_identity"):
-        return _("Checked in: ticket %(number)d.", number=result["number"])
-    if "number" in result:
-        return _("Done: ticket %(number)d.", number=result["number"])
-    return _("Done.")
-
-
 def board_context() -> dict:
     site = services().site
     return {
@@ -235,10 +233,13 @@ def render_board(error: str | None = None, status: int = 200):
 def render_ticket(ticket_id: int, error: str | None = None, status: int = 200):
     site = services().site
     details = ticket_details(site, ticket_id)
+    now = site.clock.now()
     context = {
         **details, "flags": PRIORITY_FLAGS, "severities": SEVERITIES, "refusal_codes": REFUSAL_CODES,
-        "tomorrow": (site.clock.now().wall.date() + datetime.timedelta(days=1)).isoformat(),
-        "scanner": scanner_report(services()), "desks": site.settings.desks,
+        "tomorrow": now.wall.date() + datetime.timedelta(days=1), "desks": site.settings.desks,
+        "come_back": now.wall.date() + datetime.timedelta(days=DEFAULT_DEFERRAL_DAYS),
+        "questions": [q for q in QUESTIONS if not (q in ONLY_FOR_WOMEN and details["person"]["sex"] == "Nam")],
+        "staff_here": signed_in_staff(site.store.db, session_limits(), now), "injection_sites": INJECTION_SITES,
     }
     title = _("Ticket %(number)d", number=details["ticket"]["number"])
     return render_template("ticket.html", title=title, error=error, **context), status

@@ -100,12 +100,25 @@ def test_ok__frame_without_code_yields_nothing(decoders, name, kind):
     assert decoders[name].decode(idle_frames()[kind]) == []
 
 
+def held(decoder, frame, frames=4 * len(RETRIES)):
+    """Return what ``decoder`` reads of ``frame`` held still: the codes of the first of ``frames`` copies that reads.
+
+    One frame's budget holds as many retries as the machine's speed allows, and the shared decoder's ladder
+    may stand anywhere after the last test; held still, every retry runs within a few frames on any machine.
+    """
+    for _ in range(frames):
+        codes = decoder.decode(frame)
+        if codes:
+            return codes
+    return []
+
+
 @pytest.mark.parametrize("ppm, sigma", [(3, 1.5), (3, 1.8)])
 def test_ok__robust_retries_read_a_blurred_code_the_first_pass_misses(decoders, ppm, sigma):
     frame = render(CCCD, ppm=ppm, sigma=sigma)
     first_pass, _ = decoders["robust"].first_pass(frame)
     assert first_pass == [], "precondition: plain zxing-cpp must miss this frame"
-    assert [c.text for c in decoders["robust"].decode(frame)] == [CCCD]
+    assert [c.text for c in held(decoders["robust"], frame)] == [CCCD]
 
 
 def test_ok__robust_runs_one_retry_per_frame_when_the_budget_is_spent():
@@ -129,7 +142,7 @@ VIETNAMESE = st.text(st.sampled_from("aăâbcdđeêghiklmnoôơpqrstuưvxyàả�
 def test_ok__robust_reads_white_on_black_codes(decoders, text, ppm, sigma):
     # Phone screens in dark mode and some printed slips: raw zxing-cpp reads these (try_invert), so must we.
     frame = 255 - render(text, ppm=ppm, sigma=sigma)
-    assert [c.raw for c in decoders["robust"].decode(frame)] == [text.encode("utf-8")]
+    assert [c.raw for c in held(decoders["robust"], frame)] == [text.encode("utf-8")]
 
 
 def test_ok__decoder_names_and_default():

@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 APT_RUNTIME := libzbar0 mosquitto
 APT_TEST := chromium libatomic1 faketime mosquitto-clients postgresql
 APT_BENCH := valgrind
+# Test processes, one per core by default; TEST_JOBS=1 runs the suite in one process, in file order.
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PARALLEL = $(if $(filter 1,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
 DEMO_PORT ?= 8080
 DEMO_DB ?= var/demo.db
 
@@ -44,10 +47,11 @@ demo: system-deps $(VENV)/.installed
 	BIN=$(BIN) DEMO_PORT=$(DEMO_PORT) DEMO_DB=$(DEMO_DB) provision/demo.sh
 
 # After the suite, its quick part again with every process's clock at another date and time zone (tests/shifted):
-# a test that passes only on the day it was written fails here on any day.
+# a test that passes only on the day it was written fails here on any day. Both spread their test files over
+# TEST_JOBS processes (pytest-xdist; a file's tests stay together, in order, in one process).
 test: test-system-deps $(VENV)/.installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(BIN)/python -m tests.shifted --quick -q -p no:cacheprovider
+	$(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)
+	$(BIN)/python -m tests.shifted --quick -q -p no:cacheprovider $(PARALLEL)
 
 # The whole suite at another date and time zone: make test-shifted SHIFTED_DATE="2027-07-15 03:00:00" SHIFTED_TZ=Asia/Tokyo
 SHIFTED_DATE ?= 2031-01-01 09:00:00

@@ -173,9 +173,10 @@ def test_ok__in_english_the_reasons_are_english(client, store):
 
 
 def zip_of(name: str, data: bytes) -> bytes:
+    """A zip holding ``data`` as ``name``, the same bytes on any day (a member's default time is the clock's now)."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr(name, data)
+        archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 11, 25, 8, 0, 0)), data)
     return out.getvalue()
 
 

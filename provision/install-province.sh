@@ -44,11 +44,18 @@ fi
 
 # The database, owned by the hub user, who reaches it over the Unix socket with peer authentication (no password):
 # Debian's pg_hba.conf does that for local connections. Text in the byte order of C.UTF-8, as the districts' SQLite.
+# The units reach it on PostgreSQL's port 5432, as on a fresh Debian 12: a cluster Debian put on another port (because
+# another one already had 5432) stops the install here, saying so, rather than every unit failing to connect.
 systemctl enable --now postgresql.service
-psql_value() { runuser -u postgres -- psql -XtAc "$1"; }
-[[ $(psql_value "select 1 from pg_roles where rolname = 'hub'") == 1 ]] || runuser -u postgres -- createuser hub
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }  # from /, which the postgres user can read
+psql_value() { as_postgres psql -XtAc "$1"; }
+port=$(psql_value "show port")
+[[ $port == 5432 ]] || { echo "install-province: PostgreSQL listens on port $port here, and the province's units expect 5432" \
+  "(postgresql://hub@/province): pg_lsclusters lists the clusters; set port = 5432 in that cluster's postgresql.conf," \
+  "restart it, and run this again" >&2; exit 1; }
+[[ $(psql_value "select 1 from pg_roles where rolname = 'hub'") == 1 ]] || as_postgres createuser hub
 [[ $(psql_value "select 1 from pg_database where datname = 'province'") == 1 ]] ||
-  runuser -u postgres -- createdb --owner hub --encoding UTF8 --locale C.UTF-8 --template template0 province
+  as_postgres createdb --owner hub --encoding UTF8 --locale C.UTF-8 --template template0 province
 
 # The province CA (it certifies the bridges: `hub bridge-cert`) and the broker's certificate for the names they use.
 install_ca "${tls_names[@]}"

@@ -14,8 +14,9 @@ import pytest
 
 import wire
 from wire import signature
-from hub import ca, credentials
-from tests import pki
+from hub import ca, credentials, kiosk_files
+from hub.store.sqlite import open_store
+from tests import pki, province_district
 from tests.hub_process import Client, wait_until
 from tests.mosquitto import MOSQUITTO, free_port
 from tests.test_systemd import analyze, one, parse_unit, words
@@ -198,6 +199,7 @@ def test_ok__install_province_installs_the_units_the_database_and_the_province_b
     assert re.findall(r"^listener (.+)$", PROVINCE_CONF, re.MULTILINE) == ["8883", "1883 127.0.0.1"]
     assert '"$dest/provision/mosquitto-province.conf"' in PROVINCE
     assert subprocess.run(["bash", "-n", str(ROOT / "provision" / "install-province.sh")]).returncode == 0
+    assert subprocess.run(["bash", "-n", str(ROOT / "provision" / "check-install-province.sh")]).returncode == 0
     help_text = subprocess.run(["bash", str(ROOT / "provision" / "install-province.sh"), "--help"], capture_output=True,
                                text=True, timeout=10)
     assert help_text.returncode == 0 and "--worker ID" in help_text.stdout and "--tls-name NAME" in help_text.stdout
@@ -487,3 +489,19 @@ def test_fail__hub_enroll_refuses_the_hub_s_own_name(district):
                            "--ca-dir", str(district.ca_dir), "--broker-dir", str(district.folder)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "reserved" in done.stderr
     assert "user hub\n" in (district.folder / "acl").read_text() and not (district.folder / "kiosks" / "hub.crt").exists()
+
+
+def test_ok__the_install_check_s_district_half_makes_what_a_district_sends_the_province(tmp_path):
+    # `make check-install-province` (root, a container, downloads) is not run here; its district half is.
+    assert province_district.main(["files", str(tmp_path)]) == 0
+    assert b"BEGIN CERTIFICATE REQUEST" in (tmp_path / "bridge-d1.csr").read_bytes()
+    assert (tmp_path / "bridge-d1.key").stat().st_mode & 0o077 == 0
+    kiosks = kiosk_files.parse((tmp_path / "d1-kiosks.json").read_bytes())
+    assert [(kiosk.kiosk, kiosk.site, len(kiosk.keys)) for kiosk in kiosks] == [("kiosk-d1", "site-d1", 1)]
+    province = open_store(tmp_path / "province.db")
+    try:
+        assert kiosk_files.import_file(province, kiosks, "d1", "2026-11-25T01:00:00Z")["kiosks"] == 1
+    finally:
+        province.close()
+    event = wire.parse_event(wire.topic("kiosk-d1", wire.EVENT), province_district.dose(tmp_path, 1))
+    assert (event.kiosk, event.seq, event.type) == ("kiosk-d1", 1, wire.DOSE_EVENT)

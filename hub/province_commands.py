@@ -74,7 +74,7 @@ def add_bridge_revocation_commands(sub, province_ca: argparse.ArgumentParser) ->
                             "a district's bridge (a stolen district machine) and rewrite the province broker's CRL")
     revoke.add_argument("--district", required=True, metavar="NAME", help="the district whose bridge is shut out")
     revoke.add_argument("--crl-out", required=True, metavar="FILE", help="the province broker's CRL, e.g. "
-                        "/etc/mosquitto/province/crl.pem (Mosquitto reads it again on reload)")
+                        "/etc/mosquitto/province/crl.pem (the province broker restarts when it changes, cutting the bridge)")
     crl = sub.add_parser("bridge-crl", parents=[province_ca], help="at the province: rewrite the province broker's CRL "
                          "from the CA's record (on install, after a restore)")
     crl.add_argument("--out", required=True, metavar="FILE", help="e.g. /etc/mosquitto/province/crl.pem")
@@ -139,7 +139,8 @@ def bridge_revoke(args: argparse.Namespace) -> int:
     serials = ", ".join(entry.serial for entry in revoked) or "none left to revoke (already revoked)"
     print(f"hub: district {args.district}: revoked bridge certificates: {serials}", file=sys.stderr)
     write_crl(authority, args.crl_out)
-    print(f"hub: a connection the revoked bridge holds now is cut only by `systemctl restart mosquitto`. To let the "
+    print(f"hub: the province broker restarts by itself when the CRL changes (hub-broker-restart.path), which cuts a "
+          f"connection the revoked bridge holds; elsewhere: systemctl restart mosquitto. To let the "
           f"district in again: a new key at its rebuilt machine (`hub bridge-csr --district {args.district}` after "
           f"deleting the old key), then `hub bridge-cert --district {args.district}` here", file=sys.stderr)
     return 0
@@ -159,8 +160,8 @@ def write_crl(authority, out: str) -> None:
 
     data, count = bridge_certificates.crl(authority, datetime.now(timezone.utc))
     ca.write_public(Path(out), data)
-    print(f"hub: wrote the CRL {out} ({count} bridge certificates revoked); Mosquitto reads it on reload "
-          f"(hub-broker-reload.path does it; by hand: systemctl reload mosquitto)", file=sys.stderr)
+    print(f"hub: wrote the CRL {out} ({count} bridge certificates revoked); Mosquitto applies it when it restarts "
+          f"(hub-broker-restart.path does it; by hand: systemctl restart mosquitto)", file=sys.stderr)
 
 
 def province_acl(args: argparse.Namespace) -> int:

@@ -28,7 +28,8 @@ ca=/etc/hub/ca
 broker=/etc/mosquitto/province
 districts=/etc/hub/province
 db=postgresql://hub@/province
-units=(hub-province@.service hub-web.service hub-broker-reload.path hub-broker-reload.service)
+units=(hub-province@.service hub-web.service hub-broker-reload.path hub-broker-reload.service hub-broker-restart.path
+  hub-broker-restart.service)
 dropins=(hub-web.service.d/province.conf hub-broker-reload.path.d/province.conf)
 
 source "$src/provision/hub-base.sh"
@@ -91,7 +92,8 @@ for dropin in "${dropins[@]}"; do  # hub-web.service on the province database, t
   install -D -m 0644 "$dest/systemd/$dropin" "/etc/systemd/system/$dropin"
 done
 systemctl daemon-reload
-systemctl enable --now hub-broker-reload.path  # `hub province-acl` / `hub bridge-revoke` rewrite the ACL / CRL: Mosquitto reloads
+systemctl enable --now hub-broker-reload.path  # `hub province-acl` rewrites the ACL: Mosquitto reloads
+systemctl enable --now hub-broker-restart.path  # `hub bridge-revoke` rewrites the CRL: Mosquitto restarts (cuts the bridge)
 systemctl enable hub-web.service
 systemctl restart hub-web.service
 for worker in "${workers[@]}"; do
@@ -108,7 +110,7 @@ Each district joins (docs/province.md, "Setting it up", has the district's half)
        $cli bridge-cert --csr bridge-d1.csr --district d1 --out bridge-d1.crt
        $cli province-acl --db $db$(printf ' --worker %s' "${workers[@]}") --out $broker/acl
      (the broker reloads by itself) and send bridge-d1.crt and $ca/ca.crt back to the district.
-     A district machine stolen: $cli bridge-revoke --district d1 --crl-out $broker/crl.pem
+     A district machine stolen: $cli bridge-revoke --district d1 --crl-out $broker/crl.pem (the broker restarts by itself)
   2. Give the district to one worker: add --district d1 to DISTRICTS in $districts/WORKER.env, then
        systemctl restart hub-province@WORKER.service
   3. Watch the merge:   $cli stats --db $db      Logs: journalctl -u 'hub-province@*' -u hub-web -u mosquitto -f

@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 from pathlib import Path
 from types import SimpleNamespace
 
+import paho.mqtt.client as mqtt
 import pytest
 
 import wire
@@ -221,28 +221,52 @@ def refused(outcome) -> bool:
     return str(outcome).startswith(("tls:", "disconnected", "closed"))
 
 
-def test_ok__a_revoked_bridge_is_refused_at_the_handshake_and_its_district_s_new_key_gets_in(capsys, tmp_path):
-    """A district machine stolen: `hub bridge-revoke --district d1` at the province writes the CRL, a reload (SIGHUP)
-    makes the shipped province broker read it, and d1's bridge certificate is refused at the TLS handshake from then
-    on, also after `hub bridge-cert` certified the rebuilt district's new key, which gets in; d2's bridge is untouched."""
+class HeldBridge:
+    """A connection held open with a bridge certificate, as a district's bridge holds it: it reconnects by itself,
+    and counts its connections and disconnections."""
+
+    def __init__(self, province: Broker, province_ca: Path, files: Path, district: str):
+        self.connects, self.disconnects = [], []
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=bridge_user(district), protocol=mqtt.MQTTv5)
+        self.client.tls_set(ca_certs=str(province_ca / "ca.crt"), certfile=str(files / "bridge.crt"),
+                            keyfile=str(files / "bridge.key"))
+        self.client.reconnect_delay_set(min_delay=1, max_delay=1)
+        self.client.on_connect = lambda c, u, f, code, p: self.connects.append(code.value)
+        self.client.on_disconnect = lambda c, u, f, code, p: self.disconnects.append(str(code))
+        self.client.connect_async("127.0.0.1", province.port)
+        self.client.loop_start()
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def test_ok__a_revoked_bridge_is_cut_refused_at_the_handshake_and_its_district_s_new_key_gets_in(capsys, tmp_path):
+    """A district machine stolen: `hub bridge-revoke --district d1` at the province writes the CRL; the connection the
+    stolen bridge holds stays up until the shipped province broker restarts (what hub-broker-restart.path does when
+    the CRL changes), which cuts it, and d1's certificate is refused at the TLS handshake from then on, also after
+    `hub bridge-cert` certified the rebuilt district's new key, which gets in; d2's bridge is untouched."""
     province, _ = province_broker(capsys, tmp_path / "province", province_acl(["d1", "d2"], [WORKER]), "worker-secret")
     province_ca = tmp_path / "province" / "ca"
     stolen, d2 = (bridge_files(capsys, tmp_path / name, name, province_ca) for name in ("d1", "d2"))
+    held = HeldBridge(province, province_ca, stolen, "d1")
     try:
-        assert bridge_handshake(province, province_ca, stolen, "d1") == 0
+        wait_until(lambda: held.connects == [0], what="the stolen bridge connected")
         code, _, err = run_hub(capsys, "bridge-revoke", "--district", "d1", "--ca-dir", str(province_ca),
                                "--crl-out", str(tmp_path / "province" / "crl.pem"))
-        assert code == 0 and "(1 bridge certificates revoked)" in err
-        assert bridge_handshake(province, province_ca, stolen, "d1") == 0  # Mosquitto reads the CRL on reload only
-        os.kill(province.proc.pid, signal.SIGHUP)  # what hub-broker-reload.path does when the CRL changes
-        wait_until(lambda: refused(bridge_handshake(province, province_ca, stolen, "d1")),
-                   what="the revoked certificate refused after the reload")
+        assert code == 0 and "(1 bridge certificates revoked)" in err and "hub-broker-restart.path" in err
+        assert held.disconnects == [] and held.connects == [0]  # Mosquitto reads the CRL when it starts
+        province.restart()  # what hub-broker-restart.path does when the CRL changes
+        wait_until(lambda: held.disconnects, what="the stolen bridge's connection cut by the restart")
+        assert refused(bridge_handshake(province, province_ca, stolen, "d1"))
         rebuilt = bridge_files(capsys, tmp_path / "d1-rebuilt", "d1", province_ca)
         assert bridge_handshake(province, province_ca, rebuilt, "d1") == 0
         assert bridge_handshake(province, province_ca, d2, "d2") == 0
         assert refused(bridge_handshake(province, province_ca, stolen, "d1"))
         assert "certificate verify failed" in province.log.read_text()
+        assert held.connects == [0], "the held bridge, reconnecting every second, never got in again"
     finally:
+        held.close()
         province.stop()
 
 

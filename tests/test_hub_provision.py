@@ -178,11 +178,13 @@ def test_ok__the_provincial_workspace_is_hub_web_on_the_province_database():
 
 
 def test_ok__install_province_installs_the_units_the_database_and_the_province_broker():
-    units = re.search(r"^units=\((.*)\)$", PROVINCE, re.MULTILINE).group(1).split()
-    assert units == ["hub-province@.service", "hub-web.service", "hub-broker-reload.path", "hub-broker-reload.service"]
+    units = re.search(r"^units=\(([^)]*)\)$", PROVINCE, re.MULTILINE | re.DOTALL).group(1).split()
+    assert units == ["hub-province@.service", "hub-web.service", "hub-broker-reload.path", "hub-broker-reload.service",
+                     "hub-broker-restart.path", "hub-broker-restart.service"]
     assert re.search(r"^dropins=\((.*)\)$", PROVINCE, re.MULTILINE).group(1).split() == [
         "hub-web.service.d/province.conf", "hub-broker-reload.path.d/province.conf"]
     assert "systemctl enable --now hub-broker-reload.path" in PROVINCE
+    assert "systemctl enable --now hub-broker-restart.path" in PROVINCE
     assert 'source "$src/provision/hub-base.sh"' in PROVINCE and "install_hub_software mosquitto postgresql" in PROVINCE
     assert "createdb --owner hub --encoding UTF8 --locale C.UTF-8 --template template0 province" in PROVINCE
     assert installer_value("db", PROVINCE) == "postgresql://hub@/province"
@@ -211,7 +213,8 @@ def test_ok__systemd_analyze_verifies_the_province_s_units(tmp_path):
     stub.write_text("#!/bin/sh\n")
     stub.chmod(0o755)
     names = ("hub-province@.service", "hub-web.service", "hub-web.service.d/province.conf", "hub-broker-reload.path",
-             "hub-broker-reload.path.d/province.conf", "hub-broker-reload.service")
+             "hub-broker-reload.path.d/province.conf", "hub-broker-reload.service", "hub-broker-restart.path",
+             "hub-broker-restart.service")
     for name in names:
         text = (UNIT.parent / name).read_text()
         (tmp_path / name).parent.mkdir(exist_ok=True)
@@ -220,13 +223,19 @@ def test_ok__systemd_analyze_verifies_the_province_s_units(tmp_path):
     assert analyze([], [tmp_path / name for name in names if ".d/" not in name], {}) == []
 
 
-def test_ok__the_province_broker_reloads_when_the_hub_rewrites_its_acl_or_its_crl():
-    """hub-broker-reload.path with the province's drop-in watches the two files the province broker's config reads,
-    which `hub province-acl` and `hub bridge-revoke` rewrite each on its own, instead of the district's ACL."""
+def test_ok__the_province_broker_reloads_on_a_new_acl_and_restarts_on_a_new_crl():
+    """hub-broker-reload.path with the province's drop-in watches the ACL the province broker's config reads (`hub
+    province-acl`) instead of the district's; hub-broker-restart.path watches its CRL (`hub bridge-revoke`) and
+    restarts the broker, since only a restart cuts a connection the revoked bridge holds."""
     dropin = parse_unit(UNIT.parent / "hub-broker-reload.path.d" / "province.conf")
     reset, *watched = dropin["Path"]["PathChanged"]
-    assert reset == "" and watched == [conf_value("acl_file", PROVINCE_CONF), conf_value("crlfile", PROVINCE_CONF)]
-    assert "--crl-out" in PROVINCE and f"{installer_value('broker', PROVINCE)}/crl.pem" in watched
+    assert reset == "" and watched == [conf_value("acl_file", PROVINCE_CONF)]
+    restart = parse_unit(UNIT.parent / "hub-broker-restart.path")
+    assert one(restart, "Path", "PathChanged") == conf_value("crlfile", PROVINCE_CONF)
+    assert one(restart, "Path", "PathChanged") == f"{installer_value('broker', PROVINCE)}/crl.pem"
+    assert one(restart, "Path", "Unit") == "hub-broker-restart.service" and "--crl-out" in PROVINCE
+    service = parse_unit(UNIT.parent / "hub-broker-restart.service")
+    assert one(service, "Service", "ExecStart").split()[1:] == ["try-restart", "mosquitto.service"]
 
 
 # -- the shipped config, run by a real Mosquitto, with the product's own CA, enroll and revoke ----------------------

@@ -109,8 +109,8 @@ def until(condition, wait: float) -> bool:
 def bridge_config(folder: Path, province: str) -> str:
     """`hub bridge-config`'s lines for d1, with the certificate and CA certificate the province sent back."""
     return subprocess.run([*HUB, "bridge-config", "--district", DISTRICT, "--province", province,
-                             "--ca-file", str(folder / "ca.crt"), "--cert-file", str(folder / "bridge-d1.crt"),
-                             "--key-file", str(folder / "bridge-d1.key")], check=True, capture_output=True,
+                           "--ca-file", str(folder / "ca.crt"), "--cert-file", str(folder / "bridge-d1.crt"),
+                           "--key-file", str(folder / "bridge-d1.key")], check=True, capture_output=True,
                           text=True).stdout
 
 
@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = argv[argv.index("--") + 1:] if "--" in argv else []  # for cut: the command that revokes the bridge
     args = parser.parse_args(argv[:len(argv) - len(command) - 1] if command else argv)
+    if args.step == "cut" and not command:
+        parser.error("cut needs the command that revokes the bridge, after --")
     args.folder.mkdir(parents=True, exist_ok=True)
     if args.step == "files":
         make_files(args.folder)

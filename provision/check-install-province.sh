@@ -19,7 +19,7 @@ python=$src/.venv/bin/python
 work=$(mktemp -d /tmp/check-install-province.XXXXXX)
 failed=0
 
-[[ -x $python ]] || { echo "check-install-province: run make test first (it makes .venv, which the district's half uses)" >&2; exit 1; }
+[[ -x $python ]] || { echo "check-install-province: run it as: make check-install-province (it sets up .venv for the district's half)" >&2; exit 1; }
 "$src/provision/apt-deps.sh" debootstrap systemd-container iproute2
 for port in 5432 1883 8883 8443; do
   if ss -Hltn "sport = :$port" | grep -q .; then

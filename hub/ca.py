@@ -101,8 +101,9 @@ def load_certificate(path: str | Path) -> x509.Certificate:
 # -- the CA -----------------------------------------------------------------------------------------------------------
 
 
-def init(folder: str | Path, names: list[str], now: datetime) -> Initialised:
-    """Make the CA (when the folder has none) and the broker's certificate (when missing or for other names).
+def init(folder: str | Path, names: list[str], now: datetime, ca_name: str = CA_NAME) -> Initialised:
+    """Make the CA named ``ca_name`` (when the folder has none) and the broker's certificate (when missing or for other
+    names).
 
     Idempotent: an existing CA is kept (a new one would orphan every kiosk's
     certificate). Raises CAError for an unusable folder or name.
@@ -113,7 +114,7 @@ def init(folder: str | Path, names: list[str], now: datetime) -> Initialised:
     if made_ca:
         key = signature.generate_key()
         write_private(folder / CA_KEY, signature.private_pem(key))
-        write_public(folder / CA_CERT, pem(self_signed(key, now)))
+        write_public(folder / CA_CERT, pem(self_signed(key, now, ca_name)))
     authority = load(folder)
     names = tuple(names) or server_names(folder)
     if not names:
@@ -150,11 +151,11 @@ def builder(subject: x509.Name, issuer: x509.Name, public_key, now: datetime, da
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False))
 
 
-def self_signed(key: ec.EllipticCurvePrivateKey, now: datetime) -> x509.Certificate:
-    """The CA's own certificate: may sign certificates and CRLs, nothing else."""
+def self_signed(key: ec.EllipticCurvePrivateKey, now: datetime, ca_name: str = CA_NAME) -> x509.Certificate:
+    """The CA's own certificate, named ``ca_name``: may sign certificates and CRLs, nothing else."""
     usage = x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
                           key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False)
-    return (builder(name(CA_NAME), name(CA_NAME), key.public_key(), now, CA_DAYS)
+    return (builder(name(ca_name), name(ca_name), key.public_key(), now, CA_DAYS)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(usage, critical=True)
             .sign(key, HASH))

@@ -62,6 +62,8 @@ def parser() -> argparse.ArgumentParser:
     ca_verbs = ca.add_subparsers(dest="ca_command", required=True, metavar="ACTION")
     init = ca_verbs.add_parser("init", help="make the district CA (once) and the broker's certificate (ECDSA P-256)")
     init.add_argument("--dir", default=DEFAULT_CA_DIR, metavar="DIR", help=f"the CA's folder (default: {DEFAULT_CA_DIR})")
+    init.add_argument("--name", metavar="NAME", help="the CA's name in its certificate, when it is made (default: vax "
+                      "district CA; install-province.sh names the province's vax province CA)")
     init.add_argument("--tls-name", action="append", metavar="NAME", help="a host name or IP address kiosks use to reach the "
                       "broker, for its certificate; repeat for several (default: the names of the existing certificate)")
 

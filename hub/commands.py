@@ -73,10 +73,11 @@ def now() -> datetime:
 
 def ca_init(args: argparse.Namespace) -> int:
     """`hub ca init`: the district CA (once) and the broker's certificate for the names kiosks use."""
-    done = ca.init(args.dir, args.tls_name or [], now())
+    done = ca.init(args.dir, args.tls_name or [], now(), args.name or ca.CA_NAME)
     folder = done.folder
-    print(f"hub: {'made' if done.made_ca else 'kept'} the district CA {folder / ca.CA_CERT} (its key {folder / ca.CA_KEY} "
-          f"never leaves this folder)")
+    named = ca.common_name(ca.load(folder).certificate.subject)
+    print(f"hub: {'made' if done.made_ca else 'kept'} the CA \"{named}\" {folder / ca.CA_CERT} (its key "
+          f"{folder / ca.CA_KEY} never leaves this folder)")
     state = "made" if done.made_server else "kept"
     print(f"hub: {state} the broker's certificate {folder / ca.SERVER_CERT} for {', '.join(done.names)}")
     if done.made_server and not done.made_ca:

@@ -68,7 +68,8 @@ db=postgresql://hub@/province
 district() { (cd "$src" && "$python" -m tests.province_district "$1" "$work/d1" "${@:2}"); }
 
 check "installer, first run" in_root bash -c 'cd /root/vax && provision/install-province.sh --tls-name 127.0.0.1 --worker w1'
-check "services active" in_root systemctl is-active mosquitto postgresql hub-web hub-broker-reload.path
+check "services active" in_root systemctl is-active mosquitto postgresql hub-web hub-broker-reload.path hub-broker-restart.path
+check "the province CA's name" in_root /opt/hub/.venv/bin/python -c 'from hub import ca; print(ca.common_name(ca.load_certificate("/etc/hub/ca/ca.crt").subject))'
 check "workspace answers" in_root python3 -c 'import ssl, urllib.request; print("GET /login:", urllib.request.urlopen("https://127.0.0.1:8443/login", context=ssl._create_unverified_context()).status)'
 
 district files >/dev/null 2>&1

@@ -27,7 +27,7 @@ install_ca() {  # install_ca --tls-name NAME ...: the CA (made once as the hub u
   local names=("$@")
   install -d -o hub -g hub -m 0700 "$ca"
   if [[ ${#names[@]} -eq 0 && ! -f $ca/server.crt ]]; then names=(--tls-name "$(hostname -f 2>/dev/null || hostname)"); fi
-  "${hub[@]}" ca init --dir "$ca" "${names[@]}"
+  "${hub[@]}" ca init --dir "$ca" --name "${ca_name:-vax district CA}" "${names[@]}"
   install -o root -g mosquitto -m 0644 "$ca/ca.crt" "$broker/certs/ca.crt"
   install -o root -g mosquitto -m 0644 "$ca/server.crt" "$broker/certs/server.crt"
   install -o root -g mosquitto -m 0640 "$ca/server.key" "$broker/certs/server.key"

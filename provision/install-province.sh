@@ -28,6 +28,7 @@ ca=/etc/hub/ca
 broker=/etc/mosquitto/province
 districts=/etc/hub/province
 db=postgresql://hub@/province
+ca_name="vax province CA"  # the name in the CA's certificate, when install_ca makes it (an existing CA keeps its own)
 units=(hub-province@.service hub-web.service hub-broker-reload.path hub-broker-reload.service hub-broker-restart.path
   hub-broker-restart.service)
 dropins=(hub-web.service.d/province.conf hub-broker-reload.path.d/province.conf)

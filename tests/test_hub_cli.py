@@ -65,7 +65,7 @@ def enroll(capsys, dirs: HubDirs, kiosk: str, *extra: str, csr: Path | None = No
 def test_ok__ca_init_makes_the_ca_once_and_the_broker_certificate_for_its_names(capsys, tmp_path):
     folder = tmp_path / "ca"
     code, out, _ = run(capsys, "ca", "init", "--dir", str(folder), "--tls-name", "hub.example.vn", "--tls-name", "10.0.0.5")
-    assert code == 0 and "made the district CA" in out
+    assert code == 0 and 'made the CA "vax district CA"' in out
     assert {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()} == {
         "ca.key": 0o600, "ca.crt": 0o644, "server.key": 0o600, "server.crt": 0o644}
     authority = ca.load(folder)
@@ -75,10 +75,20 @@ def test_ok__ca_init_makes_the_ca_once_and_the_broker_certificate_for_its_names(
     server.verify_directly_issued_by(authority.certificate)
     before = (folder / "ca.crt").read_bytes(), (folder / "server.crt").read_bytes()
     code, out, _ = run(capsys, "ca", "init", "--dir", str(folder))  # again: nothing changes
-    assert code == 0 and "kept the district CA" in out and "kept the broker's" in out
+    assert code == 0 and 'kept the CA "vax district CA"' in out and "kept the broker's" in out
     assert ((folder / "ca.crt").read_bytes(), (folder / "server.crt").read_bytes()) == before
     code, out, _ = run(capsys, "ca", "init", "--dir", str(folder), "--tls-name", "hub2.example.vn")
     assert code == 0 and (folder / "ca.crt").read_bytes() == before[0] and ca.server_names(folder) == ("hub2.example.vn",)
+
+
+def test_ok__ca_init_names_a_new_ca_and_an_existing_one_keeps_its_name(capsys, tmp_path):
+    folder = tmp_path / "ca"
+    code, out, _ = run(capsys, "ca", "init", "--dir", str(folder), "--name", "vax province CA", "--tls-name", "province.vn")
+    assert code == 0 and 'made the CA "vax province CA"' in out
+    certificate = ca.load(folder).certificate
+    assert ca.common_name(certificate.subject) == ca.common_name(certificate.issuer) == "vax province CA"
+    code, out, _ = run(capsys, "ca", "init", "--dir", str(folder), "--name", "another name")
+    assert code == 0 and 'kept the CA "vax province CA"' in out
 
 
 @pytest.mark.parametrize("name", ["hub example", "http://hub", ""])

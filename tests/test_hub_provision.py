@@ -188,6 +188,7 @@ def test_ok__install_province_installs_the_units_the_database_and_the_province_b
     assert 'source "$src/provision/hub-base.sh"' in PROVINCE and "install_hub_software mosquitto postgresql" in PROVINCE
     assert "createdb --owner hub --encoding UTF8 --locale C.UTF-8 --template template0 province" in PROVINCE
     assert installer_value("db", PROVINCE) == "postgresql://hub@/province"
+    assert 'ca_name="vax province CA"' in PROVINCE and '--name "${ca_name:-vax district CA}"' in BASE
     broker = installer_value("broker", PROVINCE)
     assert conf_value("password_file", PROVINCE_CONF) == f"{broker}/passwd" and conf_value("acl_file", PROVINCE_CONF) == f"{broker}/acl"
     assert 'province-acl --db "$db" "${worker_options[@]}" --out "$broker/acl"' in PROVINCE

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -29,6 +28,7 @@ from wire import signature
 
 from .keys import enroll, key_file
 from .mosquitto import Broker
+from .polling import wait_until
 
 DISTRICT = "d1"
 KIOSK = "kiosk-d1"
@@ -97,12 +97,11 @@ class District:
 
 
 def until(condition, wait: float) -> bool:
-    """Poll condition for up to wait seconds; whether it came true."""
-    deadline = time.monotonic() + wait
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
+    """Poll condition for up to wait seconds (tests/polling.py); whether it came true."""
+    try:
+        wait_until(condition, wait, interval=0.2)
+    except AssertionError:
+        return False
     return True
 
 
